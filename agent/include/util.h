@@ -1,0 +1,38 @@
+/*
+ * util.h: small helpers shared by every module.  No library dependencies.
+ */
+#ifndef SPOA_UTIL_H
+#define SPOA_UTIL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Free ${p} and set it to NULL (HAProxy ha_free, curl curlx_safefree). */
+#define FREE_AND_NULL(p) do { free(p); (p) = NULL; } while (0)
+
+/*
+ * SPOA_ASSERT(cond): an internal invariant, never a check on peer input.
+ * Aborts in sanitizer/fuzz/debug builds (SPOA_DEBUG_STRICT), compiled out
+ * otherwise.
+ */
+#if defined(SPOA_DEBUG_STRICT) && SPOA_DEBUG_STRICT
+#include <stdio.h>
+#define SPOA_ASSERT(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
+		    __FILE__, __LINE__, #cond);				\
+		abort();						\
+	}								\
+} while (0)
+#else
+#define SPOA_ASSERT(cond) do { (void)sizeof(cond); } while (0)
+#endif
+
+/* True if the ${len} bytes at ${p} are exactly the string literal ${lit}. */
+#define MEM_EQ_LIT(p, len, lit)						\
+	((len) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+#endif /* !SPOA_UTIL_H */
