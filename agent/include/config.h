@@ -1,0 +1,217 @@
+/*
+ * config.h: the JSON configuration and policy documents, parsed into plain
+ * immutable structs.  See README "Configuration" for every key.
+ *
+ * Ownership: config_parse*() return a struct config that owns every string
+ * and array below it; config_free() releases it all.  Nothing here is
+ * modified after parsing; several threads may read it at once.
+ */
+#ifndef SPOA_CONFIG_H
+#define SPOA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "jwa.h"
+
+/* A list of NUL-terminated strings. */
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+enum listen_kind { LISTEN_TCP, LISTEN_UNIX };
+
+struct listen_addr {
+	enum listen_kind kind;
+	char *host;            /* TCP: "127.0.0.1", "::1", "localhost" (no brackets) */
+	uint16_t port;         /* TCP */
+	char *path;            /* UNIX */
+	char *text;            /* as written in the config, for logs */
+};
+
+enum key_source { KEYS_DISCOVERY, KEYS_JWKS_URL, KEYS_JWKS_FILE };
+
+enum cred_type { CRED_MANAGED_IDENTITY, CRED_CLIENT_CREDENTIALS, CRED_CLIENT_CERT };
+
+struct credential {
+	char *name;
+	enum cred_type type;
+	/* managed identity */
+	char *endpoint, *resource, *client_id, *api_version;
+	/* client credentials (client_id shared with the above) */
+	char *token_url, *client_secret_file, *client_secret_env, *scope, *ca_file;
+	/* client certificate */
+	char *cert_file, *key_file;
+};
+
+struct issuer_cfg {
+	char *name;
+	struct strlist issuer;        /* exact values or templates with {tenant} */
+	bool templated;               /* some value contains "{tenant}" */
+	enum key_source source;
+	char *source_location;        /* discovery_url, jwks_url or jwks_file (absolute path) */
+	char *appid;                  /* NULL if absent */
+	struct strlist audiences;
+	uint32_t algorithms;          /* JWS_ALG_BIT() set (jwa.h) */
+	char *hmac_secret_file, *hmac_secret_env;
+	uint32_t clock_skew_s;
+	bool require_exp;
+	uint32_t max_lifetime_s;      /* 0 = off */
+	struct strlist typ;           /* n == 0: not checked */
+	struct strlist tenants;       /* lowercase */
+	char *ca_file;
+	char *credential;             /* name, NULL if absent */
+};
+
+enum require_mode { REQUIRE_NONE, REQUIRE_JWT, REQUIRE_MTLS, REQUIRE_JWT_MTLS };
+
+/* One allowed value of a route's claims rule. */
+enum claim_val_type { CLAIM_VAL_STRING, CLAIM_VAL_NUMBER, CLAIM_VAL_BOOL };
+struct claim_value {
+	enum claim_val_type type;
+	char *s;
+	double num;
+	bool b;
+};
+struct claim_rule {
+	char *name;                   /* may be dotted: "a.b" */
+	struct claim_value *values;
+	size_t nvalues;
+};
+
+struct claim_var {
+	char *claim;                  /* dotted claim path */
+	char *var;                    /* "claim_<...>" variable name, without scope/prefix */
+};
+
+struct cert_identity {
+	/* NULL = not given.  Thumbprints normalised to 32/20 raw bytes. */
+	bool has_sha256, has_sha1, has_issuer_sha256;
+	uint8_t sha256[32], sha1[20], issuer_sha256[32];
+	char *serial;                 /* lowercase hex, no separators, no leading zeros */
+	char *common_name, *subject, *issuer, *dns_name, *uri, *email;
+};
+
+struct cert_rule {
+	/* lists: each non-empty list must contain the certificate's value */
+	uint8_t (*sha256)[32]; size_t nsha256;
+	uint8_t (*sha1)[20]; size_t nsha1;
+	uint8_t (*issuer_sha256)[32]; size_t nissuer_sha256;
+	struct strlist serials;       /* normalised like cert_identity.serial */
+	struct strlist common_names, subjects, issuers, dns_names, uris, emails;
+	struct cert_identity *identities;
+	size_t nidentities;
+	bool check_validity;
+};
+
+struct route_cfg {
+	char *name;
+	char *host;                   /* NULL = any; lowercase; "*.x" wildcard */
+	char *path_prefix;            /* never NULL; "/" by default */
+	struct strlist methods;       /* n == 0: any */
+	enum require_mode require;
+	size_t *issuers;              /* indexes into config.issuers; NULL/0 = all */
+	size_t nissuers;
+	struct strlist scopes_any, scopes_all, roles_any, roles_all;
+	struct claim_rule *claims;
+	size_t nclaims;
+	struct claim_var *claims_to_vars;
+	size_t nclaims_to_vars;
+	struct cert_rule *client_cert; /* NULL if absent */
+	bool bound_token;
+	struct cidr_list *source_cidrs; /* NULL = any source */
+};
+
+struct fetch_cfg {
+	uint32_t connect_timeout_ms, timeout_ms, max_body_bytes;
+	uint32_t refresh_min_s, refresh_max_s, backoff_max_s, max_stale_s;
+	char *ca_file;
+	bool insecure_skip_verify_for_tests;
+};
+
+enum crl_stale_mode { CRL_STALE_DENY, CRL_STALE_ALLOW };
+
+struct config {
+	char *path;                   /* file it came from, or NULL */
+	struct listen_addr *listen;
+	size_t nlisten;
+	struct listen_addr *admin_listen; /* NULL if absent */
+	uint32_t workers;             /* resolved: never 0 after config_parse_file */
+	char *state_dir;
+	int log_level;                /* enum log_level */
+	uint32_t token_cache_entries, cert_cache_entries;
+	uint32_t max_token_bytes, max_frame_size;
+	uint32_t park_timeout_ms, kid_refetch_cooldown_s;
+	char *policy_url, *policy_file, *policy_credential, *policy_ca_file;
+	char *client_ca_file;
+	struct strlist crl_files, crl_urls;
+	enum crl_stale_mode crl_stale;
+	struct fetch_cfg fetch;
+	struct credential *credentials;
+	size_t ncredentials;
+	struct issuer_cfg *issuers;
+	size_t nissuers;
+	struct route_cfg *routes;
+	size_t nroutes;
+};
+
+/* Collected errors: "json.path: message" strings. */
+struct config_errors {
+	char **v;
+	size_t n;
+};
+
+/*
+ * config_parse(buf, len, base_dir, cfg, errs):
+ * Parse the configuration document ${buf} of ${len} bytes (not necessarily
+ * NUL-terminated).  Relative file paths are resolved against ${base_dir}
+ * (may be NULL: leave them as written).  On success store a new config in
+ * *${cfg} and return 0.  On failure return -1 and append every error found to
+ * ${errs} (which the caller frees with config_errors_free()); *${cfg} is NULL.
+ * Only the document is checked; files it names are not opened (see
+ * config_check_files()).
+ */
+int config_parse(const char *buf, size_t len, const char *base_dir,
+    struct config **cfg, struct config_errors *errs);
+
+/*
+ * config_parse_file(path, cfg, errs):
+ * Read ${path} (at most 4 MiB) and config_parse() it with its directory as
+ * base_dir.  An unreadable file is one error naming the path.
+ */
+int config_parse_file(const char *path, struct config **cfg,
+    struct config_errors *errs);
+
+/*
+ * config_check_files(cfg, errs):
+ * For --check: verify that every local file the config names (jwks_file,
+ * policy_file, ca files, crl_files, secret files, cert/key files) is
+ * readable, and that secret environment variables are set.  Append errors
+ * with their JSON path; return 0 if none, else -1.
+ */
+int config_check_files(const struct config *cfg, struct config_errors *errs);
+
+/*
+ * config_policy_parse(buf, len, name, base, out, errs):
+ * Parse a policy document ({"issuers": [...], "routes": [...]}, optional
+ * "version") with the same rules as the config file.  ${name} prefixes
+ * error paths (e.g. "policy_url").  On success return 0 and a new config
+ * in *${out} that is a copy of ${base} (listen, fetch, credentials, ...)
+ * with issuers and routes taken from the document.  ${base} is unchanged.
+ */
+int config_policy_parse(const char *buf, size_t len, const char *name,
+    const struct config *base, struct config **out, struct config_errors *errs);
+
+/* config_free(cfg): release ${cfg} and all it owns; NULL is a no-op. */
+void config_free(struct config *cfg);
+
+/* config_errors_free(errs): release the strings; ${errs} becomes empty. */
+void config_errors_free(struct config_errors *errs);
+
+/* config_issuer_find(cfg, name): index of the issuer named ${name}, or -1. */
+int config_issuer_find(const struct config *cfg, const char *name);
+
+#endif /* !SPOA_CONFIG_H */
