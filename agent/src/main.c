@@ -1,9 +1,300 @@
-/* main.c: placeholder until the runtime lands. */
+/*
+ * main.c: command line, start and stop order, signals.
+ *
+ * Start: parse and check the config, build the first snapshot from local
+ * sources, open listeners (before threads, so a bad address fails fast),
+ * start workers, then serve.  SIGTERM/SIGINT: stop accepting, let workers
+ * finish in-flight requests and DISCONNECT, exit 0.  SIGHUP: reload the
+ * config; an invalid one is logged and the running one kept.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "server.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "worker.h"
+
+#ifndef SPOA_VERSION
+#define SPOA_VERSION "dev"
+#endif
+
+struct agent {
+	struct ev_loop *loop;
+	char *config_path;
+	struct config *cfg;           /* borrowed from the current snapshot */
+	struct snapshot *snap;        /* current, one reference held here */
+	struct server *server;
+	struct worker **workers;
+	size_t nworkers;
+	struct agent_stats stats;
+	ev_signal sigterm, sigint, sighup;
+	bool stopping;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: spoa-iam -c FILE            run in the foreground (logs to stderr)\n"
+	    "       spoa-iam -c FILE --check    validate the config and the files it names\n"
+	    "       spoa-iam inspect TOKEN      decode a JWT (NOT verified) for troubleshooting\n"
+	    "       spoa-iam --version | --help\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads config and policy.\n"
+	    "Docs: README.md (config keys, HAProxy setup, metrics, troubleshooting).\n");
+}
+
+static void
+print_errors(const struct config_errors *errs, const char *path)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s: %s\n", path, errs->v[i]);
+}
+
+/* --check: exit status 0 if the config and its files are good. */
+static int
+check(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	struct snapshot *snap = NULL;
+	int rc = 1;
+
+	if (config_parse_file(path, &cfg, &errs) != 0)
+		goto out;
+	if (config_check_files(cfg, &errs) != 0)
+		goto out;
+	if (loader_build(cfg, NULL, &snap, &errs) != 0) {
+		cfg = NULL;     /* the loader took it */
+		goto out;
+	}
+	cfg = NULL;
+	printf("%s: configuration is valid\n", path);
+	rc = 0;
+out:
+	print_errors(&errs, path);
+	if (rc != 0)
+		fprintf(stderr, "%s: %zu error%s\n", path, errs.n,
+		    errs.n == 1 ? "" : "s");
+	config_errors_free(&errs);
+	config_free(cfg);
+	snapshot_unref(snap);
+	return (rc);
+}
+
+static void
+publish(struct agent *a, struct snapshot *snap)
+{
+	for (size_t i = 0; i < a->nworkers; i++)
+		worker_publish(a->workers[i], snap);
+	snapshot_unref(a->snap);
+	a->snap = snap;
+	a->cfg = (struct config *)(void *)snapshot_config(snap);
+}
+
+static bool
+streq(const char *x, const char *y)
+{
+	return ((x == NULL && y == NULL) ||
+	    (x != NULL && y != NULL && strcmp(x, y) == 0));
+}
+
+/* Settings that only a restart can change. */
+static void
+warn_restart_only(const struct config *old, const struct config *nc)
+{
+	bool same = old->nlisten == nc->nlisten && old->workers == nc->workers &&
+	    old->max_frame_size == nc->max_frame_size &&
+	    old->token_cache_entries == nc->token_cache_entries &&
+	    old->park_timeout_ms == nc->park_timeout_ms &&
+	    ((old->admin_listen == NULL) == (nc->admin_listen == NULL));
+
+	for (size_t i = 0; same && i < old->nlisten; i++)
+		same = streq(old->listen[i].text, nc->listen[i].text);
+	if (same && old->admin_listen != NULL)
+		same = streq(old->admin_listen->text, nc->admin_listen->text);
+	if (!same)
+		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
+		    "token_cache_entries and park_timeout_ms changes take "
+		    "effect at the next restart");
+}
+
+static void
+reload(struct agent *a)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	struct snapshot *snap = NULL;
+
+	log_info("reload: reading %s", a->config_path);
+	if (config_parse_file(a->config_path, &cfg, &errs) != 0 ||
+	    loader_build(cfg, a->snap, &snap, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("reload: %s", errs.v[i]);
+		log_error("reload: rejected (%zu error%s); keeping the running "
+		    "configuration", errs.n, errs.n == 1 ? "" : "s");
+		STAT_INC(&a->stats, reloads_failed);
+		config_errors_free(&errs);
+		return;
+	}
+	warn_restart_only(a->cfg, snapshot_config(snap));
+	log_set_level((enum log_level)snapshot_config(snap)->log_level);
+	publish(a, snap);
+	STAT_INC(&a->stats, reloads_ok);
+	log_info("reload: configuration applied");
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		reload(a);
+		return;
+	}
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	log_info("signal %d: draining connections and stopping", w->signum);
+	server_close(a->server);
+	a->server = NULL;
+	for (size_t i = 0; i < a->nworkers; i++)
+		worker_drain(a->workers[i]);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int
+run(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	struct agent a;
+	sigset_t all, old;
+	unsigned drain_ms;
+	int rc = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.config_path = (char *)(uintptr_t)path;
+	if (config_parse_file(path, &cfg, &errs) != 0 ||
+	    loader_build(cfg, NULL, &a.snap, &errs) != 0) {
+		print_errors(&errs, path);
+		config_errors_free(&errs);
+		return (1);
+	}
+	a.cfg = (struct config *)(void *)snapshot_config(a.snap);
+	log_set_level((enum log_level)a.cfg->log_level);
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	a.server = server_open(a.cfg);
+	if (a.server == NULL)
+		goto out;
+
+	/* Workers must not take process signals: block them while creating
+	 * the threads (they inherit the mask), then restore ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	a.nworkers = a.cfg->workers;
+	a.workers = calloc(a.nworkers, sizeof(*a.workers));
+	for (size_t i = 0; a.workers != NULL && i < a.nworkers; i++) {
+		a.workers[i] = worker_start((unsigned)i, a.snap, &a.stats);
+		if (a.workers[i] == NULL) {
+			a.nworkers = i;
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			goto out;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (a.workers == NULL)
+		goto out;
+
+	a.loop = ev_default_loop(EVFLAG_AUTO);
+	ev_signal_init(&a.sigterm, on_signal, SIGTERM);
+	ev_signal_init(&a.sigint, on_signal, SIGINT);
+	ev_signal_init(&a.sighup, on_signal, SIGHUP);
+	a.sigterm.data = a.sigint.data = a.sighup.data = &a;
+	ev_signal_start(a.loop, &a.sigterm);
+	ev_signal_start(a.loop, &a.sigint);
+	ev_signal_start(a.loop, &a.sighup);
+	server_start(a.server, a.loop, a.workers, a.nworkers, &a.stats);
+	log_info("spoa-iam %s ready: %zu worker%s, %zu route%s, %zu issuer%s",
+	    SPOA_VERSION, a.nworkers, a.nworkers == 1 ? "" : "s",
+	    a.cfg->nroutes, a.cfg->nroutes == 1 ? "" : "s",
+	    a.cfg->nissuers, a.cfg->nissuers == 1 ? "" : "s");
+
+	ev_run(a.loop, 0);
+	rc = 0;
+out:
+	server_close(a.server);
+	/* In-flight requests wait at most park_timeout; give them that plus
+	 * time to flush. */
+	drain_ms = a.cfg->park_timeout_ms + 5000;
+	for (size_t i = 0; i < a.nworkers; i++)
+		worker_drain(a.workers[i]);
+	for (size_t i = 0; i < a.nworkers; i++) {
+		if (worker_join(a.workers[i], drain_ms) != 0)
+			log_warn("worker %zu did not stop in time", i);
+	}
+	free(a.workers);
+	snapshot_unref(a.snap);
+	if (rc == 0)
+		log_info("stopped");
+	return (rc);
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	printf("spoa-iam %s\n", SPOA_VERSION);
-	return (0);
+	const char *config = NULL;
+	bool do_check = false;
+
+	if (argc >= 2 && strcmp(argv[1], "inspect") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: spoa-iam inspect TOKEN\n");
+			return (2);
+		}
+		fprintf(stderr, "spoa-iam: inspect is not available yet\n");
+		return (2);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (++i >= argc) {
+				fprintf(stderr, "spoa-iam: -c needs a file\n");
+				return (2);
+			}
+			config = argv[i];
+		} else if (strcmp(argv[i], "--check") == 0) {
+			do_check = true;
+		} else if (strcmp(argv[i], "--version") == 0 ||
+		    strcmp(argv[i], "-v") == 0) {
+			printf("spoa-iam %s\n", SPOA_VERSION);
+			return (0);
+		} else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return (0);
+		} else {
+			fprintf(stderr, "spoa-iam: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (config == NULL) {
+		fprintf(stderr, "spoa-iam: no config file (-c FILE)\n");
+		usage(stderr);
+		return (2);
+	}
+	return (do_check ? check(config) : run(config));
 }

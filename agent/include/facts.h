@@ -1,0 +1,51 @@
+/*
+ * facts.h: what HAProxy told us about one request (the check-request
+ * message arguments of DESIGN.md §3), as borrowed slices.
+ */
+#ifndef SPOA_FACTS_H
+#define SPOA_FACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct spop_slice;
+
+struct fslice {
+	const char *ptr;   /* NULL when absent */
+	size_t len;
+};
+
+struct facts {
+	struct fslice authz, method, host, path, unique_id;
+	struct fslice cert_der;        /* binary DER; ptr NULL without a cert */
+	int src_family;                /* 0 (absent), 4 or 6 */
+	uint8_t src[16];               /* network order; 4 bytes used for v4 */
+	bool has_cert_verify;
+	int64_t cert_verify;           /* HAProxy's ssl_c_verify, 0 = ok */
+};
+
+/*
+ * facts_from_args(args, nargs_cursor, f):
+ * Fill ${f} from the arguments of a check-request message (a cursor over
+ * exactly its KV pairs, see spop_message_next()).  Unknown argument names
+ * are ignored; an argument of an unexpected type is treated as absent (NULL
+ * is what HAProxy sends when a fetch fails).  Slices borrow the frame
+ * buffer.  Return 0, or -1 if the arguments are malformed.
+ */
+struct spop_cursor;
+int facts_from_args(const struct spop_cursor *args, struct facts *f);
+
+/*
+ * facts_copy(src, dst, buf, cap):
+ * Deep-copy the slices of ${src} into ${buf} (${cap} bytes) so ${dst}
+ * outlives the frame buffer (parked requests).  Return 0, or -1 if ${cap}
+ * is too small; facts_copy_size() tells how much is needed.
+ */
+size_t facts_copy_size(const struct facts *src);
+int facts_copy(const struct facts *src, struct facts *dst, char *buf, size_t cap);
+
+/* facts_src_text(f, buf, cap): the source address as text ("-" if absent). */
+const char *facts_src_text(const struct facts *f, char *buf, size_t cap);
+
+#endif /* !SPOA_FACTS_H */

@@ -1,0 +1,19 @@
+/*
+ * handler.h: the part of the request path that other modules configure.
+ */
+#ifndef SPOA_HANDLER_H
+#define SPOA_HANDLER_H
+
+#include <stddef.h>
+
+/*
+ * A refetch request: issuer index ${issuer} saw the unknown kid ${kid}
+ * (${kid_len} bytes, borrowed).  Called on a worker thread; must not block.
+ */
+typedef void handler_refetch_fn(void *arg, size_t issuer, const char *kid,
+    size_t kid_len);
+
+/* handler_set_refetch(fn, arg): install the hook before workers start. */
+void handler_set_refetch(handler_refetch_fn *fn, void *arg);
+
+#endif /* !SPOA_HANDLER_H */

@@ -1,0 +1,24 @@
+/*
+ * loader.h: turn a parsed config into a ready snapshot, loading what is
+ * local (jwks_file key sets, HMAC secrets, policy_file, crl_files).  Used at
+ * start, by --check and by SIGHUP.  Remote sources are the fetcher's job;
+ * their last key sets carry over from the previous snapshot.
+ */
+#ifndef SPOA_LOADER_H
+#define SPOA_LOADER_H
+
+struct config;
+struct config_errors;
+struct snapshot;
+
+/*
+ * loader_build(cfg, prev, out, errs):
+ * Take ownership of ${cfg} (even on failure) and build a snapshot for it,
+ * keeping ${prev}'s key sets (may be NULL) where the source is unchanged.
+ * On success store it in *${out} (one reference) and return 0; on failure
+ * append the errors (JSON path + reason) to ${errs} and return -1.
+ */
+int loader_build(struct config *cfg, const struct snapshot *prev,
+    struct snapshot **out, struct config_errors *errs);
+
+#endif /* !SPOA_LOADER_H */

@@ -1,0 +1,57 @@
+/*
+ * verdict.h: the answer to one check-request: allow or not, the status
+ * HAProxy should return, the reason code, and the variables to set.
+ */
+#ifndef SPOA_VERDICT_H
+#define SPOA_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "reason.h"
+
+#define VERDICT_MAX_VARS   64
+#define VERDICT_ARENA      8192
+#define VERDICT_VALUE_MAX  1024   /* one variable's value, bytes */
+
+struct verdict_var {
+	const char *name;     /* without scope and prefix: "sub", "claim_email" */
+	const char *val;      /* in the verdict arena */
+	size_t len;
+};
+
+struct verdict {
+	enum reason reason;
+	bool allow;
+	int status;
+	const char *route;    /* matched route name (borrowed), or NULL */
+	const char *detail;   /* short constant text for logs, or NULL */
+	char www_authenticate[512];
+	size_t nvars;
+	struct verdict_var vars[VERDICT_MAX_VARS];
+	size_t arena_used;
+	char arena[VERDICT_ARENA];
+};
+
+/* verdict_init(v): empty, not allowed, reason ok pending. */
+void verdict_init(struct verdict *v);
+
+/*
+ * verdict_set(v, r, detail): the outcome: ${r} decides allow (r == ok) and
+ * status (reason_status()).  ${detail} must be a constant string.
+ */
+void verdict_set(struct verdict *v, enum reason r, const char *detail);
+
+/*
+ * verdict_add(v, name, val, len):
+ * Add variable ${name} (a constant or a string that outlives the verdict)
+ * with a copy of ${val}.  Values longer than VERDICT_VALUE_MAX, values with
+ * CR, LF or NUL, and additions past the arena are refused (-1): HAProxy
+ * turns these variables into headers.
+ */
+int verdict_add(struct verdict *v, const char *name, const char *val, size_t len);
+
+/* verdict_get(v, name): the value of variable ${name}, or NULL (tests). */
+const struct verdict_var *verdict_get(const struct verdict *v, const char *name);
+
+#endif /* !SPOA_VERDICT_H */

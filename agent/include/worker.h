@@ -1,0 +1,63 @@
+/*
+ * worker.h: worker threads.  Each owns one libev loop, its SPOP connections,
+ * its caches and its reference to the current snapshot; other threads talk
+ * to it only through its inbox (a locked queue + ev_async).
+ */
+#ifndef SPOA_WORKER_H
+#define SPOA_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct snapshot;
+struct worker;
+struct agent_stats;
+
+/*
+ * worker_start(id, snap, stats):
+ * Create worker ${id} and its thread, holding a new reference to ${snap}.
+ * ${stats} (owned by the caller, outlives the worker) receives the worker's
+ * counters.  Return the worker, or NULL on failure (logged).
+ */
+struct worker *worker_start(unsigned id, struct snapshot *snap,
+    struct agent_stats *stats);
+
+/*
+ * worker_give_conn(w, fd):
+ * Hand the connected socket ${fd} to ${w}, which owns it from now on (it is
+ * closed if the worker cannot take it).  Thread-safe.
+ */
+void worker_give_conn(struct worker *w, int fd);
+
+/*
+ * worker_publish(w, snap):
+ * Send a new reference to ${snap} to ${w}; the worker swaps to it between
+ * events and drops its old one.  Thread-safe.
+ */
+void worker_publish(struct worker *w, struct snapshot *snap);
+
+/*
+ * worker_keys_updated(w, issuer):
+ * Tell ${w} that issuer index ${issuer} has a new key set in a snapshot
+ * already published (or that a refetch for it ended), so parked requests
+ * for it are decided again.  Thread-safe.
+ */
+void worker_keys_updated(struct worker *w, size_t issuer);
+
+/*
+ * worker_drain(w):
+ * Ask ${w} to finish its in-flight requests, send AGENT-DISCONNECT on
+ * every connection, close them and end its thread.  Thread-safe.
+ */
+void worker_drain(struct worker *w);
+
+/*
+ * worker_join(w, timeout_ms):
+ * Wait up to ${timeout_ms} for the thread of a draining worker to end, then
+ * free it.  Return 0 if it ended in time, -1 if it did not (then it is left
+ * running and not freed: the process is about to exit anyway).
+ */
+int worker_join(struct worker *w, unsigned timeout_ms);
+
+#endif /* !SPOA_WORKER_H */

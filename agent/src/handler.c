@@ -1,0 +1,259 @@
+/*
+ * handler.c: NOTIFY → facts → decide() → ACK, and the parking of requests
+ * that wait for a key refetch.
+ *
+ * Completion contract (agent/DESIGN.md): every NOTIFY gets exactly one ACK.
+ * Most are answered inside handler_notify(); a parked one is answered by
+ * complete() — when the worker learns that its issuer's keys changed, or
+ * when its deadline passes — unless its connection closed first (then
+ * handler_cancel() frees it without answering).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "spoe/spop.h"
+
+#include "answer.h"
+#include "decide.h"
+#include "facts.h"
+#include "handler.h"
+#include "log.h"
+#include "reason.h"
+#include "runtime.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "verdict.h"
+
+/* A parked request: everything needed to decide it again and answer it. */
+struct req {
+	struct rt_link clink;       /* in its conn's list */
+	struct rt_link wlink;       /* in the worker's parked list */
+	struct conn *conn;
+	struct wctx *w;
+	uint64_t sid, fid;
+	size_t issuer;
+	ev_timer timer;
+	struct facts facts;         /* slices point into data[] */
+	char data[];
+};
+
+static handler_refetch_fn *refetch_hook;
+static void *refetch_arg;
+
+/* One scratch verdict per worker thread: too big for the stack of a loop. */
+static _Thread_local struct verdict scratch;
+
+void
+handler_set_refetch(handler_refetch_fn *fn, void *arg)
+{
+	refetch_hook = fn;
+	refetch_arg = arg;
+}
+
+/* Copy ${len} bytes of ${p} as printable ASCII for a log line. */
+static const char *
+printable(char *buf, size_t cap, const char *p, size_t len)
+{
+	size_t n = 0;
+
+	if (p == NULL)
+		return ("-");
+	for (size_t i = 0; i < len && n + 1 < cap; i++)
+		buf[n++] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	buf[n] = '\0';
+	return (n ? buf : "-");
+}
+
+static void
+log_verdict(const struct facts *f, const struct verdict *v)
+{
+	char uid[129], src[64], path[129];
+
+	if (v->allow) {
+		log_debug("allow unique_id=%s route=%s src=%s",
+		    printable(uid, sizeof(uid), f->unique_id.ptr, f->unique_id.len),
+		    v->route ? v->route : "-", facts_src_text(f, src, sizeof(src)));
+		return;
+	}
+	log_info("deny unique_id=%s route=%s reason=%s status=%d src=%s "
+	    "path=%s detail=%s",
+	    printable(uid, sizeof(uid), f->unique_id.ptr, f->unique_id.len),
+	    v->route ? v->route : "-", reason_name(v->reason), v->status,
+	    facts_src_text(f, src, sizeof(src)),
+	    printable(path, sizeof(path), f->path.ptr, f->path.len),
+	    v->detail ? v->detail : "-");
+}
+
+static int64_t
+now_s(void)
+{
+	return ((int64_t)time(NULL));
+}
+
+/* Account for and encode a decided verdict into ${out}. */
+static int
+answer(struct wctx *w, const struct facts *f, const struct verdict *v,
+    uint64_t sid, uint64_t fid, struct spop_writer *out, uint32_t mfs)
+{
+	STAT_INC(w->stats, decisions[v->reason]);
+	log_verdict(f, v);
+	if (answer_encode(v, sid, fid, out, mfs) < 0) {
+		log_error("cannot encode the ACK for stream %llu frame %llu",
+		    (unsigned long long)sid, (unsigned long long)fid);
+		return (-1);
+	}
+	STAT_INC(w->stats, ack_total);
+	return (0);
+}
+
+static void
+req_free(struct req *r)
+{
+	ev_timer_stop(r->w->loop, &r->timer);
+	rt_list_del(&r->wlink);
+	r->w->nparked--;
+	free(r);
+}
+
+/* Decide a parked request again (no more parking) and answer it. */
+static void
+complete(struct req *r, bool timed_out)
+{
+	struct wctx *w = r->w;
+	struct conn *c = r->conn;
+	struct decide_env env = {
+		.now = now_s(), .tokcache = w->tokcache,
+		.certcache = w->certcache, .stats = w->stats, .may_park = false,
+	};
+	struct spop_writer out;
+
+	if (timed_out)
+		STAT_INC(w->stats, parked_timeouts);
+	(void)decide(&r->facts, w->snap, &env, &scratch);
+	/* Unlink first: committing may close the connection, which would
+	 * otherwise cancel (free) this very request. */
+	conn_req_detach(c, &r->clink);
+	if (conn_writer(c, &out) == 0 &&
+	    answer(w, &r->facts, &scratch, r->sid, r->fid, &out,
+	    conn_max_frame(c)) == 0)
+		conn_commit(c, &out);
+	conn_req_done(c);
+	req_free(r);
+}
+
+static void
+on_park_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct req *r = rt_container(t, struct req, timer);
+
+	(void)loop;
+	(void)revents;
+	complete(r, true);
+}
+
+void
+handler_cancel(struct rt_link *link)
+{
+	/* The connection already unlinked ${link}. */
+	req_free(rt_container(link, struct req, clink));
+}
+
+void
+handler_retry(struct wctx *w, size_t issuer)
+{
+	struct rt_link *l, *next;
+
+	for (l = w->parked.next; l != &w->parked; l = next) {
+		struct req *r = rt_container(l, struct req, wlink);
+
+		next = l->next;
+		if (issuer == SIZE_MAX || r->issuer == issuer)
+			complete(r, false);
+	}
+}
+
+void
+handler_snapshot_changed(struct wctx *w, const struct snapshot *old)
+{
+	(void)old;
+	handler_retry(w, SIZE_MAX);
+}
+
+static int
+park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
+    uint64_t fid, const struct decide_env *env)
+{
+	size_t need = facts_copy_size(f);
+	struct req *r = malloc(sizeof(*r) + need);
+
+	if (r == NULL)
+		return (-1);
+	if (facts_copy(f, &r->facts, r->data, need) != 0) {
+		free(r);
+		return (-1);
+	}
+	r->conn = c;
+	r->w = w;
+	r->sid = sid;
+	r->fid = fid;
+	r->issuer = env->park_issuer;
+	conn_req_attach(c, &r->clink);
+	rt_list_add(&w->parked, &r->wlink);
+	w->nparked++;
+	ev_timer_init(&r->timer, on_park_timeout, w->park_timeout, 0.);
+	ev_timer_start(w->loop, &r->timer);
+	STAT_INC(w->stats, parked_total);
+	if (refetch_hook != NULL)
+		refetch_hook(refetch_arg, env->park_issuer, env->park_kid,
+		    env->park_kid_len);
+	return (0);
+}
+
+int
+handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
+    size_t len, struct spop_writer *out)
+{
+	struct conn *c = arg;
+	struct wctx *w = conn_wctx(c);
+	struct spop_cursor cur;
+	struct spop_message m;
+	struct facts f;
+	bool found = false;
+	int r;
+
+	STAT_INC(w->stats, notify_total);
+	spop_cursor_init(&cur, payload, len);
+	while ((r = spop_message_next(&cur, &m)) == 1) {
+		if (MEM_EQ_LIT(m.name.ptr, m.name.len, "check-request")) {
+			found = true;
+			break;
+		}
+	}
+	if (r < 0)
+		return (-1);         /* malformed: proto disconnects */
+	if (!found) {
+		/* Our SPOE file sends check-request only.  Anything else is a
+		 * configuration error: answer (no stall) and fail closed. */
+		verdict_init(&scratch);
+		verdict_set(&scratch, REASON_NO_ROUTE, "no check-request message");
+		memset(&f, 0, sizeof(f));
+		return (answer(w, &f, &scratch, sid, fid, out, conn_max_frame(c)));
+	}
+	if (facts_from_args(&m.args, &f) != 0)
+		return (-1);
+
+	struct decide_env env = {
+		.now = now_s(), .tokcache = w->tokcache,
+		.certcache = w->certcache, .stats = w->stats,
+		.may_park = w->park_timeout > 0 && !w->draining,
+	};
+	if (decide(&f, w->snap, &env, &scratch) == DECIDE_PARK) {
+		if (park(w, c, &f, sid, fid, &env) == 0)
+			return (0);
+		/* Could not park: decide now without waiting. */
+		env.may_park = false;
+		(void)decide(&f, w->snap, &env, &scratch);
+	}
+	return (answer(w, &f, &scratch, sid, fid, out, conn_max_frame(c)));
+}

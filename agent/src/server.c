@@ -1,0 +1,215 @@
+/*
+ * server.c: see server.h.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+#include "worker.h"
+
+#define ACCEPT_BURST 64
+
+struct listener {
+	int fd;
+	bool is_unix;
+	char *unix_path;
+	const char *text;
+	ev_io io;
+	struct server *srv;
+};
+
+struct server {
+	struct listener *l;
+	size_t n;
+	struct ev_loop *loop;
+	struct worker **workers;
+	size_t nworkers, next;
+	struct agent_stats *stats;
+};
+
+/* Open a listening TCP socket on ${a}; -1 on error (logged). */
+static int
+open_tcp(const struct listen_addr *a)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8];
+	int fd = -1, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", (unsigned)a->port);
+	rc = getaddrinfo(a->host, port, &hints, &res);
+	if (rc != 0) {
+		log_error("listen %s: %s", a->text, gai_strerror(rc));
+		return (-1);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 1024) == 0)
+			break;
+		log_errorp("listen %s", a->text);
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return (fd);
+}
+
+/* Open a listening unix socket at ${path}; -1 on error (logged). */
+static int
+open_unix(const struct listen_addr *a)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(a->path) >= sizeof(sun.sun_path)) {
+		log_error("listen %s: path too long", a->text);
+		return (-1);
+	}
+	memcpy(sun.sun_path, a->path, strlen(a->path));
+	if (lstat(a->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_error("listen %s: exists and is not a socket", a->text);
+			return (-1);
+		}
+		(void)unlink(a->path);   /* stale socket of an earlier run */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_errorp("listen %s: socket", a->text);
+		return (-1);
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    listen(fd, 1024) != 0) {
+		log_errorp("listen %s", a->text);
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+struct server *
+server_open(const struct config *cfg)
+{
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return (NULL);
+	s->l = calloc(cfg->nlisten, sizeof(*s->l));
+	if (s->l == NULL) {
+		free(s);
+		return (NULL);
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct listen_addr *a = &cfg->listen[i];
+		struct listener *l = &s->l[s->n];
+
+		l->is_unix = a->kind == LISTEN_UNIX;
+		l->fd = l->is_unix ? open_unix(a) : open_tcp(a);
+		if (l->fd == -1) {
+			server_close(s);
+			return (NULL);
+		}
+		l->text = a->text;
+		l->srv = s;
+		if (l->is_unix && (l->unix_path = strdup(a->path)) == NULL) {
+			close(l->fd);
+			server_close(s);
+			return (NULL);
+		}
+		s->n++;
+		log_info("listening for SPOP on %s", a->text);
+	}
+	return (s);
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct listener *l = (struct listener *)(void *)((char *)io -
+	    offsetof(struct listener, io));
+	struct server *s = l->srv;
+	int one = 1;
+
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED)
+				return;
+			/* EMFILE and friends: log, keep the listener. */
+			log_warnp("accept on %s", l->text);
+			return;
+		}
+		if (!l->is_unix)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		STAT_INC(s->stats, conns_accepted);
+		worker_give_conn(s->workers[s->next], fd);
+		s->next = (s->next + 1) % s->nworkers;
+	}
+}
+
+void
+server_start(struct server *s, struct ev_loop *loop, struct worker **workers,
+    size_t n, struct agent_stats *stats)
+{
+	s->loop = loop;
+	s->workers = workers;
+	s->nworkers = n;
+	s->stats = stats;
+	for (size_t i = 0; i < s->n; i++) {
+		ev_io_init(&s->l[i].io, on_accept, s->l[i].fd, EV_READ);
+		ev_io_start(loop, &s->l[i].io);
+	}
+}
+
+void
+server_close(struct server *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct listener *l = &s->l[i];
+
+		if (s->loop != NULL)
+			ev_io_stop(s->loop, &l->io);
+		close(l->fd);
+		if (l->unix_path != NULL) {
+			(void)unlink(l->unix_path);
+			free(l->unix_path);
+		}
+	}
+	free(s->l);
+	free(s);
+}

@@ -1,0 +1,206 @@
+"""Raw SPOP against the agent alone: HELLO negotiation, NOTIFY/ACK,
+pipelining and out-of-order ids, and malformed input -> AGENT-DISCONNECT with
+the right status while the agent keeps serving everyone else; SIGTERM drains.
+"""
+import signal
+import struct
+import time
+
+from harness import (Agent, Spop, ack_for, check, check_eq, expect_disconnect,
+                     finish, frame, haproxy_disconnect, log, notify, parse_frame,
+                     parse_kv, s, t_bool, t_int64, t_ipv4, t_ipv6, t_str, t_uint32,
+                     varint)
+
+CONFIG = {
+    "max_frame_size": 16380,
+    "routes": [
+        {"name": "open", "path_prefix": "/open", "require": "none"},
+        {"name": "lan", "path_prefix": "/lan", "require": "none",
+         "source_cidrs": ["10.0.0.0/8", "2001:db8::/32"]},
+    ],
+}
+
+agent = Agent(CONFIG).start()
+P = agent.port
+
+
+def fresh(caps="pipelining"):
+    c = Spop(P)
+    r = c.hello(caps=caps)
+    assert r is not None and r[0] == 101, f"no AGENT-HELLO: {r}"
+    return c
+
+
+def request(path, src="192.0.2.1", method="GET", host="api.example.com"):
+    src_t = t_ipv6(src) if ":" in src else t_ipv4(src)
+    return [("authz", b"\x00"), ("method", t_str(method)), ("host", t_str(host)),
+            ("path", t_str(path)), ("src", src_t), ("cert_der", b"\x00"),
+            ("cert_verify", b"\x00"), ("unique_id", t_str("req-1"))]
+
+
+def still_serving(what):
+    """A fresh connection still gets HELLO + an ACK after ${what}."""
+    c = fresh()
+    c.send(notify(7, 1, request("/open")))
+    a = ack_for(c)
+    ok = a is not None and a[0] == 7 and a[2].get("allow") is True
+    check(ok, f"agent still serves other connections after {what}")
+    c.close()
+
+
+log("HELLO negotiation")
+c = Spop(P)
+ftype, flags, kv = c.hello(caps="pipelining,async", mfs=16380)
+check_eq(ftype, 101, "AGENT-HELLO frame type")
+check_eq(flags, 1, "AGENT-HELLO flags = FIN")
+check_eq(kv.get("version"), "2.0", "version")
+check_eq(kv.get("capabilities"), "pipelining", "only pipelining offered back")
+check_eq(kv.get("max-frame-size"), 16380, "max-frame-size = min(haproxy, ours)")
+c.close()
+
+c = Spop(P)
+ftype, flags, kv = c.hello(caps="", mfs=9000)
+check_eq(kv.get("capabilities"), "", "no pipelining when HAProxy did not offer it")
+check_eq(kv.get("max-frame-size"), 9000, "smaller HAProxy frame size wins")
+c.close()
+
+c = Spop(P)
+ftype, flags, kv = c.hello(caps="", healthcheck=True)
+check_eq(ftype, 101, "health-check HELLO answered")
+check(c.closed(), "health-check connection closed after AGENT-HELLO")
+c.close()
+
+log("NOTIFY / ACK")
+c = fresh()
+c.send(notify(300, 1, request("/open")))
+sid, fid, acts = ack_for(c)
+check_eq((sid, fid), (300, 1), "ACK echoes stream and frame ids")
+check_eq(acts.get("allow"), True, "allow set for a require:none route")
+check_eq(acts.get("status"), 200, "status 200")
+check_eq(acts.get("reason"), "ok", "reason ok")
+check_eq(acts.get("route"), "open", "route name")
+
+c.send(notify(301, 1, request("/nowhere")))
+sid, fid, acts = ack_for(c)
+check_eq((acts.get("allow"), acts.get("status"), acts.get("reason")),
+         (False, 403, "no_route"), "no route -> 403 no_route")
+
+c.send(notify(302, 1, request("/lan/x", src="192.0.2.1")))
+_, _, acts = ack_for(c)
+check_eq((acts.get("status"), acts.get("reason")), (403, "source_denied"),
+         "source outside source_cidrs -> source_denied")
+c.send(notify(303, 1, request("/lan/x", src="10.1.2.3")))
+_, _, acts = ack_for(c)
+check_eq(acts.get("reason"), "ok", "IPv4 source inside 10.0.0.0/8 allowed")
+c.send(notify(304, 1, request("/lan/x", src="2001:db8::42")))
+_, _, acts = ack_for(c)
+check_eq(acts.get("reason"), "ok", "IPv6 source inside 2001:db8::/32 allowed")
+c.send(notify(305, 1, request("/lan/x", src="::ffff:10.9.9.9")))
+_, _, acts = ack_for(c)
+check_eq(acts.get("reason"), "ok", "IPv4-mapped IPv6 source matches an IPv4 CIDR")
+
+log("pipelining: many NOTIFYs in one write, every one answered")
+batch = b"".join(notify(1001 + 2 * i, 1, request("/open" if i % 2 else "/none"))
+                 for i in range(20))
+c.send(batch)
+seen = {}
+for _ in range(20):
+    a = ack_for(c)
+    if a is None or a[0] == "not-an-ack":
+        break
+    seen[a[0]] = a[2].get("reason")
+check_eq(len(seen), 20, "20 pipelined NOTIFYs -> 20 ACKs")
+check(all(seen.get(1001 + 2 * i) == ("ok" if i % 2 else "no_route") for i in range(20)),
+      "each ACK carries the answer of its own NOTIFY")
+
+log("NOTIFY without check-request still gets an ACK")
+c.send(notify(401, 1, [("x", t_str("y"))], message="something-else"))
+sid, fid, acts = ack_for(c)
+check((sid, fid) == (401, 1) and acts.get("allow") is False,
+      "unknown message answered (fail closed), no stall")
+
+log("HAPROXY-DISCONNECT answered then closed")
+c.send(haproxy_disconnect(0, "normal"))
+status, msg = expect_disconnect(c)
+check_eq(status, 0, "AGENT-DISCONNECT status 0 after HAPROXY-DISCONNECT")
+check(c.closed(), "connection closed after DISCONNECT")
+c.close()
+
+log("malformed input")
+
+
+def abuse(name, payload, want_status, hello_first=True, shut=False):
+    c = Spop(P)
+    if hello_first:
+        r = c.hello()
+        if r is None or r[0] != 101:
+            check(False, f"{name}: HELLO failed")
+            return
+    c.send(payload)
+    if shut:
+        c.shut_wr()
+    status, msg = expect_disconnect(c)
+    check_eq(status, want_status, f"{name}: AGENT-DISCONNECT status")
+    check(c.closed(), f"{name}: connection closed")
+    c.close()
+    still_serving(name)
+
+
+abuse("truncated header", b"\x00\x00", 4, shut=True)
+abuse("truncated frame body", struct.pack(">I", 50) + b"\x03\x00\x00\x00\x01", 4, shut=True)
+abuse("length above max-frame-size", struct.pack(">I", 16381) + b"\x03", 3)
+abuse("length far above max-frame-size", struct.pack(">I", 0x7FFFFFFF), 3)
+abuse("zero-length frame", struct.pack(">I", 0), 4)
+unterminated = bytes([3]) + struct.pack(">I", 1) + b"\xff" * 12
+abuse("unterminated varint stream-id", struct.pack(">I", len(unterminated)) + unterminated, 4)
+abuse("unknown frame type", frame(42, b""), 4)
+abuse("agent frame type from haproxy", frame(103, b"", 1, 1), 4)
+abuse("NOTIFY before HELLO", notify(1, 1, request("/open")), 4, hello_first=False)
+abuse("second HELLO", frame(1, s("supported-versions") + t_str("2.0")), 4)
+abuse("fragmented NOTIFY (FIN clear)", frame(3, s("check-request") + b"\x00", 1, 1, flags=0), 10)
+bad_arg = s("check-request") + b"\x01" + s("path") + b"\x0c"  # type 12: reserved
+abuse("reserved data type in NOTIFY", frame(3, bad_arg, 1, 1), 4)
+bad_nb = s("check-request") + b"\x05" + s("path") + t_str("/open")  # says 5 args, has 1
+abuse("NB-ARGS larger than the args present", frame(3, bad_nb, 1, 1), 4)
+good = notify(9, 1, request("/open"))
+c = fresh()
+c.send(good + b"\x00\x00\x00\x05GARBAGE")
+a = ack_for(c)
+check(a is not None and a[0] == 9, "valid frame before garbage still answered")
+status, _ = expect_disconnect(c)
+check_eq(status, 4, "garbage after a valid frame: AGENT-DISCONNECT status")
+c.close()
+still_serving("garbage after a valid frame")
+
+log("bad HELLOs")
+for name, payload, want in [
+    ("no supported-versions", frame(1, s("max-frame-size") + t_uint32(16380) +
+                                    s("capabilities") + t_str("")), 5),
+    ("no max-frame-size", frame(1, s("supported-versions") + t_str("2.0") +
+                                s("capabilities") + t_str("")), 6),
+    ("no capabilities", frame(1, s("supported-versions") + t_str("2.0") +
+                              s("max-frame-size") + t_uint32(16380)), 7),
+    ("version 1.0 only", frame(1, s("supported-versions") + t_str("1.0") +
+                               s("max-frame-size") + t_uint32(16380) +
+                               s("capabilities") + t_str("")), 8),
+    ("max-frame-size 100", frame(1, s("supported-versions") + t_str("2.0") +
+                                 s("max-frame-size") + t_uint32(100) +
+                                 s("capabilities") + t_str("")), 9),
+]:
+    abuse(name, payload, want, hello_first=False)
+
+log("SIGTERM drains: open connections get DISCONNECT status 0, exit 0")
+idle = fresh()
+busy = fresh()
+busy.send(notify(11, 1, request("/open")))
+a = ack_for(busy)
+check(a is not None and a[0] == 11, "request answered before SIGTERM")
+agent.signal(signal.SIGTERM)
+status, msg = expect_disconnect(idle)
+check_eq(status, 0, "idle connection: AGENT-DISCONNECT status 0 on drain")
+rc = agent.stop(timeout=20)
+check_eq(rc, 0, "agent exit status after SIGTERM")
+out = agent.output()
+check("ERROR" not in out and "AddressSanitizer" not in out and "runtime error" not in out,
+      "no sanitizer report in the agent log")
+finish()
