@@ -71,7 +71,8 @@ test_golden_haproxy_disconnect(void **state)
 static int
 disc_hex(const char *hex, struct spop_disconnect *d, enum spop_err *err)
 {
-	uint8_t buf[128];
+	/* Static: the decoded slices point into it after return. */
+	static uint8_t buf[128];
 	size_t n = ts_hex(hex, buf, sizeof(buf));
 
 	*err = SPOP_ERR_NONE;

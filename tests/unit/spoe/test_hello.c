@@ -33,7 +33,8 @@ payload_of(const char *hex, uint8_t *buf, size_t cap, uint8_t type)
 static int
 hello_hex(const char *payload_hex, struct spop_hello *h, enum spop_err *err)
 {
-	uint8_t buf[512];
+	/* Static: the decoded slices point into it after return. */
+	static uint8_t buf[512];
 	size_t n = ts_hex(payload_hex, buf, sizeof(buf));
 
 	*err = SPOP_ERR_NONE;
