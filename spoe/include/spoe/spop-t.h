@@ -169,6 +169,7 @@ struct spop_writer {
 	size_t len;
 	size_t frame_start;   /* offset of the 4-byte length of the open frame */
 	bool overflow;
+	bool in_frame;        /* between spop_w_begin() and spop_w_end() */
 };
 
 #endif /* !SPOE_SPOP_T_H */

@@ -41,7 +41,12 @@ int spop_varint_decode(const uint8_t *buf, size_t len, uint64_t *v);
 /*
  * spop_data_decode(buf, len, d):
  * Decode one TYPED-DATA.  Types 10-15 are SPOP_INVALID.  For STR and BIN the
- * slice points into ${buf}.  Return as for varints.
+ * slice points into ${buf}.  Like HAProxy, every integer type is read into
+ * 64 bits and kept as sent: an INT32 or UINT32 outside the 32-bit range is
+ * neither refused nor truncated (INT32/INT64 land in ${d}->u.s64, UINT32/
+ * UINT64 in ${d}->u.u64); range-check where 32 bits matter.  Flag bits
+ * other than BOOL's 0x10 are ignored, as HAProxy does.  Return as for
+ * varints.
  */
 ssize_t spop_data_decode(const uint8_t *buf, size_t len, struct spop_data *d);
 
@@ -115,9 +120,13 @@ int spop_kv_next(struct spop_cursor *c, struct spop_slice *name,
  * spop_hello_decode(payload, len, h, err):
  * Decode a HAPROXY-HELLO payload into ${h}: matches keys exactly (length
  * first), skips unknown keys, requires the mandatory ones with the right
- * types.  Errors: SPOP_ERR_INVALID (malformed), SPOP_ERR_NO_VSN,
- * SPOP_ERR_NO_FRAME_SIZE, SPOP_ERR_NO_CAP.  Version and frame-size
- * acceptability are checked by spop_hello_negotiate().
+ * types.  Errors: SPOP_ERR_INVALID (malformed, a known key with the wrong
+ * type, or a known key given twice), SPOP_ERR_NO_VSN, SPOP_ERR_NO_FRAME_SIZE,
+ * SPOP_ERR_NO_CAP, and SPOP_ERR_BAD_FRAME_SIZE for a negative (signed
+ * integer) max-frame-size, which HAProxy reads as "too small".  Otherwise
+ * version and frame-size acceptability are checked by
+ * spop_hello_negotiate().  ${h}->versions, capabilities and engine_id point
+ * into ${payload}.
  */
 int spop_hello_decode(const uint8_t *payload, size_t len, struct spop_hello *h,
     enum spop_err *err);
@@ -125,10 +134,14 @@ int spop_hello_decode(const uint8_t *payload, size_t len, struct spop_hello *h,
 /*
  * spop_hello_negotiate(h, our_max, max_frame_size, pipelining, err):
  * Decide the answer to ${h}: "2.0" must be among supported-versions
- * (major 2 announced means 2.0 is supported; spaces ignored), else
+ * (comma-separated "Major.Minor" tokens, spaces ignored; a token with major
+ * 2 means 2.0 is supported; unparsable tokens are ignored), else
  * SPOP_ERR_BAD_VSN; HAProxy's max-frame-size must be >= 256, else
- * SPOP_ERR_BAD_FRAME_SIZE.  *${max_frame_size} = min(HAProxy's, ${our_max});
- * *${pipelining} = HAProxy listed "pipelining".  Return 0 or -1.
+ * SPOP_ERR_BAD_FRAME_SIZE.  *${max_frame_size} = min(HAProxy's, ${our_max})
+ * (${our_max} is the caller's configured value, >= 256);
+ * *${pipelining} = "pipelining" is one of HAProxy's comma-separated
+ * capabilities (exact token, spaces trimmed).  Return 0 or -1 (outputs
+ * untouched then).
  */
 int spop_hello_negotiate(const struct spop_hello *h, uint32_t our_max,
     uint32_t *max_frame_size, bool *pipelining, enum spop_err *err);
@@ -136,8 +149,10 @@ int spop_hello_negotiate(const struct spop_hello *h, uint32_t our_max,
 /*
  * spop_disconnect_decode(payload, len, d, err):
  * Decode a DISCONNECT payload (status-code, message; unknown keys skipped).
- * Return 0, or -1 with *${err} = SPOP_ERR_INVALID.  Missing keys are not
- * an error: the has_* flags say what was there.
+ * status-code may be any integer type >= 0; message must be a STRING.
+ * Return 0, or -1 with *${err} = SPOP_ERR_INVALID (malformed, wrong type,
+ * negative status, a key given twice).  Missing keys are not an error: the
+ * has_* flags say what was there.  ${d}->message points into ${payload}.
  */
 int spop_disconnect_decode(const uint8_t *payload, size_t len,
     struct spop_disconnect *d, enum spop_err *err);
@@ -148,7 +163,10 @@ int spop_disconnect_decode(const uint8_t *payload, size_t len,
  * spop_message_next(c, m):
  * Read one <name:STRING><nb-args:1 byte><nb-args KV pairs> from a NOTIFY
  * payload; every argument is validated and ${m}->args spans exactly them,
- * to be walked with spop_kv_next().  Return 1, 0 at the end, -1 on error.
+ * to be walked with spop_kv_next() (which then returns 1 exactly
+ * ${m}->nargs times, then 0).  NB-ARGS is unsigned (0..255); arguments may
+ * have an empty name.  Return 1, 0 at the end, -1 on error (${c}
+ * unchanged).
  */
 int spop_message_next(struct spop_cursor *c, struct spop_message *m);
 
@@ -157,7 +175,8 @@ int spop_message_next(struct spop_cursor *c, struct spop_message *m);
 /*
  * spop_action_next(c, a):
  * Read one SET-VAR or UNSET-VAR action from an ACK payload.  Unknown action
- * types and wrong argument counts are errors.  Return 1, 0, -1.
+ * types, wrong argument counts (SET-VAR 3, UNSET-VAR 2) and scopes above
+ * SPOP_SCOPE_RES are errors.  Return 1, 0, -1 (${c} unchanged).
  */
 int spop_action_next(struct spop_cursor *c, struct spop_action *a);
 
@@ -169,16 +188,25 @@ void spop_w_init(struct spop_writer *w, uint8_t *buf, size_t cap);
 /*
  * spop_w_begin(w, type, flags, stream_id, frame_id):
  * Open a frame: reserve the 4-byte length, write type, flags and ids.
+ * Several frames may follow each other in one writer, each closed by
+ * spop_w_end() before the next begins; beginning while a frame is open is
+ * a caller bug and marks the open frame overflowed.
  */
 void spop_w_begin(struct spop_writer *w, uint8_t type, uint32_t flags,
     uint64_t stream_id, uint64_t frame_id);
 
-/* Raw pieces of a payload. */
+/*
+ * Raw pieces of a payload.  Each piece is written whole or not at all
+ * (then ${w}->overflow is set).  spop_w_kv() takes a NUL-terminated name;
+ * spop_w_kvn() any ${name_len} bytes (names copied from the wire).
+ */
 void spop_w_u8(struct spop_writer *w, uint8_t v);
 void spop_w_varint(struct spop_writer *w, uint64_t v);
 void spop_w_string(struct spop_writer *w, const void *p, size_t len);
 void spop_w_data(struct spop_writer *w, const struct spop_data *d);
 void spop_w_kv(struct spop_writer *w, const char *name, const struct spop_data *d);
+void spop_w_kvn(struct spop_writer *w, const void *name, size_t name_len,
+    const struct spop_data *d);
 
 /* NOTIFY payload: a message header, then ${nargs} spop_w_kv() calls. */
 void spop_w_message(struct spop_writer *w, const char *name, uint8_t nargs);
@@ -192,7 +220,8 @@ void spop_w_unset_var(struct spop_writer *w, enum spop_scope scope,
 /*
  * spop_w_end(w, max_frame_size):
  * Close the open frame: fill in its length.  Return the whole frame's size
- * including the 4-byte prefix, or -1 if the writer overflowed or the body
+ * including the 4-byte prefix, or -1 if no frame is open (nothing changes),
+ * or -1 if the writer overflowed or the body (everything after the prefix)
  * exceeds ${max_frame_size} (the frame is then rolled back: ${w}->len
  * returns to where spop_w_begin() started, overflow is cleared, so the
  * caller may write a smaller frame instead).
@@ -203,9 +232,10 @@ ssize_t spop_w_end(struct spop_writer *w, uint32_t max_frame_size);
 
 /*
  * spop_agent_hello_encode(buf, cap, max_frame_size, capabilities):
- * A complete AGENT-HELLO (prefix included): version "2.0", max-frame-size
- * as UINT32, capabilities as given ("" or "pipelining").  Return its size
- * or -1.
+ * A complete AGENT-HELLO (prefix included; flags FIN, ids 0/0): version
+ * "2.0", max-frame-size as UINT32, capabilities as given ("" or
+ * "pipelining"), in that order.  Return its size or -1 if ${cap} is too
+ * small.
  */
 ssize_t spop_agent_hello_encode(uint8_t *buf, size_t cap,
     uint32_t max_frame_size, const char *capabilities);
@@ -213,8 +243,10 @@ ssize_t spop_agent_hello_encode(uint8_t *buf, size_t cap,
 /*
  * spop_haproxy_hello_encode(buf, cap, versions, max_frame_size,
  *     capabilities, healthcheck, engine_id):
- * A complete HAPROXY-HELLO, as HAProxy sends it (test clients, benchmarks).
- * ${engine_id} may be NULL.  Return its size or -1.
+ * A complete HAPROXY-HELLO, as HAProxy sends it (test clients, benchmarks):
+ * supported-versions, max-frame-size (UINT32), capabilities, then
+ * healthcheck (BOOL true) only if ${healthcheck}, then engine-id unless
+ * ${engine_id} is NULL.  Flags FIN, ids 0/0.  Return its size or -1.
  */
 ssize_t spop_haproxy_hello_encode(uint8_t *buf, size_t cap,
     const char *versions, uint32_t max_frame_size, const char *capabilities,
@@ -223,7 +255,9 @@ ssize_t spop_haproxy_hello_encode(uint8_t *buf, size_t cap,
 /*
  * spop_disconnect_encode(buf, cap, type, status, message):
  * A complete AGENT-DISCONNECT or HAPROXY-DISCONNECT (${type}) with
- * status-code as UINT32 and message as STRING.  Return its size or -1.
+ * status-code as UINT32 and message as STRING; flags FIN, ids 0/0.  Keep
+ * ${message} short: the frame must fit the peer's max-frame-size (>= 256).
+ * Return its size or -1.
  */
 ssize_t spop_disconnect_encode(uint8_t *buf, size_t cap, uint8_t type,
     enum spop_err status, const char *message);
