@@ -156,6 +156,8 @@ struct config {
 	size_t nissuers;
 	struct route_cfg *routes;
 	size_t nroutes;
+	char *base_dir;               /* relative paths were resolved against it, or NULL */
+	char *policy_version;         /* policy documents: "version", or NULL */
 };
 
 /* Collected errors: "json.path: message" strings. */
