@@ -26,9 +26,11 @@ enum proto_state {
  * The NOTIFY callback: ${payload} is borrowed for the duration of the call.
  * It must eventually cause exactly one ACK for (${sid}, ${fid}) to be
  * appended to the connection's output (now, through ${out}, or later).
- * Return 0, or -1 on a resource failure (proto answers SPOP_ERR_RES).
+ * Return SPOP_ERR_NONE, or the status of the DISCONNECT that the problem
+ * deserves (SPOP_ERR_INVALID for a malformed payload, SPOP_ERR_RES when out
+ * of resources).
  */
-typedef int proto_notify_fn(void *arg, uint64_t sid, uint64_t fid,
+typedef enum spop_err proto_notify_fn(void *arg, uint64_t sid, uint64_t fid,
     const uint8_t *payload, size_t len, struct spop_writer *out);
 
 struct proto {

@@ -91,11 +91,13 @@ void conn_drain(struct conn *c);
 void conn_close(struct conn *c);
 void conn_reap(struct wctx *w);
 bool conn_closed(const struct conn *c);
+/* conn_from_link(l): the connection whose wctx.conns link is ${l}. */
+struct conn *conn_from_link(struct rt_link *l);
 
 /* ---- handler.c ---- */
 
 /* The proto NOTIFY callback; ${arg} is the struct conn. */
-int handler_notify(void *arg, uint64_t sid, uint64_t fid,
+enum spop_err handler_notify(void *arg, uint64_t sid, uint64_t fid,
     const uint8_t *payload, size_t len, struct spop_writer *out);
 
 /* handler_cancel(link): a parked request whose connection closed. */

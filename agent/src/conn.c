@@ -250,48 +250,58 @@ conn_drain(struct conn *c)
 	maybe_finish_drain(c);
 }
 
-/* Feed buffered input to the state machine; queue and send replies. */
+/*
+ * Feed buffered input to the state machine and send the replies, as long
+ * as whole frames are buffered.  Output room for two frames is reserved
+ * per round so pipelined NOTIFYs are answered in batches, not one write
+ * per ACK.  If the peer stops reading our output, we stop reading its
+ * input; on_write() resumes.
+ */
 static void
 conn_process(struct conn *c)
 {
-	struct spop_writer w;
-	size_t used;
-	enum proto_state before = c->proto.state;
+	for (;;) {
+		struct spop_writer w;
+		enum proto_state before = c->proto.state;
+		size_t used;
 
-	if (out_reserve(c, proto_out_room(&c->proto)) != 0) {
-		/* The peer is not reading our output: stop reading its. */
-		reading(c, false);
-		return;
-	}
-	spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
-	used = proto_feed(&c->proto, c->in, c->in_len, &w);
-	c->out_len += w.len;
-	if (used > 0) {
-		memmove(c->in, c->in + used, c->in_len - used);
-		c->in_len -= used;
-	}
-	if (before == PROTO_WAIT_HELLO && c->proto.state != PROTO_WAIT_HELLO) {
-		STAT_INC(c->w->stats, hello_total);
-		if (c->proto.healthcheck)
-			STAT_INC(c->w->stats, healthchecks);
-		ev_timer_stop(c->w->loop, &c->timer);
-	}
-	if (c->proto.state == PROTO_CLOSING) {
-		if (c->proto.status != SPOP_ERR_NONE)
-			STAT_INC(c->w->stats, protocol_errors);
-		if (c->proto.peer_disconnected)
-			STAT_INC(c->w->stats, haproxy_disconnects);
-		reading(c, false);
-		ev_timer_stop(c->w->loop, &c->timer);
-		ev_timer_set(&c->timer, LINGER_TIMEOUT, 0.);
-		ev_timer_start(c->w->loop, &c->timer);
+		if (out_reserve(c, 2 * proto_out_room(&c->proto)) != 0 &&
+		    out_reserve(c, proto_out_room(&c->proto)) != 0) {
+			reading(c, false);
+			return;
+		}
+		spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
+		used = proto_feed(&c->proto, c->in, c->in_len, &w);
+		c->out_len += w.len;
+		if (used > 0) {
+			memmove(c->in, c->in + used, c->in_len - used);
+			c->in_len -= used;
+		}
+		if (before == PROTO_WAIT_HELLO && c->proto.state != PROTO_WAIT_HELLO) {
+			STAT_INC(c->w->stats, hello_total);
+			if (c->proto.healthcheck)
+				STAT_INC(c->w->stats, healthchecks);
+			ev_timer_stop(c->w->loop, &c->timer);
+		}
+		if (c->proto.state == PROTO_CLOSING) {
+			if (c->proto.status != SPOP_ERR_NONE)
+				STAT_INC(c->w->stats, protocol_errors);
+			if (c->proto.peer_disconnected)
+				STAT_INC(c->w->stats, haproxy_disconnects);
+			reading(c, false);
+			ev_timer_stop(c->w->loop, &c->timer);
+			ev_timer_set(&c->timer, LINGER_TIMEOUT, 0.);
+			ev_timer_start(c->w->loop, &c->timer);
+			after_output(c);
+			return;
+		}
 		after_output(c);
-		return;
+		if (c->closed)
+			return;
+		if (used == 0 || c->draining)
+			break;          /* the rest of a frame is still on its way */
 	}
-	/* Stopped early for lack of output room: resume once flushed. */
-	reading(c, c->out_cap - c->out_len >= proto_out_room(&c->proto) ||
-	    c->out_len == 0);
-	after_output(c);
+	reading(c, !c->draining);
 }
 
 /* Grow the input buffer so the frame being received fits. */
@@ -442,4 +452,10 @@ bool
 conn_closed(const struct conn *c)
 {
 	return (c->closed);
+}
+
+struct conn *
+conn_from_link(struct rt_link *l)
+{
+	return (rt_container(l, struct conn, link));
 }

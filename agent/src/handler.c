@@ -23,6 +23,7 @@
 #include "runtime.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "util.h"
 #include "verdict.h"
 
 /* A parked request: everything needed to decide it again and answer it. */
@@ -92,7 +93,7 @@ now_s(void)
 }
 
 /* Account for and encode a decided verdict into ${out}. */
-static int
+static enum spop_err
 answer(struct wctx *w, const struct facts *f, const struct verdict *v,
     uint64_t sid, uint64_t fid, struct spop_writer *out, uint32_t mfs)
 {
@@ -101,10 +102,10 @@ answer(struct wctx *w, const struct facts *f, const struct verdict *v,
 	if (answer_encode(v, sid, fid, out, mfs) < 0) {
 		log_error("cannot encode the ACK for stream %llu frame %llu",
 		    (unsigned long long)sid, (unsigned long long)fid);
-		return (-1);
+		return (SPOP_ERR_RES);
 	}
 	STAT_INC(w->stats, ack_total);
-	return (0);
+	return (SPOP_ERR_NONE);
 }
 
 static void
@@ -136,7 +137,7 @@ complete(struct req *r, bool timed_out)
 	conn_req_detach(c, &r->clink);
 	if (conn_writer(c, &out) == 0 &&
 	    answer(w, &r->facts, &scratch, r->sid, r->fid, &out,
-	    conn_max_frame(c)) == 0)
+	    conn_max_frame(c)) == SPOP_ERR_NONE)
 		conn_commit(c, &out);
 	conn_req_done(c);
 	req_free(r);
@@ -210,7 +211,7 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
 	return (0);
 }
 
-int
+enum spop_err
 handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
     size_t len, struct spop_writer *out)
 {
@@ -231,7 +232,7 @@ handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
 		}
 	}
 	if (r < 0)
-		return (-1);         /* malformed: proto disconnects */
+		return (SPOP_ERR_INVALID);
 	if (!found) {
 		/* Our SPOE file sends check-request only.  Anything else is a
 		 * configuration error: answer (no stall) and fail closed. */
@@ -241,7 +242,7 @@ handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
 		return (answer(w, &f, &scratch, sid, fid, out, conn_max_frame(c)));
 	}
 	if (facts_from_args(&m.args, &f) != 0)
-		return (-1);
+		return (SPOP_ERR_INVALID);
 
 	struct decide_env env = {
 		.now = now_s(), .tokcache = w->tokcache,
@@ -250,7 +251,7 @@ handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
 	};
 	if (decide(&f, w->snap, &env, &scratch) == DECIDE_PARK) {
 		if (park(w, c, &f, sid, fid, &env) == 0)
-			return (0);
+			return (SPOP_ERR_NONE);
 		/* Could not park: decide now without waiting. */
 		env.may_park = false;
 		(void)decide(&f, w->snap, &env, &scratch);

@@ -31,8 +31,8 @@
 
 struct agent {
 	struct ev_loop *loop;
-	char *config_path;
-	struct config *cfg;           /* borrowed from the current snapshot */
+	const char *config_path;
+	const struct config *cfg;     /* borrowed from the current snapshot */
 	struct snapshot *snap;        /* current, one reference held here */
 	struct server *server;
 	struct worker **workers;
@@ -100,7 +100,7 @@ publish(struct agent *a, struct snapshot *snap)
 		worker_publish(a->workers[i], snap);
 	snapshot_unref(a->snap);
 	a->snap = snap;
-	a->cfg = (struct config *)(void *)snapshot_config(snap);
+	a->cfg = snapshot_config(snap);
 }
 
 static bool
@@ -187,14 +187,14 @@ run(const char *path)
 	int rc = 1;
 
 	memset(&a, 0, sizeof(a));
-	a.config_path = (char *)(uintptr_t)path;
+	a.config_path = path;
 	if (config_parse_file(path, &cfg, &errs) != 0 ||
 	    loader_build(cfg, NULL, &a.snap, &errs) != 0) {
 		print_errors(&errs, path);
 		config_errors_free(&errs);
 		return (1);
 	}
-	a.cfg = (struct config *)(void *)snapshot_config(a.snap);
+	a.cfg = snapshot_config(a.snap);
 	log_set_level((enum log_level)a.cfg->log_level);
 	(void)signal(SIGPIPE, SIG_IGN);
 

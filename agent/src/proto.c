@@ -161,9 +161,11 @@ on_frame(struct proto *p, const uint8_t *body, size_t len,
 			fail(p, SPOP_ERR_INVALID, "NOTIFY with stream and frame id 0", out);
 			return;
 		}
-		if (p->on_notify(p->arg, f.stream_id, f.frame_id, f.payload.ptr,
-		    f.payload.len, out) != 0)
-			fail(p, SPOP_ERR_RES, "cannot process NOTIFY", out);
+		err = p->on_notify(p->arg, f.stream_id, f.frame_id, f.payload.ptr,
+		    f.payload.len, out);
+		if (err != SPOP_ERR_NONE)
+			fail(p, err, err == SPOP_ERR_INVALID ?
+			    "malformed NOTIFY payload" : "cannot process NOTIFY", out);
 		return;
 	default:
 		fail(p, SPOP_ERR_INVALID, "unknown or unexpected frame type", out);

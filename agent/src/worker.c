@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "runtime.h"
 #include "snapshot.h"
@@ -155,7 +156,7 @@ start_drain(struct worker *w)
 	}
 	for (l = w->ctx.conns.next; l != &w->ctx.conns; l = next) {
 		next = l->next;
-		conn_drain(rt_container(l, struct conn, link));
+		conn_drain(conn_from_link(l));
 	}
 }
 
@@ -220,7 +221,7 @@ worker_main(void *arg)
 	ev_run(w->ctx.loop, 0);
 	/* Draining ended: close whatever is left (nothing, normally). */
 	while (!rt_list_empty(&w->ctx.conns))
-		conn_close(rt_container(w->ctx.conns.next, struct conn, link));
+		conn_close(conn_from_link(w->ctx.conns.next));
 	conn_reap(&w->ctx);
 	pthread_mutex_lock(&w->done_lock);
 	w->stopped = true;

@@ -153,7 +153,7 @@ class Proc:
     def alive(self):
         return self.p is not None and self.p.poll() is None
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.p.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0):
@@ -183,10 +183,13 @@ class Agent(Proc):
     """spoa-iam with a JSON config written from a dict."""
 
     def __init__(self, config, name="agent"):
-        self.port = free_port()
-        self.admin_port = free_port()
         self.config = dict(config)
-        self.config.setdefault("listen", [f"127.0.0.1:{self.port}"])
+        if "listen" in self.config:
+            self.port = int(self.config["listen"][0].rsplit(":", 1)[1])
+        else:
+            self.port = free_port()
+            self.config["listen"] = [f"127.0.0.1:{self.port}"]
+        self.admin_port = free_port()
         self.config.setdefault("admin_listen", f"127.0.0.1:{self.admin_port}")
         self.config.setdefault("workers", 2)
         self.config.setdefault("log_level", "info")

@@ -73,14 +73,14 @@ log("SIGHUP reload: new routes apply, a bad config is refused")
 cfg = dict(agent2.config)
 cfg["routes"] = ROUTES + [{"name": "added", "path_prefix": "/added", "require": "none"}]
 agent2.write_config(cfg)
-agent2.signal(signal.SIGHUP)
+agent2.send_signal(signal.SIGHUP)
 check(wait_for(lambda: curl(P, "/added").status == 200, timeout=10),
       "route added by SIGHUP reload serves 200")
 good = dict(cfg)
 bad = dict(cfg)
 bad["routes"] = [{"name": "x", "require": "sometimes"}]
 agent2.write_config(bad)
-agent2.signal(signal.SIGHUP)
+agent2.send_signal(signal.SIGHUP)
 check(wait_for(lambda: "reload: rejected" in agent2.output(), timeout=10),
       "invalid reload logged as rejected")
 check("routes[0].require" in agent2.output(), "reload error names the JSON path")
