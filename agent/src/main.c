@@ -17,6 +17,7 @@
 
 #include <ev.h>
 
+#include "admin.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct agent {
 	const struct config *cfg;     /* borrowed from the current snapshot */
 	struct snapshot *snap;        /* current, one reference held here */
 	struct server *server;
+	struct admin *admin;
 	struct worker **workers;
 	size_t nworkers;
 	struct agent_stats stats;
@@ -171,9 +173,31 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("signal %d: draining connections and stopping", w->signum);
 	server_close(a->server);
 	a->server = NULL;
+	admin_close(a->admin);
+	a->admin = NULL;
 	for (size_t i = 0; i < a->nworkers; i++)
 		worker_drain(a->workers[i]);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* /readyz without remote sources: every issuer has a key set. */
+static bool
+ready_local(void *arg, struct abuf *body)
+{
+	const struct agent *a = arg;
+	const struct config *cfg = a->cfg;
+	bool ok = true;
+
+	abuf_printf(body, "{");
+	for (size_t i = 0; i < cfg->nissuers; i++) {
+		bool has = a->snap->keys[i] != NULL;
+
+		abuf_printf(body, "%s\"issuer:%s\":{\"state\":\"%s\"}",
+		    i ? "," : "", cfg->issuers[i].name, has ? "ok" : "no_keys");
+		ok = ok && has;
+	}
+	abuf_printf(body, "}");
+	return (ok);
 }
 
 static int
@@ -228,6 +252,14 @@ run(const char *path)
 	ev_signal_start(a.loop, &a.sigterm);
 	ev_signal_start(a.loop, &a.sigint);
 	ev_signal_start(a.loop, &a.sighup);
+	if (a.cfg->admin_listen != NULL) {
+		struct admin_providers prov = {
+			.ready = ready_local, .metrics = NULL, .arg = &a,
+		};
+		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats, &prov);
+		if (a.admin == NULL)
+			goto out;
+	}
 	server_start(a.server, a.loop, a.workers, a.nworkers, &a.stats);
 	log_info("spoa-iam %s ready: %zu worker%s, %zu route%s, %zu issuer%s",
 	    SPOA_VERSION, a.nworkers, a.nworkers == 1 ? "" : "s",
@@ -237,6 +269,7 @@ run(const char *path)
 	ev_run(a.loop, 0);
 	rc = 0;
 out:
+	admin_close(a.admin);
 	server_close(a.server);
 	/* In-flight requests wait at most park_timeout; give them that plus
 	 * time to flush. */

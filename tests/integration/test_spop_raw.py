@@ -2,7 +2,10 @@
 pipelining and out-of-order ids, and malformed input -> AGENT-DISCONNECT with
 the right status while the agent keeps serving everyone else; SIGTERM drains.
 """
+import json
+import re
 import signal
+import socket
 import struct
 import time
 
@@ -189,6 +192,37 @@ for name, payload, want in [
                                  s("capabilities") + t_str("")), 9),
 ]:
     abuse(name, payload, want, hello_first=False)
+
+log("admin endpoints")
+
+
+def http(port, raw):
+    sk = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sk.sendall(raw)
+    data = b""
+    while True:
+        d = sk.recv(65536)
+        if not d:
+            break
+        data += d
+    sk.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+A = agent.admin_port
+check_eq(http(A, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), (200, "ok\n"), "/healthz")
+st, body = http(A, b"GET /readyz HTTP/1.0\r\n\r\n")
+check(st == 200 and json.loads(body)["ready"] is True, f"/readyz ready without issuers: {st} {body}")
+st, body = http(A, b"GET /metrics HTTP/1.1\r\n\r\n")
+m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M))
+check(st == 200 and int(m.get("spoa_iam_notify_total", 0)) >= 30, "/metrics counts NOTIFYs")
+check(int(m.get('spoa_iam_decisions_total{reason="no_route",status="403"}', 0)) >= 10,
+      "/metrics counts decisions by reason")
+check(int(m.get("spoa_iam_protocol_errors", 0)) >= 15, "/metrics counts protocol errors")
+check_eq(http(A, b"POST /readyz HTTP/1.1\r\n\r\n")[0], 405, "admin is read-only (POST -> 405)")
+check_eq(http(A, b"GET /nope HTTP/1.1\r\n\r\n")[0], 404, "unknown admin path -> 404")
+check_eq(http(A, b"\x00\x01garbage\r\n\r\n")[0], 400, "garbage -> 400")
 
 log("SIGTERM drains: open connections get DISCONNECT status 0, exit 0")
 idle = fresh()

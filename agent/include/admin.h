@@ -1,0 +1,63 @@
+/*
+ * admin.h: the read-only admin listener (admin_listen): GET /healthz,
+ * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
+ * answered and closed.  Runs on the main thread's loop.
+ */
+#ifndef SPOA_ADMIN_H
+#define SPOA_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ev_loop;
+struct listen_addr;
+struct agent_stats;
+struct admin;
+
+/* A growable text buffer for the providers below (bounded: see admin.c). */
+struct abuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void abuf_printf(struct abuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Providers, called on the main thread for each request:
+ * ready(arg, body): append a JSON object describing each source to ${body}
+ *   and return true when every issuer has usable keys and the policy (if
+ *   any) is loaded.
+ * metrics(arg, body): append Prometheus text lines of the provider.
+ */
+struct admin_providers {
+	bool (*ready)(void *arg, struct abuf *body);
+	void (*metrics)(void *arg, struct abuf *body);
+	void *arg;
+};
+
+/*
+ * admin_open(loop, addr, stats, prov):
+ * Listen on ${addr}; NULL with the reason logged on failure.
+ */
+struct admin *admin_open(struct ev_loop *loop, const struct listen_addr *addr,
+    const struct agent_stats *stats, const struct admin_providers *prov);
+
+/* admin_close(a): stop and free; NULL is a no-op. */
+void admin_close(struct admin *a);
+
+/*
+ * admin_parse_request(buf, len, path, path_len):
+ * Pure, bounded parser of an HTTP request head in ${buf}.  Return 1 when a
+ * complete head (up to the blank line) is present and its method is GET or
+ * HEAD, with *${path} pointing into ${buf} (query string excluded); 0 if
+ * more bytes are needed; -1 if malformed; -2 for another method.
+ */
+int admin_parse_request(const char *buf, size_t len, const char **path,
+    size_t *path_len, bool *head);
+
+/* admin_render_metrics(stats, prov, out): the /metrics body (tests). */
+void admin_render_metrics(const struct agent_stats *stats,
+    const struct admin_providers *prov, struct abuf *out);
+
+#endif /* !SPOA_ADMIN_H */

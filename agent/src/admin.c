@@ -1,0 +1,408 @@
+/*
+ * admin.c: see admin.h.  Deliberately small: GET only, one request per
+ * connection, 8 KiB request cap, 2 s to send it, nothing on it changes
+ * state.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "admin.h"
+#include "config.h"
+#include "log.h"
+#include "reason.h"
+#include "stats.h"
+#include "util.h"
+
+#define ADMIN_REQ_MAX    8192
+#define ADMIN_BODY_MAX   (4u << 20)
+#define ADMIN_TIMEOUT    2.0
+
+struct aconn;
+
+struct admin {
+	struct ev_loop *loop;
+	int fd;
+	struct aconn *conns;          /* open connections, freed on close */
+	ev_io io;
+	const struct agent_stats *stats;
+	struct admin_providers prov;
+};
+
+struct aconn {
+	struct admin *a;
+	struct aconn *next, **pprev;
+	int fd;
+	ev_io io;
+	ev_timer timer;
+	size_t len;
+	char buf[ADMIN_REQ_MAX];
+};
+
+void
+abuf_printf(struct abuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap ? b->cap * 2 : 4096;
+		while (ncap < b->len + (size_t)n + 1)
+			ncap *= 2;
+		if (ncap > ADMIN_BODY_MAX) {
+			b->oom = true;
+			return;
+		}
+		char *np = realloc(b->p, ncap);
+		if (np == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+int
+admin_parse_request(const char *buf, size_t len, const char **path,
+    size_t *path_len, bool *head)
+{
+	const char *p = buf, *end = buf + len, *sp, *q;
+	size_t mlen;
+
+	/* The head ends with an empty line. */
+	if (len < 4)
+		return (0);
+	bool complete = false;
+	for (size_t i = 0; i + 3 < len; i++) {
+		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' &&
+		    buf[i + 3] == '\n') {
+			complete = true;
+			break;
+		}
+	}
+	if (!complete) {
+		for (size_t i = 0; i + 1 < len; i++)
+			if (buf[i] == '\n' && buf[i + 1] == '\n')
+				complete = true;
+		if (!complete)
+			return (0);
+	}
+	sp = memchr(p, ' ', (size_t)(end - p));
+	if (sp == NULL)
+		return (-1);
+	mlen = (size_t)(sp - p);
+	if (MEM_EQ_LIT(p, mlen, "GET"))
+		*head = false;
+	else if (MEM_EQ_LIT(p, mlen, "HEAD"))
+		*head = true;
+	else {
+		for (size_t i = 0; i < mlen; i++)
+			if (p[i] < 'A' || p[i] > 'Z')
+				return (-1);
+		return (mlen ? -2 : -1);
+	}
+	p = sp + 1;
+	if (p >= end || *p != '/')
+		return (-1);
+	sp = p;
+	while (sp < end && *sp != ' ' && *sp != '\r' && *sp != '\n') {
+		if ((unsigned char)*sp < 0x21 || (unsigned char)*sp > 0x7e)
+			return (-1);
+		sp++;
+	}
+	if (sp >= end || *sp != ' ')
+		return (-1);
+	q = memchr(p, '?', (size_t)(sp - p));
+	*path = p;
+	*path_len = (size_t)((q ? q : sp) - p);
+	p = sp + 1;
+	if ((size_t)(end - p) < 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1'))
+		return (-1);
+	return (1);
+}
+
+static void
+aconn_free(struct aconn *c)
+{
+	*c->pprev = c->next;
+	if (c->next != NULL)
+		c->next->pprev = c->pprev;
+	ev_io_stop(c->a->loop, &c->io);
+	ev_timer_stop(c->a->loop, &c->timer);
+	close(c->fd);
+	free(c);
+}
+
+/* Blocking-free best effort: the answer is small, the socket is fresh. */
+static void
+reply(struct aconn *c, int status, const char *ctype, const char *body,
+    size_t len, bool head)
+{
+	char hdr[256];
+	const char *text = status == 200 ? "OK" : status == 404 ? "Not Found" :
+	    status == 405 ? "Method Not Allowed" : status == 503 ?
+	    "Service Unavailable" : "Bad Request";
+	int n = snprintf(hdr, sizeof(hdr),
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+	    status, text, ctype, len);
+	size_t off = 0;
+
+	while (n > 0 && off < (size_t)n) {
+		ssize_t w = write(c->fd, hdr + off, (size_t)n - off);
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+	for (off = 0; !head && off < len;) {
+		ssize_t w = write(c->fd, body + off, len - off);
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+static const char *const metric_reason_help =
+    "# HELP spoa_iam_decisions_total Decisions by reason code.\n"
+    "# TYPE spoa_iam_decisions_total counter\n";
+
+void
+admin_render_metrics(const struct agent_stats *s,
+    const struct admin_providers *prov, struct abuf *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} counters[] = {
+#define C(n, t, h) { "spoa_iam_" #n, t, h, offsetof(struct agent_stats, n) }
+		C(conns_accepted, "counter", "SPOP connections accepted."),
+		C(conns_active, "gauge", "SPOP connections open."),
+		C(hello_total, "counter", "HELLO handshakes completed."),
+		C(healthchecks, "counter", "HAProxy health-check HELLOs."),
+		C(notify_total, "counter", "NOTIFY frames received."),
+		C(ack_total, "counter", "ACK frames sent."),
+		C(protocol_errors, "counter", "Connections closed with an error DISCONNECT."),
+		C(haproxy_disconnects, "counter", "HAPROXY-DISCONNECT frames received."),
+		C(parked_total, "counter", "Requests parked for a key refetch."),
+		C(parked_timeouts, "counter", "Parked requests decided at their deadline."),
+		C(token_cache_hits, "counter", "Verified-token cache hits."),
+		C(token_cache_misses, "counter", "Verified-token cache misses."),
+		C(cert_cache_hits, "counter", "Client-certificate cache hits."),
+		C(cert_cache_misses, "counter", "Client-certificate cache misses."),
+		C(reloads_ok, "counter", "Successful SIGHUP reloads."),
+		C(reloads_failed, "counter", "Rejected SIGHUP reloads (old config kept)."),
+		C(decision_us_sum, "counter", "Microseconds spent deciding (sum)."),
+#undef C
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
+		const atomic_uint_fast64_t *v = (const atomic_uint_fast64_t *)
+		    (const void *)((const char *)s + counters[i].off);
+		abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
+		    counters[i].name, counters[i].help, counters[i].name,
+		    counters[i].type, counters[i].name, (unsigned long long)
+		    atomic_load_explicit(v, memory_order_relaxed));
+	}
+	abuf_printf(b, "%s", metric_reason_help);
+	for (int r = 0; r < REASON_COUNT; r++)
+		abuf_printf(b, "spoa_iam_decisions_total{reason=\"%s\",status=\"%d\"} %llu\n",
+		    reason_name((enum reason)r), reason_status((enum reason)r),
+		    (unsigned long long)STAT_GET(s, decisions[r]));
+	if (prov != NULL && prov->metrics != NULL)
+		prov->metrics(prov->arg, b);
+}
+
+static void
+serve(struct aconn *c, const char *path, size_t plen, bool head)
+{
+	struct admin *a = c->a;
+	struct abuf b = { 0 };
+
+	if (MEM_EQ_LIT(path, plen, "/healthz")) {
+		reply(c, 200, "text/plain", "ok\n", 3, head);
+	} else if (MEM_EQ_LIT(path, plen, "/readyz")) {
+		struct abuf src = { 0 };
+		bool ok = true;
+
+		if (a->prov.ready != NULL)
+			ok = a->prov.ready(a->prov.arg, &src);
+		abuf_printf(&b, "{\"ready\":%s,\"sources\":%.*s}\n",
+		    ok ? "true" : "false", src.len ? (int)src.len : 2,
+		    src.len ? src.p : "{}");
+		if (b.oom || src.oom)
+			reply(c, 503, "text/plain", "out of memory\n", 14, head);
+		else
+			reply(c, ok ? 200 : 503, "application/json", b.p,
+			    b.len, head);
+		free(src.p);
+	} else if (MEM_EQ_LIT(path, plen, "/metrics")) {
+		admin_render_metrics(a->stats, &a->prov, &b);
+		if (b.oom)
+			reply(c, 503, "text/plain", "out of memory\n", 14, head);
+		else
+			reply(c, 200, "text/plain; version=0.0.4", b.p, b.len, head);
+	} else {
+		reply(c, 404, "text/plain", "not found\n", 10, head);
+	}
+	free(b.p);
+}
+
+static void
+on_conn_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct aconn *c = (struct aconn *)(void *)((char *)io -
+	    offsetof(struct aconn, io));
+	const char *path;
+	size_t plen;
+	bool head = false;
+	ssize_t n;
+	int r;
+
+	(void)loop;
+	(void)revents;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		aconn_free(c);
+		return;
+	}
+	c->len += (size_t)n;
+	r = admin_parse_request(c->buf, c->len, &path, &plen, &head);
+	if (r == 0 && c->len < sizeof(c->buf))
+		return;
+	if (r == 1)
+		serve(c, path, plen, head);
+	else if (r == -2)
+		reply(c, 405, "text/plain", "read-only: GET only\n", 20, false);
+	else
+		reply(c, 400, "text/plain", "bad request\n", 12, false);
+	aconn_free(c);
+}
+
+static void
+on_conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	aconn_free((struct aconn *)(void *)((char *)t -
+	    offsetof(struct aconn, timer)));
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct admin *a = (struct admin *)(void *)((char *)io -
+	    offsetof(struct admin, io));
+	int fd;
+
+	(void)revents;
+	fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1)
+		return;
+	struct aconn *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->a = a;
+	c->fd = fd;
+	c->next = a->conns;
+	c->pprev = &a->conns;
+	if (a->conns != NULL)
+		a->conns->pprev = &c->next;
+	a->conns = c;
+	ev_io_init(&c->io, on_conn_read, fd, EV_READ);
+	ev_io_start(loop, &c->io);
+	ev_timer_init(&c->timer, on_conn_timeout, ADMIN_TIMEOUT, 0.);
+	ev_timer_start(loop, &c->timer);
+}
+
+struct admin *
+admin_open(struct ev_loop *loop, const struct listen_addr *addr,
+    const struct agent_stats *stats, const struct admin_providers *prov)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct admin *a;
+	char port[8];
+	int one = 1, rc;
+
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return (NULL);
+	a->loop = loop;
+	a->stats = stats;
+	if (prov != NULL)
+		a->prov = *prov;
+	a->fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", (unsigned)addr->port);
+	rc = getaddrinfo(addr->host, port, &hints, &res);
+	if (rc != 0) {
+		log_error("admin_listen %s: %s", addr->text, gai_strerror(rc));
+		free(a);
+		return (NULL);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		a->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (a->fd == -1)
+			continue;
+		(void)setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(a->fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(a->fd, 64) == 0)
+			break;
+		log_errorp("admin_listen %s", addr->text);
+		close(a->fd);
+		a->fd = -1;
+	}
+	freeaddrinfo(res);
+	if (a->fd == -1) {
+		free(a);
+		return (NULL);
+	}
+	ev_io_init(&a->io, on_accept, a->fd, EV_READ);
+	ev_io_start(loop, &a->io);
+	log_info("admin endpoints on http://%s (/healthz /readyz /metrics)",
+	    addr->text);
+	return (a);
+}
+
+void
+admin_close(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	while (a->conns != NULL)
+		aconn_free(a->conns);
+	ev_io_stop(a->loop, &a->io);
+	close(a->fd);
+	free(a);
+}
