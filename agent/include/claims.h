@@ -166,9 +166,10 @@ int claims_check_rules(const struct cJSON *payload,
  * ${out} and return its length.  Return -1 (with "" in ${out} when ${cap} >
  * 0) for objects, null, nested arrays, non-finite numbers, when it would not
  * fit in ${cap} bytes with its NUL, and when a string holds a control
- * character (0x00-0x1f or 0x7f): the value ends up in an HTTP header, so CR,
- * LF and NUL must never reach it and the rest is refused alike rather than
- * silently rewritten.
+ * character (C0 0x00-0x1f including TAB, DEL 0x7f, or a UTF-8 encoded C1
+ * U+0080-U+009F): the value ends up in an HTTP header, so CR, LF and NUL
+ * must never reach it, and the other controls are refused alike rather
+ * than silently rewritten.  Other UTF-8 passes through unchanged.
  */
 ssize_t claims_render(const struct cJSON *item, char *out, size_t cap);
 

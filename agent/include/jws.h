@@ -96,8 +96,8 @@ int jws_bearer(const char *authz, size_t len, const char **tok,
  * string.  The header is checked before the signature segment and the
  * payload, so an unsecured token ("alg":"none", empty signature) is
  * reported as token_unsupported_alg.
- * On success fill *${out} and return 0; the caller releases it with
- * jws_release().  On failure return -1 with *${out} empty (jws_release() is
+ * On success fill *${out}, set *${reason} = REASON_OK and *${detail} = NULL,
+ * and return 0; the caller releases *${out} with jws_release().  On failure return -1 with *${out} empty (jws_release() is
  * still safe), *${reason} = REASON_TOKEN_MALFORMED or
  * REASON_TOKEN_UNSUPPORTED_ALG, and *${detail} = a short constant English
  * string (for logs and error_description) that never contains token bytes.

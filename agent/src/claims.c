@@ -1,13 +1,11 @@
 /*
  * claims.c: see claims.h.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -162,6 +160,19 @@ placeholder(const char *pat, size_t *phlen)
 }
 
 static bool
+is_hex(char c)
+{
+	return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F'));
+}
+
+static char
+lower_ascii(char c)
+{
+	return ((c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
+}
+
+static bool
 is_guid(const char *s, size_t n)
 {
 	if (n != CLAIMS_GUID_LEN)
@@ -170,18 +181,21 @@ is_guid(const char *s, size_t n)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return (false);
-		} else if (!isxdigit((unsigned char)s[i])) {
+		} else if (!is_hex(s[i])) {
 			return (false);
 		}
 	}
 	return (true);
 }
 
+/* ${n} bytes equal ignoring ASCII case (both sides hold n bytes). */
 static bool
 mem_caseeq(const char *a, const char *b, size_t n)
 {
-	return (strncasecmp(a, b, n) == 0 && memchr(a, '\0', n) == NULL &&
-	    memchr(b, '\0', n) == NULL);
+	for (size_t i = 0; i < n; i++)
+		if (lower_ascii(a[i]) != lower_ascii(b[i]))
+			return (false);
+	return (true);
 }
 
 /*
@@ -248,7 +262,7 @@ claims_issuer_match(const char *iss, size_t iss_len,
 		if (tenant_cap < CLAIMS_GUID_LEN + 1)
 			return (-1);
 		for (size_t k = 0; k < CLAIMS_GUID_LEN; k++)
-			tenant_out[k] = (char)tolower((unsigned char)guid[k]);
+			tenant_out[k] = lower_ascii(guid[k]);
 		tenant_out[CLAIMS_GUID_LEN] = '\0';
 		return (0);
 	}
@@ -516,7 +530,9 @@ render_scalar(const cJSON *it, char *out, size_t cap, size_t *n)
 		len = strlen(s);
 		for (size_t i = 0; i < len; i++) {
 			unsigned char ch = (unsigned char)s[i];
-			if (ch < 0x20 || ch == 0x7f)
+			/* C0, DEL, and C1 (U+0080-U+009F is C2 80..C2 9F). */
+			if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 &&
+			    i + 1 < len && (unsigned char)s[i + 1] < 0xa0))
 				return (-1);
 		}
 	} else if (cJSON_IsNumber(it)) {

@@ -50,11 +50,13 @@ json_detail(const char *why, int in_header)
 	return (in_header ? "header: invalid JSON" : "payload: invalid JSON");
 }
 
+/* RFC 7235 token68 characters before the '=' tail (ASCII, any locale). */
 static int
 is_token68_char(unsigned char c)
 {
-	return (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
-	    c == '+' || c == '/');
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~' || c == '+' || c == '/');
 }
 
 int
@@ -290,7 +292,7 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 		*detail = "signature segment is empty";
 		goto fail;
 	}
-	if ((out->sig = malloc(b64url_decoded_len(slen))) == NULL) {
+	if ((out->sig = malloc(b64url_decoded_len(slen) + 1)) == NULL) {
 		*detail = "out of memory";
 		goto fail;
 	}
@@ -308,6 +310,8 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 
 	out->signing_input = tok;
 	out->signing_input_len = (size_t)(dots[1] - tok);
+	*reason = REASON_OK;
+	*detail = NULL;
 	free(buf);
 	return (0);
 

@@ -732,6 +732,7 @@ test_render(void **state)
 		{ "\"alice@example.com\"", "alice@example.com" },
 		{ "\"\"", "" },
 		{ "\"caf\xc3\xa9\"", "caf\xc3\xa9" },
+		{ "\"\\u00a0\\u00ff\"", "\xc2\xa0\xc3\xbf" },
 		{ "1700000000", "1700000000" },
 		{ "-3", "-3" },
 		{ "-0", "0" },
@@ -753,7 +754,8 @@ test_render(void **state)
 	static const char *const bad[] = {
 		"{}", "{\"a\":1}", "null", "[null]", "[[\"a\"]]", "[{}]",
 		"\"a\\nb\"", "\"a\\rb\"", "\"a\\tb\"", "\"\\u0001\"",
-		"\"\\u007f\"", "[\"ok\",\"bad\\n\"]", "1e400", "[-1e400]",
+		"\"\\u007f\"", "\"\\u0085\"", "\"a\\u009fb\"",
+		"[\"ok\",\"bad\\n\"]", "1e400", "[-1e400]",
 	};
 	char out[64];
 
