@@ -1,0 +1,139 @@
+/*
+ * jws.h: the Authorization header and compact JWS parsing (RFC 7515 §7.1),
+ * before any signature is checked.
+ *
+ * jws_parse() splits and decodes a token, validates both JSON parts with
+ * json_strict (no duplicate keys, UTF-8, depth and member caps) and reads
+ * the header fields the verifier needs.  It does no cryptography: the
+ * result is NOT trusted until the signature over jws.signing_input has been
+ * verified with a key and algorithm taken from our own key set.
+ *
+ * Header parameters that name or carry keys (jku, x5u, jwk, x5c, x5t,
+ * x5t#S256) are ignored on purpose (RFC 8725 §3.10, jwt.md S7): they are
+ * not exposed here, they change no decision, and nothing is ever fetched
+ * from them.  Callers must not read them from jws.header either.
+ */
+#ifndef SPOA_JWS_H
+#define SPOA_JWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "jwa.h"
+#include "reason.h"
+
+struct cJSON;
+struct strlist;
+
+/* Ceilings applied by jws_parse(); JWS_LIMITS_DEFAULT gives the defaults. */
+struct jws_limits {
+	size_t max_token;		/* whole token, bytes (config max_token_bytes) */
+	unsigned header_max_depth;	/* JSON nesting of the header */
+	unsigned header_max_members;	/* per object/array in the header */
+	unsigned payload_max_depth;
+	unsigned payload_max_members;
+};
+
+#define JWS_LIMITS_DEFAULT	{ 8192, 16, 256, 32, 2048 }
+
+/* Longest accepted kid, in bytes. */
+#define JWS_KID_MAX		256
+
+/*
+ * A parsed token.  Filled by jws_parse(), released by jws_release().
+ * kid and typ are NUL-terminated and point into the header tree (their
+ * length is also the strlen: \u0000 is rejected).  signing_input points
+ * into the caller's token buffer, so it is valid only while that buffer is.
+ */
+struct jws {
+	enum jws_alg alg;
+	const char *kid;		/* NULL if absent */
+	size_t kid_len;			/* 1 .. JWS_KID_MAX */
+	const char *typ;		/* NULL if absent */
+	size_t typ_len;
+	struct cJSON *header;		/* JSON object, owned */
+	struct cJSON *payload;		/* JSON object, owned */
+	const char *signing_input;	/* "b64(header).b64(payload)" */
+	size_t signing_input_len;
+	uint8_t *sig;			/* decoded signature, owned */
+	size_t sig_len;			/* >= 1 */
+};
+
+/* Results of jws_bearer() besides 0. */
+#define JWS_BEARER_NONE		(-1)
+#define JWS_BEARER_MALFORMED	(-2)
+
+/*
+ * jws_bearer(authz, len, tok, tok_len):
+ * Extract the token from the Authorization header value ${authz} of ${len}
+ * bytes (RFC 6750 §2.1): optional SP/HT, the scheme "Bearer" in any case,
+ * one or more SP, a token68 ([A-Za-z0-9._~+/-]+ then '='*), optional
+ * trailing SP/HT, nothing else.  On success store a pointer into ${authz}
+ * and the token's length in *${tok} and *${tok_len} and return 0.
+ * Return JWS_BEARER_NONE (-1) if there is no Bearer credential (${authz} is
+ * NULL, empty, or another scheme such as Basic: the caller answers
+ * token_missing), or JWS_BEARER_MALFORMED (-2) if the scheme is Bearer but
+ * what follows is not exactly one token68 (token_malformed).
+ */
+int jws_bearer(const char *authz, size_t len, const char **tok,
+    size_t *tok_len);
+
+/*
+ * jws_parse(tok, len, lim, out, reason, detail):
+ * Parse the compact JWS ${tok} of ${len} bytes (not NUL-terminated; never
+ * read past ${len}) under the ceilings ${lim} (NULL: JWS_LIMITS_DEFAULT).
+ * The token must be at most ${lim}->max_token bytes, have exactly three
+ * non-empty segments of canonical base64url (JWE's five segments and the
+ * JSON serialization are refused), and its header and payload must be JSON
+ * objects that pass json_strict_check() with the header/payload limits.
+ * Header rules: "alg" is a string naming an algorithm of jwa.h ("none" in
+ * any case and unknown names: token_unsupported_alg; absent or not a
+ * string: token_malformed); "crit" in any form (even []), "b64", "enc" and
+ * "zip" are refused (we implement no extension, RFC 7515 §4.1.11); "kid" if
+ * present is a string of 1..JWS_KID_MAX bytes; "typ" if present is a
+ * string.  The header is checked before the signature segment and the
+ * payload, so an unsecured token ("alg":"none", empty signature) is
+ * reported as token_unsupported_alg.
+ * On success fill *${out}, set *${reason} = REASON_OK and *${detail} = NULL,
+ * and return 0; the caller releases *${out} with jws_release().  On failure return -1 with *${out} empty (jws_release() is
+ * still safe), *${reason} = REASON_TOKEN_MALFORMED or
+ * REASON_TOKEN_UNSUPPORTED_ALG, and *${detail} = a short constant English
+ * string (for logs and error_description) that never contains token bytes.
+ * ${detail} may be NULL.
+ */
+int jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
+    struct jws *out, enum reason *reason, const char **detail);
+
+/* jws_release(j): free what ${j} owns and zero it; NULL is a no-op. */
+void jws_release(struct jws *j);
+
+/*
+ * jws_typ_allowed(j, allowed):
+ * RFC 8725 §3.11 explicit typing, for the caller's typ allow-list (jwt.md
+ * S15).  Return true if ${allowed} is empty (not checked), or the token has
+ * a typ equal to one entry, compared case-insensitively and ignoring an
+ * "application/" prefix on either side (RFC 7515 §4.1.9: "at+jwt" equals
+ * "application/at+jwt").  A token without typ fails a non-empty list.
+ */
+bool jws_typ_allowed(const struct jws *j, const struct strlist *allowed);
+
+/*
+ * jws_inspect(out, tok, len):
+ * For "spoa-iam inspect TOKEN": print to ${out} a "NOT VERIFIED" banner,
+ * the header and payload pretty-printed, the UTC date and the time relative
+ * to now of exp, nbf and iat, the signature length, and what jws_parse()
+ * with default limits thinks of the token (the reason code and detail when
+ * it fails).  Decoding is lenient where it can be (padding, '+' and '/',
+ * non-canonical bits, a leading "Bearer ", surrounding whitespace) so that
+ * broken tokens can still be looked at.  Return 0 if the header and the
+ * payload decoded to JSON, 1 otherwise.  Prints token content: for the
+ * operator's terminal only, never for logs.
+ */
+int jws_inspect(FILE *out, const char *tok, size_t len);
+
+/* jws_inspect_at(out, tok, len, now): jws_inspect() with a given clock. */
+int jws_inspect_at(FILE *out, const char *tok, size_t len, int64_t now);
+
+#endif /* !SPOA_JWS_H */

@@ -1,0 +1,636 @@
+/*
+ * claims.c: see claims.h.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "reason.h"
+#include "util.h"
+#include "claims.h"
+
+static const cJSON *
+member(const cJSON *obj, const char *name)
+{
+	return (cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/* The member of ${obj} whose name is the ${n} bytes at ${name}. */
+static const cJSON *
+member_n(const cJSON *obj, const char *name, size_t n)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(obj))
+		return (NULL);
+	for (it = obj->child; it != NULL; it = it->next)
+		if (it->string != NULL && strlen(it->string) == n &&
+		    memcmp(it->string, name, n) == 0)
+			return (it);
+	return (NULL);
+}
+
+const cJSON *
+claims_get(const cJSON *payload, const char *path)
+{
+	const cJSON *cur = payload, *it;
+	const char *dot;
+
+	if (path == NULL || *path == '\0')
+		return (NULL);
+	for (;;) {
+		if (!cJSON_IsObject(cur))
+			return (NULL);
+		if ((it = member(cur, path)) != NULL)
+			return (it);
+		if ((dot = strchr(path, '.')) == NULL || dot == path)
+			return (NULL);
+		cur = member_n(cur, path, (size_t)(dot - path));
+		path = dot + 1;
+		if (cur == NULL || *path == '\0')
+			return (NULL);
+	}
+}
+
+int
+claims_numeric_date(const cJSON *item, double *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(item))
+		return (-1);
+	v = item->valuedouble;
+	if (!isfinite(v) || v < 0 || v > CLAIMS_DATE_MAX)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/* Read an optional date claim; -1 if present but not a NumericDate. */
+static int
+opt_date(const cJSON *payload, const char *name, bool *has, double *v)
+{
+	const cJSON *it = member(payload, name);
+
+	*has = (it != NULL);
+	if (it == NULL)
+		return (0);
+	return (claims_numeric_date(it, v));
+}
+
+int
+claims_check_time(const cJSON *payload, int64_t now, uint32_t skew_s,
+    bool require_exp, uint32_t max_lifetime_s, enum reason *r,
+    const char **detail)
+{
+	const char *dummy;
+	bool has_exp, has_nbf, has_iat;
+	double exp = 0, nbf = 0, iat = 0, dnow = (double)now, skew = skew_s;
+
+	if (detail == NULL)
+		detail = &dummy;
+	*r = REASON_TOKEN_MALFORMED;
+	if (opt_date(payload, "exp", &has_exp, &exp) != 0) {
+		*detail = "exp is not a valid NumericDate";
+		return (-1);
+	}
+	if (opt_date(payload, "nbf", &has_nbf, &nbf) != 0) {
+		*detail = "nbf is not a valid NumericDate";
+		return (-1);
+	}
+	if (opt_date(payload, "iat", &has_iat, &iat) != 0) {
+		*detail = "iat is not a valid NumericDate";
+		return (-1);
+	}
+	if (!has_exp && (require_exp || max_lifetime_s > 0)) {
+		*detail = "exp missing";
+		return (-1);
+	}
+	if (has_exp && dnow >= exp + skew) {
+		*r = REASON_TOKEN_EXPIRED;
+		*detail = "token expired";
+		return (-1);
+	}
+	if (has_nbf && nbf > dnow + skew) {
+		*r = REASON_TOKEN_NOT_YET_VALID;
+		*detail = "token not valid yet (nbf)";
+		return (-1);
+	}
+	if (has_iat && iat > dnow + skew) {
+		*r = REASON_TOKEN_NOT_YET_VALID;
+		*detail = "issued in the future";
+		return (-1);
+	}
+	if (max_lifetime_s > 0 &&
+	    exp - (has_iat ? iat : dnow) > (double)max_lifetime_s) {
+		*r = REASON_TOKEN_EXPIRED;
+		*detail = "lifetime exceeds max_lifetime_s";
+		return (-1);
+	}
+	*r = REASON_OK;
+	*detail = NULL;
+	return (0);
+}
+
+/* ---- issuers ------------------------------------------------------------ */
+
+/* Find the tenant placeholder in ${pat}; set its length. */
+static const char *
+placeholder(const char *pat, size_t *phlen)
+{
+	const char *p = strchr(pat, '{');
+
+	for (; p != NULL; p = strchr(p + 1, '{')) {
+		if (strncmp(p, "{tenantid}", 10) == 0) {
+			*phlen = 10;
+			return (p);
+		}
+		if (strncmp(p, "{tenant}", 8) == 0) {
+			*phlen = 8;
+			return (p);
+		}
+	}
+	return (NULL);
+}
+
+static bool
+is_hex(char c)
+{
+	return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F'));
+}
+
+static char
+lower_ascii(char c)
+{
+	return ((c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
+}
+
+static bool
+is_guid(const char *s, size_t n)
+{
+	if (n != CLAIMS_GUID_LEN)
+		return (false);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return (false);
+		} else if (!is_hex(s[i])) {
+			return (false);
+		}
+	}
+	return (true);
+}
+
+/* ${n} bytes equal ignoring ASCII case (both sides hold n bytes). */
+static bool
+mem_caseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower_ascii(a[i]) != lower_ascii(b[i]))
+			return (false);
+	return (true);
+}
+
+/*
+ * If ${iss} is ${pat} with a GUID in place of its placeholder (at
+ * ${ph}/${phlen}), return a pointer to that GUID inside ${iss}.
+ */
+static const char *
+template_guid(const char *iss, size_t iss_len, const char *pat,
+    const char *ph, size_t phlen)
+{
+	size_t pre = (size_t)(ph - pat), suf = strlen(ph + phlen);
+
+	if (iss_len != pre + CLAIMS_GUID_LEN + suf)
+		return (NULL);
+	if (memcmp(iss, pat, pre) != 0 ||
+	    memcmp(iss + pre + CLAIMS_GUID_LEN, ph + phlen, suf) != 0)
+		return (NULL);
+	if (!is_guid(iss + pre, CLAIMS_GUID_LEN))
+		return (NULL);
+	return (iss + pre);
+}
+
+static bool
+tenant_allowed(const char *guid, const struct strlist *tenants)
+{
+	if (tenants == NULL || tenants->n == 0)
+		return (true);
+	for (size_t i = 0; i < tenants->n; i++)
+		if (strlen(tenants->v[i]) == CLAIMS_GUID_LEN &&
+		    mem_caseeq(guid, tenants->v[i], CLAIMS_GUID_LEN))
+			return (true);
+	return (false);
+}
+
+int
+claims_issuer_match(const char *iss, size_t iss_len,
+    const struct strlist *patterns, const struct strlist *tenants,
+    const cJSON *payload, char *tenant_out, size_t tenant_cap)
+{
+	const char *ph, *guid, *tid;
+	size_t phlen;
+
+	if (iss == NULL || patterns == NULL)
+		return (-1);
+	for (size_t i = 0; i < patterns->n; i++) {
+		const char *pat = patterns->v[i];
+
+		if ((ph = placeholder(pat, &phlen)) == NULL) {
+			if (strlen(pat) != iss_len ||
+			    memcmp(pat, iss, iss_len) != 0)
+				continue;
+			if (tenant_cap > 0)
+				tenant_out[0] = '\0';
+			return (0);
+		}
+		guid = template_guid(iss, iss_len, pat, ph, phlen);
+		if (guid == NULL || !tenant_allowed(guid, tenants))
+			continue;
+		/* S19: the tenant of iss must be the token's tid. */
+		tid = claims_tenant(payload);
+		if (tid == NULL || strlen(tid) != CLAIMS_GUID_LEN ||
+		    !mem_caseeq(tid, guid, CLAIMS_GUID_LEN))
+			continue;
+		if (tenant_cap < CLAIMS_GUID_LEN + 1)
+			return (-1);
+		for (size_t k = 0; k < CLAIMS_GUID_LEN; k++)
+			tenant_out[k] = lower_ascii(guid[k]);
+		tenant_out[CLAIMS_GUID_LEN] = '\0';
+		return (0);
+	}
+	return (-1);
+}
+
+#define ENTRA_V1_PRE	"https://sts.windows.net/"
+#define ENTRA_V1_SUF	"/"
+#define ENTRA_V2_PRE	"https://login.microsoftonline.com/"
+#define ENTRA_V2_SUF	"/v2.0"
+
+/* True if ${iss} is the Entra v1 issuer of tenant ${tenant}. */
+static bool
+v1_tenant_is(const char *iss, const char *tenant)
+{
+	size_t pre = sizeof(ENTRA_V1_PRE) - 1;
+
+	return (strlen(iss) == pre + CLAIMS_GUID_LEN + 1 &&
+	    memcmp(iss, ENTRA_V1_PRE, pre) == 0 &&
+	    mem_caseeq(iss + pre, tenant, CLAIMS_GUID_LEN) &&
+	    strcmp(iss + pre + CLAIMS_GUID_LEN, ENTRA_V1_SUF) == 0);
+}
+
+/*
+ * Entra's v1 key endpoint attaches no issuer to its keys, and the same keys
+ * are published by the v2 endpoint with a v2 issuer.  A v1 token
+ * ("https://sts.windows.net/T/") checked against a v2 key set therefore
+ * meets keys whose issuer is "https://login.microsoftonline.com/T/v2.0"
+ * (or its {tenantid} template).  What the key scoping protects is the
+ * tenant, so accept that pair when T is the same on both sides (as
+ * Microsoft.IdentityModel does).  ${ph} is the placeholder in ${key_issuer},
+ * NULL for a concrete one.  Return 0 if the pair matches, else -1.
+ */
+static int
+v1_for_v2(const char *iss, const char *key_issuer, const char *ph,
+    size_t phlen)
+{
+	size_t v1pre = sizeof(ENTRA_V1_PRE) - 1, v2pre = sizeof(ENTRA_V2_PRE) - 1;
+	const char *t = iss + v1pre;
+
+	if (strlen(iss) != v1pre + CLAIMS_GUID_LEN + 1 ||
+	    memcmp(iss, ENTRA_V1_PRE, v1pre) != 0 ||
+	    !is_guid(t, CLAIMS_GUID_LEN) ||
+	    strcmp(t + CLAIMS_GUID_LEN, ENTRA_V1_SUF) != 0)
+		return (-1);
+	if (strncmp(key_issuer, ENTRA_V2_PRE, v2pre) != 0)
+		return (-1);
+	if (ph != NULL)
+		return (ph == key_issuer + v2pre &&
+		    strcmp(ph + phlen, ENTRA_V2_SUF) == 0 ? 0 : -1);
+	return (strlen(key_issuer) == v2pre + CLAIMS_GUID_LEN +
+	    sizeof(ENTRA_V2_SUF) - 1 &&
+	    mem_caseeq(key_issuer + v2pre, t, CLAIMS_GUID_LEN) &&
+	    strcmp(key_issuer + v2pre + CLAIMS_GUID_LEN, ENTRA_V2_SUF) == 0 ?
+	    0 : -1);
+}
+
+int
+claims_key_issuer_ok(const char *key_issuer, const char *iss,
+    const char *tenant)
+{
+	const char *ph, *guid;
+	size_t phlen;
+
+	if (key_issuer == NULL)
+		return (0);
+	if (iss == NULL)
+		return (-1);
+	if ((ph = placeholder(key_issuer, &phlen)) == NULL) {
+		if (strcmp(key_issuer, iss) == 0)
+			return (0);
+		return (v1_for_v2(iss, key_issuer, NULL, 0));
+	}
+	if (tenant == NULL || strlen(tenant) != CLAIMS_GUID_LEN)
+		return (-1);
+	guid = template_guid(iss, strlen(iss), key_issuer, ph, phlen);
+	if (guid != NULL)
+		return (mem_caseeq(guid, tenant, CLAIMS_GUID_LEN) ? 0 : -1);
+	return (v1_for_v2(iss, key_issuer, ph, phlen) == 0 &&
+	    v1_tenant_is(iss, tenant) ? 0 : -1);
+}
+
+/* ---- audiences, scopes, roles, rules ----------------------------------- */
+
+static bool
+in_list(const char *s, const struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(s, l->v[i]) == 0)
+			return (true);
+	return (false);
+}
+
+bool
+claims_aud_match(const cJSON *payload, const struct strlist *audiences)
+{
+	const cJSON *aud = member(payload, "aud"), *it;
+	bool found = false;
+	int n = 0;
+
+	if (aud == NULL || audiences == NULL || audiences->n == 0)
+		return (false);
+	if (cJSON_IsString(aud))
+		return (aud->valuestring != NULL &&
+		    in_list(aud->valuestring, audiences));
+	if (!cJSON_IsArray(aud))
+		return (false);
+	cJSON_ArrayForEach(it, aud) {
+		if (++n > CLAIMS_AUD_MAX || !cJSON_IsString(it) ||
+		    it->valuestring == NULL)
+			return (false);
+		if (!found && in_list(it->valuestring, audiences))
+			found = true;
+	}
+	return (found);
+}
+
+/* True if ${word} is one of the space-separated words of ${s}. */
+static bool
+in_words(const char *s, const char *word)
+{
+	size_t wl = strlen(word);
+
+	if (wl == 0)
+		return (false);
+	while (*s != '\0') {
+		while (*s == ' ')
+			s++;
+		const char *w = s;
+		while (*s != '\0' && *s != ' ')
+			s++;
+		if ((size_t)(s - w) == wl && memcmp(w, word, wl) == 0)
+			return (true);
+	}
+	return (false);
+}
+
+/* True if the claim ${c} (string of words or array of strings) has ${w}. */
+static bool
+claim_has(const cJSON *c, const char *w)
+{
+	const cJSON *it;
+
+	if (cJSON_IsString(c) && c->valuestring != NULL)
+		return (in_words(c->valuestring, w));
+	if (cJSON_IsArray(c)) {
+		cJSON_ArrayForEach(it, c)
+			if (cJSON_IsString(it) && it->valuestring != NULL &&
+			    strcmp(it->valuestring, w) == 0)
+				return (true);
+	}
+	return (false);
+}
+
+static int
+check_any_all(const cJSON *c, const struct strlist *any,
+    const struct strlist *all, const char **missing)
+{
+	const char *dummy;
+
+	if (missing == NULL)
+		missing = &dummy;
+	*missing = NULL;
+	if (all != NULL) {
+		for (size_t i = 0; i < all->n; i++) {
+			if (!claim_has(c, all->v[i])) {
+				*missing = all->v[i];
+				return (-1);
+			}
+		}
+	}
+	if (any != NULL && any->n > 0) {
+		for (size_t i = 0; i < any->n; i++)
+			if (claim_has(c, any->v[i]))
+				return (0);
+		*missing = any->v[0];
+		return (-1);
+	}
+	return (0);
+}
+
+int
+claims_check_scopes(const cJSON *payload, const struct strlist *any,
+    const struct strlist *all, const char **missing)
+{
+	const cJSON *c = member(payload, "scp");
+
+	if (c == NULL) {
+		c = member(payload, "scope");
+		if (c != NULL && !cJSON_IsString(c))
+			c = NULL;	/* RFC 8693: scope is a string */
+	}
+	return (check_any_all(c, any, all, missing));
+}
+
+int
+claims_check_roles(const cJSON *payload, const struct strlist *any,
+    const struct strlist *all, const char **missing)
+{
+	return (check_any_all(member(payload, "roles"), any, all, missing));
+}
+
+static bool
+value_equal(const cJSON *it, const struct claim_value *v)
+{
+	switch (v->type) {
+	case CLAIM_VAL_STRING:
+		return (cJSON_IsString(it) && it->valuestring != NULL &&
+		    v->s != NULL && strcmp(it->valuestring, v->s) == 0);
+	case CLAIM_VAL_NUMBER:
+		return (cJSON_IsNumber(it) && it->valuedouble == v->num);
+	case CLAIM_VAL_BOOL:
+		return (cJSON_IsBool(it) && (cJSON_IsTrue(it) != 0) == v->b);
+	}
+	return (false);
+}
+
+static bool
+rule_match(const cJSON *c, const struct claim_rule *rule)
+{
+	const cJSON *it;
+
+	for (size_t k = 0; k < rule->nvalues; k++) {
+		if (cJSON_IsArray(c)) {
+			cJSON_ArrayForEach(it, c)
+				if (value_equal(it, &rule->values[k]))
+					return (true);
+		} else if (value_equal(c, &rule->values[k])) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+int
+claims_check_rules(const cJSON *payload, const struct claim_rule *rules,
+    size_t n, const char **failed)
+{
+	const cJSON *c;
+
+	for (size_t i = 0; i < n; i++) {
+		c = claims_get(payload, rules[i].name);
+		if (c == NULL || !rule_match(c, &rules[i])) {
+			if (failed != NULL)
+				*failed = rules[i].name;
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* Append the rendering of scalar ${it} at ${out}+*${n}; -1 if impossible. */
+static int
+render_scalar(const cJSON *it, char *out, size_t cap, size_t *n)
+{
+	size_t room = cap - *n, len;
+	char num[40];
+	const char *s;
+	int w;
+
+	if (cJSON_IsString(it) && it->valuestring != NULL) {
+		s = it->valuestring;
+		len = strlen(s);
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)s[i];
+			/* C0, DEL, and C1 (U+0080-U+009F is C2 80..C2 9F). */
+			if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 &&
+			    i + 1 < len && (unsigned char)s[i + 1] < 0xa0))
+				return (-1);
+		}
+	} else if (cJSON_IsNumber(it)) {
+		double v = it->valuedouble;
+		if (!isfinite(v))
+			return (-1);
+		if (v == 0)
+			w = snprintf(num, sizeof(num), "0");
+		else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+			w = snprintf(num, sizeof(num), "%.0f", v);
+		else
+			w = snprintf(num, sizeof(num), "%.17g", v);
+		if (w < 0 || (size_t)w >= sizeof(num))
+			return (-1);
+		s = num;
+		len = (size_t)w;
+	} else if (cJSON_IsTrue(it)) {
+		s = "true";
+		len = 4;
+	} else if (cJSON_IsFalse(it)) {
+		s = "false";
+		len = 5;
+	} else {
+		return (-1);
+	}
+	if (len >= room)
+		return (-1);
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[*n] = '\0';
+	return (0);
+}
+
+ssize_t
+claims_render(const cJSON *item, char *out, size_t cap)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	if (cap == 0)
+		return (-1);
+	out[0] = '\0';
+	if (item == NULL)
+		return (-1);
+	if (!cJSON_IsArray(item)) {
+		if (render_scalar(item, out, cap, &n) != 0)
+			goto fail;
+		return ((ssize_t)n);
+	}
+	cJSON_ArrayForEach(it, item) {
+		if (it != item->child) {
+			if (cap - n < 2)
+				goto fail;
+			out[n++] = ' ';
+			out[n] = '\0';
+		}
+		if (render_scalar(it, out, cap, &n) != 0)
+			goto fail;
+	}
+	return ((ssize_t)n);
+fail:
+	out[0] = '\0';
+	return (-1);
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+const char *
+claims_string(const cJSON *payload, const char *name)
+{
+	const cJSON *it = member(payload, name);
+
+	if (!cJSON_IsString(it) || it->valuestring == NULL)
+		return (NULL);
+	return (it->valuestring);
+}
+
+static const char *
+nonempty(const cJSON *payload, const char *name)
+{
+	const char *s = claims_string(payload, name);
+
+	return ((s != NULL && *s != '\0') ? s : NULL);
+}
+
+const char *
+claims_client_id(const cJSON *payload)
+{
+	const char *s;
+
+	if ((s = nonempty(payload, "azp")) != NULL ||
+	    (s = nonempty(payload, "appid")) != NULL)
+		return (s);
+	return (nonempty(payload, "client_id"));
+}
+
+const char *
+claims_tenant(const cJSON *payload)
+{
+	return (nonempty(payload, "tid"));
+}

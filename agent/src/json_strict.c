@@ -1,0 +1,586 @@
+/*
+ * json_strict.c: see json_strict.h.
+ *
+ * One forward pass with an explicit stack (no recursion, so the C stack use
+ * does not depend on the input).  Every key of every open object is kept as
+ * a small record (raw position, unescaped length, FNV-1a hash of the
+ * unescaped bytes); a new key is compared with the earlier keys of its own
+ * object, by hash and length first and byte by byte (both unescaped on the
+ * fly) only when those agree.  Records of an object are dropped when it
+ * closes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_strict.h"
+
+enum jerr {
+#define JS_ENUM(id, text) JERR_##id,
+	JSON_STRICT_REASONS(JS_ENUM)
+#undef JS_ENUM
+	JERR_COUNT
+};
+
+static const char *const jerr_text[JERR_COUNT] = {
+#define JS_TEXT(id, text) text,
+	JSON_STRICT_REASONS(JS_TEXT)
+#undef JS_TEXT
+};
+
+#define KEYS_ON_STACK	64
+
+struct jkey {
+	uint64_t hash;		/* FNV-1a of the unescaped bytes */
+	size_t ulen;		/* unescaped length */
+	size_t off;		/* first byte after the opening quote */
+	size_t rawlen;		/* bytes up to the closing quote */
+};
+
+struct jframe {
+	size_t key_base;	/* first key record of this object */
+	unsigned members;
+	int is_obj;
+};
+
+struct jctx {
+	const uint8_t *buf, *p, *end;
+	struct jkey *keys;
+	size_t nkeys, capkeys;
+	struct jkey stack_keys[KEYS_ON_STACK];
+	enum jerr err;
+};
+
+#define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
+#define FNV_PRIME	UINT64_C(0x100000001b3)
+
+static int
+is_ws(uint8_t c)
+{
+	return (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+}
+
+static void
+skip_ws(struct jctx *c)
+{
+	while (c->p < c->end && is_ws(*c->p))
+		c->p++;
+}
+
+static int
+hexval(uint8_t ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
+/* Read 4 hex digits at ${p} (caller checked that 4 bytes exist). */
+static int
+hex4(const uint8_t *p)
+{
+	int v = 0, d;
+
+	for (int i = 0; i < 4; i++) {
+		if ((d = hexval(p[i])) < 0)
+			return (-1);
+		v = v << 4 | d;
+	}
+	return (v);
+}
+
+/* Encode code point ${cp} (valid, not a surrogate) as UTF-8 into ${out}. */
+static unsigned
+utf8_put(uint32_t cp, uint8_t out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (uint8_t)cp;
+		return (1);
+	}
+	if (cp < 0x800) {
+		out[0] = (uint8_t)(0xc0 | cp >> 6);
+		out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return (2);
+	}
+	if (cp < 0x10000) {
+		out[0] = (uint8_t)(0xe0 | cp >> 12);
+		out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return (3);
+	}
+	out[0] = (uint8_t)(0xf0 | cp >> 18);
+	out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return (4);
+}
+
+/*
+ * Length of the valid UTF-8 sequence starting at ${p} (${n} bytes
+ * available, p[0] >= 0x80), or 0 if it is not valid (RFC 3629 §4).
+ */
+static unsigned
+utf8_seq(const uint8_t *p, size_t n)
+{
+	uint8_t b0 = p[0], lo = 0x80, hi = 0xbf;
+	unsigned need;
+
+	if (b0 >= 0xc2 && b0 <= 0xdf)
+		need = 2;
+	else if (b0 >= 0xe0 && b0 <= 0xef)
+		need = 3;
+	else if (b0 >= 0xf0 && b0 <= 0xf4)
+		need = 4;
+	else
+		return (0);	/* continuation byte, C0/C1 overlong, > F4 */
+	if (n < need)
+		return (0);
+	if (b0 == 0xe0)
+		lo = 0xa0;	/* overlong */
+	else if (b0 == 0xed)
+		hi = 0x9f;	/* surrogates D800-DFFF */
+	else if (b0 == 0xf0)
+		lo = 0x90;	/* overlong */
+	else if (b0 == 0xf4)
+		hi = 0x8f;	/* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return (0);
+	for (unsigned i = 2; i < need; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return (0);
+	return (need);
+}
+
+/*
+ * Check and decode the escape at ${p} (p[0] == '\\', ${end} bounds the
+ * input) into the UTF-8 bytes of what it stands for, in ${out}[0 ..
+ * *${outlen}).  Return the number of input bytes consumed, or 0 on error
+ * with *${err} set.
+ */
+static size_t
+escape_decode(const uint8_t *p, const uint8_t *end, uint8_t out[4],
+    unsigned *outlen, enum jerr *err)
+{
+	int hi, lo;
+	uint32_t cp;
+
+	if (end - p < 2) {
+		*err = JERR_UNTERMINATED;
+		return (0);
+	}
+	*outlen = 1;
+	switch (p[1]) {
+	case '"': out[0] = '"'; return (2);
+	case '\\': out[0] = '\\'; return (2);
+	case '/': out[0] = '/'; return (2);
+	case 'b': out[0] = '\b'; return (2);
+	case 'f': out[0] = '\f'; return (2);
+	case 'n': out[0] = '\n'; return (2);
+	case 'r': out[0] = '\r'; return (2);
+	case 't': out[0] = '\t'; return (2);
+	case 'u':
+		break;
+	default:
+		*err = JERR_ESCAPE;
+		return (0);
+	}
+	if (end - p < 6 || (hi = hex4(p + 2)) < 0) {
+		*err = JERR_ESCAPE;
+		return (0);
+	}
+	if (hi == 0) {
+		*err = JERR_NUL_ESCAPE;
+		return (0);
+	}
+	if (hi >= 0xdc00 && hi <= 0xdfff) {
+		*err = JERR_SURROGATE;
+		return (0);
+	}
+	if (hi < 0xd800 || hi > 0xdbff) {
+		*outlen = utf8_put((uint32_t)hi, out);
+		return (6);
+	}
+	/* A high surrogate: "\uDC00".."\uDFFF" must follow at once. */
+	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+	    (lo = hex4(p + 8)) < 0xdc00 || lo > 0xdfff) {
+		*err = JERR_SURROGATE;
+		return (0);
+	}
+	cp = 0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+	*outlen = utf8_put(cp, out);
+	return (12);
+}
+
+/*
+ * Validate the string at c->p (c->p[0] == '"') and move past its closing
+ * quote.  Report the raw content span and, when ${k} is not NULL, the hash
+ * and length of the unescaped bytes.
+ */
+static int
+parse_string(struct jctx *c, struct jkey *k)
+{
+	const uint8_t *p = c->p + 1, *end = c->end;
+	uint64_t h = FNV_OFFSET;
+	size_t ulen = 0;
+	uint8_t tmp[4];
+	unsigned n;
+
+	for (;;) {
+		if (p >= end) {
+			c->err = JERR_UNTERMINATED;
+			return (-1);
+		}
+		uint8_t ch = *p;
+		if (ch == '"')
+			break;
+		if (ch == '\\') {
+			size_t used = escape_decode(p, end, tmp, &n, &c->err);
+			if (used == 0)
+				return (-1);
+			p += used;
+		} else if (ch < 0x20) {
+			c->err = JERR_CONTROL;
+			return (-1);
+		} else if (ch < 0x80) {
+			tmp[0] = ch;
+			n = 1;
+			p++;
+		} else {
+			n = utf8_seq(p, (size_t)(end - p));
+			if (n == 0) {
+				c->err = JERR_UTF8;
+				return (-1);
+			}
+			memcpy(tmp, p, n);
+			p += n;
+		}
+		if (k != NULL) {
+			for (unsigned i = 0; i < n; i++)
+				h = (h ^ tmp[i]) * FNV_PRIME;
+			ulen += n;
+		}
+	}
+	if (k != NULL) {
+		k->hash = h;
+		k->ulen = ulen;
+		k->off = (size_t)(c->p + 1 - c->buf);
+		k->rawlen = (size_t)(p - (c->p + 1));
+	}
+	c->p = p + 1;
+	return (0);
+}
+
+/* Iterator over the unescaped bytes of a string validated earlier. */
+struct ustr {
+	const uint8_t *p, *end;
+	uint8_t pend[4];
+	unsigned npend, ipend;
+};
+
+static int
+ustr_next(struct ustr *u)
+{
+	enum jerr dummy;
+	size_t used;
+
+	if (u->ipend < u->npend)
+		return (u->pend[u->ipend++]);
+	if (u->p >= u->end)
+		return (-1);
+	if (*u->p != '\\')
+		return (*u->p++);
+	used = escape_decode(u->p, u->end, u->pend, &u->npend, &dummy);
+	if (used == 0)
+		return (-2);	/* cannot happen: validated before */
+	u->p += used;
+	u->ipend = 1;
+	return (u->pend[0]);
+}
+
+static int
+key_equal(const struct jctx *c, const struct jkey *a, const struct jkey *b)
+{
+	struct ustr ua = { c->buf + a->off, c->buf + a->off + a->rawlen,
+	    { 0 }, 0, 0 };
+	struct ustr ub = { c->buf + b->off, c->buf + b->off + b->rawlen,
+	    { 0 }, 0, 0 };
+	int x, y;
+
+	if (a->hash != b->hash || a->ulen != b->ulen)
+		return (0);
+	do {
+		x = ustr_next(&ua);
+		y = ustr_next(&ub);
+		if (x != y)
+			return (0);
+	} while (x >= 0);
+	return (1);
+}
+
+static int
+key_push(struct jctx *c, const struct jkey *k)
+{
+	if (c->nkeys == c->capkeys) {
+		size_t ncap = c->capkeys * 2;
+		struct jkey *nk;
+
+		if (c->keys == c->stack_keys) {
+			if ((nk = malloc(ncap * sizeof(*nk))) == NULL)
+				goto nomem;
+			memcpy(nk, c->stack_keys, c->nkeys * sizeof(*nk));
+		} else if ((nk = realloc(c->keys, ncap * sizeof(*nk))) == NULL) {
+			goto nomem;
+		}
+		c->keys = nk;
+		c->capkeys = ncap;
+	}
+	c->keys[c->nkeys++] = *k;
+	return (0);
+nomem:
+	c->err = JERR_NOMEM;
+	return (-1);
+}
+
+static int
+parse_number(struct jctx *c)
+{
+	const uint8_t *p = c->p, *end = c->end;
+
+	if (*p == '-')
+		p++;
+	if (p >= end || *p < '0' || *p > '9')
+		goto bad;
+	if (*p == '0') {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9') {
+			c->err = JERR_LEADING_ZERO;
+			return (-1);
+		}
+	} else {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			goto bad;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			goto bad;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	c->p = p;
+	return (0);
+bad:
+	c->err = JERR_NUMBER;
+	return (-1);
+}
+
+static int
+parse_literal(struct jctx *c)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+	size_t avail = (size_t)(c->end - c->p);
+
+	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
+		size_t n = strlen(lits[i]);
+		if (n <= avail && memcmp(c->p, lits[i], n) == 0) {
+			c->p += n;
+			return (0);
+		}
+	}
+	c->err = JERR_LITERAL;
+	return (-1);
+}
+
+/*
+ * Parse an object key at c->p (after '{' or ',' and whitespace), check it
+ * against the earlier keys of the object ${f}, then the colon.
+ */
+static int
+parse_key(struct jctx *c, struct jframe *f, unsigned max_members)
+{
+	struct jkey k;
+
+	if (c->p >= c->end || *c->p != '"') {
+		c->err = JERR_KEY_EXPECTED;
+		return (-1);
+	}
+	if (++f->members > max_members) {
+		c->err = JERR_TOO_MANY;
+		return (-1);
+	}
+	if (parse_string(c, &k) != 0)
+		return (-1);
+	for (size_t i = f->key_base; i < c->nkeys; i++) {
+		if (key_equal(c, &c->keys[i], &k)) {
+			c->err = JERR_DUP_KEY;
+			return (-1);
+		}
+	}
+	if (key_push(c, &k) != 0)
+		return (-1);
+	skip_ws(c);
+	if (c->p >= c->end || *c->p != ':') {
+		c->err = JERR_COLON;
+		return (-1);
+	}
+	c->p++;
+	skip_ws(c);
+	return (0);
+}
+
+static int
+validate(struct jctx *c, const struct json_limits *lim)
+{
+	struct jframe st[JSON_STRICT_DEPTH_MAX];
+	unsigned depth = 0, max_depth = lim->max_depth;
+	struct jframe *f;
+
+	if (max_depth > JSON_STRICT_DEPTH_MAX)
+		max_depth = JSON_STRICT_DEPTH_MAX;
+
+	if (c->end - c->p >= 3 && c->p[0] == 0xef && c->p[1] == 0xbb &&
+	    c->p[2] == 0xbf) {
+		c->err = JERR_BOM;
+		return (-1);
+	}
+	skip_ws(c);
+	if (c->p >= c->end) {
+		c->err = JERR_EMPTY;
+		return (-1);
+	}
+	if (lim->require_object && *c->p != '{') {
+		c->err = JERR_NOT_OBJECT;
+		return (-1);
+	}
+
+value:
+	/* c->p is at a value's first byte (whitespace skipped) or the end. */
+	if (c->p >= c->end) {
+		c->err = JERR_UNEXPECTED;
+		return (-1);
+	}
+	switch (*c->p) {
+	case '{':
+	case '[':
+		if (depth >= max_depth) {
+			c->err = JERR_TOO_DEEP;
+			return (-1);
+		}
+		f = &st[depth++];
+		f->is_obj = (*c->p == '{');
+		f->members = 0;
+		f->key_base = c->nkeys;
+		c->p++;
+		skip_ws(c);
+		if (c->p < c->end && *c->p == (f->is_obj ? '}' : ']')) {
+			c->p++;
+			depth--;
+			goto next;
+		}
+		if (f->is_obj) {
+			if (parse_key(c, f, lim->max_members) != 0)
+				return (-1);
+		} else if (++f->members > lim->max_members) {
+			c->err = JERR_TOO_MANY;
+			return (-1);
+		}
+		goto value;
+	case '"':
+		if (parse_string(c, NULL) != 0)
+			return (-1);
+		break;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		if (parse_number(c) != 0)
+			return (-1);
+		break;
+	case 't': case 'f': case 'n':
+		if (parse_literal(c) != 0)
+			return (-1);
+		break;
+	default:
+		c->err = JERR_UNEXPECTED;
+		return (-1);
+	}
+
+next:
+	/* After a complete value. */
+	skip_ws(c);
+	if (depth == 0) {
+		if (c->p != c->end) {
+			c->err = JERR_TRAILING;
+			return (-1);
+		}
+		return (0);
+	}
+	f = &st[depth - 1];
+	if (c->p >= c->end) {
+		c->err = JERR_UNEXPECTED;
+		return (-1);
+	}
+	if (*c->p == ',') {
+		c->p++;
+		skip_ws(c);
+		if (c->p < c->end && (*c->p == '}' || *c->p == ']')) {
+			c->err = JERR_TRAILING_COMMA;
+			return (-1);
+		}
+		if (f->is_obj) {
+			if (parse_key(c, f, lim->max_members) != 0)
+				return (-1);
+		} else if (++f->members > lim->max_members) {
+			c->err = JERR_TOO_MANY;
+			return (-1);
+		}
+		goto value;
+	}
+	if (*c->p == (f->is_obj ? '}' : ']')) {
+		c->p++;
+		c->nkeys = f->key_base;
+		depth--;
+		goto next;
+	}
+	c->err = JERR_UNEXPECTED;
+	return (-1);
+}
+
+int
+json_strict_check(const char *buf, size_t len, const struct json_limits *lim,
+    const char **why)
+{
+	struct jctx c;
+	int rc;
+
+	if (len == 0) {
+		/* Also keeps NULL + 0 out of the pointer arithmetic below. */
+		if (why != NULL)
+			*why = jerr_text[JERR_EMPTY];
+		return (-1);
+	}
+	c.buf = c.p = (const uint8_t *)buf;
+	c.end = c.buf + len;
+	c.keys = c.stack_keys;
+	c.nkeys = 0;
+	c.capkeys = KEYS_ON_STACK;
+	c.err = JERR_UNEXPECTED;
+
+	rc = validate(&c, lim);
+	if (c.keys != c.stack_keys)
+		free(c.keys);
+	if (rc != 0 && why != NULL)
+		*why = jerr_text[c.err];
+	return (rc);
+}

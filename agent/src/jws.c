@@ -1,0 +1,593 @@
+/*
+ * jws.c: see jws.h.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "b64url.h"
+#include "claims.h"
+#include "config.h"
+#include "json_strict.h"
+#include "jwa.h"
+#include "reason.h"
+#include "util.h"
+#include "jws.h"
+
+/* json_strict reasons, plain and prefixed with the part they were found in. */
+static const char *const jws_json_plain[] = {
+#define X_PLAIN(id, text) text,
+	JSON_STRICT_REASONS(X_PLAIN)
+#undef X_PLAIN
+};
+static const char *const jws_json_header[] = {
+#define X_HDR(id, text) "header: " text,
+	JSON_STRICT_REASONS(X_HDR)
+#undef X_HDR
+};
+static const char *const jws_json_payload[] = {
+#define X_PAY(id, text) "payload: " text,
+	JSON_STRICT_REASONS(X_PAY)
+#undef X_PAY
+};
+
+static const char *
+json_detail(const char *why, int in_header)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(jws_json_plain); i++)
+		if (why != NULL && strcmp(why, jws_json_plain[i]) == 0)
+			return (in_header ? jws_json_header[i] :
+			    jws_json_payload[i]);
+	return (in_header ? "header: invalid JSON" : "payload: invalid JSON");
+}
+
+/* RFC 7235 token68 characters before the '=' tail (ASCII, any locale). */
+static int
+is_token68_char(unsigned char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~' || c == '+' || c == '/');
+}
+
+int
+jws_bearer(const char *authz, size_t len, const char **tok, size_t *tok_len)
+{
+	const char *p, *end, *t;
+
+	if (authz == NULL || len == 0)
+		return (JWS_BEARER_NONE);
+	p = authz;
+	end = authz + len;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if ((size_t)(end - p) < 6 || strncasecmp(p, "Bearer", 6) != 0)
+		return (JWS_BEARER_NONE);
+	p += 6;
+	if (p == end) {
+		/* "Bearer" and nothing else. */
+		return (JWS_BEARER_MALFORMED);
+	}
+	if (*p != ' ') {
+		/* "Bearerx ...": another scheme; "Bearer\t...": malformed. */
+		return (*p == '\t' ? JWS_BEARER_MALFORMED : JWS_BEARER_NONE);
+	}
+	while (p < end && *p == ' ')
+		p++;
+	t = p;
+	while (p < end && is_token68_char((unsigned char)*p))
+		p++;
+	if (p == t)
+		return (JWS_BEARER_MALFORMED);
+	while (p < end && *p == '=')
+		p++;
+	*tok_len = (size_t)(p - t);
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p != end)
+		return (JWS_BEARER_MALFORMED);
+	*tok = t;
+	return (0);
+}
+
+void
+jws_release(struct jws *j)
+{
+	if (j == NULL)
+		return;
+	cJSON_Delete(j->header);
+	cJSON_Delete(j->payload);
+	free(j->sig);
+	memset(j, 0, sizeof(*j));
+}
+
+/* The member ${name} of object ${obj}, matched case-sensitively. */
+static const cJSON *
+member(const cJSON *obj, const char *name)
+{
+	return (cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/*
+ * Decode segment ${seg}/${seglen} into ${buf} (${cap} bytes), validate it
+ * strictly and parse it.  Return the tree or NULL with *${detail} set.
+ */
+static cJSON *
+decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
+    unsigned max_depth, unsigned max_members, int in_header,
+    const char **detail)
+{
+	struct json_limits jl = { max_depth, max_members, 1 };
+	const char *why = NULL;
+	ssize_t n;
+	cJSON *tree;
+
+	n = b64url_decode(seg, seglen, buf, cap);
+	if (n < 0) {
+		*detail = in_header ? "header: invalid base64url" :
+		    "payload: invalid base64url";
+		return (NULL);
+	}
+	if (json_strict_check((const char *)buf, (size_t)n, &jl, &why) != 0) {
+		*detail = json_detail(why, in_header);
+		return (NULL);
+	}
+	tree = cJSON_ParseWithLength((const char *)buf, (size_t)n);
+	if (tree == NULL || !cJSON_IsObject(tree)) {
+		/* Only on allocation failure, after json_strict passed. */
+		cJSON_Delete(tree);
+		*detail = in_header ? "header: JSON not parsed" :
+		    "payload: JSON not parsed";
+		return (NULL);
+	}
+	return (tree);
+}
+
+/* Header rules once "alg" is known good; see jws.h. */
+static int
+check_header(struct jws *out, const char **detail)
+{
+	const cJSON *h = out->header, *it;
+
+	if (member(h, "crit") != NULL) {
+		*detail = "crit header is not supported";
+		return (-1);
+	}
+	if (member(h, "b64") != NULL) {
+		*detail = "b64 header is not supported";
+		return (-1);
+	}
+	if (member(h, "enc") != NULL) {
+		*detail = "enc header: JWE is not supported";
+		return (-1);
+	}
+	if (member(h, "zip") != NULL) {
+		*detail = "zip header is not supported";
+		return (-1);
+	}
+	if ((it = member(h, "kid")) != NULL) {
+		if (!cJSON_IsString(it) || it->valuestring == NULL) {
+			*detail = "kid is not a string";
+			return (-1);
+		}
+		out->kid = it->valuestring;
+		out->kid_len = strlen(it->valuestring);
+		if (out->kid_len == 0 || out->kid_len > JWS_KID_MAX) {
+			*detail = "kid length out of range";
+			return (-1);
+		}
+	}
+	if ((it = member(h, "typ")) != NULL) {
+		if (!cJSON_IsString(it) || it->valuestring == NULL) {
+			*detail = "typ is not a string";
+			return (-1);
+		}
+		out->typ = it->valuestring;
+		out->typ_len = strlen(it->valuestring);
+	}
+	return (0);
+}
+
+int
+jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
+    struct jws *out, enum reason *reason, const char **detail)
+{
+	static const struct jws_limits deflim = JWS_LIMITS_DEFAULT;
+	const char *dots[2] = { NULL, NULL }, *dummy, *sseg;
+	size_t ndots = 0, hlen, plen, slen, cap;
+	uint8_t *buf = NULL;
+	const cJSON *alg;
+	ssize_t n;
+	int a;
+
+	if (detail == NULL)
+		detail = &dummy;
+	memset(out, 0, sizeof(*out));
+	*reason = REASON_TOKEN_MALFORMED;
+	if (lim == NULL)
+		lim = &deflim;
+
+	if (len == 0) {
+		*detail = "empty token";
+		goto fail;
+	}
+	if (len > lim->max_token) {
+		*detail = "token too long";
+		goto fail;
+	}
+	if (tok[0] == '{') {
+		*detail = "JWS JSON serialization is not supported";
+		goto fail;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (tok[i] != '.')
+			continue;
+		if (ndots < 2)
+			dots[ndots] = tok + i;
+		ndots++;
+	}
+	if (ndots == 4) {
+		*detail = "five segments: JWE is not supported";
+		goto fail;
+	}
+	if (ndots != 2) {
+		*detail = "token does not have three segments";
+		goto fail;
+	}
+	hlen = (size_t)(dots[0] - tok);
+	plen = (size_t)(dots[1] - dots[0] - 1);
+	sseg = dots[1] + 1;
+	slen = (size_t)(tok + len - sseg);
+	if (hlen == 0) {
+		*detail = "header segment is empty";
+		goto fail;
+	}
+	if (plen == 0) {
+		*detail = "payload segment is empty";
+		goto fail;
+	}
+
+	cap = b64url_decoded_len(hlen > plen ? hlen : plen);
+	if ((buf = malloc(cap + 1)) == NULL) {
+		*detail = "out of memory";
+		goto fail;
+	}
+
+	/* Header first: alg decides before anything else is looked at. */
+	out->header = decode_json_part(tok, hlen, buf, cap,
+	    lim->header_max_depth, lim->header_max_members, 1, detail);
+	if (out->header == NULL)
+		goto fail;
+	alg = member(out->header, "alg");
+	if (alg == NULL) {
+		*detail = "alg missing";
+		goto fail;
+	}
+	if (!cJSON_IsString(alg) || alg->valuestring == NULL) {
+		*detail = "alg is not a string";
+		goto fail;
+	}
+	a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
+	if (a < 0) {
+		*reason = REASON_TOKEN_UNSUPPORTED_ALG;
+		*detail = strcasecmp(alg->valuestring, "none") == 0 ?
+		    "alg none is never accepted" : "alg not supported";
+		goto fail;
+	}
+	out->alg = (enum jws_alg)a;
+	if (check_header(out, detail) != 0)
+		goto fail;
+
+	/* Signature: present and canonical; its length is the verifier's. */
+	if (slen == 0) {
+		*detail = "signature segment is empty";
+		goto fail;
+	}
+	if ((out->sig = malloc(b64url_decoded_len(slen) + 1)) == NULL) {
+		*detail = "out of memory";
+		goto fail;
+	}
+	n = b64url_decode(sseg, slen, out->sig, b64url_decoded_len(slen));
+	if (n <= 0) {
+		*detail = "signature: invalid base64url";
+		goto fail;
+	}
+	out->sig_len = (size_t)n;
+
+	out->payload = decode_json_part(dots[0] + 1, plen, buf, cap,
+	    lim->payload_max_depth, lim->payload_max_members, 0, detail);
+	if (out->payload == NULL)
+		goto fail;
+
+	out->signing_input = tok;
+	out->signing_input_len = (size_t)(dots[1] - tok);
+	*reason = REASON_OK;
+	*detail = NULL;
+	free(buf);
+	return (0);
+
+fail:
+	free(buf);
+	jws_release(out);
+	return (-1);
+}
+
+/* Compare typ values ignoring case and an "application/" prefix. */
+static bool
+typ_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	static const char app[] = "application/";
+	size_t applen = sizeof(app) - 1;
+
+	if (alen > applen && strncasecmp(a, app, applen) == 0) {
+		a += applen;
+		alen -= applen;
+	}
+	if (blen > applen && strncasecmp(b, app, applen) == 0) {
+		b += applen;
+		blen -= applen;
+	}
+	return (alen == blen && strncasecmp(a, b, alen) == 0);
+}
+
+bool
+jws_typ_allowed(const struct jws *j, const struct strlist *allowed)
+{
+	if (allowed == NULL || allowed->n == 0)
+		return (true);
+	if (j->typ == NULL)
+		return (false);
+	for (size_t i = 0; i < allowed->n; i++)
+		if (typ_equal(j->typ, j->typ_len, allowed->v[i],
+		    strlen(allowed->v[i])))
+			return (true);
+	return (false);
+}
+
+/* ---- inspect: for people, lenient where it can be ---------------------- */
+
+/*
+ * Decode base64 leniently: base64url or standard alphabet, '=' padding and
+ * whitespace skipped, unused trailing bits ignored.  Return the length or
+ * -1 on any other character.  ${out} holds at least len * 3 / 4 + 1 bytes.
+ */
+static ssize_t
+lenient_b64(const char *in, size_t len, uint8_t *out)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t n = 0;
+	int v;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '-' || c == '+')
+			v = 62;
+		else if (c == '_' || c == '/')
+			v = 63;
+		else if (c == '=' || isspace(c))
+			continue;
+		else
+			return (-1);
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return ((ssize_t)n);
+}
+
+/* Print bytes that are not JSON, escaping anything unprintable. */
+static void
+print_raw(FILE *out, const uint8_t *p, size_t n)
+{
+	fputs("  (not JSON) \"", out);
+	for (size_t i = 0; i < n && i < 4096; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+			fputc(p[i], out);
+		else
+			fprintf(out, "\\x%02x", p[i]);
+	}
+	fputs(n > 4096 ? "\"...\n" : "\"\n", out);
+}
+
+/* "in 1h 5m", "3d 2h ago": the two largest units, zero ones left out. */
+static void
+print_rel(FILE *out, double delta)
+{
+	static const struct { const char *unit; double secs; } units[] = {
+		{ "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 },
+	};
+	double a = floor(fabs(delta));
+	size_t i = 0;
+
+	if (a < 1) {
+		fputs("now", out);
+		return;
+	}
+	if (delta > 0)
+		fputs("in ", out);
+	while (a < units[i].secs)
+		i++;
+	fprintf(out, "%.0f%s", floor(a / units[i].secs), units[i].unit);
+	a = fmod(a, units[i].secs);
+	if (i + 1 < ARRAY_SIZE(units) && a >= units[i + 1].secs)
+		fprintf(out, " %.0f%s", floor(a / units[i + 1].secs),
+		    units[i + 1].unit);
+	if (delta < 0)
+		fputs(" ago", out);
+}
+
+static void
+print_times(FILE *out, const cJSON *payload, int64_t now)
+{
+	static const char *const names[] = { "exp", "nbf", "iat" };
+	int any = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		const cJSON *it = member(payload, names[i]);
+		char num[64];
+		double v;
+
+		if (it == NULL)
+			continue;
+		if (!any)
+			fputs("\nTimes (UTC):\n", out);
+		any = 1;
+		if (claims_numeric_date(it, &v) != 0) {
+			fprintf(out, "  %s  not a valid NumericDate\n", names[i]);
+			continue;
+		}
+		time_t t = (time_t)v;
+		struct tm tm;
+		if (claims_render(it, num, sizeof(num)) < 0)
+			num[0] = '\0';
+		if (gmtime_r(&t, &tm) == NULL) {
+			fprintf(out, "  %s  %s\n", names[i], num);
+			continue;
+		}
+		fprintf(out, "  %s  %s  %04d-%02d-%02dT%02d:%02d:%02dZ  (",
+		    names[i], num, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		print_rel(out, v - (double)now);
+		fputs(")\n", out);
+	}
+}
+
+/* Show one part; return 0 if it decoded to JSON. */
+static int
+inspect_part(FILE *out, const char *title, const char *seg, size_t seglen,
+    cJSON **tree)
+{
+	uint8_t *buf;
+	ssize_t n;
+	char *txt;
+	int rc = 1;
+
+	*tree = NULL;
+	fprintf(out, "\n%s:\n", title);
+	if ((buf = malloc(seglen * 3 / 4 + 1)) == NULL) {
+		fputs("  (out of memory)\n", out);
+		return (1);
+	}
+	n = lenient_b64(seg, seglen, buf);
+	if (n < 0) {
+		fputs("  (not base64url)\n", out);
+		goto out;
+	}
+	*tree = cJSON_ParseWithLength((const char *)buf, (size_t)n);
+	if (*tree == NULL) {
+		print_raw(out, buf, (size_t)n);
+		goto out;
+	}
+	if ((txt = cJSON_Print(*tree)) != NULL) {
+		fprintf(out, "%s\n", txt);
+		cJSON_free(txt);
+	}
+	rc = 0;
+out:
+	free(buf);
+	return (rc);
+}
+
+int
+jws_inspect_at(FILE *out, const char *tok, size_t len, int64_t now)
+{
+	const char *t, *end, *seg[5], *bt;
+	size_t seglen[5], nseg = 0, btlen;
+	cJSON *header = NULL, *payload = NULL;
+	const char *detail = NULL;
+	enum reason reason;
+	struct jws j;
+	int rc = 1;
+
+	if (tok == NULL)
+		len = 0;
+	t = (tok != NULL) ? tok : "";
+	end = t + len;
+
+	/* Forgive what a copy and paste brings along. */
+	while (t < end && isspace((unsigned char)*t))
+		t++;
+	while (end > t && isspace((unsigned char)end[-1]))
+		end--;
+	if (jws_bearer(t, (size_t)(end - t), &bt, &btlen) == 0) {
+		t = bt;
+		end = bt + btlen;
+	}
+
+	fputs("NOT VERIFIED \xe2\x80\x94 decoded only.  Nothing below has been "
+	    "checked: not the\nsignature, not the issuer, not the audience, "
+	    "not the lifetime.\n", out);
+
+	for (const char *p = t; nseg < ARRAY_SIZE(seg); ) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		seg[nseg] = p;
+		seglen[nseg++] = (size_t)((dot ? dot : end) - p);
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	if (t == end) {
+		fputs("\n(empty token)\n", out);
+		goto verdict;
+	}
+	if (*t == '{') {
+		fputs("\n(JWS JSON serialization: not supported)\n", out);
+		goto verdict;
+	}
+	fprintf(out, "\nSegments: %zu%s\n", nseg,
+	    nseg == 3 ? "" : nseg == 5 ? " (a JWE: encrypted, not a JWS)" :
+	    " (a JWS has exactly 3)");
+
+	rc = inspect_part(out, "Header", seg[0], seglen[0], &header);
+	if (nseg >= 2 && nseg != 5) {
+		if (inspect_part(out, "Payload", seg[1], seglen[1], &payload))
+			rc = 1;
+		if (payload != NULL && cJSON_IsObject(payload))
+			print_times(out, payload, now);
+	} else {
+		rc = 1;
+	}
+	if (nseg == 3)
+		fprintf(out, "\nSignature: %zu base64url characters "
+		    "(about %zu bytes)\n", seglen[2],
+		    b64url_decoded_len(seglen[2]));
+
+verdict:
+	if (jws_parse(t, (size_t)(end - t), NULL, &j, &reason, &detail) == 0) {
+		fprintf(out, "\nStructure: well-formed (%s, kid %s).  Signature "
+		    "NOT verified.\n", jwa_name(j.alg),
+		    j.kid != NULL ? "present" : "absent");
+		jws_release(&j);
+	} else {
+		fprintf(out, "\nStructure: rejected: %s (%s)\n",
+		    reason_name(reason), detail);
+	}
+	cJSON_Delete(header);
+	cJSON_Delete(payload);
+	return (rc);
+}
+
+int
+jws_inspect(FILE *out, const char *tok, size_t len)
+{
+	return (jws_inspect_at(out, tok, len, (int64_t)time(NULL)));
+}

@@ -1,0 +1,160 @@
+/*
+ * fuzz_jws.c: compact JWS parsing, the Bearer header, inspect, and the
+ * claim checks on whatever parses.  Invariants on success: the signing
+ * input is the start of the input and ends before its last byte, the
+ * signature is no longer than the input, alg is a known algorithm, kid
+ * and typ are NUL-free strings of the announced length.
+ *
+ * An input that starts with byte 0x01 is "\x01 header-json \n payload-json
+ * [\n signature-bytes]": the harness base64url-encodes the parts and parses
+ * the token it builds, so that mutations reach the JSON rules (alg, crit,
+ * kid, duplicates, claims) instead of dying in base64.  Any other input is
+ * the token itself.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "b64url.h"
+#include "claims.h"
+#include "config.h"
+#include "jwa.h"
+#include "jws.h"
+#include "reason.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+exercise_claims(const cJSON *payload)
+{
+	static char *aud_v[] = { "api://orders", "x" };
+	static char *sc_v[] = { "Orders.Read" };
+	static char *pat_v[] = { "https://login.microsoftonline.com/{tenant}/v2.0",
+	    "https://sts.windows.net/{tenantid}/", "https://issuer.example" };
+	static const struct strlist auds = { aud_v, 2 }, scs = { sc_v, 1 },
+	    pats = { pat_v, 3 }, none = { NULL, 0 };
+	static struct claim_value vals[] = { { CLAIM_VAL_STRING, "x", 0, false },
+	    { CLAIM_VAL_NUMBER, NULL, 2, false }, { CLAIM_VAL_BOOL, NULL, 0, true } };
+	static const struct claim_rule rule = { "cnf.x5t#S256", vals, 3 };
+	char out[1024], tenant[CLAIMS_GUID_LEN + 1];
+	const char *s, *iss;
+	const cJSON *it;
+	enum reason r;
+	ssize_t n;
+
+	(void)claims_check_time(payload, 1700000000, 60, true, 3600, &r, &s);
+	(void)claims_aud_match(payload, &auds);
+	(void)claims_check_scopes(payload, &scs, &scs, &s);
+	(void)claims_check_roles(payload, &scs, &none, &s);
+	(void)claims_check_rules(payload, &rule, 1, &s);
+	(void)claims_client_id(payload);
+	if ((iss = claims_string(payload, "iss")) != NULL &&
+	    claims_issuer_match(iss, strlen(iss), &pats, &none, payload,
+	    tenant, sizeof(tenant)) == 0) {
+		if (strlen(tenant) != 0 && strlen(tenant) != CLAIMS_GUID_LEN)
+			abort();
+		(void)claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", iss,
+		    tenant);
+	}
+	cJSON_ArrayForEach(it, payload) {
+		n = claims_render(it, out, sizeof(out));
+		if (n >= 0) {
+			if ((size_t)n != strlen(out))
+				abort();
+			for (ssize_t i = 0; i < n; i++)
+				if ((unsigned char)out[i] < 0x20 ||
+				    out[i] == 0x7f)
+					abort();
+		}
+	}
+}
+
+/* Build "b64(part1).b64(part2).b64(part3)" from the structured input. */
+static char *
+build_token(const uint8_t *data, size_t size, size_t *len)
+{
+	const uint8_t *p = data + 1, *end = data + size, *nl1, *nl2;
+	size_t hl, pl, sl, cap, n;
+	char *t;
+
+	nl1 = memchr(p, '\n', (size_t)(end - p));
+	if (nl1 == NULL)
+		return (NULL);
+	nl2 = memchr(nl1 + 1, '\n', (size_t)(end - nl1 - 1));
+	hl = (size_t)(nl1 - p);
+	pl = (size_t)((nl2 ? nl2 : end) - nl1 - 1);
+	sl = nl2 ? (size_t)(end - nl2 - 1) : 0;
+	cap = b64url_encoded_len(hl) + b64url_encoded_len(pl) +
+	    b64url_encoded_len(sl) + 3;
+	if ((t = malloc(cap)) == NULL)
+		return (NULL);
+	n = b64url_encode(p, hl, t, cap);
+	t[n++] = '.';
+	n += b64url_encode(nl1 + 1, pl, t + n, cap - n);
+	t[n++] = '.';
+	if (nl2 != NULL)
+		n += b64url_encode(nl2 + 1, sl, t + n, cap - n);
+	else
+		n += b64url_encode((const uint8_t *)"sig", 3, t + n, cap - n);
+	*len = n;
+	return (t);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static FILE *devnull;
+	const char *tok = (const char *)data, *detail = NULL, *bt;
+	char *built = NULL;
+	struct jws j;
+	enum reason r;
+	size_t btlen;
+
+	if (size > 0 && data[0] == 0x01) {
+		if ((built = build_token(data, size, &size)) == NULL)
+			return (0);
+		tok = built;
+	}
+
+	if (jws_parse(tok, size, NULL, &j, &r, &detail) == 0) {
+		if (j.signing_input != tok || j.signing_input_len >= size ||
+		    tok[j.signing_input_len] != '.')
+			abort();
+		if (j.sig == NULL || j.sig_len == 0 || j.sig_len > size)
+			abort();
+		if ((unsigned)j.alg >= JWS_ALG_COUNT)
+			abort();
+		if (j.kid != NULL && (j.kid_len == 0 ||
+		    j.kid_len > JWS_KID_MAX || strlen(j.kid) != j.kid_len))
+			abort();
+		if (j.typ != NULL && strlen(j.typ) != j.typ_len)
+			abort();
+		if (!cJSON_IsObject(j.header) || !cJSON_IsObject(j.payload))
+			abort();
+		exercise_claims(j.payload);
+		jws_release(&j);
+	} else {
+		if (detail == NULL || (r != REASON_TOKEN_MALFORMED &&
+		    r != REASON_TOKEN_UNSUPPORTED_ALG))
+			abort();
+		if (j.header != NULL || j.payload != NULL || j.sig != NULL)
+			abort();
+	}
+
+	if (jws_bearer(tok, size, &bt, &btlen) == 0) {
+		if (bt < tok || btlen == 0 || btlen > size ||
+		    (size_t)(bt - tok) > size - btlen)
+			abort();
+	}
+
+	if (devnull == NULL)
+		devnull = fopen("/dev/null", "w");
+	if (devnull != NULL)
+		(void)jws_inspect_at(devnull, tok, size, 1700000000);
+	free(built);
+	return (0);
+}

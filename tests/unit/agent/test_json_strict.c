@@ -1,0 +1,335 @@
+/*
+ * test_json_strict.c: the RFC 8259 pre-validator (jwt.md S11, S12, S18).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testsupport.h"
+
+#include "json_strict.h"
+
+static const struct json_limits lim_any = { 32, 2048, 0 };
+static const struct json_limits lim_obj = { 32, 2048, 1 };
+
+static const char *
+check_n(const char *s, size_t n, const struct json_limits *lim)
+{
+	const char *why = "unset";
+
+	if (json_strict_check(s, n, lim, &why) == 0)
+		return (NULL);
+	assert_non_null(why);
+	assert_string_not_equal(why, "unset");
+	return (why);
+}
+
+static const char *
+check(const char *s, const struct json_limits *lim)
+{
+	return (check_n(s, strlen(s), lim));
+}
+
+#define ACCEPT(s) do {							\
+	const char *w_ = check((s), &lim_any);				\
+	if (w_ != NULL)							\
+		fail_msg("rejected %s: %s", #s, w_);			\
+} while (0)
+
+#define REJECT(s, why) do {						\
+	const char *w_ = check((s), &lim_any);				\
+	if (w_ == NULL)							\
+		fail_msg("accepted %s", #s);				\
+	if (strcmp(w_, (why)) != 0)					\
+		fail_msg("%s: got \"%s\", want \"%s\"", #s, w_, (why));	\
+} while (0)
+
+static void
+test_valid_documents(void **state)
+{
+	(void)state;
+	ACCEPT("{}");
+	ACCEPT("[]");
+	ACCEPT(" \t\r\n{ \t\r\n} \t\r\n");
+	ACCEPT("0");
+	ACCEPT("-0");
+	ACCEPT("-0.0e-0");
+	ACCEPT("1.5e9");
+	ACCEPT("1E+400");
+	ACCEPT("123456789012345678901234567890123456789012345678901234567890"
+	    "1234567890");
+	ACCEPT("\"\"");
+	ACCEPT("true");
+	ACCEPT("null");
+	ACCEPT("{\"a\":[1,2,{\"b\":null}],\"c\":{\"d\":false}}");
+	ACCEPT("{\"a\" : 1 , \"b\" : 2}");
+	ACCEPT("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"");
+	ACCEPT("\"\\u0001\\u001f\\u00e9\\uFFFF\\ud83d\\ude00\"");
+	ACCEPT("\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"");
+	ACCEPT("\"\xef\xbf\xbe\"");	/* U+FFFE: a noncharacter, still valid */
+	/* Same key in different objects is fine. */
+	ACCEPT("{\"a\":{\"a\":1},\"b\":{\"a\":2}}");
+	ACCEPT("[{\"a\":1},{\"a\":1}]");
+	/* Keys that differ only after the common prefix or by case. */
+	ACCEPT("{\"a\":1,\"A\":2,\"ab\":3,\"a \":4,\"\":5}");
+	/* Wycheproof tc 376/377: whitespace inside the header JSON. */
+	ACCEPT("{ \"kid\" : \"hs256-key\", \"alg\" : \"HS256\" }");
+	ACCEPT("{\"kid\":\"hs256-key\",\n\t\"alg\":\"HS256\"}");
+}
+
+static void
+test_grammar_errors(void **state)
+{
+	(void)state;
+	REJECT("", "empty document");
+	REJECT("   \n", "empty document");
+	REJECT("{\"a\":1,}", "trailing comma");
+	REJECT("[1,]", "trailing comma");
+	REJECT("[1,,2]", "unexpected character");
+	REJECT("{,}", "object key expected");
+	REJECT("{\"a\":1 \"b\":2}", "unexpected character");
+	REJECT("{\"a\" 1}", "colon expected");
+	REJECT("{a:1}", "object key expected");
+	REJECT("{'a':1}", "object key expected");
+	REJECT("['a']", "unexpected character");
+	REJECT("{\"a\":1}/*c*/", "data after the JSON value");
+	REJECT("{\"a\":1 // c\n}", "unexpected character");
+	REJECT("[NaN]", "unexpected character");
+	REJECT("[nan]", "invalid literal");
+	REJECT("[Infinity]", "unexpected character");
+	REJECT("[-Infinity]", "invalid number");
+	REJECT("[01]", "number with a leading zero");
+	REJECT("[-01]", "number with a leading zero");
+	REJECT("[+1]", "unexpected character");
+	REJECT("[.5]", "unexpected character");
+	REJECT("[1.]", "invalid number");
+	REJECT("[1.e5]", "invalid number");
+	REJECT("[1e]", "invalid number");
+	REJECT("[1e+]", "invalid number");
+	REJECT("[0x10]", "unexpected character");
+	REJECT("[-]", "invalid number");
+	REJECT("[tru]", "invalid literal");
+	REJECT("[True]", "unexpected character");
+	REJECT("[nul]", "invalid literal");
+	REJECT("{}{}", "data after the JSON value");
+	REJECT("{} x", "data after the JSON value");
+	REJECT("{\"a\":1", "unexpected character");
+	REJECT("[", "unexpected character");
+	REJECT("{\"a\":", "unexpected character");
+	REJECT("{\"a", "unterminated string");
+	REJECT("\"abc", "unterminated string");
+	REJECT("\"abc\\", "unterminated string");
+	REJECT("]", "unexpected character");
+	/* Whitespace RFC 8259 does not list. */
+	REJECT("{\f}", "object key expected");
+	REJECT("\v{}", "unexpected character");
+	REJECT("{}\xc2\xa0", "data after the JSON value");
+	REJECT("\xef\xbb\xbf{}", "byte-order mark");
+}
+
+static void
+test_strings(void **state)
+{
+	char raw[8];
+
+	(void)state;
+	REJECT("\"a\tb\"", "control character in string");
+	REJECT("\"a\nb\"", "control character in string");
+	REJECT("\"\x1f\"", "control character in string");
+	ACCEPT("\"\x7f\"");
+	REJECT("\"\\x41\"", "invalid escape");
+	REJECT("\"\\'\"", "invalid escape");
+	REJECT("\"\\U0041\"", "invalid escape");
+	REJECT("\"\\u004\"", "invalid escape");
+	REJECT("\"\\u00g1\"", "invalid escape");
+	REJECT("\"\\u0000\"", "\\u0000 in string");
+	REJECT("{\"kid\":\"k\\u0000x\"}", "\\u0000 in string");
+	REJECT("{\"k\\u0000\":1}", "\\u0000 in string");
+	REJECT("\"\\ud800\"", "unpaired surrogate escape");
+	REJECT("\"\\ud800x\"", "unpaired surrogate escape");
+	REJECT("\"\\ud800\\u0041\"", "unpaired surrogate escape");
+	REJECT("\"\\ud800\\ud800\"", "unpaired surrogate escape");
+	REJECT("\"\\udc00\"", "unpaired surrogate escape");
+	REJECT("\"\\ude00\\ud83d\"", "unpaired surrogate escape");
+	/* A raw NUL byte inside a string is a control character. */
+	memcpy(raw, "\"a\0b\"", 5);
+	assert_string_equal(check_n(raw, 5, &lim_any),
+	    "control character in string");
+}
+
+static void
+test_utf8(void **state)
+{
+	(void)state;
+	REJECT("\"\x80\"", "invalid UTF-8");		/* lone continuation */
+	REJECT("\"\xc0\xaf\"", "invalid UTF-8");	/* overlong '/' */
+	REJECT("\"\xc1\xbf\"", "invalid UTF-8");	/* overlong */
+	REJECT("\"\xe0\x80\xaf\"", "invalid UTF-8");	/* overlong 3-byte */
+	REJECT("\"\xf0\x80\x80\xaf\"", "invalid UTF-8"); /* overlong 4-byte */
+	REJECT("\"\xed\xa0\x80\"", "invalid UTF-8");	/* U+D800 encoded */
+	REJECT("\"\xed\xbf\xbf\"", "invalid UTF-8");	/* U+DFFF encoded */
+	REJECT("\"\xf4\x90\x80\x80\"", "invalid UTF-8"); /* U+110000 */
+	REJECT("\"\xf5\x80\x80\x80\"", "invalid UTF-8");
+	REJECT("\"\xff\"", "invalid UTF-8");
+	REJECT("\"\xc3\"", "invalid UTF-8");		/* truncated */
+	REJECT("\"\xe2\x82\"", "invalid UTF-8");	/* truncated */
+	REJECT("\"\xc3\x28\"", "invalid UTF-8");	/* bad continuation */
+	/* Truncated at the end of the buffer itself. */
+	assert_string_equal(check_n("\"\xe2\x82", 3, &lim_any),
+	    "invalid UTF-8");
+	ACCEPT("\"\xed\x9f\xbf\"");			/* U+D7FF */
+	ACCEPT("\"\xee\x80\x80\"");			/* U+E000 */
+	ACCEPT("\"\xf0\x90\x80\x80\"");			/* U+10000 */
+	/* Non-ASCII outside a string. */
+	REJECT("{\"a\":\xc3\xa9}", "unexpected character");
+}
+
+/* S12: duplicate keys, compared after unescaping, at every depth. */
+static void
+test_s12_duplicate_keys(void **state)
+{
+	(void)state;
+	REJECT("{\"sub\":\"alice\",\"sub\":\"admin\"}", "duplicate key");
+	REJECT("{\"alg\":\"RS256\",\"alg\":\"none\"}", "duplicate key");
+	REJECT("{\"alg\":\"RS256\",\"\\u0061lg\":\"none\"}", "duplicate key");
+	REJECT("{\"\\u0061\\u006C\\u0067\":1,\"alg\":2}", "duplicate key");
+	REJECT("{\"a/b\":1,\"a\\/b\":2}", "duplicate key");
+	REJECT("{\"caf\xc3\xa9\":1,\"caf\\u00e9\":2}", "duplicate key");
+	REJECT("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}",
+	    "duplicate key");
+	REJECT("{\"\":1,\"\":2}", "duplicate key");
+	REJECT("{\"sub\":\"x\",\"cnf\":{\"x5t#S256\":\"a\",\"x5t#S256\":\"b\"}}",
+	    "duplicate key");
+	REJECT("{\"a\":[{\"b\":{\"c\":1,\"d\":2,\"c\":3}}]}", "duplicate key");
+	/* Not adjacent, after a closed nested object. */
+	REJECT("{\"a\":1,\"n\":{\"a\":1,\"b\":2},\"b\":2,\"a\":3}",
+	    "duplicate key");
+	ACCEPT("{\"a\":1,\"n\":{\"a\":1,\"b\":2},\"b\":2}");
+}
+
+/* More than 64 keys open at once moves the key records to the heap. */
+static void
+test_many_keys(void **state)
+{
+	char *buf = malloc(200000);
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	buf[n++] = '{';
+	for (int i = 0; i < 2000; i++)
+		n += (size_t)snprintf(buf + n, 200000 - n, "%s\"k%d\":%d",
+		    i ? "," : "", i, i);
+	buf[n++] = '}';
+	assert_null(check_n(buf, n, &lim_any));
+	/* The same with the last key a duplicate of the first, escaped. */
+	n--;
+	n += (size_t)snprintf(buf + n, 200000 - n, ",\"\\u006b0\":1}");
+	assert_string_equal(check_n(buf, n, &lim_any), "duplicate key");
+	free(buf);
+}
+
+/* S11: nesting and member caps. */
+static void
+test_s11_caps(void **state)
+{
+	struct json_limits l = { 3, 4, 0 };
+	char *deep;
+	size_t n = 0;
+
+	(void)state;
+	assert_null(check("[[[1]]]", &l));
+	assert_string_equal(check("[[[[1]]]]", &l), "nesting too deep");
+	assert_string_equal(check("{\"a\":{\"b\":{\"c\":{}}}}", &l),
+	    "nesting too deep");
+	assert_null(check("[1,2,3,4]", &l));
+	assert_string_equal(check("[1,2,3,4,5]", &l), "too many members");
+	assert_null(check("{\"a\":1,\"b\":2,\"c\":3,\"d\":4}", &l));
+	assert_string_equal(check("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5}",
+	    &l), "too many members");
+	/* The cap is per container, not a total. */
+	assert_null(check("[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]", &l));
+
+	/* 10 000-deep nesting, with the payload limits of jws. */
+	deep = malloc(20001);
+	assert_non_null(deep);
+	for (int i = 0; i < 10000; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 10000; i++)
+		deep[n++] = ']';
+	assert_string_equal(check_n(deep, n, &lim_any), "nesting too deep");
+	/* max_depth above the hard ceiling is reduced to it. */
+	l.max_depth = 100000;
+	l.max_members = 10;
+	assert_string_equal(check_n(deep, n, &l), "nesting too deep");
+	free(deep);
+
+	/* Zero caps. */
+	l.max_depth = 0;
+	assert_string_equal(check("[]", &l), "nesting too deep");
+	assert_null(check("1", &l));
+	l.max_depth = 1;
+	l.max_members = 0;
+	assert_null(check("{}", &l));
+	assert_string_equal(check("[1]", &l), "too many members");
+}
+
+static void
+test_require_object(void **state)
+{
+	(void)state;
+	assert_null(check("{}", &lim_obj));
+	assert_null(check(" {\"a\":1} ", &lim_obj));
+	assert_string_equal(check("\"foo\"", &lim_obj),
+	    "top-level value is not an object");
+	assert_string_equal(check("[{}]", &lim_obj),
+	    "top-level value is not an object");
+	assert_string_equal(check("123400", &lim_obj),
+	    "top-level value is not an object");
+	assert_string_equal(check("", &lim_obj), "empty document");
+}
+
+/* The buffer is (buf, len): bytes after len are never looked at. */
+static void
+test_length_bounded(void **state)
+{
+	char *exact;
+
+	(void)state;
+	assert_null(check_n("{\"a\":1}garbage", 7, &lim_any));
+	assert_string_equal(check_n("{\"a\":1}", 6, &lim_any),
+	    "unexpected character");
+	/* An exact-size heap copy: ASan catches any over-read. */
+	static const char *const cuts[] = { "\"\\u12", "\"\\ud83d\\ude0",
+	    "tru", "-", "1e", "{\"a\"", "\"\\" };
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		size_t n = strlen(cuts[i]);
+		exact = malloc(n);
+		assert_non_null(exact);
+		memcpy(exact, cuts[i], n);
+		assert_non_null(check_n(exact, n, &lim_any));
+		free(exact);
+	}
+	assert_string_equal(check_n(NULL, 0, &lim_any), "empty document");
+	/* why may be NULL. */
+	assert_int_equal(json_strict_check("[", 1, &lim_any, NULL), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_documents),
+		cmocka_unit_test(test_grammar_errors),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_s12_duplicate_keys),
+		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_s11_caps),
+		cmocka_unit_test(test_require_object),
+		cmocka_unit_test(test_length_bounded),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
