@@ -52,6 +52,30 @@ const struct cJSON *claims_get(const struct cJSON *payload, const char *path);
  */
 int claims_numeric_date(const struct cJSON *item, double *out);
 
+/* The registered time claims of a payload, read once. */
+struct claim_times {
+	bool has_exp, has_nbf, has_iat;
+	double exp, nbf, iat;
+};
+
+/*
+ * claims_times_extract(payload, t, r, detail):
+ * Read exp, nbf and iat (each optional) into ${t}.  A present claim that
+ * is not a valid NumericDate (claims_numeric_date()) fails with
+ * token_malformed.  Return 0 or -1.
+ */
+int claims_times_extract(const struct cJSON *payload, struct claim_times *t,
+    enum reason *r, const char **detail);
+
+/*
+ * claims_times_check(t, now, skew_s, require_exp, max_lifetime_s, r, detail):
+ * The checks of claims_check_time() on already extracted times, so a
+ * cached verified token is re-checked at every use without touching JSON.
+ */
+int claims_times_check(const struct claim_times *t, int64_t now,
+    uint32_t skew_s, bool require_exp, uint32_t max_lifetime_s,
+    enum reason *r, const char **detail);
+
 /*
  * claims_check_time(payload, now, skew_s, require_exp, max_lifetime_s, r,
  *     detail):

@@ -30,7 +30,11 @@ struct snapshot {
 	uint64_t gen;                 /* increases with every publication */
 	struct cfgref *cfg;
 	struct keyset **keys;         /* [cfg->nissuers]; NULL = no key set yet */
-	int64_t *keys_at;             /* [cfg->nissuers]: when each set was loaded */
+	int64_t *keys_at;             /* [cfg->nissuers]: when each set was last
+	                               * fetched or revalidated */
+	struct keyset **hmac;         /* [cfg->nissuers]: HS* secret, or NULL */
+	int64_t *refetch_after;       /* [cfg->nissuers]: an unknown kid may
+	                               * trigger a refetch from this time on */
 	struct crlset *crls;          /* NULL = none configured / loaded */
 	bool policy_loaded;           /* routes come from a loaded policy */
 };
@@ -64,6 +68,9 @@ struct snapshot *snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
  */
 void snapshot_set_keys(struct snapshot *s, size_t issuer, struct keyset *ks,
     int64_t now);
+
+/* snapshot_set_hmac(s, issuer, ks): before publication; takes ownership. */
+void snapshot_set_hmac(struct snapshot *s, size_t issuer, struct keyset *ks);
 
 /* snapshot_set_crls(s, crls): before publication; takes ownership. */
 void snapshot_set_crls(struct snapshot *s, struct crlset *crls);

@@ -85,50 +85,64 @@ opt_date(const cJSON *payload, const char *name, bool *has, double *v)
 }
 
 int
-claims_check_time(const cJSON *payload, int64_t now, uint32_t skew_s,
-    bool require_exp, uint32_t max_lifetime_s, enum reason *r,
-    const char **detail)
+claims_times_extract(const cJSON *payload, struct claim_times *t,
+    enum reason *r, const char **detail)
 {
 	const char *dummy;
-	bool has_exp, has_nbf, has_iat;
-	double exp = 0, nbf = 0, iat = 0, dnow = (double)now, skew = skew_s;
 
 	if (detail == NULL)
 		detail = &dummy;
 	*r = REASON_TOKEN_MALFORMED;
-	if (opt_date(payload, "exp", &has_exp, &exp) != 0) {
+	memset(t, 0, sizeof(*t));
+	if (opt_date(payload, "exp", &t->has_exp, &t->exp) != 0) {
 		*detail = "exp is not a valid NumericDate";
 		return (-1);
 	}
-	if (opt_date(payload, "nbf", &has_nbf, &nbf) != 0) {
+	if (opt_date(payload, "nbf", &t->has_nbf, &t->nbf) != 0) {
 		*detail = "nbf is not a valid NumericDate";
 		return (-1);
 	}
-	if (opt_date(payload, "iat", &has_iat, &iat) != 0) {
+	if (opt_date(payload, "iat", &t->has_iat, &t->iat) != 0) {
 		*detail = "iat is not a valid NumericDate";
 		return (-1);
 	}
-	if (!has_exp && (require_exp || max_lifetime_s > 0)) {
+	*r = REASON_OK;
+	*detail = NULL;
+	return (0);
+}
+
+int
+claims_times_check(const struct claim_times *t, int64_t now, uint32_t skew_s,
+    bool require_exp, uint32_t max_lifetime_s, enum reason *r,
+    const char **detail)
+{
+	const char *dummy;
+	double dnow = (double)now, skew = skew_s;
+
+	if (detail == NULL)
+		detail = &dummy;
+	*r = REASON_TOKEN_MALFORMED;
+	if (!t->has_exp && (require_exp || max_lifetime_s > 0)) {
 		*detail = "exp missing";
 		return (-1);
 	}
-	if (has_exp && dnow >= exp + skew) {
+	if (t->has_exp && dnow >= t->exp + skew) {
 		*r = REASON_TOKEN_EXPIRED;
 		*detail = "token expired";
 		return (-1);
 	}
-	if (has_nbf && nbf > dnow + skew) {
+	if (t->has_nbf && t->nbf > dnow + skew) {
 		*r = REASON_TOKEN_NOT_YET_VALID;
 		*detail = "token not valid yet (nbf)";
 		return (-1);
 	}
-	if (has_iat && iat > dnow + skew) {
+	if (t->has_iat && t->iat > dnow + skew) {
 		*r = REASON_TOKEN_NOT_YET_VALID;
 		*detail = "issued in the future";
 		return (-1);
 	}
 	if (max_lifetime_s > 0 &&
-	    exp - (has_iat ? iat : dnow) > (double)max_lifetime_s) {
+	    t->exp - (t->has_iat ? t->iat : dnow) > (double)max_lifetime_s) {
 		*r = REASON_TOKEN_EXPIRED;
 		*detail = "lifetime exceeds max_lifetime_s";
 		return (-1);
@@ -136,6 +150,19 @@ claims_check_time(const cJSON *payload, int64_t now, uint32_t skew_s,
 	*r = REASON_OK;
 	*detail = NULL;
 	return (0);
+}
+
+int
+claims_check_time(const cJSON *payload, int64_t now, uint32_t skew_s,
+    bool require_exp, uint32_t max_lifetime_s, enum reason *r,
+    const char **detail)
+{
+	struct claim_times t;
+
+	if (claims_times_extract(payload, &t, r, detail) != 0)
+		return (-1);
+	return (claims_times_check(&t, now, skew_s, require_exp,
+	    max_lifetime_s, r, detail));
 }
 
 /* ---- issuers ------------------------------------------------------------ */

@@ -54,9 +54,14 @@ snapshot_new(struct cfgref *cfg)
 		return (NULL);
 	s->keys = calloc(n ? n : 1, sizeof(*s->keys));
 	s->keys_at = calloc(n ? n : 1, sizeof(*s->keys_at));
-	if (s->keys == NULL || s->keys_at == NULL) {
+	s->hmac = calloc(n ? n : 1, sizeof(*s->hmac));
+	s->refetch_after = calloc(n ? n : 1, sizeof(*s->refetch_after));
+	if (s->keys == NULL || s->keys_at == NULL || s->hmac == NULL ||
+	    s->refetch_after == NULL) {
 		free(s->keys);
 		free(s->keys_at);
+		free(s->hmac);
+		free(s->refetch_after);
 		free(s);
 		return (NULL);
 	}
@@ -66,15 +71,20 @@ snapshot_new(struct cfgref *cfg)
 	return (s);
 }
 
+static bool
+streq(const char *a, const char *b)
+{
+	return ((a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0));
+}
+
 /* Same issuer, same key source: its keys carry over. */
 static bool
 same_source(const struct issuer_cfg *a, const struct issuer_cfg *b)
 {
 	return (strcmp(a->name, b->name) == 0 && a->source == b->source &&
 	    strcmp(a->source_location, b->source_location) == 0 &&
-	    ((a->appid == NULL && b->appid == NULL) ||
-	     (a->appid != NULL && b->appid != NULL &&
-	      strcmp(a->appid, b->appid) == 0)));
+	    streq(a->appid, b->appid));
 }
 
 struct snapshot *
@@ -90,6 +100,20 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 			if (old->keys[j] != NULL &&
 			    same_source(&nc->issuers[i], &oc->issuers[j])) {
 				snapshot_set_keys(s, i, old->keys[j], old->keys_at[j]);
+				s->refetch_after[i] = old->refetch_after[j];
+				break;
+			}
+		}
+	}
+	/* HMAC secrets: same issuer, same secret source. */
+	for (size_t i = 0; i < nc->nissuers; i++) {
+		for (size_t j = 0; j < oc->nissuers; j++) {
+			const struct issuer_cfg *a = &nc->issuers[i], *b = &oc->issuers[j];
+
+			if (old->hmac[j] != NULL && strcmp(a->name, b->name) == 0 &&
+			    streq(a->hmac_secret_file, b->hmac_secret_file) &&
+			    streq(a->hmac_secret_env, b->hmac_secret_env)) {
+				snapshot_set_hmac(s, i, keyset_ref(old->hmac[j]));
 				break;
 			}
 		}
@@ -114,6 +138,17 @@ snapshot_set_keys(struct snapshot *s, size_t issuer, struct keyset *ks,
 }
 
 void
+snapshot_set_hmac(struct snapshot *s, size_t issuer, struct keyset *ks)
+{
+	if (issuer >= s->cfg->cfg->nissuers) {
+		keyset_unref(ks);
+		return;
+	}
+	keyset_unref(s->hmac[issuer]);
+	s->hmac[issuer] = ks;
+}
+
+void
 snapshot_set_crls(struct snapshot *s, struct crlset *crls)
 {
 	crlset_unref(s->crls);
@@ -134,12 +169,16 @@ snapshot_unref(struct snapshot *s)
 		return;
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (size_t i = 0; i < s->cfg->cfg->nissuers; i++)
+	for (size_t i = 0; i < s->cfg->cfg->nissuers; i++) {
 		keyset_unref(s->keys[i]);
+		keyset_unref(s->hmac[i]);
+	}
 	crlset_unref(s->crls);
 	cfgref_unref(s->cfg);
 	free(s->keys);
 	free(s->keys_at);
+	free(s->hmac);
+	free(s->refetch_after);
 	free(s);
 }
 

@@ -1,0 +1,43 @@
+/*
+ * jwt.h: the bearer-token part of a decision: find the token, verify it
+ * (or find it in the verified-token cache), check the route's claim rules,
+ * and fill the identity variables.
+ */
+#ifndef SPOA_JWT_H
+#define SPOA_JWT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decide.h"
+
+struct facts;
+struct snapshot;
+struct route_cfg;
+struct verdict;
+struct cJSON;
+
+/*
+ * jwt_decide(f, s, rt, env, v, cert_sha256):
+ * Decide the token requirements of route ${rt} for ${f} under ${s}.  On
+ * DECIDE_DONE, ${v} holds the reason (REASON_OK when the token passes,
+ * with the identity variables added).  ${cert_sha256} is the SHA-256 of
+ * the client certificate HAProxy saw, or NULL: a token that carries
+ * cnf.x5t#S256 (RFC 8705) must match it (constant-time), and a route with
+ * bound_token requires such a token.  DECIDE_PARK only when
+ * ${env}->may_park: the kid is unknown and a refetch of the issuer's keys
+ * may bring it (${env}->park_issuer, park_kid).
+ */
+enum decide_outcome jwt_decide(const struct facts *f, const struct snapshot *s,
+    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
+    const uint8_t *cert_sha256);
+
+/*
+ * jwt_cache_keep(val, snap):
+ * tokcache_keep_fn for sweeps after a snapshot change: keep an entry only
+ * if it was verified under the same config and its key is still in the
+ * issuer's key set with the same fingerprint.
+ */
+bool jwt_cache_keep(void *val, void *snap);
+
+#endif /* !SPOA_JWT_H */

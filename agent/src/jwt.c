@@ -1,0 +1,530 @@
+/*
+ * jwt.c: see jwt.h.
+ *
+ * Order of checks on a cache miss (shared/reference/jwt.md §3, §6):
+ *   Bearer credential -> strict compact JWS (jws_parse: structure, base64url,
+ *   duplicate keys, crit, alg) -> issuer by "iss" among the route's issuers
+ *   -> alg in the issuer's allow-list -> key by kid from OUR key set (never
+ *   from the token) -> key type and alg agree -> the key's own issuer (Entra)
+ *   -> signature -> typ -> exp/nbf/iat -> aud.
+ * Then, hit or miss: the route's scopes, roles and claims, and the
+ * variables.  The cache keeps verified claims only, never a route decision.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "b64url.h"
+#include "claims.h"
+#include "config.h"
+#include "crypto.h"
+#include "facts.h"
+#include "jwks.h"
+#include "jws.h"
+#include "jwt.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "tokcache.h"
+#include "verdict.h"
+
+/* Tokens without kid: how many compatible keys we try at most. */
+#define NOKID_MAX_TRIES      4
+/* Cached entries without exp live this long. */
+#define CACHE_NO_EXP_TTL     300
+/* Longest identity value kept (it becomes a header). */
+#define IDENT_MAX            VERDICT_VALUE_MAX
+
+enum ident { ID_SUB, ID_ISS, ID_CLIENT, ID_TENANT, ID_SCOPES, ID_ROLES, ID_COUNT };
+static const char *const ident_var[ID_COUNT] = {
+	"sub", "issuer", "client_id", "tenant", "scopes", "roles",
+};
+
+/* A verified token: what the cache keeps. */
+struct verified {
+	cJSON *payload;
+	const struct config *cfg;     /* verified under this config */
+	size_t issuer;                /* index in cfg->issuers */
+	bool hmac;                    /* verified with the issuer's secret */
+	char *kid;                    /* NULL without kid */
+	size_t kid_len;
+	uint8_t fp[32];               /* fingerprint of the verifying key */
+	struct claim_times times;
+	char *ident[ID_COUNT];        /* rendered identity values, or NULL */
+};
+
+static void
+verified_free(void *p)
+{
+	struct verified *vf = p;
+
+	if (vf == NULL)
+		return;
+	cJSON_Delete(vf->payload);
+	free(vf->kid);
+	for (int i = 0; i < ID_COUNT; i++)
+		free(vf->ident[i]);
+	free(vf);
+}
+
+static const struct jwk *
+find_key(const struct snapshot *s, const struct verified *vf)
+{
+	const struct keyset *ks = vf->hmac ? s->hmac[vf->issuer] :
+	    s->keys[vf->issuer];
+
+	if (ks == NULL)
+		return (NULL);
+	return (keyset_find(ks, vf->kid, vf->kid_len));
+}
+
+/* Is the cached ${vf} still good under ${s}? */
+static bool
+still_valid(const struct verified *vf, const struct snapshot *s)
+{
+	const struct jwk *k;
+
+	if (vf->cfg != snapshot_config(s))
+		return (false);
+	k = find_key(s, vf);
+	return (k != NULL && memcmp(k->fp, vf->fp, sizeof(vf->fp)) == 0);
+}
+
+bool
+jwt_cache_keep(void *val, void *snap)
+{
+	return (still_valid(val, snap));
+}
+
+/* Render a claim for a variable; NULL if absent or not renderable. */
+static char *
+render(const cJSON *item)
+{
+	char buf[IDENT_MAX + 1];
+	ssize_t n;
+
+	if (item == NULL)
+		return (NULL);
+	n = claims_render(item, buf, sizeof(buf));
+	if (n <= 0 || (size_t)n > IDENT_MAX)
+		return (NULL);
+	return (strndup(buf, (size_t)n));
+}
+
+static void
+fill_identity(struct verified *vf)
+{
+	const cJSON *p = vf->payload, *scopes;
+
+	vf->ident[ID_SUB] = render(cJSON_GetObjectItemCaseSensitive(p, "sub"));
+	vf->ident[ID_ISS] = render(cJSON_GetObjectItemCaseSensitive(p, "iss"));
+	const char *cid = claims_client_id(p);
+	vf->ident[ID_CLIENT] = cid ? strndup(cid, IDENT_MAX) : NULL;
+	const char *tid = claims_tenant(p);
+	vf->ident[ID_TENANT] = tid ? strndup(tid, IDENT_MAX) : NULL;
+	scopes = cJSON_GetObjectItemCaseSensitive(p, "scp");
+	if (scopes == NULL)
+		scopes = cJSON_GetObjectItemCaseSensitive(p, "scope");
+	vf->ident[ID_SCOPES] = render(scopes);
+	vf->ident[ID_ROLES] = render(cJSON_GetObjectItemCaseSensitive(p, "roles"));
+}
+
+/* RFC 6750 §3 challenges.  ${detail} and ${scope} come from constant texts
+ * or the config; anything that would need escaping is left out. */
+static bool
+quotable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			return (false);
+	return (true);
+}
+
+static void
+challenge(struct verdict *v, const char *error, const char *desc,
+    const char *scope)
+{
+	int n = snprintf(v->www_authenticate, sizeof(v->www_authenticate),
+	    "Bearer realm=\"spoa-iam\"");
+	size_t len = n > 0 ? (size_t)n : 0;
+
+	if (error != NULL && len < sizeof(v->www_authenticate)) {
+		n = snprintf(v->www_authenticate + len,
+		    sizeof(v->www_authenticate) - len, ", error=\"%s\"", error);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (desc != NULL && quotable(desc) && len < sizeof(v->www_authenticate)) {
+		n = snprintf(v->www_authenticate + len,
+		    sizeof(v->www_authenticate) - len,
+		    ", error_description=\"%s\"", desc);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (scope != NULL && quotable(scope) && len < sizeof(v->www_authenticate))
+		(void)snprintf(v->www_authenticate + len,
+		    sizeof(v->www_authenticate) - len, ", scope=\"%s\"", scope);
+	if (len >= sizeof(v->www_authenticate))
+		v->www_authenticate[0] = '\0';  /* never a truncated header */
+}
+
+/* A failed token: 401 with an invalid_token challenge. */
+static enum decide_outcome
+deny401(struct verdict *v, enum reason r, const char *detail)
+{
+	verdict_set(v, r, detail);
+	if (r == REASON_TOKEN_MISSING)
+		challenge(v, NULL, NULL, NULL);
+	else if (reason_status(r) == 401)
+		challenge(v, "invalid_token", detail ? detail : reason_name(r), NULL);
+	return (DECIDE_DONE);
+}
+
+/* Route rules that a verified token must also meet, and the variables. */
+static enum decide_outcome
+route_checks(const struct verified *vf, const struct route_cfg *rt,
+    struct verdict *v)
+{
+	const char *missing = NULL;
+
+	if (claims_check_scopes(vf->payload, &rt->scopes_any, &rt->scopes_all,
+	    &missing) != 0) {
+		verdict_set(v, REASON_SCOPE_MISSING, "required scope missing");
+		challenge(v, "insufficient_scope", "required scope missing", missing);
+		return (DECIDE_DONE);
+	}
+	if (claims_check_roles(vf->payload, &rt->roles_any, &rt->roles_all,
+	    &missing) != 0) {
+		verdict_set(v, REASON_ROLE_MISSING, "required role missing");
+		challenge(v, "insufficient_scope", "required role missing", NULL);
+		return (DECIDE_DONE);
+	}
+	if (claims_check_rules(vf->payload, rt->claims, rt->nclaims, &missing) != 0) {
+		verdict_set(v, REASON_CLAIM_MISMATCH, "claim value not allowed");
+		challenge(v, "insufficient_scope", "claim value not allowed", NULL);
+		return (DECIDE_DONE);
+	}
+	verdict_set(v, REASON_OK, NULL);
+	for (int i = 0; i < ID_COUNT; i++)
+		if (vf->ident[i] != NULL)
+			(void)verdict_add(v, ident_var[i], vf->ident[i],
+			    strlen(vf->ident[i]));
+	for (size_t i = 0; i < rt->nclaims_to_vars; i++) {
+		char buf[IDENT_MAX + 1];
+		const cJSON *item = claims_get(vf->payload, rt->claims_to_vars[i].claim);
+		ssize_t n = item ? claims_render(item, buf, sizeof(buf)) : -1;
+
+		if (n >= 0 && (size_t)n <= IDENT_MAX)
+			(void)verdict_add(v, rt->claims_to_vars[i].var, buf, (size_t)n);
+	}
+	return (DECIDE_DONE);
+}
+
+/* Is issuer ${i} allowed on route ${rt}? */
+static bool
+route_allows_issuer(const struct route_cfg *rt, size_t i)
+{
+	if (rt->nissuers == 0)
+		return (true);
+	for (size_t k = 0; k < rt->nissuers; k++)
+		if (rt->issuers[k] == i)
+			return (true);
+	return (false);
+}
+
+static bool
+remote_source(const struct issuer_cfg *is)
+{
+	return (is->source == KEYS_DISCOVERY || is->source == KEYS_JWKS_URL);
+}
+
+/*
+ * Verify ${j} with the keys of issuer ${i}.  On success fill ${vf}'s key
+ * fields and return 0; else set ${v} and return -1, or return 1 to park.
+ */
+static int
+verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
+    const char *iss, const char *tenant, struct decide_env *env,
+    struct verified *vf, struct verdict *v)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct issuer_cfg *is = &cfg->issuers[i];
+	const bool hmac = (JWS_ALG_BIT(j->alg) & JWS_ALG_HMAC_MASK) != 0;
+	const struct keyset *ks = hmac ? s->hmac[i] : s->keys[i];
+	const struct jwk *cands[NOKID_MAX_TRIES];
+	size_t ncands = 0;
+
+	if (ks == NULL) {
+		if (hmac) {
+			deny401(v, REASON_TOKEN_UNSUPPORTED_ALG, "no secret for HMAC");
+			return (-1);
+		}
+		verdict_set(v, REASON_NOT_READY, "no key set for the issuer yet");
+		return (-1);
+	}
+	if (!hmac && remote_source(is) && cfg->fetch.max_stale_s > 0 &&
+	    env->now - s->keys_at[i] > (int64_t)cfg->fetch.max_stale_s) {
+		verdict_set(v, REASON_NOT_READY, "key set older than max_stale_s");
+		return (-1);
+	}
+	if (hmac) {
+		/* The secret set has one key without kid: the kid is ignored. */
+		cands[ncands++] = keyset_find(ks, NULL, 0);
+	} else if (j->kid != NULL) {
+		const struct jwk *k = keyset_find(ks, j->kid, j->kid_len);
+
+		if (k == NULL) {
+			if (env->may_park && remote_source(is) &&
+			    env->now >= s->refetch_after[i]) {
+				env->park_issuer = i;
+				env->park_kid = j->kid;
+				env->park_kid_len = j->kid_len;
+				return (1);
+			}
+			deny401(v, REASON_KEY_UNKNOWN, "kid unknown after refresh; "
+			    "check the token's issuer, audience and type");
+			return (-1);
+		}
+		cands[ncands++] = k;
+	} else {
+		for (size_t k = 0; k < ks->n && ncands < NOKID_MAX_TRIES; k++)
+			if (ks->keys[k].algs & JWS_ALG_BIT(j->alg))
+				cands[ncands++] = &ks->keys[k];
+		if (ncands == 0) {
+			deny401(v, REASON_KEY_UNKNOWN, "no key for this algorithm");
+			return (-1);
+		}
+	}
+	for (size_t c = 0; c < ncands; c++) {
+		const struct jwk *k = cands[c];
+
+		if (k == NULL)
+			continue;
+		if (!(k->algs & JWS_ALG_BIT(j->alg))) {
+			/* S3: the key decides the algorithm family, not the token. */
+			deny401(v, REASON_TOKEN_UNSUPPORTED_ALG,
+			    "algorithm not allowed for this key");
+			return (-1);
+		}
+		if (k->issuer != NULL &&
+		    claims_key_issuer_ok(k->issuer, iss, tenant) != 0) {
+			/* S19: an Entra key scoped to another tenant. */
+			deny401(v, REASON_ISSUER_UNKNOWN, "key not valid for this issuer");
+			return (-1);
+		}
+		if (crypto_verify(k->key, j->alg,
+		    (const uint8_t *)j->signing_input, j->signing_input_len,
+		    j->sig, j->sig_len) == 0) {
+			vf->hmac = hmac;
+			memcpy(vf->fp, k->fp, sizeof(vf->fp));
+			if (k->kid != NULL) {
+				vf->kid = strndup(k->kid, k->kid_len);
+				if (vf->kid == NULL) {
+					verdict_set(v, REASON_NOT_READY, "out of memory");
+					return (-1);
+				}
+				vf->kid_len = k->kid_len;
+			}
+			return (0);
+		}
+	}
+	deny401(v, REASON_SIGNATURE_INVALID, "signature invalid");
+	return (-1);
+}
+
+/* Full verification of a token not in the cache. */
+static enum decide_outcome
+verify(const char *tok, size_t len, const struct snapshot *s,
+    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
+    struct verified **out)
+{
+	const struct config *cfg = snapshot_config(s);
+	struct jws_limits lim = JWS_LIMITS_DEFAULT;
+	struct jws j;
+	struct verified *vf = NULL;
+	enum reason r;
+	const char *detail = NULL;
+	const cJSON *iss_item;
+	char tenant[CLAIMS_GUID_LEN + 1] = "";
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	lim.max_token = cfg->max_token_bytes;
+	if (jws_parse(tok, len, &lim, &j, &r, &detail) != 0)
+		return (deny401(v, r, detail));
+
+	iss_item = cJSON_GetObjectItemCaseSensitive(j.payload, "iss");
+	if (!cJSON_IsString(iss_item) || iss_item->valuestring[0] == '\0') {
+		jws_release(&j);
+		return (deny401(v, REASON_ISSUER_UNKNOWN, "iss missing"));
+	}
+	for (i = 0; i < cfg->nissuers; i++) {
+		const struct issuer_cfg *is = &cfg->issuers[i];
+
+		if (route_allows_issuer(rt, i) &&
+		    claims_issuer_match(iss_item->valuestring,
+		    strlen(iss_item->valuestring), &is->issuer, &is->tenants,
+		    j.payload, tenant, sizeof(tenant)) == 0)
+			break;
+	}
+	if (i == cfg->nissuers) {
+		jws_release(&j);
+		return (deny401(v, REASON_ISSUER_UNKNOWN, "issuer not accepted here"));
+	}
+	const struct issuer_cfg *is = &cfg->issuers[i];
+	if (!(is->algorithms & JWS_ALG_BIT(j.alg))) {
+		jws_release(&j);
+		return (deny401(v, REASON_TOKEN_UNSUPPORTED_ALG,
+		    "algorithm not allowed for this issuer"));
+	}
+	vf = calloc(1, sizeof(*vf));
+	if (vf == NULL) {
+		jws_release(&j);
+		verdict_set(v, REASON_NOT_READY, "out of memory");
+		return (DECIDE_DONE);
+	}
+	rc = verify_sig(&j, s, i, iss_item->valuestring, tenant, env, vf, v);
+	if (rc != 0) {
+		jws_release(&j);
+		verified_free(vf);
+		return (rc > 0 ? DECIDE_PARK : DECIDE_DONE);
+	}
+	if (is->typ.n > 0 && !jws_typ_allowed(&j, &is->typ)) {
+		jws_release(&j);
+		verified_free(vf);
+		return (deny401(v, REASON_TOKEN_MALFORMED, "typ not accepted"));
+	}
+	/* From here on the payload is the verified claims: keep it. */
+	vf->payload = j.payload;
+	j.payload = NULL;
+	jws_release(&j);
+	vf->cfg = cfg;
+	vf->issuer = i;
+	if (claims_times_extract(vf->payload, &vf->times, &r, &detail) != 0 ||
+	    claims_times_check(&vf->times, env->now, is->clock_skew_s,
+	    is->require_exp, is->max_lifetime_s, &r, &detail) != 0) {
+		verified_free(vf);
+		return (deny401(v, r, detail));
+	}
+	if (!claims_aud_match(vf->payload, &is->audiences)) {
+		verified_free(vf);
+		return (deny401(v, REASON_AUDIENCE_MISMATCH, "audience not accepted"));
+	}
+	fill_identity(vf);
+	*out = vf;
+	return (DECIDE_DONE);
+}
+
+/* Cache lifetime of a verified token. */
+static int64_t
+cache_until(const struct verified *vf, const struct issuer_cfg *is, int64_t now)
+{
+	double until;
+
+	if (!vf->times.has_exp)
+		return (now + CACHE_NO_EXP_TTL);
+	until = vf->times.exp + (double)is->clock_skew_s;
+	if (!isfinite(until) || until > (double)now + 86400.0)
+		until = (double)now + 86400.0;
+	return ((int64_t)until);
+}
+
+/*
+ * RFC 8705 §3: a token bound to a certificate (cnf.x5t#S256) is good only
+ * on a connection presenting that certificate; a bound_token route takes
+ * only such tokens.
+ */
+static enum decide_outcome
+binding(const struct verified *vf, const struct route_cfg *rt,
+    const uint8_t *cert_sha256, struct verdict *v)
+{
+	const cJSON *cnf = cJSON_GetObjectItemCaseSensitive(vf->payload, "cnf");
+	const cJSON *x5t = cJSON_GetObjectItemCaseSensitive(cnf, "x5t#S256");
+	uint8_t want[33];
+	ssize_t n;
+
+	if (x5t == NULL) {
+		if (!rt->bound_token)
+			return (DECIDE_DONE);
+		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
+		    "token is not certificate-bound"));
+	}
+	if (!cJSON_IsString(x5t))
+		return (deny401(v, REASON_TOKEN_MALFORMED, "cnf.x5t#S256 not a string"));
+	if (cert_sha256 == NULL)
+		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
+		    "bound token without a client certificate"));
+	n = b64url_decode(x5t->valuestring, strlen(x5t->valuestring), want,
+	    sizeof(want));
+	if (n != 32 || !crypto_memeq(want, cert_sha256, 32))
+		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
+		    "token bound to another certificate"));
+	return (DECIDE_DONE);
+}
+
+/* After verification or a cache hit: binding, route rules, variables. */
+static enum decide_outcome
+accept_token(const struct verified *vf, const struct route_cfg *rt,
+    const uint8_t *cert_sha256, struct verdict *v)
+{
+	verdict_set(v, REASON_OK, NULL);
+	binding(vf, rt, cert_sha256, v);
+	if (v->reason != REASON_OK)
+		return (DECIDE_DONE);
+	return (route_checks(vf, rt, v));
+}
+
+enum decide_outcome
+jwt_decide(const struct facts *f, const struct snapshot *s,
+    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
+    const uint8_t *cert_sha256)
+{
+	const struct config *cfg = snapshot_config(s);
+	const char *tok;
+	size_t len;
+	uint8_t key[32];
+	struct verified *vf;
+	enum decide_outcome o;
+	enum reason r;
+	const char *detail;
+	int b;
+
+	if (f->authz.ptr == NULL)
+		return (deny401(v, REASON_TOKEN_MISSING, "no Authorization header"));
+	b = jws_bearer(f->authz.ptr, f->authz.len, &tok, &len);
+	if (b == JWS_BEARER_NONE)
+		return (deny401(v, REASON_TOKEN_MISSING, "no bearer token"));
+	if (b != 0 || len > cfg->max_token_bytes)
+		return (deny401(v, REASON_TOKEN_MALFORMED, "malformed bearer token"));
+
+	if (env->tokcache != NULL && crypto_sha256(tok, len, key) == 0) {
+		vf = tokcache_get(env->tokcache, key, env->now);
+		if (vf != NULL && still_valid(vf, s) &&
+		    route_allows_issuer(rt, vf->issuer)) {
+			const struct issuer_cfg *is = &cfg->issuers[vf->issuer];
+
+			if (env->stats != NULL)
+				STAT_INC(env->stats, token_cache_hits);
+			if (claims_times_check(&vf->times, env->now, is->clock_skew_s,
+			    is->require_exp, is->max_lifetime_s, &r, &detail) != 0)
+				return (deny401(v, r, detail));
+			return (accept_token(vf, rt, cert_sha256, v));
+		}
+	}
+	if (env->stats != NULL)
+		STAT_INC(env->stats, token_cache_misses);
+	o = verify(tok, len, s, rt, env, v, &vf);
+	if (vf == NULL)
+		return (o);
+	o = accept_token(vf, rt, cert_sha256, v);
+	if (env->tokcache != NULL) {
+		/* The cache owns ${vf} from here, even if it refuses it. */
+		(void)tokcache_put(env->tokcache, key, vf,
+		    cache_until(vf, &cfg->issuers[vf->issuer], env->now),
+		    verified_free);
+	} else {
+		verified_free(vf);
+	}
+	return (o);
+}
