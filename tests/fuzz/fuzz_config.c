@@ -3,6 +3,11 @@
  * bytes.  On success the parsed struct must satisfy the schema's
  * invariants; on failure there must be at least one error and no config.
  * Leaks are caught by ASan/LSan in the libFuzzer and replay builds.
+ *
+ * An input whose first byte is 0x01..0x04 is spliced into a valid
+ * document (inside a route, an issuer, client_cert, or at the top level)
+ * so that mutations reach the success path instead of dying on the first
+ * error; other inputs are parsed as whole documents.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -142,8 +147,48 @@ check_errors(const struct config_errors *e, size_t before)
 		CHECK(e->v[i] != NULL && strstr(e->v[i], ": ") != NULL);
 }
 
+static const struct {
+	const char *head, *tail;
+} splices[] = {
+	{ "{\"listen\":[\"127.0.0.1:1\"],\"issuers\":[{\"name\":\"i\","
+	  "\"issuer\":\"x\",\"jwks_url\":\"https://a/k\",\"audiences\":[\"a\"]}],"
+	  "\"routes\":[{\"name\":\"r\",", "}]}" },
+	{ "{\"listen\":[\"127.0.0.1:1\"],\"credentials\":[{\"name\":\"c\","
+	  "\"type\":\"client_certificate\",\"cert_file\":\"c\",\"key_file\":\"k\"}],"
+	  "\"issuers\":[{\"name\":\"i\",",
+	  "}],\"routes\":[{\"name\":\"r\",\"require\":\"jwt\"}]}" },
+	{ "{\"listen\":[\"127.0.0.1:1\"],\"client_ca_file\":\"ca.pem\","
+	  "\"routes\":[{\"name\":\"r\",\"require\":\"mtls\",\"client_cert\":{",
+	  "}}]}" },
+	{ "{\"listen\":[\"127.0.0.1:1\"],", "}" },
+};
+
+static void run(const uint8_t *data, size_t size);
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size >= 1 && data[0] >= 1 &&
+	    data[0] <= sizeof(splices) / sizeof(splices[0])) {
+		const char *h = splices[data[0] - 1].head;
+		const char *t = splices[data[0] - 1].tail;
+		size_t hl = strlen(h), tl = strlen(t), n = size - 1;
+		uint8_t *doc = malloc(hl + n + tl);
+
+		CHECK(doc != NULL);
+		memcpy(doc, h, hl);
+		memcpy(doc + hl, data + 1, n);
+		memcpy(doc + hl + n, t, tl);
+		run(doc, hl + n + tl);
+		free(doc);
+		return (0);
+	}
+	run(data, size);
+	return (0);
+}
+
+static void
+run(const uint8_t *data, size_t size)
 {
 	static struct config *base;
 	struct config_errors errs = { NULL, 0 };
@@ -203,5 +248,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	config_errors_free(&errs);
 	CHECK(base->routes == base_routes && base->nroutes == base_nroutes);
-	return (0);
 }
