@@ -32,7 +32,8 @@ struct listen_addr {
 	char *text;            /* as written in the config, for logs */
 };
 
-enum key_source { KEYS_DISCOVERY, KEYS_JWKS_URL, KEYS_JWKS_FILE };
+/* KEYS_NONE: an issuer whose algorithms are all HS* (secret only). */
+enum key_source { KEYS_DISCOVERY, KEYS_JWKS_URL, KEYS_JWKS_FILE, KEYS_NONE };
 
 enum cred_type { CRED_MANAGED_IDENTITY, CRED_CLIENT_CREDENTIALS, CRED_CLIENT_CERT };
 
@@ -52,7 +53,7 @@ struct issuer_cfg {
 	struct strlist issuer;        /* exact values or templates with {tenant} */
 	bool templated;               /* some value contains "{tenant}" */
 	enum key_source source;
-	char *source_location;        /* discovery_url, jwks_url or jwks_file (absolute path) */
+	char *source_location;        /* discovery_url, jwks_url or jwks_file (absolute path); NULL with KEYS_NONE */
 	char *appid;                  /* NULL if absent */
 	struct strlist audiences;
 	uint32_t algorithms;          /* JWS_ALG_BIT() set (jwa.h) */

@@ -21,4 +21,23 @@ struct snapshot;
 int loader_build(struct config *cfg, const struct snapshot *prev,
     struct snapshot **out, struct config_errors *errs);
 
+/*
+ * loader_read_file(path, max, buf, len, err, errlen):
+ * Read a regular file of at most ${max} bytes into a NUL-terminated malloc'd
+ * *${buf}.  Return 0, or -1 with a message in ${err}.
+ */
+#include <stddef.h>
+int loader_read_file(const char *path, size_t max, char **buf, size_t *len,
+    char *err, size_t errlen);
+
+/*
+ * loader_keys_from_doc(what, buf, len, out, err, errlen):
+ * Parse a JWKS document into a key set (one reference in *${out}); skipped
+ * keys are logged with ${what} as context.  Return 0, or -1 with the
+ * reason in ${err}.
+ */
+struct keyset;
+int loader_keys_from_doc(const char *what, const char *buf, size_t len,
+    struct keyset **out, char *err, size_t errlen);
+
 #endif /* !SPOA_LOADER_H */

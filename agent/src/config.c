@@ -1491,7 +1491,7 @@ parse_issuer(struct pctx *c, const cJSON *o, const char *path,
 	for (i = 0; i < ARRAY_SIZE(src_keys); i++)
 		if (get(o, src_keys[i]) != NULL)
 			nsrc++;
-	if (nsrc != 1)
+	if (nsrc > 1)
 		perr(c, path, "exactly one of discovery_url, jwks_url, "
 		    "jwks_file is required");
 	/* Parse each given source (to report its errors); keep the first. */
@@ -1545,6 +1545,15 @@ parse_issuer(struct pctx *c, const cJSON *o, const char *path,
 			}
 		}
 	}
+
+	/* Only an issuer that signs with a shared secret alone needs no key
+	 * source. */
+	if (nsrc == 0 && !(is->algorithms != 0 && !algs_bad &&
+	    (is->algorithms & ~JWS_ALG_HMAC_MASK) == 0))
+		perr(c, path, "exactly one of discovery_url, jwks_url, "
+		    "jwks_file is required");
+	if (nsrc == 0)
+		is->source = KEYS_NONE;
 
 	nsec = (get(o, "hmac_secret_file") != NULL) +
 	    (get(o, "hmac_secret_env") != NULL);

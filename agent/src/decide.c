@@ -8,6 +8,7 @@
 #include "config.h"
 #include "decide.h"
 #include "facts.h"
+#include "jwt.h"
 #include "route.h"
 #include "snapshot.h"
 #include "verdict.h"
@@ -25,7 +26,6 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 	};
 	int idx;
 
-	(void)env;
 	verdict_init(v);
 	idx = route_match(cfg->routes, cfg->nroutes, &rq);
 	if (idx < 0) {
@@ -54,11 +54,12 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 		verdict_set(v, REASON_OK, NULL);
 		return (DECIDE_DONE);
 	case REQUIRE_JWT:
+		return (jwt_decide(f, s, rt, env, v, NULL));
 	case REQUIRE_MTLS:
 	case REQUIRE_JWT_MTLS:
 		break;
 	}
-	/* Token and certificate checks are not wired yet: fail closed. */
+	/* Certificate checks are not wired yet: fail closed. */
 	verdict_set(v, REASON_NOT_READY, "requirement not supported yet");
 	return (DECIDE_DONE);
 }

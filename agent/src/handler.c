@@ -18,11 +18,13 @@
 #include "decide.h"
 #include "facts.h"
 #include "handler.h"
+#include "jwt.h"
 #include "log.h"
 #include "reason.h"
 #include "runtime.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "tokcache.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -177,7 +179,11 @@ handler_retry(struct wctx *w, size_t issuer)
 void
 handler_snapshot_changed(struct wctx *w, const struct snapshot *old)
 {
+	/* Verified tokens whose key left the set (or whose config was
+	 * replaced) die now, not at their exp.  O(entries), once per
+	 * publication, which is rare next to requests. */
 	(void)old;
+	tokcache_sweep(w->tokcache, jwt_cache_keep, w->snap);
 	handler_retry(w, SIZE_MAX);
 }
 

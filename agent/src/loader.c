@@ -1,27 +1,240 @@
 /*
  * loader.c: see loader.h.
  */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
+#include "jwks.h"
 #include "loader.h"
+#include "log.h"
 #include "snapshot.h"
+
+/* Local documents are small; refuse anything absurd. */
+#define LOCAL_DOC_MAX   (16u << 20)
+
+static void
+add_error(struct config_errors *errs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+add_error(struct config_errors *errs, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	char **nv;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nv = realloc(errs->v, (errs->n + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return;
+	errs->v = nv;
+	if ((errs->v[errs->n] = strdup(buf)) != NULL)
+		errs->n++;
+}
+
+int
+loader_read_file(const char *path, size_t max, char **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	char *b;
+	size_t n;
+
+	*buf = NULL;
+	*len = 0;
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "\"%s\" is not a regular file", path);
+		fclose(f);
+		return (-1);
+	}
+	if ((uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "\"%s\" is larger than %zu bytes", path, max);
+		fclose(f);
+		return (-1);
+	}
+	b = malloc((size_t)st.st_size + 1);
+	if (b == NULL) {
+		snprintf(err, errlen, "out of memory reading \"%s\"", path);
+		fclose(f);
+		return (-1);
+	}
+	n = fread(b, 1, (size_t)st.st_size, f);
+	fclose(f);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return (0);
+}
+
+int
+loader_keys_from_doc(const char *what, const char *buf, size_t len,
+    struct keyset **out, char *err, size_t errlen)
+{
+	struct jwks_report rep;
+
+	memset(&rep, 0, sizeof(rep));
+	if (jwks_parse(buf, len, out, &rep) != 0) {
+		snprintf(err, errlen, "%s", rep.error ? rep.error : "invalid JWKS");
+		return (-1);
+	}
+	for (size_t i = 0; i < rep.n_skipped && i < JWKS_REPORT_MAX; i++)
+		log_warn("%s: key %zu (kid \"%s\") skipped: %s", what,
+		    rep.skipped[i].index, rep.skipped[i].kid, rep.skipped[i].why);
+	if (rep.n_skipped > JWKS_REPORT_MAX)
+		log_warn("%s: %zu more keys skipped", what,
+		    rep.n_skipped - JWKS_REPORT_MAX);
+	log_info("%s: %zu key%s loaded", what, rep.n_kept,
+	    rep.n_kept == 1 ? "" : "s");
+	return (0);
+}
+
+/* The HMAC secret of issuer ${is}: raw bytes of the file or variable, one
+ * trailing newline removed.  Never logged. */
+static struct keyset *
+load_secret(const struct issuer_cfg *is, size_t idx, struct config_errors *errs)
+{
+	char err[512];
+	char *buf = NULL;
+	size_t len = 0;
+	const char *why = NULL;
+	struct keyset *ks;
+
+	if (is->hmac_secret_file != NULL) {
+		if (loader_read_file(is->hmac_secret_file, 65536, &buf, &len, err,
+		    sizeof(err)) != 0) {
+			add_error(errs, "issuers[%zu].hmac_secret_file: %s", idx, err);
+			return (NULL);
+		}
+	} else {
+		const char *v = getenv(is->hmac_secret_env);
+
+		if (v == NULL) {
+			add_error(errs, "issuers[%zu].hmac_secret_env: environment "
+			    "variable %s is not set", idx, is->hmac_secret_env);
+			return (NULL);
+		}
+		len = strlen(v);
+		buf = malloc(len + 1);
+		if (buf == NULL)
+			return (NULL);
+		memcpy(buf, v, len + 1);
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	ks = keyset_hmac((const uint8_t *)buf, len, &why);
+	explicit_bzero(buf, len);
+	free(buf);
+	if (ks == NULL)
+		add_error(errs, "issuers[%zu].%s: %s", idx, is->hmac_secret_file ?
+		    "hmac_secret_file" : "hmac_secret_env", why);
+	return (ks);
+}
+
+static int
+load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
+    struct config_errors *errs)
+{
+	char err[512], what[256];
+	char *buf;
+	size_t len;
+	struct keyset *ks = NULL;
+
+	if (loader_read_file(is->source_location, LOCAL_DOC_MAX, &buf, &len, err,
+	    sizeof(err)) != 0) {
+		add_error(errs, "issuers[%zu].jwks_file: %s", idx, err);
+		return (-1);
+	}
+	snprintf(what, sizeof(what), "issuer %s: jwks_file", is->name);
+	if (loader_keys_from_doc(what, buf, len, &ks, err, sizeof(err)) != 0) {
+		add_error(errs, "issuers[%zu].jwks_file: %s: %s", idx,
+		    is->source_location, err);
+		free(buf);
+		return (-1);
+	}
+	free(buf);
+	snapshot_set_keys(s, idx, ks, (int64_t)time(NULL));
+	keyset_unref(ks);
+	return (0);
+}
+
+/* Apply policy_file, if any: the effective config replaces ${*cfg}. */
+static int
+apply_policy_file(struct config **cfg, struct config_errors *errs)
+{
+	char err[512];
+	char *buf;
+	size_t len;
+	struct config *eff = NULL;
+
+	if ((*cfg)->policy_file == NULL)
+		return (0);
+	if (loader_read_file((*cfg)->policy_file, LOCAL_DOC_MAX, &buf, &len, err,
+	    sizeof(err)) != 0) {
+		add_error(errs, "policy_file: %s", err);
+		return (-1);
+	}
+	if (config_policy_parse(buf, len, "policy_file", *cfg, &eff, errs) != 0) {
+		free(buf);
+		return (-1);
+	}
+	free(buf);
+	if (eff->policy_version != NULL)
+		log_info("policy_file: version %s", eff->policy_version);
+	config_free(*cfg);
+	*cfg = eff;
+	return (0);
+}
 
 int
 loader_build(struct config *cfg, const struct snapshot *prev,
     struct snapshot **out, struct config_errors *errs)
 {
-	struct cfgref *ref = cfgref_new(cfg);
+	struct cfgref *ref;
 	struct snapshot *s;
+	size_t nerr = errs->n;
 
-	(void)errs;
 	*out = NULL;
+	if (apply_policy_file(&cfg, errs) != 0) {
+		config_free(cfg);
+		return (-1);
+	}
+	ref = cfgref_new(cfg);
 	if (ref == NULL)
 		return (-1);
 	s = prev ? snapshot_derive(prev, ref) : snapshot_new(ref);
 	cfgref_unref(ref);
 	if (s == NULL)
 		return (-1);
+	cfg = ref->cfg;
+	s->policy_loaded = cfg->policy_url == NULL;
+	for (size_t i = 0; i < cfg->nissuers; i++) {
+		const struct issuer_cfg *is = &cfg->issuers[i];
+
+		if (is->source == KEYS_JWKS_FILE)
+			(void)load_jwks_file(is, i, s, errs);
+		if (is->algorithms & JWS_ALG_HMAC_MASK)
+			snapshot_set_hmac(s, i, load_secret(is, i, errs));
+	}
+	if (errs->n > nerr) {
+		snapshot_unref(s);
+		return (-1);
+	}
 	*out = s;
 	return (0);
 }

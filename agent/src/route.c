@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "util.h"
@@ -204,7 +205,9 @@ route_path_match(const char *prefix, const char *path, size_t len)
 {
 	size_t plen = strlen(prefix);
 
-	if (plen > len || memcmp(prefix, path, plen) != 0)
+	/* Case-insensitive, like APIM's URL templates: a stricter route on
+	 * /admin must also catch /ADMIN. */
+	if (plen > len || strncasecmp(prefix, path, plen) != 0)
 		return (false);
 	if (plen == len || prefix[plen - 1] == '/')
 		return (true);

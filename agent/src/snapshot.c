@@ -83,7 +83,7 @@ static bool
 same_source(const struct issuer_cfg *a, const struct issuer_cfg *b)
 {
 	return (strcmp(a->name, b->name) == 0 && a->source == b->source &&
-	    strcmp(a->source_location, b->source_location) == 0 &&
+	    streq(a->source_location, b->source_location) &&
 	    streq(a->appid, b->appid));
 }
 
