@@ -49,7 +49,7 @@ struct crypto_key {
 	enum ck_type type;
 	enum crypto_curve curve;	/* CK_EC */
 	uint32_t algs;			/* JWS_ALG_BIT set */
-	size_t sig_len;			/* RSA: modulus bytes */
+	size_t size;			/* RSA: modulus bytes; HMAC: secret */
 	EVP_PKEY *pkey;			/* NULL for CK_HMAC */
 	/* Prepared verify contexts, indexed by enum jws_alg. */
 	EVP_PKEY_CTX *vctx[JWS_ALG_COUNT];
@@ -391,7 +391,7 @@ crypto_key_rsa(const uint8_t *n, size_t n_len, const uint8_t *e,
 
 	if ((k = key_new(CK_RSA)) == NULL)
 		goto err;
-	k->sig_len = n_len;
+	k->size = n_len;
 	if ((bn_n = BN_bin2bn(n, (int)n_len, NULL)) == NULL ||
 	    (bn_e = BN_bin2bn(e, (int)e_len, NULL)) == NULL ||
 	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
@@ -552,7 +552,7 @@ crypto_key_hmac(const uint8_t *secret, size_t len, const char **why)
 	}
 	if ((k = key_new(CK_HMAC)) == NULL)
 		goto err;
-	k->sig_len = len;	/* secret length, for the HS384/512 rule */
+	k->size = len;
 	for (i = 0; i < 3; i++) {
 		if (len < jwa_hash_len(hs[i]))
 			continue;
@@ -781,7 +781,7 @@ verify_hmac(const struct crypto_key *k, enum jws_alg alg,
 	int rc = -1;
 
 	/* A truncated or extended tag is invalid, whatever its prefix. */
-	if (sig_len != hl || k->sig_len < hl)
+	if (sig_len != hl || k->size < hl)
 		return (-1);
 	if ((ctx = EVP_MAC_CTX_dup(k->mac[alg])) == NULL)
 		return (-1);
@@ -806,7 +806,7 @@ crypto_verify(const struct crypto_key *k, enum jws_alg alg,
 		return (-1);
 	switch (k->type) {
 	case CK_RSA:
-		if (sig_len == k->sig_len)
+		if (sig_len == k->size)
 			rc = verify_prehashed(k, alg, msg, msg_len, sig, sig_len);
 		break;
 	case CK_EC:
@@ -826,13 +826,12 @@ crypto_verify(const struct crypto_key *k, enum jws_alg alg,
 }
 
 static int
-digest(const EVP_MD *md, const void *p, size_t len, uint8_t *out,
-    size_t out_len)
+digest(int which, const void *p, size_t len, uint8_t *out, size_t out_len)
 {
 	unsigned int ol = 0;
 
-	if (!cg_ready() || EVP_Digest(p, len, out, &ol, md, NULL) != 1 ||
-	    ol != out_len) {
+	if (!cg_ready() || EVP_Digest(p, len, out, &ol,
+	    which == 1 ? cg.sha1 : cg.sha256, NULL) != 1 || ol != out_len) {
 		memset(out, 0, out_len);
 		ERR_clear_error();
 		return (-1);
@@ -843,21 +842,13 @@ digest(const EVP_MD *md, const void *p, size_t len, uint8_t *out,
 int
 crypto_sha256(const void *p, size_t len, uint8_t out[32])
 {
-	if (!cg_ready()) {
-		memset(out, 0, 32);
-		return (-1);
-	}
-	return (digest(cg.sha256, p, len, out, 32));
+	return (digest(256, p, len, out, 32));
 }
 
 int
 crypto_sha1(const void *p, size_t len, uint8_t out[20])
 {
-	if (!cg_ready()) {
-		memset(out, 0, 20);
-		return (-1);
-	}
-	return (digest(cg.sha1, p, len, out, 20));
+	return (digest(1, p, len, out, 20));
 }
 
 int

@@ -39,6 +39,23 @@ name_cmp(const void *a, const void *b)
 	return (strcmp(*(const char *const *)a, *(const char *const *)b));
 }
 
+/*
+ * 1 if the text holds the escape \u0000: cJSON would cut the string
+ * there, so "a\u0000b" would silently become the kid "a".  Conservative
+ * (an escaped backslash before it also counts); never legitimate in a JWKS.
+ */
+static int
+has_escaped_nul(const char *p, size_t len)
+{
+	static const char esc[] = "\\u0000";
+	size_t i;
+
+	for (i = 0; len >= sizeof(esc) - 1 && i <= len - (sizeof(esc) - 1); i++)
+		if (p[i] == '\\' && memcmp(p + i, esc, sizeof(esc) - 1) == 0)
+			return (1);
+	return (0);
+}
+
 /* 1 if any object in the tree under ${node} repeats a member name. */
 static int
 json_dup_names(const cJSON *node)
@@ -439,6 +456,10 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 	rep->error = "out of memory";
 	if (buf == NULL || len == 0 || len > JWKS_MAX_DOC) {
 		rep->error = "document empty or too large";
+		goto out;
+	}
+	if (has_escaped_nul(buf, len)) {
+		rep->error = "\\u0000 in a string";
 		goto out;
 	}
 	/* cJSON gets a NUL-terminated private copy: it cannot run past it. */
