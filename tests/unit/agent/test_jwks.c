@@ -523,6 +523,17 @@ test_document_failures(void **state)
 	    x256, y256);
 	parse_fails(doc, strlen(doc), "duplicate member name");
 
+	/* An escaped NUL would truncate the kid in cJSON: refused. */
+	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"good\\u0000evil\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x256, y256);
+	parse_fails(doc, strlen(doc), "\\u0000 in a string");
+	/* Non-ASCII kids are kept byte for byte. */
+	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\\u00e9\xc3\xa9\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x256, y256);
+	ks = parse_ok(doc, &rep);
+	assert_non_null(keyset_find(ks, "k\xc3\xa9\xc3\xa9", 5));
+	keyset_unref(ks);
+
 	/* Every truncation of a good document fails cleanly. */
 	for (i = 1; i < glen; i++)
 		parse_fails(good, i, NULL);
