@@ -1,7 +1,123 @@
-/* TEMPORARY: replaced by the crypto branch at merge. */
+/*
+ * jwks.h: JSON Web Key Sets (RFC 7517 §5) -> immutable, refcounted key
+ * sets of verification keys.
+ *
+ * Policy (jwt.md §3 S2, S3, S17; Wycheproof json_web_key_test):
+ *  - The document must be a JWK Set: an object with a "keys" array of at
+ *    most JWKS_MAX_KEYS members.  A bare JWK object is refused: JWKS URIs
+ *    publish sets (RFC 7517 §5, OIDC jwks_uri) and every Wycheproof key
+ *    vector is a set, so accepting both would only make the input
+ *    ambiguous.  Other top-level members are ignored.
+ *  - Duplicate member names anywhere in the document refuse the whole
+ *    document (cJSON would silently keep the first one), and so does the
+ *    escape \u0000 anywhere (cJSON would cut the string there).
+ *  - Each key: "kty" RSA, EC or OKP (crv Ed25519) only.  "oct" keys and
+ *    every other type are skipped: HMAC secrets come only from the issuer
+ *    config (keyset_hmac()), never from a fetched document, so a key set
+ *    can never mix symmetric and public keys.
+ *  - "use", if present, must be "sig"; "key_ops", if present, must be an
+ *    array of distinct strings containing "verify"; "alg", if present,
+ *    must be a JWS algorithm compatible with kty/crv and narrows the key
+ *    to it.  "kid", if present, is a non-empty string of at most
+ *    JWKS_KID_MAX bytes; "issuer" (Entra) a string of at most
+ *    JWKS_ISSUER_MAX bytes.  Key members are strict base64url.
+ *  - A key that carries private members (d, p, q, dp, dq, qi, oth, k) is
+ *    skipped: a published private key is compromised, anyone can sign
+ *    with it.
+ *  - Keys that share a kid are all skipped (Wycheproof DuplicateKid:
+ *    ambiguous keys must not verify), unless they are identical (same key,
+ *    same algorithms, same issuer), in which case one is kept.
+ *  - Skipped keys are reported (position, kid, constant reason) and the
+ *    others kept.  A document that is not JSON, has no "keys" array, too
+ *    many keys, or ends with no usable key fails as a whole, so it never
+ *    replaces a good set.
+ * x5c, x5t, x5t#S256 and x5u are ignored (never fetched, never trusted).
+ */
 #ifndef SPOA_JWKS_H
 #define SPOA_JWKS_H
-struct keyset;
-struct keyset *keyset_ref(struct keyset *k);
-void keyset_unref(struct keyset *k);
-#endif
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define JWKS_MAX_KEYS		256
+#define JWKS_KID_MAX		256
+#define JWKS_ISSUER_MAX		2048
+#define JWKS_MAX_DOC		(4u << 20)	/* defensive; callers cap lower */
+#define JWKS_REPORT_MAX		16
+#define JWKS_REPORT_KID		64
+
+struct jwk {
+	char *kid;		/* NUL-terminated; NULL if absent */
+	size_t kid_len;
+	char *issuer;		/* Entra per-key "issuer"; NULL if absent */
+	uint32_t algs;		/* JWS_ALG_BIT set this key may verify */
+	struct crypto_key *key;
+	uint8_t fp[32];		/* crypto_key_fingerprint() */
+};
+
+/* Immutable once returned; shared between threads by reference. */
+struct keyset {
+	struct jwk *keys;
+	size_t n;
+	atomic_uint refs;
+};
+
+struct jwks_skipped {
+	size_t index;		/* position in "keys" */
+	char kid[JWKS_REPORT_KID + 4];	/* printable, truncated; "" if none */
+	const char *why;	/* constant */
+};
+
+struct jwks_report {
+	size_t n_in;		/* members of "keys" */
+	size_t n_kept;
+	size_t n_skipped;	/* may exceed JWKS_REPORT_MAX */
+	struct jwks_skipped skipped[JWKS_REPORT_MAX];
+	const char *error;	/* constant; set when jwks_parse fails */
+};
+
+/*
+ * jwks_parse(buf, len, out, rep):
+ * Parse the ${len}-byte JWK Set at ${buf} (need not be NUL-terminated;
+ * never read past ${len}).  On success store a new set with one reference
+ * in *${out} (release with keyset_unref()) and return 0.  Otherwise return
+ * -1 and leave *${out} untouched.  If ${rep} is not NULL it receives the
+ * counts, the first JWKS_REPORT_MAX skipped keys with their reasons, and
+ * on failure the reason in ${rep}->error; the caller logs them.  Nothing is
+ * logged here.
+ */
+int jwks_parse(const char *buf, size_t len, struct keyset **out,
+    struct jwks_report *rep);
+
+/*
+ * keyset_hmac(secret, len, why):
+ * Make a one-key set (kid NULL, issuer NULL) for an issuer's HMAC
+ * ${secret} of ${len} bytes (copied; see crypto_key_hmac()).  Return the
+ * set with one reference, or NULL and a constant reason in *${why}.
+ */
+struct keyset *keyset_hmac(const uint8_t *secret, size_t len,
+    const char **why);
+
+/*
+ * keyset_find(ks, kid, kid_len):
+ * The key of ${ks} whose kid is exactly the ${kid_len} bytes at ${kid}, or
+ * NULL.  A NULL ${kid} finds only a key without kid (the HMAC set).  The
+ * result lives as long as the caller's reference on ${ks}.
+ */
+const struct jwk *keyset_find(const struct keyset *ks, const char *kid,
+    size_t kid_len);
+
+/* keyset_ref(ks): take one more reference on ${ks}; returns ${ks}. */
+struct keyset *keyset_ref(struct keyset *ks);
+
+/*
+ * keyset_unref(ks):
+ * Drop one reference; the last one frees the set and its keys.  NULL is a
+ * no-op.  Any thread may drop the last reference.
+ */
+void keyset_unref(struct keyset *ks);
+
+#endif /* !SPOA_JWKS_H */

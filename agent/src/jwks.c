@@ -1,0 +1,585 @@
+/*
+ * jwks.c: see jwks.h.
+ *
+ * Until a shared strict-JSON pre-validator exists, duplicate member names
+ * are found here by scanning siblings in the cJSON tree (cJSON keeps every
+ * duplicate in its child list but returns the first on lookup).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "b64url.h"
+#include "jwa.h"
+#include "util.h"
+#include "jwks.h"
+
+/* Decoded-size caps: RSA modulus (plus one tolerated leading zero), EC. */
+#define RSA_N_MAX	(CRYPTO_RSA_MAX_BITS / 8 + 1)
+#define RSA_E_MAX	8
+#define EC_COORD_MAX	72
+#define ED_KEY_MAX	40
+#define DUP_PAIRWISE_MAX 16
+
+static const char *const private_members[] = {
+	"d", "p", "q", "dp", "dq", "qi", "oth", "k",
+};
+
+static const cJSON *
+member(const cJSON *obj, const char *name)
+{
+	return (cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+/*
+ * 1 if the text holds the escape \u0000: cJSON would cut the string
+ * there, so "a\u0000b" would silently become the kid "a".  Conservative
+ * (an escaped backslash before it also counts); never legitimate in a JWKS.
+ */
+static int
+has_escaped_nul(const char *p, size_t len)
+{
+	static const char esc[] = "\\u0000";
+	size_t i;
+
+	for (i = 0; len >= sizeof(esc) - 1 && i <= len - (sizeof(esc) - 1); i++)
+		if (p[i] == '\\' && memcmp(p + i, esc, sizeof(esc) - 1) == 0)
+			return (1);
+	return (0);
+}
+
+/* 1 if any object in the tree under ${node} repeats a member name. */
+static int
+json_dup_names(const cJSON *node)
+{
+	const cJSON *c, *d;
+	const char **names;
+	size_t m = 0, i;
+	int dup = 0;
+
+	for (c = node->child; c != NULL; c = c->next) {
+		if (c->child != NULL && json_dup_names(c))
+			return (1);
+		m++;
+	}
+	if (!cJSON_IsObject(node) || m < 2)
+		return (0);
+	if (m <= DUP_PAIRWISE_MAX) {
+		for (c = node->child; c != NULL; c = c->next)
+			for (d = c->next; d != NULL; d = d->next)
+				if (strcmp(c->string, d->string) == 0)
+					return (1);
+		return (0);
+	}
+	/* Large objects: sort the names, O(m log m) rather than O(m^2). */
+	if ((names = calloc(m, sizeof(*names))) == NULL)
+		return (1);	/* fail closed */
+	for (i = 0, c = node->child; c != NULL; c = c->next)
+		names[i++] = c->string;
+	qsort(names, m, sizeof(*names), name_cmp);
+	for (i = 1; i < m && !dup; i++)
+		dup = strcmp(names[i - 1], names[i]) == 0;
+	free(names);
+	return (dup);
+}
+
+/*
+ * Decode the base64url string member ${name} of ${obj} into ${buf}.
+ * Return the decoded length, or -1 if it is absent, not a string, not
+ * strict base64url or longer than ${cap}.
+ */
+static ssize_t
+b64_member(const cJSON *obj, const char *name, uint8_t *buf, size_t cap)
+{
+	const cJSON *m = member(obj, name);
+	size_t len;
+
+	if (!cJSON_IsString(m) || m->valuestring == NULL)
+		return (-1);
+	len = strlen(m->valuestring);
+	if (b64url_decoded_len(len) > cap)
+		return (-1);
+	return (b64url_decode(m->valuestring, len, buf, cap));
+}
+
+static void
+report_skip(struct jwks_report *rep, size_t index, const cJSON *el,
+    const char *why)
+{
+	struct jwks_skipped *s;
+	const cJSON *kid;
+	size_t i, n;
+
+	if (rep->n_skipped++ >= JWKS_REPORT_MAX)
+		return;
+	s = &rep->skipped[rep->n_skipped - 1];
+	s->index = index;
+	s->why = why;
+	s->kid[0] = '\0';
+	kid = cJSON_IsObject(el) ? member(el, "kid") : NULL;
+	if (!cJSON_IsString(kid) || kid->valuestring == NULL)
+		return;
+	/* Printable ASCII only, so a caller can log it as is. */
+	n = strlen(kid->valuestring);
+	for (i = 0; i < n && i < JWKS_REPORT_KID; i++) {
+		unsigned char c = (unsigned char)kid->valuestring[i];
+
+		s->kid[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (n > JWKS_REPORT_KID)
+		memcpy(s->kid + i, "...", 4);
+	else
+		s->kid[i] = '\0';
+}
+
+static char *
+dup_string(const char *s, size_t len)
+{
+	char *p;
+
+	if ((p = malloc(len + 1)) == NULL)
+		return (NULL);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return (p);
+}
+
+static void
+jwk_clear(struct jwk *k)
+{
+	free(k->kid);
+	free(k->issuer);
+	crypto_key_free(k->key);
+	memset(k, 0, sizeof(*k));
+}
+
+/* "key_ops", if present: an array of distinct strings with "verify". */
+static int
+key_ops_ok(const cJSON *ops)
+{
+	const cJSON *a, *b;
+	int verify = 0;
+
+	if (!cJSON_IsArray(ops))
+		return (0);
+	for (a = ops->child; a != NULL; a = a->next) {
+		if (!cJSON_IsString(a) || a->valuestring == NULL)
+			return (0);
+		for (b = a->next; b != NULL; b = b->next)
+			if (cJSON_IsString(b) && b->valuestring != NULL &&
+			    strcmp(a->valuestring, b->valuestring) == 0)
+				return (0);	/* RFC 7517 §4.3 */
+		if (strcmp(a->valuestring, "verify") == 0)
+			verify = 1;
+	}
+	return (verify);
+}
+
+static struct crypto_key *
+jwk_key_rsa(const cJSON *el, const char **why)
+{
+	uint8_t n[RSA_N_MAX], e[RSA_E_MAX];
+	ssize_t nl, el_;
+
+	if ((nl = b64_member(el, "n", n, sizeof(n))) < 0) {
+		*why = "RSA n missing, not base64url or too long";
+		return (NULL);
+	}
+	if ((el_ = b64_member(el, "e", e, sizeof(e))) < 0) {
+		*why = "RSA e missing, not base64url or too long";
+		return (NULL);
+	}
+	return (crypto_key_rsa(n, (size_t)nl, e, (size_t)el_, why));
+}
+
+static struct crypto_key *
+jwk_key_ec(const cJSON *el, const char **why)
+{
+	uint8_t x[EC_COORD_MAX], y[EC_COORD_MAX];
+	const cJSON *crv = member(el, "crv");
+	ssize_t xl, yl;
+	int c;
+
+	if (!cJSON_IsString(crv) || crv->valuestring == NULL ||
+	    (c = crypto_curve_parse(crv->valuestring,
+	    strlen(crv->valuestring))) < 0) {
+		*why = "EC crv missing or not P-256/P-384/P-521";
+		return (NULL);
+	}
+	if ((xl = b64_member(el, "x", x, sizeof(x))) < 0 ||
+	    (yl = b64_member(el, "y", y, sizeof(y))) < 0) {
+		*why = "EC x/y missing, not base64url or too long";
+		return (NULL);
+	}
+	return (crypto_key_ec((enum crypto_curve)c, x, (size_t)xl, y,
+	    (size_t)yl, why));
+}
+
+static struct crypto_key *
+jwk_key_okp(const cJSON *el, const char **why)
+{
+	const cJSON *crv = member(el, "crv");
+	uint8_t x[ED_KEY_MAX];
+	ssize_t xl;
+
+	if (!cJSON_IsString(crv) || crv->valuestring == NULL ||
+	    strcmp(crv->valuestring, "Ed25519") != 0) {
+		*why = "OKP crv missing or not Ed25519";
+		return (NULL);
+	}
+	if ((xl = b64_member(el, "x", x, sizeof(x))) < 0) {
+		*why = "OKP x missing, not base64url or too long";
+		return (NULL);
+	}
+	return (crypto_key_ed25519(x, (size_t)xl, why));
+}
+
+/* Build *${out} from the JWK ${el}; 0, or -1 with a constant *${why}. */
+static int
+jwk_parse(const cJSON *el, struct jwk *out, const char **why)
+{
+	const cJSON *kty, *kid, *use, *ops, *alg, *iss;
+	struct crypto_key *key = NULL;
+	const char *s;
+	size_t i, len;
+	int a;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(el)) {
+		*why = "key is not a JSON object";
+		return (-1);
+	}
+	kty = member(el, "kty");
+	if (!cJSON_IsString(kty) || kty->valuestring == NULL) {
+		*why = "kty missing or not a string";
+		return (-1);
+	}
+	s = kty->valuestring;
+	if (strcmp(s, "oct") == 0) {
+		*why = "symmetric (oct) keys are not taken from a key set";
+		return (-1);
+	}
+	if (strcmp(s, "RSA") != 0 && strcmp(s, "EC") != 0 &&
+	    strcmp(s, "OKP") != 0) {
+		*why = "unsupported kty";
+		return (-1);
+	}
+	for (i = 0; i < ARRAY_SIZE(private_members); i++) {
+		if (member(el, private_members[i]) != NULL) {
+			*why = "private key material in a public key set";
+			return (-1);
+		}
+	}
+	if ((kid = member(el, "kid")) != NULL) {
+		if (!cJSON_IsString(kid) || kid->valuestring == NULL) {
+			*why = "kid is not a string";
+			return (-1);
+		}
+		len = strlen(kid->valuestring);
+		if (len == 0 || len > JWKS_KID_MAX) {
+			*why = "kid empty or longer than 256 bytes";
+			return (-1);
+		}
+	}
+	if ((use = member(el, "use")) != NULL &&
+	    (!cJSON_IsString(use) || use->valuestring == NULL ||
+	    strcmp(use->valuestring, "sig") != 0)) {
+		*why = "use is not \"sig\"";
+		return (-1);
+	}
+	if ((ops = member(el, "key_ops")) != NULL && !key_ops_ok(ops)) {
+		*why = "key_ops does not allow verify";
+		return (-1);
+	}
+	if ((iss = member(el, "issuer")) != NULL &&
+	    (!cJSON_IsString(iss) || iss->valuestring == NULL ||
+	    strlen(iss->valuestring) > JWKS_ISSUER_MAX)) {
+		*why = "issuer is not a string or too long";
+		return (-1);
+	}
+	if ((alg = member(el, "alg")) != NULL &&
+	    (!cJSON_IsString(alg) || alg->valuestring == NULL)) {
+		*why = "alg is not a string";
+		return (-1);
+	}
+
+	if (strcmp(s, "RSA") == 0)
+		key = jwk_key_rsa(el, why);
+	else if (strcmp(s, "EC") == 0)
+		key = jwk_key_ec(el, why);
+	else
+		key = jwk_key_okp(el, why);
+	if (key == NULL)
+		return (-1);
+
+	out->algs = crypto_key_algs(key);
+	if (alg != NULL) {
+		a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
+		if (a < 0) {
+			*why = "alg is not a supported JWS algorithm";
+			goto err;
+		}
+		if ((out->algs & JWS_ALG_BIT(a)) == 0) {
+			*why = "alg does not match the key type or curve";
+			goto err;
+		}
+		out->algs = JWS_ALG_BIT(a);
+	}
+	*why = "out of memory";
+	if (kid != NULL) {
+		out->kid_len = strlen(kid->valuestring);
+		if ((out->kid = dup_string(kid->valuestring,
+		    out->kid_len)) == NULL)
+			goto err;
+	}
+	if (iss != NULL && (out->issuer = dup_string(iss->valuestring,
+	    strlen(iss->valuestring))) == NULL)
+		goto err;
+	out->key = key;
+	crypto_key_fingerprint(key, out->fp);
+	*why = NULL;
+	return (0);
+err:
+	crypto_key_free(key);
+	out->key = NULL;
+	jwk_clear(out);
+	return (-1);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+static int
+jwk_identical(const struct jwk *a, const struct jwk *b)
+{
+	return (memcmp(a->fp, b->fp, sizeof(a->fp)) == 0 &&
+	    a->algs == b->algs && str_eq(a->issuer, b->issuer));
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+	size_t i;
+
+	if (ks == NULL)
+		return;
+	for (i = 0; i < ks->n; i++)
+		jwk_clear(&ks->keys[i]);
+	free(ks->keys);
+	free(ks);
+}
+
+/*
+ * Keys sharing a kid: keep one of a group of identical keys, drop every
+ * key of a group that differs (the token's kid could select either).
+ */
+static void
+dedupe_kids(struct keyset *ks, const size_t *index,
+    const cJSON *const *elems, struct jwks_report *rep)
+{
+	uint8_t drop[JWKS_MAX_KEYS] = { 0 };
+	size_t i, j, w;
+
+	for (i = 0; i < ks->n; i++) {
+		const struct jwk *a = &ks->keys[i];
+		int clash = 0;
+
+		if (a->kid == NULL || drop[i] == 2)
+			continue;
+		for (j = i + 1; j < ks->n; j++) {
+			const struct jwk *b = &ks->keys[j];
+
+			if (b->kid == NULL || b->kid_len != a->kid_len ||
+			    memcmp(a->kid, b->kid, a->kid_len) != 0)
+				continue;
+			if (jwk_identical(a, b) && drop[j] == 0)
+				drop[j] = 1;
+			else
+				clash = 1;
+		}
+		if (!clash)
+			continue;
+		for (j = i; j < ks->n; j++)
+			if (ks->keys[j].kid != NULL &&
+			    ks->keys[j].kid_len == a->kid_len &&
+			    memcmp(ks->keys[j].kid, a->kid, a->kid_len) == 0)
+				drop[j] = 2;
+	}
+	for (i = 0, w = 0; i < ks->n; i++) {
+		if (drop[i] != 0) {
+			report_skip(rep, index[i], elems[i], drop[i] == 1 ?
+			    "identical duplicate of an earlier key" :
+			    "kid shared by different keys");
+			jwk_clear(&ks->keys[i]);
+			continue;
+		}
+		if (w != i) {
+			ks->keys[w] = ks->keys[i];
+			memset(&ks->keys[i], 0, sizeof(ks->keys[i]));
+		}
+		w++;
+	}
+	ks->n = w;
+}
+
+int
+jwks_parse(const char *buf, size_t len, struct keyset **out,
+    struct jwks_report *rep)
+{
+	struct jwks_report scratch;
+	const cJSON *keys, *el;
+	const cJSON *elems[JWKS_MAX_KEYS];
+	size_t index[JWKS_MAX_KEYS];
+	struct keyset *ks = NULL;
+	cJSON *root = NULL;
+	const char *end = NULL, *why;
+	char *copy = NULL;
+	size_t n, i;
+	int rc = -1;
+
+	if (rep == NULL)
+		rep = &scratch;
+	memset(rep, 0, sizeof(*rep));
+	rep->error = "out of memory";
+	if (buf == NULL || len == 0 || len > JWKS_MAX_DOC) {
+		rep->error = "document empty or too large";
+		goto out;
+	}
+	if (has_escaped_nul(buf, len)) {
+		rep->error = "\\u0000 in a string";
+		goto out;
+	}
+	/* cJSON gets a NUL-terminated private copy: it cannot run past it. */
+	if ((copy = malloc(len + 1)) == NULL)
+		goto out;
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+	if (root == NULL || end == NULL || end < copy || end > copy + len) {
+		rep->error = "not valid JSON";
+		goto out;
+	}
+	for (; end < copy + len; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\n' &&
+		    *end != '\r') {
+			rep->error = "data after the JSON value";
+			goto out;
+		}
+	}
+	if (json_dup_names(root)) {
+		rep->error = "duplicate member name";
+		goto out;
+	}
+	if (!cJSON_IsObject(root) ||
+	    !cJSON_IsArray(keys = member(root, "keys"))) {
+		rep->error = "not a JWK Set (no \"keys\" array)";
+		goto out;
+	}
+	for (n = 0, el = keys->child; el != NULL; el = el->next)
+		if (++n > JWKS_MAX_KEYS) {
+			rep->error = "more than 256 keys";
+			goto out;
+		}
+	rep->n_in = n;
+	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
+	    (ks->keys = calloc(n > 0 ? n : 1, sizeof(*ks->keys))) == NULL)
+		goto out;
+	for (i = 0, el = keys->child; el != NULL; el = el->next, i++) {
+		if (jwk_parse(el, &ks->keys[ks->n], &why) != 0) {
+			report_skip(rep, i, el, why);
+			continue;
+		}
+		index[ks->n] = i;
+		elems[ks->n] = el;
+		ks->n++;
+	}
+	dedupe_kids(ks, index, elems, rep);
+	if (ks->n == 0) {
+		rep->error = "no usable key";
+		goto out;
+	}
+	rep->n_kept = ks->n;
+	rep->error = NULL;
+	atomic_init(&ks->refs, 1);
+	*out = ks;
+	ks = NULL;
+	rc = 0;
+out:
+	keyset_free(ks);
+	cJSON_Delete(root);
+	free(copy);
+	return (rc);
+}
+
+struct keyset *
+keyset_hmac(const uint8_t *secret, size_t len, const char **why)
+{
+	struct keyset *ks;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
+	    (ks->keys = calloc(1, sizeof(*ks->keys))) == NULL) {
+		free(ks);
+		*why = "out of memory";
+		return (NULL);
+	}
+	if ((ks->keys[0].key = crypto_key_hmac(secret, len, why)) == NULL) {
+		keyset_free(ks);
+		return (NULL);
+	}
+	ks->n = 1;
+	ks->keys[0].algs = crypto_key_algs(ks->keys[0].key);
+	crypto_key_fingerprint(ks->keys[0].key, ks->keys[0].fp);
+	atomic_init(&ks->refs, 1);
+	return (ks);
+}
+
+const struct jwk *
+keyset_find(const struct keyset *ks, const char *kid, size_t kid_len)
+{
+	size_t i;
+
+	if (ks == NULL)
+		return (NULL);
+	for (i = 0; i < ks->n; i++) {
+		const struct jwk *k = &ks->keys[i];
+
+		if (kid == NULL) {
+			if (k->kid == NULL)
+				return (k);
+			continue;
+		}
+		if (k->kid != NULL && k->kid_len == kid_len &&
+		    memcmp(k->kid, kid, kid_len) == 0)
+			return (k);
+	}
+	return (NULL);
+}
+
+struct keyset *
+keyset_ref(struct keyset *ks)
+{
+	atomic_fetch_add_explicit(&ks->refs, 1, memory_order_relaxed);
+	return (ks);
+}
+
+void
+keyset_unref(struct keyset *ks)
+{
+	if (ks == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&ks->refs, 1, memory_order_acq_rel) == 1)
+		keyset_free(ks);
+}
