@@ -25,6 +25,7 @@
 #ifndef SPOA_CRYPTO_H
 #define SPOA_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -172,5 +173,13 @@ int crypto_sha1(const void *p, size_t len, uint8_t out[20])
  * Fill ${buf} with ${len} bytes from the OpenSSL CSPRNG.  Return 0 or -1.
  */
 int crypto_random(void *buf, size_t len) __attribute__((warn_unused_result));
+
+/*
+ * crypto_memeq(a, b, len):
+ * True if the ${len} bytes at ${a} and ${b} are equal, in time that does
+ * not depend on where they differ (CRYPTO_memcmp): for thumbprints bound to
+ * tokens and anything secret.
+ */
+bool crypto_memeq(const void *a, const void *b, size_t len);
 
 #endif /* !SPOA_CRYPTO_H */

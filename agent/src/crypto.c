@@ -860,3 +860,9 @@ crypto_random(void *buf, size_t len)
 	}
 	return (0);
 }
+
+bool
+crypto_memeq(const void *a, const void *b, size_t len)
+{
+	return (CRYPTO_memcmp(a, b, len) == 0);
+}

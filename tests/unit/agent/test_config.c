@@ -770,8 +770,8 @@ test_many_errors(void **state)
 		"bogus: unknown key",
 		"listen[0]: port must be 1 to 65535",
 		"workers: must be an integer from 0 to 256",
-		"issuers[0]: exactly one of discovery_url, jwks_url, jwks_file is required",
 		"issuers[0].algorithms[0]: unknown algorithm \"none\"",
+		"issuers[0]: exactly one of discovery_url, jwks_url, jwks_file is required",
 		"routes[0].issuers[0]: no issuer named \"x\"",
 		"routes[1].source_cidrs[0]: host bits set",
 		"routes[1].name: duplicate name \"r\" (first at routes[0])",
@@ -819,6 +819,30 @@ test_error_cap(void **state)
 	assert_string_equal(e.v[256], "config: 44 more errors not shown");
 	config_errors_free(&e);
 	free(doc);
+}
+
+/* An issuer that only signs with a shared secret needs no key source; any
+ * asymmetric algorithm brings the requirement back. */
+static void
+test_hmac_only_issuer(void **state)
+{
+	struct config_errors e = { NULL, 0 };
+	struct config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(parse_sq("{'listen':['127.0.0.1:1'],'issuers':[{'name':'hs',"
+	    "'issuer':'x','audiences':['a'],'algorithms':['HS256'],"
+	    "'hmac_secret_env':'K'}],'routes':[{'name':'r','require':'jwt'}]}",
+	    NULL, &cfg, &e), 0);
+	assert_int_equal(cfg->issuers[0].source, KEYS_NONE);
+	assert_null(cfg->issuers[0].source_location);
+	config_free(cfg);
+	cfg = NULL;
+	expect_error("{'listen':['127.0.0.1:1'],'issuers':[{'name':'hs',"
+	    "'issuer':'x','audiences':['a'],'algorithms':['HS256','RS256'],"
+	    "'hmac_secret_env':'K'}],'routes':[{'name':'r','require':'jwt'}]}",
+	    "issuers[0]: exactly one of discovery_url, jwks_url, jwks_file is required");
+	config_errors_free(&e);
 }
 
 /* The document is (buf, len): bytes after len are never read. */
@@ -1147,6 +1171,7 @@ main(void)
 		cmocka_unit_test(test_each_rule),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_hmac_only_issuer),
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_check_files),
