@@ -19,6 +19,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "jws.h"
 #include "loader.h"
 #include "log.h"
 #include "server.h"
@@ -298,8 +299,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "usage: spoa-iam inspect TOKEN\n");
 			return (2);
 		}
-		fprintf(stderr, "spoa-iam: inspect is not available yet\n");
-		return (2);
+		return (jws_inspect(stdout, argv[2], strlen(argv[2])));
 	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
