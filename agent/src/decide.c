@@ -27,6 +27,12 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 	int idx;
 
 	verdict_init(v);
+	/* A policy_url that never loaded: its routes are unknown, so no
+	 * request can be decided (HAProxy answers 503). */
+	if (cfg->policy_url != NULL && !s->policy_loaded) {
+		verdict_set(v, REASON_NOT_READY, "policy not loaded yet");
+		return (DECIDE_DONE);
+	}
 	idx = route_match(cfg->routes, cfg->nroutes, &rq);
 	if (idx < 0) {
 		verdict_set(v, REASON_NO_ROUTE, idx == -2 ? "path refused" : NULL);

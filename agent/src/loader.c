@@ -173,56 +173,61 @@ load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
 	return (0);
 }
 
-/* Apply policy_file, if any: the effective config replaces ${*cfg}. */
-static int
-apply_policy_file(struct config **cfg, struct config_errors *errs)
+/*
+ * The effective config for ${file}: the policy document ${doc} (from
+ * policy_url) or the policy_file applied to it, or ${file} itself.  Return
+ * a new reference, or NULL with errors appended.
+ */
+static struct cfgref *
+effective(struct cfgref *file, const char *doc, size_t len,
+    struct config_errors *errs)
 {
+	const struct config *cfg = file->cfg;
+	const char *name = "policy_url";
 	char err[512];
-	char *buf;
-	size_t len;
+	char *buf = NULL;
 	struct config *eff = NULL;
 
-	if ((*cfg)->policy_file == NULL)
-		return (0);
-	if (loader_read_file((*cfg)->policy_file, LOCAL_DOC_MAX, &buf, &len, err,
-	    sizeof(err)) != 0) {
-		add_error(errs, "policy_file: %s", err);
-		return (-1);
+	if (doc == NULL && cfg->policy_file == NULL)
+		return (cfgref_ref(file));
+	if (doc == NULL) {
+		name = "policy_file";
+		if (loader_read_file(cfg->policy_file, LOCAL_DOC_MAX, &buf, &len,
+		    err, sizeof(err)) != 0) {
+			add_error(errs, "policy_file: %s", err);
+			return (NULL);
+		}
+		doc = buf;
 	}
-	if (config_policy_parse(buf, len, "policy_file", *cfg, &eff, errs) != 0) {
+	if (config_policy_parse(doc, len, name, cfg, &eff, errs) != 0) {
 		free(buf);
-		return (-1);
+		return (NULL);
 	}
 	free(buf);
 	if (eff->policy_version != NULL)
-		log_info("policy_file: version %s", eff->policy_version);
-	config_free(*cfg);
-	*cfg = eff;
-	return (0);
+		log_info("%s: version %s", name, eff->policy_version);
+	return (cfgref_new(eff));
 }
 
 int
-loader_build(struct config *cfg, const struct snapshot *prev,
-    struct snapshot **out, struct config_errors *errs)
+loader_build_ref(struct cfgref *file, const char *doc, size_t len,
+    const struct snapshot *prev, struct snapshot **out,
+    struct config_errors *errs)
 {
 	struct cfgref *ref;
+	const struct config *cfg;
 	struct snapshot *s;
 	size_t nerr = errs->n;
 
 	*out = NULL;
-	if (apply_policy_file(&cfg, errs) != 0) {
-		config_free(cfg);
-		return (-1);
-	}
-	ref = cfgref_new(cfg);
-	if (ref == NULL)
+	if ((ref = effective(file, doc, len, errs)) == NULL)
 		return (-1);
 	s = prev ? snapshot_derive(prev, ref) : snapshot_new(ref);
 	cfgref_unref(ref);
 	if (s == NULL)
 		return (-1);
 	cfg = ref->cfg;
-	s->policy_loaded = cfg->policy_url == NULL;
+	s->policy_loaded = doc != NULL || cfg->policy_url == NULL;
 	for (size_t i = 0; i < cfg->nissuers; i++) {
 		const struct issuer_cfg *is = &cfg->issuers[i];
 
@@ -237,4 +242,19 @@ loader_build(struct config *cfg, const struct snapshot *prev,
 	}
 	*out = s;
 	return (0);
+}
+
+int
+loader_build(struct config *cfg, const struct snapshot *prev,
+    struct snapshot **out, struct config_errors *errs)
+{
+	struct cfgref *file;
+	int rc;
+
+	*out = NULL;
+	if ((file = cfgref_new(cfg)) == NULL)
+		return (-1);
+	rc = loader_build_ref(file, NULL, 0, prev, out, errs);
+	cfgref_unref(file);
+	return (rc);
 }
