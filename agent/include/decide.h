@@ -17,6 +17,9 @@ struct tokcache;
 struct certcache;
 struct agent_stats;
 
+/* Longest kid a request may park on (a longer one is in no key set). */
+#define DECIDE_KID_MAX	256
+
 struct decide_env {
 	int64_t now;                /* seconds since the epoch */
 	struct tokcache *tokcache;  /* may be NULL (cache off) */
@@ -24,10 +27,12 @@ struct decide_env {
 	struct agent_stats *stats;  /* may be NULL */
 	bool may_park;              /* false once a request was parked already */
 	/* Out, with DECIDE_PARK: the issuer whose keys must be refetched, and
-	 * the unknown kid (borrowed from the facts). */
+	 * the unknown kid (park_kid points to park_kid_buf: the decoded
+	 * token header it came from is gone when decide() returns). */
 	size_t park_issuer;
 	const char *park_kid;
 	size_t park_kid_len;
+	char park_kid_buf[DECIDE_KID_MAX];
 };
 
 enum decide_outcome {
