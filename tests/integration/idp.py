@@ -42,7 +42,7 @@ class Doc:
         self.last_modified = last_modified
         self.mode = "ok"            # ok | 500 | 404 | hang | garbage | oversize | close
         self.oversize = 2 << 20
-        self.require_bearer = None  # token string the request must carry
+        self.require_bearer = None  # token (or issued-token prefix) required
 
     def bytes(self):
         b = self.body() if callable(self.body) else self.body
@@ -72,9 +72,13 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if body and self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            # The client gave up (oversize body, timeout): expected here.
+            self.close_connection = True
 
     def _handle(self):
         idp = self.server.idp
@@ -91,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
         if doc is None:
             return self._send(404, b"not found")
         if doc.require_bearer is not None and \
-                hdrs.get("authorization") != "Bearer " + doc.require_bearer:
+                not idp._bearer_ok(doc.require_bearer, hdrs.get("authorization")):
             return self._send(401, b"unauthorized",
                               {"WWW-Authenticate": "Bearer"})
         mode = doc.mode
@@ -218,6 +222,17 @@ class IdP:
 
     def doc(self, path):
         return self.docs[path]
+
+    def _bearer_ok(self, want, header):
+        """want: a token, or a prefix such as "tok-msi-" that any token
+        this provider issued with that prefix satisfies."""
+        if not header or not header.startswith("Bearer "):
+            return False
+        tok = header[7:]
+        if want.endswith("-"):
+            with self.lock:
+                return tok.startswith(want) and tok in self.tokens
+        return tok == want
 
     def next_token(self, kind):
         with self.lock:
@@ -357,3 +372,42 @@ class Traffic:
     def since(self, t0):
         with self.lock:
             return [r for r in self.results if r[0] >= t0]
+
+
+def admin_get(agent, path):
+    """(status, body text) of GET ${path} on the agent's admin listener."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}{path}",
+                                    timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def readyz(agent):
+    """(status, parsed JSON or None) of /readyz."""
+    st, body = admin_get(agent, "/readyz")
+    try:
+        return st, json.loads(body)
+    except ValueError:
+        return st, None
+
+
+def source(agent, sid):
+    """The /readyz entry of source ${sid} ("jwks:name", "policy", ...)."""
+    st, j = readyz(agent)
+    return ((j or {}).get("sources") or {}).get(sid) or {}
+
+
+def metric(agent, name, labels=""):
+    """Value of one /metrics sample (name + exact label text), or None."""
+    st, body = admin_get(agent, "/metrics")
+    key = name + labels + " "
+    for line in body.splitlines():
+        if line.startswith(key):
+            return float(line[len(key):])
+    return None

@@ -122,6 +122,10 @@ out = agent.output()
 check("unknown kid \"key-2\": refetching" in out, "the refetch names the kid in the log")
 
 log("old key withdrawn: its tokens fail once the set is refetched")
+cached_k1 = {"Authorization": "Bearer " + mint(k1, iss=idp.issuer, aud=AUD,
+                                              claims={"jti": "cached"})}
+check_eq(curl(P, "/orders/x", headers=cached_k1).status, 200,
+         "a key-1 token, now in the verified-token cache")
 idp.keys = [k2, k3]
 time.sleep(COOLDOWN + 0.5)
 # A kid unknown to the agent triggers the refetch that drops key-1.
@@ -134,6 +138,8 @@ check_eq(r.status, 200, "key-2 token still 200")
 old = mint(k1, iss=idp.issuer, aud=AUD, claims={"jti": "after-withdrawal"})
 check_eq(curl(P, "/orders/x", headers={"Authorization": "Bearer " + old}).status, 401,
          "token with the withdrawn kid -> 401")
+check_eq(curl(P, "/orders/x", headers=cached_k1).status, 401,
+         "the cached key-1 token dies with its key")
 
 log("burst of random kids")
 time.sleep(COOLDOWN + 0.5)
