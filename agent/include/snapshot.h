@@ -37,6 +37,8 @@ struct snapshot {
 	                               * trigger a refetch from this time on */
 	struct crlset *crls;          /* NULL = none configured / loaded */
 	bool policy_loaded;           /* routes come from a loaded policy */
+	int64_t policy_at;            /* policy_url: when the document in use
+	                               * was fetched or revalidated */
 };
 
 /*

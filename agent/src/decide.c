@@ -33,6 +33,12 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 		verdict_set(v, REASON_NOT_READY, "policy not loaded yet");
 		return (DECIDE_DONE);
 	}
+	/* fetch.max_stale_s ends the use of a policy nobody could refresh. */
+	if (cfg->policy_url != NULL && cfg->fetch.max_stale_s > 0 &&
+	    env->now - s->policy_at > (int64_t)cfg->fetch.max_stale_s) {
+		verdict_set(v, REASON_NOT_READY, "policy older than max_stale_s");
+		return (DECIDE_DONE);
+	}
 	idx = route_match(cfg->routes, cfg->nroutes, &rq);
 	if (idx < 0) {
 		verdict_set(v, REASON_NO_ROUTE, idx == -2 ? "path refused" : NULL);

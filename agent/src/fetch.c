@@ -240,6 +240,7 @@ struct fetcher {
 	struct issuer_stat *istat;
 	size_t nistat;
 	bool policy_configured, policy_loaded;
+	int64_t policy_at;
 	uint32_t max_stale_s;
 };
 
@@ -903,6 +904,7 @@ cred_request(struct fetcher *f, struct cred *c, char *err, size_t errlen)
 			url = u2;
 		}
 		if (url == NULL || (x = xfer_new(f, url, ca, true)) == NULL ||
+		    curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*") != CURLE_OK ||
 		    add_header(x, "Metadata", "true") != 0 ||
 		    add_header(x, "Accept", "application/json") != 0) {
 			snprintf(err, errlen, "cannot prepare the request");
@@ -1377,8 +1379,8 @@ src_done(struct xfer *x, CURLcode res)
 		not_modified = true;
 		set_validators(src, x->etag, strlen(x->etag), x->lastmod,
 		    strlen(x->lastmod), false);
-		if (src->kind == SRC_JWKS)
-			f->dirty = true;        /* keys_at moves */
+		if (src->kind == SRC_JWKS || src->kind == SRC_POLICY)
+			f->dirty = true;        /* keys_at / policy_at move */
 	} else if (code == 200) {
 		if (accept_doc(f, src, x->body ? x->body : "", x->len, err,
 		    sizeof(err)) != 0) {
@@ -1388,7 +1390,7 @@ src_done(struct xfer *x, CURLcode res)
 		keep_doc(src, x->body ? x->body : "", x->len);
 		set_validators(src, x->etag, strlen(x->etag), x->lastmod,
 		    strlen(x->lastmod), true);
-		if (src->kind == SRC_JWKS)
+		if (src->kind == SRC_JWKS || src->kind == SRC_POLICY)
 			f->dirty = true;
 	} else {
 		snprintf(err, sizeof(err), "HTTP status %ld", code);
@@ -2057,6 +2059,7 @@ update_istat(struct fetcher *f, const struct snapshot *s)
 	f->nistat = cfg->nissuers;
 	f->policy_configured = file_cfg(f)->policy_url != NULL;
 	f->policy_loaded = s->policy_loaded;
+	f->policy_at = s->policy_at;
 	f->max_stale_s = fcfg(f)->max_stale_s;
 	pthread_mutex_unlock(&f->lock);
 	for (size_t i = 0; i < nold; i++)
@@ -2098,6 +2101,9 @@ publish(struct fetcher *f)
 	if (f->crls != NULL)
 		snapshot_set_crls(s, crlset_ref(f->crls));
 	s->policy_loaded = f->base->policy_loaded;
+	for (struct source *p = f->sources; p != NULL; p = p->next)
+		if (p->kind == SRC_POLICY && p->have)
+			s->policy_at = p->st.good_at;
 	for (size_t i = 0; i < f->nworkers; i++)
 		worker_publish(f->workers[i], s);
 	snapshot_unref(f->cur);
@@ -2613,7 +2619,8 @@ fetch_ready(void *arg, struct abuf *b)
 		abuf_printf(b, "}");
 		ok = ok && r;
 	}
-	if (f->policy_configured && !f->policy_loaded)
+	if (f->policy_configured && (!f->policy_loaded || (f->max_stale_s > 0 &&
+	    now - f->policy_at > (int64_t)f->max_stale_s)))
 		ok = false;
 	abuf_printf(b, "%s\"policy_loaded\":%s}", first ? "" : ",",
 	    !f->policy_configured ? "null" : f->policy_loaded ? "true" : "false");

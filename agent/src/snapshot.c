@@ -121,6 +121,7 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 	if (old->crls != NULL)
 		s->crls = crlset_ref(old->crls);
 	s->policy_loaded = old->policy_loaded && old->cfg == cfg;
+	s->policy_at = old->policy_at;
 	return (s);
 }
 

@@ -99,11 +99,11 @@ url_add_param(const char *url, const char *name, const char *value)
 	elen = url_encode(value, vlen, enc, sizeof(enc));
 	if (elen < 0)
 		return (NULL);
-	/* "?" for a URL without query, "" after a bare trailing "?" or "&",
-	 * else "&". */
+	/* "?" for a URL without query, "" right after the query's "?" or
+	 * after a trailing "&", else "&". */
 	if (q == NULL)
 		sep = '?';
-	else if (url[head - 1] == '?' || url[head - 1] == '&')
+	else if (q == url + head - 1 || url[head - 1] == '&')
 		sep = '\0';
 	else
 		sep = '&';

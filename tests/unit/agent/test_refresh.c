@@ -79,7 +79,7 @@ test_bad_syntax(void **state)
 	static const char *const bad[] = {
 		"=5", "max-age=", "max-age =5", "max-age= 5", "max age=5",
 		"max-age=\"5", "max-age=5 x", "max-age=5;x", "\x01", "a\"b",
-		"max-age=\"a\x01\"", "max-age=\"\\", "ma\x7f" "x",
+		"max-age=\"a\x01\"", "max-age=\"\\", "ma\x7fx",
 	};
 	struct refresh_cc c;
 	char big[REFRESH_CC_MAX + 2];

@@ -38,6 +38,9 @@ test_add_param(void **state)
 	add("https://a/keys?x=1&", "appid", "42", "https://a/keys?x=1&appid=42");
 	add("https://a/keys#frag", "appid", "42", "https://a/keys?appid=42#frag");
 	add("https://a/keys?x#f?g", "appid", "42", "https://a/keys?x&appid=42#f?g");
+	/* A '?' inside the query is data, not the query start (fuzz). */
+	add("https://a/p?sig=x?#f", "appid", "42", "https://a/p?sig=x?&appid=42#f");
+	add("https://a/p?a=b?", "appid", "42", "https://a/p?a=b?&appid=42");
 	/* Already present (any value): unchanged. */
 	add("https://a/keys?appid=42", "appid", "43", "https://a/keys?appid=42");
 	add("https://a/keys?x=1&appid", "appid", "43", "https://a/keys?x=1&appid");
