@@ -19,7 +19,7 @@ import urllib.request
 
 from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
                      log, tmpdir, wait_for, SLOW, pki)
-from idp import IdP, Traffic
+from idp import IdP, Traffic, metric
 from tokens import Key, mint
 
 COOLDOWN = 3
@@ -116,6 +116,8 @@ for label in ("k1", "k2", "k3", "k1-overlap"):
     bad = [s for s in sts if s != 200]
     check(len(sts) > 5 and not bad,
           f"{label}: {len(sts)} requests, non-200: {len(bad)} {sorted(set(bad))}")
+check_eq(metric(agent, "spoa_iam_parked_timeouts"), 0.0,
+         "parked requests were answered by the new snapshot, not their deadline")
 kid_fetches = idp.hit("/keys") - hits0
 check(1 <= kid_fetches <= 4, f"rotations cost few JWKS fetches ({kid_fetches})")
 out = agent.output()
@@ -175,11 +177,17 @@ check_eq(curl(P, "/orders/1", headers={"Authorization": "Bearer " + tok}).status
 check_eq(idp.hit("/keys") - before, 1, "it cost one JWKS fetch")
 time.sleep(COOLDOWN + 0.5)
 before = idp.hit("/keys")
+timeouts = metric(agent, "spoa_iam_parked_timeouts")
+parked = metric(agent, "spoa_iam_parked_total")
 tok = mint(rk, iss=idp.issuer, aud=AUD, kid="never-published", claims={"jti": "2"})
 check_eq(curl(P, "/orders/1", headers={"Authorization": "Bearer " + tok}).status, 401,
          "the same kid again, after the cooldown -> 401")
 time.sleep(0.3)
 check_eq(idp.hit("/keys") - before, 0, "no JWKS fetch for a negatively cached kid")
+check_eq(metric(agent, "spoa_iam_parked_total") - parked, 1.0,
+         "the request parked (the cooldown was over)")
+check_eq(metric(agent, "spoa_iam_parked_timeouts"), timeouts,
+         "the fetcher answered the parked request at once (no deadline)")
 
 m = urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics").read().decode()
 check('spoa_iam_fetch_kid_refetches_total{source="jwks:idp"}' in m,
