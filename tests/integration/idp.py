@@ -125,6 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
             if hdrs.get("if-none-match") == tag:
                 idp._count_304(u.path)
                 return self._send(304, b"", h)
+        if doc.last_modified and not doc.etag and \
+                hdrs.get("if-modified-since") == doc.last_modified:
+            idp._count_304(u.path)
+            return self._send(304, b"", h)
         return self._send(200, data, h)
 
     def _msi(self, idp, u, hdrs):

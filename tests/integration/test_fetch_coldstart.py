@@ -110,6 +110,42 @@ check(wait_for(lambda: readyz(a3)[0] == 200, timeout=15), "ready once the provid
 check_eq(curl(P, "/orders/1", headers=token()).status, 200, "token accepted, no restart")
 check_eq(source(a3, "jwks:idp").get("state"), "ok", "jwks source ok")
 check_eq(a3.stop(), 0, "third agent stops")
+
+log("fetch.max_stale_s ends the use of a cached key set")
+idp.stop()
+cfg = config(empty)                 # just filled by the third agent
+cfg["listen"] = [f"127.0.0.1:{port}"]
+cfg["fetch"]["max_stale_s"] = 4
+a4 = Agent(cfg, name="agent4").start()
+check_eq(readyz(a4)[0], 200, "fresh enough at start: ready")
+check(wait_for(lambda: curl(P, "/orders/1", headers=token()).status == 200, timeout=10),
+      "token accepted while the cached keys are young")
+check(wait_for(lambda: readyz(a4)[0] == 503, timeout=15), "older than max_stale_s: not ready")
+check_eq(curl(P, "/orders/1", headers=token()).status, 503,
+         "older than max_stale_s: token route not_ready (503)")
+check_eq(a4.stop(), 0, "fourth agent stops")
+
+log("TLS verification: never off, except the test-only option, which warns")
+idp.start()
+fresh = os.path.join(tmpdir(), "fresh")
+os.makedirs(fresh)
+cfg = config(fresh)
+cfg["listen"] = [f"127.0.0.1:{port}"]
+del cfg["fetch"]["ca_file"]
+a5 = Agent(cfg, name="agent5").start()
+check(wait_for(lambda: "certificate" in (source(a5, "discovery:idp")
+                                         .get("last_error") or ""), timeout=10),
+      f"our test CA is not in the system bundle: refused "
+      f"({source(a5, 'discovery:idp').get('last_error')})")
+check_eq(readyz(a5)[0], 503, "not ready without a trusted provider")
+check_eq(a5.stop(), 0, "fifth agent stops")
+cfg["fetch"]["insecure_skip_verify_for_tests"] = True
+a6 = Agent(cfg, name="agent6").start()
+check(wait_for(lambda: readyz(a6)[0] == 200, timeout=10),
+      "insecure_skip_verify_for_tests: fetched anyway")
+check(a6.output().count("TLS certificate verification is OFF") >= 2,
+      "a warning at every fetch")
+check_eq(a6.stop(), 0, "sixth agent stops")
 hap.stop()
 idp.stop()
 finish()

@@ -35,6 +35,8 @@ idp.set_doc("/tmpl/.well-known/openid-configuration",
             {"issuer": "https://login.example/{tenantid}/v2.0",
              "jwks_uri": B + "/tmpl/keys"})
 idp.set_doc("/tmpl/keys", lambda: {"keys": [idp.keys[0].jwk()]})
+idp.set_doc("/lm/keys", lambda: {"keys": [idp.keys[0].jwk()]}, etag=False,
+            last_modified="Thu, 01 Jan 2026 00:00:00 GMT", cache_control="no-cache")
 idp.set_doc("/bad/.well-known/openid-configuration",
             {"issuer": "https://evil.example", "jwks_uri": B + "/tmpl/keys"})
 
@@ -52,6 +54,7 @@ agent = Agent({
               "connect_timeout_ms": 500, "timeout_ms": 1000},
     "issuers": [
         issuer("idp", jwks_url=B + "/keys"),
+        issuer("lm", jwks_url=B + "/lm/keys"),
         issuer("app", discovery_url=B + "/app/.well-known/openid-configuration",
                appid="app-123"),
         issuer("app2", discovery_url=B + "/app2/.well-known/openid-configuration",
@@ -85,6 +88,14 @@ check(src.get("age_s") is not None and src["age_s"] <= 2,
       f"a 304 refreshes the age ({src.get('age_s')} s)")
 check_eq(src.get("state"), "ok", "state ok")
 
+
+log("Last-Modified / If-Modified-Since")
+check(wait_for(lambda: idp.not_modified.get("/lm/keys", 0) >= 1, timeout=10),
+      "revalidated by date: 304")
+ims = [r["headers"].get("if-modified-since") for r in idp.requests_for("/lm/keys")]
+check("Thu, 01 Jan 2026 00:00:00 GMT" in ims, "If-Modified-Since sent back verbatim")
+check(not any(r["headers"].get("if-none-match") for r in idp.requests_for("/lm/keys")),
+      "no If-None-Match without an ETag")
 
 log("failures keep the last good keys")
 EXPECT = {"500": "HTTP status 500", "hang": "imed out", "garbage": "JSON",
