@@ -487,6 +487,21 @@ bad:
 	return (-1);
 }
 
+/* Create a missing state_dir (0700: cached documents are private). */
+static void
+ensure_state_dir(const struct config *cfg)
+{
+	struct stat st;
+
+	if (cfg->state_dir == NULL || stat(cfg->state_dir, &st) == 0)
+		return;
+	if (mkdir(cfg->state_dir, 0700) != 0)
+		log_warnp("state_dir %s: cannot create it; documents will not be "
+		    "cached", cfg->state_dir);
+	else
+		log_info("state_dir %s: created", cfg->state_dir);
+}
+
 /* ---- the fetcher's view of the config ---- */
 
 static const struct issuer_cfg *
@@ -2269,6 +2284,7 @@ on_reload(struct fetcher *f, struct config *cfg)
 	snapshot_unref(f->base);
 	f->base = nb;
 	log_set_level((enum log_level)cfg->log_level);
+	ensure_state_dir(cfg);
 	/* A new policy_url source loads (and applies) its state_dir copy. */
 	replan_global(f);
 	rebuild_crls(f);
@@ -2378,6 +2394,7 @@ fetch_create(struct config *cfg, struct agent_stats *stats, fetch_crl_fn *crl,
 
 	if (loader_build_ref(f->file, NULL, 0, NULL, &f->base, errs) != 0)
 		goto bad;
+	ensure_state_dir(cfg);
 	/* Cached documents: the policy first (it names the issuers), then
 	 * the issuers' discovery documents and key sets, then CRLs. */
 	replan_global(f);          /* loads (and applies) a cached policy */
