@@ -177,9 +177,11 @@ int cert_rule_match(const struct cert_rule *rule, const struct cert_info *ci,
  * Compare a DN written by a user (${text}, RFC 4514/2253 order: most
  * specific RDN first) with ${dn} (cert_info.subject_dn or issuer_dn).
  * ${text}: RDNs separated by ',' (or ';'), attributes of one RDN by '+',
- * each "type=value".  type: a short or long name, case-insensitive (CN, O,
- * OU, C, L, ST or S, STREET, DC, UID, E or emailAddress, serialNumber,
- * title, GN, SN, ...) or a dotted OID.  value: '\' escapes one special
+ * each "type=value".  type: a usual name, case-insensitive (CN, O, OU, C,
+ * L, ST or S, STREET, DC, UID (userId), E or emailAddress, serialNumber,
+ * title, GN, SN (surname), and their long forms), else any other short or
+ * long name OpenSSL knows (case-sensitive), or a dotted OID, optionally
+ * prefixed "OID.".  value: '\' escapes one special
  * character or two hex digits; a value may be "quoted" (APIM style
  * O="Contoso, Inc."); "#hex" (BER) values never match.  Spaces around
  * separators and around '=' are ignored.

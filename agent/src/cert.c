@@ -438,15 +438,21 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 			numeric = false;
 	a->oid = NULL;
 	if (!numeric) {
-		for (size_t i = 0; i < ARRAY_SIZE(dn_types); i++) {
-			if (eq_ascii_nocase(name, dn_types[i].name)) {
-				a->nid = dn_types[i].nid;
-				return (0);
-			}
+		/*
+		 * The usual spellings in any case first (RFC 4514: "uid" is
+		 * userId, though OpenSSL prints uniqueIdentifier as "uid";
+		 * that one holds a BIT STRING, which never matches anyway),
+		 * then every other short or long name OpenSSL knows.
+		 */
+		nid = NID_undef;
+		for (size_t i = 0; nid == NID_undef && i < ARRAY_SIZE(dn_types);
+		    i++)
+			if (eq_ascii_nocase(name, dn_types[i].name))
+				nid = dn_types[i].nid;
+		if (nid == NID_undef) {
+			nid = OBJ_txt2nid(name);
+			ERR_clear_error();
 		}
-		/* Other names OpenSSL knows (case-sensitive there). */
-		nid = OBJ_txt2nid(name);
-		ERR_clear_error();
 		if (nid == NID_undef)
 			return (-1);
 		a->nid = nid;

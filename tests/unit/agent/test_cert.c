@@ -595,8 +595,8 @@ test_dn_match_pki(void **state)
 		"CN=client-valid;OU=orders;O=spoa-iam tests",
 		"CN=client-valid,OU=orders,O=\"spoa-iam tests\"",
 		"CN=client\\2dvalid,OU=orders,O=spoa-iam\\ tests",
-		"commonName=client-valid,organizationalUnitName=orders,"
-		    "organizationName=spoa-iam tests",
+		("commonName=client-valid,organizationalUnitName=orders,"
+		    "organizationName=spoa-iam tests"),
 		"2.5.4.3=client-valid,OU=orders,O=spoa-iam tests",
 		"OID.2.5.4.3=client-valid,OU=orders,O=spoa-iam tests",
 	};
@@ -749,6 +749,33 @@ test_dn_match_special(void **state)
 	assert_false(cert_dn_match("1.2.3.4.6=odd,CN=Jos\xc3\xa9 #1 <x>,"
 	    "O=Zo\xc3\xab,C=DE", ci->subject_dn));
 	cert_info_unref(ci);
+
+	/* LDAP style: uid is userId (RFC 4514), in any case. */
+	{
+		static const struct dn_ent ldap[] = {
+			{ "DC", MBSTRING_ASC, "com", -1, 0 },
+			{ "DC", MBSTRING_ASC, "example", -1, 0 },
+			{ "UID", MBSTRING_UTF8, "jdoe", -1, 0 },
+			{ NULL, 0, NULL, 0, 0 }
+		};
+
+		sp.subject = ldap;
+		ci = analyze_spec(&sp, &why);
+		assert_non_null(ci);
+		assert_string_equal(ci->subject, "UID=jdoe,DC=example,DC=com");
+		assert_true(cert_dn_match("uid=jdoe,dc=example,dc=com",
+		    ci->subject_dn));
+		assert_true(cert_dn_match("userId=jdoe, DC=Example, DC=COM",
+		    ci->subject_dn));
+		assert_true(cert_dn_match("0.9.2342.19200300.100.1.1=jdoe,"
+		    "0.9.2342.19200300.100.1.25=example,DC=com", ci->subject_dn));
+		assert_false(cert_dn_match("CN=jdoe,dc=example,dc=com",
+		    ci->subject_dn));
+		assert_false(cert_dn_match("uid=jdoe,dc=com,dc=example",
+		    ci->subject_dn));
+		assert_null(ci->cn);
+		cert_info_unref(ci);
+	}
 
 	/* Our verdicts agree with X509_NAME_cmp on the same names. */
 	sp.subject = intl;
