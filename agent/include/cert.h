@@ -82,8 +82,10 @@ struct ca_store;
 
 /*
  * ca_store_load(path, err, errlen):
- * Read the PEM bundle at ${path}: one or more certificates, each of which
- * must be a CA (basicConstraints CA:TRUE, or a self-signed v1 root).  On
+ * Read the PEM bundle at ${path} (at most 16 MiB, 4096 certificates; other
+ * PEM blocks are skipped): one or more certificates, each of which must be
+ * a CA as X509_check_ca() sees it (basicConstraints CA:TRUE, a self-signed
+ * v1 root, or keyUsage keyCertSign); one leaf fails the whole bundle.  On
  * success return a new store (caller frees with ca_store_free()).  On
  * failure return NULL and a message naming the problem in ${err}.
  */
