@@ -36,39 +36,23 @@ struct snapshot;
 struct worker;
 struct fetcher;
 
-/* One fetched CRL document (crl_urls), as handed to the CRL builder. */
-struct fetch_doc {
-	const char *url;        /* as configured */
-	const uint8_t *buf;
-	size_t len;
-};
-
 /*
- * The CRL builder: called on the fetcher thread (and inside fetch_create())
- * with the last good bytes of every crl_urls source that has some (${n} may
- * be less than the number of URLs, or 0), whenever one of them changed.
- * Return a new set (one reference; the fetcher publishes it in the next
- * snapshots) or NULL with a reason in ${err}: then the document that
- * changed is refused and the previous set stays.
- */
-typedef struct crlset *fetch_crl_fn(void *arg, const struct fetch_doc *docs,
-    size_t n, int64_t now, char *err, size_t errlen);
-
-/*
- * fetch_create(cfg, stats, crl, crl_arg, out, errs):
+ * fetch_create(cfg, stats, out, errs):
  * Take ownership of the parsed config file ${cfg} (even on failure), build
  * the first snapshot from it (loader_build_ref()) and from the documents
  * cached in its state_dir (policy, discovery, key sets, CRLs: read
  * synchronously here), and prepare the fetcher thread without starting it.
- * ${stats} (outlives the fetcher) gets reload counters; ${crl} (may be
- * NULL: CRL bytes are then fetched and cached but not used) builds CRL
- * sets.  Return 0 with the fetcher in *${out}, or -1 with the config
- * errors appended to ${errs}.  Call before any thread starts (it
- * initialises libcurl).
+ * ${stats} (outlives the fetcher) gets reload counters.  Return 0 with the
+ * fetcher in *${out}, or -1 with the config errors appended to ${errs}.
+ * Call before any thread starts (it initialises libcurl).
+ *
+ * CRLs: with crl_urls, the snapshot's CRL set is built (crlset_build(),
+ * against the client_ca_file store) from the crl_files and the last good
+ * document of every crl_urls source; a fetched CRL that makes the build
+ * fail is refused and the previous set stays.
  */
 int fetch_create(struct config *cfg, struct agent_stats *stats,
-    fetch_crl_fn *crl, void *crl_arg, struct fetcher **out,
-    struct config_errors *errs);
+    struct fetcher **out, struct config_errors *errs);
 
 /*
  * fetch_snapshot(f): a new reference to the current snapshot, for the

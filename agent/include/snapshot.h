@@ -18,11 +18,13 @@
 struct config;
 struct keyset;
 struct crlset;
+struct ca_store;
 
 /* A config shared by several snapshots (keys change more often). */
 struct cfgref {
 	atomic_uint refs;
 	struct config *cfg;
+	struct ca_store *cas;         /* client_ca_file, loaded once per config */
 };
 
 struct snapshot {

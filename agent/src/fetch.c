@@ -209,8 +209,6 @@ struct issuer_stat {
 
 struct fetcher {
 	struct agent_stats *stats;
-	fetch_crl_fn *crl_build;
-	void *crl_arg;
 	struct worker **workers;
 	size_t nworkers;
 
@@ -1188,51 +1186,80 @@ accept_discovery(struct fetcher *f, struct source *src, const char *body,
 	return (0);
 }
 
-/* Rebuild the CRL set with ${cand} as ${src}'s document. */
+/*
+ * Rebuild the CRL set from the crl_files and the crl_urls documents, with
+ * ${cand} as ${src}'s document (NULL: the documents as they are).  One bad
+ * document fails the whole build (crlset_build()), which is what keeps a
+ * bad download from replacing a good one.
+ */
 static int
 accept_crl(struct fetcher *f, struct source *src, const char *cand,
     size_t cand_len, char *err, size_t errlen)
 {
-	struct fetch_doc *docs;
-	struct crlset *cs;
-	size_t n = 0, cap = 0;
+	const struct config *cfg = snapshot_config(f->base);
+	const struct ca_store *cas = f->base->cfg->cas;
+	struct crl_doc *docs = NULL;
+	char **files = NULL;
+	struct crlset *cs = NULL;
+	size_t n = 0, cap = cfg->crl_files.n, nf = 0;
+	int rc = -1;
 
-	if (f->crl_build == NULL) {
-		log_debug("%s: no CRL consumer; bytes kept", src->id);
-		return (0);
+	if (cas == NULL) {
+		snprintf(err, errlen, "crl_urls need client_ca_file (the CA "
+		    "that signs the CRLs)");
+		return (-1);
 	}
 	for (struct source *s = f->sources; s != NULL; s = s->next)
 		if (s->kind == SRC_CRL)
 			cap++;
-	if ((docs = calloc(cap ? cap : 1, sizeof(*docs))) == NULL) {
+	docs = calloc(cap ? cap : 1, sizeof(*docs));
+	files = calloc(cfg->crl_files.n ? cfg->crl_files.n : 1, sizeof(*files));
+	if (docs == NULL || files == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return (-1);
+		goto out;
+	}
+	for (nf = 0; nf < cfg->crl_files.n; nf++) {
+		size_t len;
+
+		if (loader_read_file(cfg->crl_files.v[nf], CRL_DOC_MAX,
+		    &files[nf], &len, err, errlen) != 0)
+			goto out;
+		docs[n].name = cfg->crl_files.v[nf];
+		docs[n].buf = (const uint8_t *)files[nf];
+		docs[n++].len = len;
 	}
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
 		if (s->kind != SRC_CRL)
 			continue;
 		if (s == src && cand != NULL) {
-			docs[n].url = s->conf_url;
+			docs[n].name = s->conf_url;
 			docs[n].buf = (const uint8_t *)cand;
 			docs[n++].len = cand_len;
 		} else if (s->have) {
-			docs[n].url = s->conf_url;
+			docs[n].name = s->conf_url;
 			docs[n].buf = (const uint8_t *)s->doc;
 			docs[n++].len = s->doc_len;
 		}
 	}
 	err[0] = '\0';
-	cs = f->crl_build(f->crl_arg, docs, n, now_s(), err, errlen);
-	free(docs);
-	if (cs == NULL) {
+	if (crlset_build(docs, n, cas, now_s(), &cs, err, errlen) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "CRL refused");
-		return (-1);
+		goto out;
 	}
 	crlset_unref(f->crls);
 	f->crls = cs;
 	f->dirty = true;
-	return (0);
+	log_info("crl_urls: %zu CRL%s, %zu revoked serial%s", crlset_count(cs),
+	    crlset_count(cs) == 1 ? "" : "s", crlset_entries(cs),
+	    crlset_entries(cs) == 1 ? "" : "s");
+	rc = 0;
+out:
+	for (size_t i = 0; files != NULL && i < nf; i++)
+		free(files[i]);
+	free(files);
+	free(docs);
+	return (rc);
 }
 
 /*
@@ -2013,19 +2040,28 @@ replan_global(struct fetcher *f)
 	f->dirty = true;
 }
 
-/* CRL sets from the documents loaded from state_dir. */
+/*
+ * The CRL set after the base changed (start, reload) or CRL documents came
+ * from state_dir: without crl_urls the base's (crl_files) set is used.
+ */
 static void
 rebuild_crls(struct fetcher *f)
 {
 	char err[ERR_MAX];
 
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
-		if (s->kind == SRC_CRL && s->have) {
-			if (accept_crl(f, s, NULL, 0, err, sizeof(err)) != 0)
-				log_warn("crl_urls: cached CRLs not used: %s", err);
-			return;
+		if (s->kind == SRC_CRL && s->have &&
+		    file_cfg(f)->crl_urls.n > 0) {
+			if (accept_crl(f, s, NULL, 0, err, sizeof(err)) == 0)
+				return;
+			log_warn("crl_urls: CRLs not used: %s", err);
+			break;
 		}
 	}
+	/* No usable downloaded CRL: the crl_files set of the base. */
+	crlset_unref(f->crls);
+	f->crls = NULL;
+	f->dirty = true;
 }
 
 /* ---- publication ---- */
@@ -2113,7 +2149,7 @@ publish(struct fetcher *f)
 		    src && src->keys ? src->st.good_at : 0);
 		s->refetch_after[i] = src ? src->refetch_after : 0;
 	}
-	if (f->crls != NULL)
+	if (f->crls != NULL && file_cfg(f)->crl_urls.n > 0)
 		snapshot_set_crls(s, crlset_ref(f->crls));
 	s->policy_loaded = f->base->policy_loaded;
 	for (struct source *p = f->sources; p != NULL; p = p->next)
@@ -2351,8 +2387,8 @@ curl_init_once(void)
 }
 
 int
-fetch_create(struct config *cfg, struct agent_stats *stats, fetch_crl_fn *crl,
-    void *crl_arg, struct fetcher **out, struct config_errors *errs)
+fetch_create(struct config *cfg, struct agent_stats *stats,
+    struct fetcher **out, struct config_errors *errs)
 {
 	struct fetcher *f;
 
@@ -2368,8 +2404,6 @@ fetch_create(struct config *cfg, struct agent_stats *stats, fetch_crl_fn *crl,
 		return (-1);
 	}
 	f->stats = stats;
-	f->crl_build = crl;
-	f->crl_arg = crl_arg;
 	pthread_mutex_init(&f->inbox_lock, NULL);
 	pthread_mutex_init(&f->lock, NULL);
 	if ((f->file = cfgref_new(cfg)) == NULL)

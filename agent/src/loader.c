@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cert.h"
 #include "config.h"
+#include "crl.h"
 #include "jwks.h"
 #include "loader.h"
 #include "log.h"
@@ -173,6 +175,60 @@ load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
 	return (0);
 }
 
+/* crl_files: all must load and verify, or nothing changes. */
+static int
+load_crl_files(struct snapshot *s, const struct ca_store *cas,
+    struct config_errors *errs)
+{
+	const struct config *cfg = snapshot_config(s);
+	struct crl_doc *docs;
+	char **bufs;
+	char err[512];
+	struct crlset *set = NULL;
+	int rc = -1;
+	size_t n = cfg->crl_files.n, i;
+
+	if (n == 0)
+		return (0);
+	if (cas == NULL) {
+		add_error(errs, "crl_files: needs client_ca_file (the CA that "
+		    "signs the CRLs)");
+		return (-1);
+	}
+	docs = calloc(n, sizeof(*docs));
+	bufs = calloc(n, sizeof(*bufs));
+	if (docs == NULL || bufs == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		size_t len;
+
+		if (loader_read_file(cfg->crl_files.v[i], CRL_DOC_MAX, &bufs[i],
+		    &len, err, sizeof(err)) != 0) {
+			add_error(errs, "crl_files[%zu]: %s", i, err);
+			goto out;
+		}
+		docs[i].name = cfg->crl_files.v[i];
+		docs[i].buf = (const uint8_t *)bufs[i];
+		docs[i].len = len;
+	}
+	if (crlset_build(docs, n, cas, (int64_t)time(NULL), &set, err,
+	    sizeof(err)) != 0) {
+		add_error(errs, "crl_files: %s", err);
+		goto out;
+	}
+	log_info("crl_files: %zu CRL%s, %zu revoked serial%s", crlset_count(set),
+	    crlset_count(set) == 1 ? "" : "s", crlset_entries(set),
+	    crlset_entries(set) == 1 ? "" : "s");
+	snapshot_set_crls(s, set);
+	rc = 0;
+out:
+	for (i = 0; bufs != NULL && i < n; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(docs);
+	return (rc);
+}
+
 /*
  * The effective config for ${file}: the policy document ${doc} (from
  * policy_url) or the policy_file applied to it, or ${file} itself.  Return
@@ -228,6 +284,14 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 		return (-1);
 	cfg = ref->cfg;
 	s->policy_loaded = doc != NULL || cfg->policy_url == NULL;
+	if (cfg->client_ca_file != NULL && ref->cas == NULL) {
+		char err[512];
+
+		ref->cas = ca_store_load(cfg->client_ca_file, err, sizeof(err));
+		if (ref->cas == NULL)
+			add_error(errs, "client_ca_file: %s", err);
+	}
+	(void)load_crl_files(s, ref->cas, errs);
 	for (size_t i = 0; i < cfg->nissuers; i++) {
 		const struct issuer_cfg *is = &cfg->issuers[i];
 

@@ -192,7 +192,7 @@ run(const char *path)
 	/* The fetcher loads state_dir now, so the first snapshot already
 	 * has the cached keys and policy. */
 	if (config_parse_file(path, &cfg, &errs) != 0 ||
-	    fetch_create(cfg, &a.stats, NULL, NULL, &a.fetcher, &errs) != 0) {
+	    fetch_create(cfg, &a.stats, &a.fetcher, &errs) != 0) {
 		print_errors(&errs, path);
 		config_errors_free(&errs);
 		return (1);

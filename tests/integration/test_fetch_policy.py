@@ -47,7 +47,8 @@ def policy(version, routes):
 
 
 V1 = policy("v1", [{"name": "a", "path_prefix": "/a", "require": "none"}])
-V2 = policy("v2", [{"name": "b", "path_prefix": "/b", "require": "none"}])
+V2 = policy("v2", [{"name": "b", "path_prefix": "/b", "require": "none"},
+                   {"name": "m", "path_prefix": "/m", "require": "mtls"}])
 pol = idp.set_doc("/policy", V1, cache_control="no-cache")
 pol.require_bearer = "tok-msi-"
 idp.set_doc("/crl", open(os.path.join(pki(), "crl.der"), "rb").read(),
@@ -72,6 +73,7 @@ CREDS = [
 
 def config(cred="mi", url=B + "/policy", state_dir=state, crls=None):
     return {"state_dir": state_dir, "credentials": CREDS, "policy_url": url,
+            "client_ca_file": os.path.join(pki(), "clients-ca.pem"),
             "policy_credential": cred, "crl_urls": crls or [],
             "fetch": {"refresh_min_s": 1, "refresh_max_s": 2, "backoff_max_s": 1,
                       "ca_file": os.path.join(pki(), "ca.pem"),
@@ -198,7 +200,24 @@ check(wait_for(lambda: curl(P, "/b").status == 200, timeout=10), "policy from th
 crl_ok = f"crl:{B}/crl"
 crl_bad = f"crl:{M}/crl"
 check(wait_for(lambda: source(agent, crl_ok).get("state") == "ok", timeout=10),
-      "CRL bytes fetched")
+      "CRL fetched and accepted")
+VALID = (os.path.join(pki(), "client-valid.crt"), os.path.join(pki(), "client-valid.key"))
+REVOKED = (os.path.join(pki(), "client-revoked.crt"),
+           os.path.join(pki(), "client-revoked.key"))
+check(wait_for(lambda: curl(P, "/m", cert=VALID[0], key=VALID[1]).status == 200,
+               timeout=10), "mtls route: a valid certificate passes (CRL from the URL)")
+check_eq(curl(P, "/m", cert=REVOKED[0], key=REVOKED[1]).status, 401,
+         "the certificate the fetched CRL revokes -> 401 (cert_revoked)")
+check(wait_for(lambda: "reason=cert_revoked" in agent.output(), timeout=5),
+      "logged cert_revoked")
+idp.doc("/crl").body = b"garbage, not a CRL"
+check(wait_for(lambda: (source(agent, crl_ok).get("rejected") or 0) >= 1, timeout=10),
+      "a bad CRL download is refused")
+check_eq(curl(P, "/m", cert=REVOKED[0], key=REVOKED[1]).status, 401,
+         "the previous CRL stays in use")
+idp.doc("/crl").body = open(os.path.join(pki(), "crl-empty.pem"), "rb").read()
+check(wait_for(lambda: curl(P, "/m", cert=REVOKED[0], key=REVOKED[1]).status == 200,
+               timeout=10), "a new CRL without the serial: the certificate passes")
 check(wait_for(lambda: source(agent, crl_bad).get("state") == "error", timeout=10),
       "CRL URL needing a client certificate fails")
 check_eq(readyz(agent)[0], 200, "a CRL source does not affect readiness")
