@@ -206,6 +206,15 @@ bool cert_dn_match(const char *text, const struct cert_dn *dn);
 int cert_validity(const struct cert_info *ci, int64_t now, uint32_t skew_s);
 
 /*
+ * cert_x5t_matches(sha256, x5t_s256, len):
+ * 1 if the ${len} characters at ${x5t_s256} are exactly the canonical
+ * base64url (43 characters, no padding) of the 32 bytes ${sha256}, compared
+ * in constant time; else 0.  cert_binding_ok() for a bare thumbprint.
+ */
+int cert_x5t_matches(const uint8_t sha256[32], const char *x5t_s256,
+    size_t len);
+
+/*
  * cert_binding_ok(ci, x5t_s256, len):
  * RFC 8705 §3.1: ${x5t_s256} (${len} bytes, the token's cnf.x5t#S256) must
  * be exactly 43 canonical base64url characters (no padding, unused bits

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "util.h"
 #include "cert_int.h"
+#include "b64url.h"
 #include "cert.h"
 
 #define CA_STORE_MAX            4096            /* certificates per bundle */
@@ -118,52 +119,6 @@ cert_sha1(const uint8_t *der, size_t len, uint8_t out[20])
 }
 
 /* ---- text helpers --------------------------------------------------- */
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url without padding of ${n} bytes; ${out} holds 4n/3 + 2 bytes. */
-static void
-b64url_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-		out[o++] = b64url_alphabet[v >> 6 & 63];
-		out[o++] = b64url_alphabet[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-		out[o++] = b64url_alphabet[v >> 6 & 63];
-	}
-	out[o] = '\0';
-}
-
-static int
-b64url_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return (ch - 'A');
-	if (ch >= 'a' && ch <= 'z')
-		return (ch - 'a' + 26);
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0' + 52);
-	if (ch == '-')
-		return (62);
-	if (ch == '_')
-		return (63);
-	return (-1);
-}
 
 static void
 hex_encode(const uint8_t *in, size_t n, char *out)
@@ -631,11 +586,8 @@ cert_dn_match(const char *text, const struct cert_dn *dn)
 
 /* ---- CA store ------------------------------------------------------- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
+void
+cert_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -647,8 +599,8 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Never prompt for a PEM pass phrase. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
+int
+cert_no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -665,12 +617,12 @@ ca_store_load_mem(const uint8_t *buf, size_t len, char *err, size_t errlen)
 	X509 *x = NULL;
 
 	if (len > INT_MAX) {
-		set_err(err, errlen, "%zu bytes is too large", len);
+		cert_set_err(err, errlen, "%zu bytes is too large", len);
 		goto fail;
 	}
 	if ((cas = calloc(1, sizeof(*cas))) == NULL ||
 	    (b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		set_err(err, errlen, "out of memory");
+		cert_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (;;) {
@@ -678,24 +630,24 @@ ca_store_load_mem(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		unsigned int mdlen = 0;
 
 		ERR_clear_error();
-		x = PEM_read_bio_X509(b, NULL, no_passphrase, NULL);
+		x = PEM_read_bio_X509(b, NULL, cert_no_passphrase, NULL);
 		if (x == NULL) {
 			unsigned long e = ERR_peek_last_error();
 
 			if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
 			    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
 				break;  /* end of the bundle */
-			set_err(err, errlen,
+			cert_set_err(err, errlen,
 			    "certificate %zu: bad PEM or DER", cas->n + 1);
 			goto fail;
 		}
 		if (cas->n == CA_STORE_MAX) {
-			set_err(err, errlen, "more than %d certificates",
+			cert_set_err(err, errlen, "more than %d certificates",
 			    CA_STORE_MAX);
 			goto fail;
 		}
 		if (X509_check_ca(x) == 0) {
-			set_err(err, errlen,
+			cert_set_err(err, errlen,
 			    "certificate %zu is not a CA certificate",
 			    cas->n + 1);
 			goto fail;
@@ -703,19 +655,19 @@ ca_store_load_mem(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		/* Cache extensions and key ids now, before threads share it. */
 		(void)X509_get0_subject_key_id(x);
 		if (X509_get0_pubkey(x) == NULL) {
-			set_err(err, errlen,
+			cert_set_err(err, errlen,
 			    "certificate %zu: unusable public key", cas->n + 1);
 			goto fail;
 		}
 		v = realloc(cas->v, (cas->n + 1) * sizeof(*cas->v));
 		if (v == NULL) {
-			set_err(err, errlen, "out of memory");
+			cert_set_err(err, errlen, "out of memory");
 			goto fail;
 		}
 		cas->v = v;
 		if (X509_digest(x, EVP_sha256(), v[cas->n].sha256, &mdlen) != 1 ||
 		    mdlen != 32) {
-			set_err(err, errlen, "certificate %zu: digest failed",
+			cert_set_err(err, errlen, "certificate %zu: digest failed",
 			    cas->n + 1);
 			goto fail;
 		}
@@ -723,7 +675,7 @@ ca_store_load_mem(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		x = NULL;
 	}
 	if (cas->n == 0) {
-		set_err(err, errlen, "no certificate found");
+		cert_set_err(err, errlen, "no certificate found");
 		goto fail;
 	}
 	BIO_free(b);
@@ -748,7 +700,7 @@ ca_store_load(const char *path, char *err, size_t errlen)
 	FILE *f;
 
 	if ((f = fopen(path, "rb")) == NULL) {
-		set_err(err, errlen, "%s: cannot open", path);
+		cert_set_err(err, errlen, "%s: cannot open", path);
 		return (NULL);
 	}
 	for (;;) {
@@ -756,13 +708,13 @@ ca_store_load(const char *path, char *err, size_t errlen)
 			uint8_t *nb;
 
 			if (cap >= CA_FILE_MAX) {
-				set_err(err, errlen, "%s: larger than %u bytes",
+				cert_set_err(err, errlen, "%s: larger than %u bytes",
 				    path, CA_FILE_MAX);
 				goto out;
 			}
 			cap = cap ? cap * 2 : 65536;
 			if ((nb = realloc(buf, cap)) == NULL) {
-				set_err(err, errlen, "%s: out of memory", path);
+				cert_set_err(err, errlen, "%s: out of memory", path);
 				goto out;
 			}
 			buf = nb;
@@ -771,7 +723,7 @@ ca_store_load(const char *path, char *err, size_t errlen)
 		len += n;
 		if (n == 0) {
 			if (ferror(f)) {
-				set_err(err, errlen, "%s: read error", path);
+				cert_set_err(err, errlen, "%s: read error", path);
 				goto out;
 			}
 			break;
@@ -779,7 +731,7 @@ ca_store_load(const char *path, char *err, size_t errlen)
 	}
 	cas = ca_store_load_mem(buf, len, sub, sizeof(sub));
 	if (cas == NULL)
-		set_err(err, errlen, "%s: %s", path, sub);
+		cert_set_err(err, errlen, "%s: %s", path, sub);
 out:
 	fclose(f);
 	free(buf);
@@ -1063,7 +1015,7 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 		w = "digest failed";
 		goto fail;
 	}
-	b64url_encode(ci->sha256, 32, ci->sha256_b64);
+	(void)b64url_encode(ci->sha256, 32, ci->sha256_b64, sizeof(ci->sha256_b64));
 	hex_encode(ci->sha256, 32, ci->sha256_hex);
 	hex_encode(ci->sha1, 20, ci->sha1_hex);
 
@@ -1267,30 +1219,22 @@ cert_validity(const struct cert_info *ci, int64_t now, uint32_t skew_s)
 }
 
 int
-cert_binding_ok(const struct cert_info *ci, const char *x5t_s256, size_t len)
+cert_x5t_matches(const uint8_t sha256[32], const char *x5t_s256, size_t len)
 {
 	uint8_t raw[33];
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
 
-	if (ci == NULL || x5t_s256 == NULL || len != 43)
+	/* Exactly 43 canonical base64url characters: 32 bytes (b64url_decode
+	 * refuses padding, other alphabets and non-zero unused bits). */
+	if (x5t_s256 == NULL || len != 43 ||
+	    b64url_decode(x5t_s256, len, raw, sizeof(raw)) != 32)
 		return (0);
-	for (size_t i = 0; i < len; i++) {
-		int v = b64url_value((unsigned char)x5t_s256[i]);
+	return (CRYPTO_memcmp(raw, sha256, 32) == 0 ? 1 : 0);
+}
 
-		if (v < 0)
-			return (0);
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			raw[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* 43 * 6 = 258 bits: 32 bytes and 2 unused bits, which must be 0. */
-	if (o != 32 || acc != 0)
+int
+cert_binding_ok(const struct cert_info *ci, const char *x5t_s256, size_t len)
+{
+	if (ci == NULL)
 		return (0);
-	return (CRYPTO_memcmp(raw, ci->sha256, 32) == 0 ? 1 : 0);
+	return (cert_x5t_matches(ci->sha256, x5t_s256, len));
 }

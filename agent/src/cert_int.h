@@ -36,4 +36,11 @@ int cert_x509_time(const ASN1_TIME *t, int64_t *out);
  */
 int cert_x509_name_text(const X509_NAME *name, char **out);
 
+/* cert_set_err(err, errlen, fmt, ...): format into ${err} if not NULL. */
+void cert_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* cert_no_passphrase(): PEM callback that never prompts for a pass phrase. */
+int cert_no_passphrase(char *buf, int size, int rwflag, void *u);
+
 #endif /* !SPOA_CERT_INT_H */

@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "b64url.h"
 #include "cidr.h"
 #include "jwa.h"
 #include "log.h"
@@ -1647,22 +1648,6 @@ parse_issuers(struct pctx *c, const cJSON *root, struct config *cfg)
 
 /* routes: client_cert --------------------------------------------------- */
 
-static int
-b64url_val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return (ch - 'A');
-	if (ch >= 'a' && ch <= 'z')
-		return (ch - 'a' + 26);
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0' + 52);
-	if (ch == '-')
-		return (62);
-	if (ch == '_')
-		return (63);
-	return (-1);
-}
-
 /*
  * Thumbprint text to ${n} raw bytes: 2n hex digits, ':' separators
  * allowed, or (if ${b64} and n == 32) 43 canonical base64url characters.
@@ -1673,26 +1658,15 @@ thumb_parse(const char *s, uint8_t *out, size_t n, bool b64)
 	size_t len = strlen(s), i, o = 0;
 
 	if (b64 && n == 32 && len == 43 && strchr(s, ':') == NULL) {
-		uint32_t acc = 0;
-		unsigned bits = 0;
+		uint8_t raw[33];
 
-		for (i = 0; i < len; i++) {
-			int v = b64url_val((unsigned char)s[i]);
-
-			if (v < 0)
-				goto hex;
-			acc = acc << 6 | (uint32_t)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (uint8_t)(acc >> bits);
-				acc &= (1u << bits) - 1;
-			}
+		/* 43 hex digits can't be a thumbprint: try base64url, which
+		 * b64url_decode() takes only in canonical form. */
+		if (b64url_decode(s, len, raw, sizeof(raw)) == 32) {
+			memcpy(out, raw, 32);
+			return (0);
 		}
-		/* Canonical: the 2 leftover bits are zero. */
-		return (o == 32 && acc == 0 ? 0 : -1);
 	}
-hex:
 	o = 0;
 	for (i = 0; i < len; i++) {
 		int hi, lo;

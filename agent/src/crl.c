@@ -76,30 +76,6 @@ struct pending {
 	uint32_t group;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return (0);
-}
 
 static const char *
 doc_name(const struct crl_doc *d)
@@ -149,11 +125,11 @@ parse_doc(const struct crl_doc *d, size_t i, struct pending **v, size_t *n,
 	BIO *b;
 
 	if (d->buf == NULL || d->len == 0) {
-		set_err(err, errlen, "%s: empty CRL document", doc_name(d));
+		cert_set_err(err, errlen, "%s: empty CRL document", doc_name(d));
 		return (-1);
 	}
 	if (d->len > CRL_DOC_MAX) {
-		set_err(err, errlen, "%s: CRL document larger than %u bytes",
+		cert_set_err(err, errlen, "%s: CRL document larger than %u bytes",
 		    doc_name(d), CRL_DOC_MAX);
 		return (-1);
 	}
@@ -162,37 +138,37 @@ parse_doc(const struct crl_doc *d, size_t i, struct pending **v, size_t *n,
 
 		crl = d2i_X509_CRL(NULL, &p, (long)d->len);
 		if (crl == NULL) {
-			set_err(err, errlen, "%s: not a DER or PEM CRL",
+			cert_set_err(err, errlen, "%s: not a DER or PEM CRL",
 			    doc_name(d));
 			return (-1);
 		}
 		if ((size_t)(p - d->buf) != d->len) {
 			X509_CRL_free(crl);
-			set_err(err, errlen, "%s: trailing bytes after the CRL",
+			cert_set_err(err, errlen, "%s: trailing bytes after the CRL",
 			    doc_name(d));
 			return (-1);
 		}
 		if (push(v, n, cap, crl, i) != 0) {
 			X509_CRL_free(crl);
-			set_err(err, errlen, "out of memory");
+			cert_set_err(err, errlen, "out of memory");
 			return (-1);
 		}
 		return (0);
 	}
 	if ((b = BIO_new_mem_buf(d->buf, (int)d->len)) == NULL) {
-		set_err(err, errlen, "out of memory");
+		cert_set_err(err, errlen, "out of memory");
 		return (-1);
 	}
 	for (;;) {
 		ERR_clear_error();
-		crl = PEM_read_bio_X509_CRL(b, NULL, no_passphrase, NULL);
+		crl = PEM_read_bio_X509_CRL(b, NULL, cert_no_passphrase, NULL);
 		if (crl == NULL) {
 			unsigned long e = ERR_peek_last_error();
 
 			if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
 			    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
 				break;
-			set_err(err, errlen, "%s: CRL %zu: bad PEM or DER",
+			cert_set_err(err, errlen, "%s: CRL %zu: bad PEM or DER",
 			    doc_name(d), *n - before + 1);
 			BIO_free(b);
 			return (-1);
@@ -200,13 +176,13 @@ parse_doc(const struct crl_doc *d, size_t i, struct pending **v, size_t *n,
 		if (push(v, n, cap, crl, i) != 0) {
 			X509_CRL_free(crl);
 			BIO_free(b);
-			set_err(err, errlen, "out of memory");
+			cert_set_err(err, errlen, "out of memory");
 			return (-1);
 		}
 	}
 	BIO_free(b);
 	if (*n == before) {
-		set_err(err, errlen, "%s: no CRL found", doc_name(d));
+		cert_set_err(err, errlen, "%s: no CRL found", doc_name(d));
 		return (-1);
 	}
 	return (0);
@@ -475,7 +451,7 @@ crlset_build(const struct crl_doc *docs, size_t n,
 
 	*out = NULL;
 	if (cas == NULL) {
-		set_err(err, errlen, "CRLs need client_ca_file");
+		cert_set_err(err, errlen, "CRLs need client_ca_file");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -483,7 +459,7 @@ crlset_build(const struct crl_doc *docs, size_t n,
 			goto out;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->crls = calloc(npc ? npc : 1, sizeof(*s->crls))) == NULL) {
-		set_err(err, errlen, "out of memory");
+		cert_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	atomic_init(&s->refs, 1);
@@ -499,7 +475,7 @@ crlset_build(const struct crl_doc *docs, size_t n,
 		if (w == NULL && nents > CRL_ENTRIES_MAX)
 			w = "too many revoked serials in all CRLs";
 		if (w != NULL) {
-			set_err(err, errlen, "%s: CRL %zu: %s", doc_name(d),
+			cert_set_err(err, errlen, "%s: CRL %zu: %s", doc_name(d),
 			    i + 1, w);
 			goto out;
 		}
@@ -517,13 +493,13 @@ crlset_build(const struct crl_doc *docs, size_t n,
 		if ((one->name = strdup(doc_name(d))) == NULL ||
 		    cert_x509_name_text(X509_CRL_get_issuer(pc[i].crl),
 		    &one->issuer) != 0) {
-			set_err(err, errlen, "%s: CRL %zu: issuer name too large",
+			cert_set_err(err, errlen, "%s: CRL %zu: issuer name too large",
 			    doc_name(d), i + 1);
 			goto out;
 		}
 	}
 	if (index_set(s, pc, npc, nents, nbytes) != 0) {
-		set_err(err, errlen, "out of memory");
+		cert_set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	*out = s;
