@@ -34,9 +34,18 @@ struct jws_limits {
 	unsigned header_max_members;	/* per object/array in the header */
 	unsigned payload_max_depth;
 	unsigned payload_max_members;
+	/*
+	 * Off by default, and never set by the token path (jwt.c).  When set,
+	 * the payload is an opaque octet sequence (RFC 7515 allows any; the
+	 * Wycheproof and RFC 7515 A.4 vectors carry "foo", "Payload"): its
+	 * segment must still be canonical base64url but may be empty, it is
+	 * not decoded as JSON, and jws.payload is NULL.  For the JWS-layer
+	 * tests only; a JWT payload is always a JSON object.
+	 */
+	bool payload_opaque;
 };
 
-#define JWS_LIMITS_DEFAULT	{ 8192, 16, 256, 32, 2048 }
+#define JWS_LIMITS_DEFAULT	{ 8192, 16, 256, 32, 2048, false }
 
 /* Longest accepted kid, in bytes. */
 #define JWS_KID_MAX		256
@@ -54,7 +63,8 @@ struct jws {
 	const char *typ;		/* NULL if absent */
 	size_t typ_len;
 	struct cJSON *header;		/* JSON object, owned */
-	struct cJSON *payload;		/* JSON object, owned */
+	struct cJSON *payload;		/* JSON object, owned; NULL only with
+					 * jws_limits.payload_opaque */
 	const char *signing_input;	/* "b64(header).b64(payload)" */
 	size_t signing_input_len;
 	uint8_t *sig;			/* decoded signature, owned */
@@ -87,7 +97,9 @@ int jws_bearer(const char *authz, size_t len, const char **tok,
  * The token must be at most ${lim}->max_token bytes, have exactly three
  * non-empty segments of canonical base64url (JWE's five segments and the
  * JSON serialization are refused), and its header and payload must be JSON
- * objects that pass json_strict_check() with the header/payload limits.
+ * objects that pass json_strict_check() with the header/payload limits
+ * (with ${lim}->payload_opaque the payload segment may be empty and is
+ * only checked to be canonical base64url).
  * Header rules: "alg" is a string naming an algorithm of jwa.h ("none" in
  * any case and unknown names: token_unsupported_alg; absent or not a
  * string: token_malformed); "crit" in any form (even []), "b64", "enc" and

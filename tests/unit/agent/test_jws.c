@@ -1081,6 +1081,81 @@ test_inspect(void **state)
 	free(out);
 }
 
+/* ---- payload_opaque: off by default, for the JWS-layer vector tests ----- */
+
+static void
+test_payload_opaque(void **state)
+{
+	static const struct jws_limits def = JWS_LIMITS_DEFAULT;
+	struct jws_limits op = JWS_LIMITS_DEFAULT;
+	const char *d = NULL;
+	enum reason r;
+	struct jws j;
+	char *t;
+
+	(void)state;
+	/* The default, and what jwt.c starts from, is JSON payloads. */
+	assert_false(def.payload_opaque);
+	op.payload_opaque = true;
+
+	/* "foo" (Wycheproof's payload) is not JSON: refused by default... */
+	t = mk("{\"alg\":\"HS256\"}", "foo", SIG);
+	r = parse_s(t, &d);
+	expect(r, d, REASON_TOKEN_MALFORMED,
+	    "payload: top-level value is not an object",
+	    "foo, default");
+	r = parse_lim(t, strlen(t), &def, &d);
+	expect(r, d, REASON_TOKEN_MALFORMED,
+	    "payload: top-level value is not an object",
+	    "foo, JWS_LIMITS_DEFAULT");
+	/* ... parsed as octets with payload_opaque, and no tree is built. */
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), 0);
+	assert_int_equal(r, REASON_OK);
+	assert_null(j.payload);
+	assert_non_null(j.header);
+	assert_int_equal(j.alg, JWS_ALG_HS256);
+	assert_int_equal(j.signing_input_len, strlen(t) - strlen(SIG) - 1);
+	jws_release(&j);
+	free(t);
+
+	/* An empty payload segment: a JWS may have one, a JWT never. */
+	t = mk("{\"alg\":\"HS256\"}", "", SIG);
+	r = parse_s(t, &d);
+	expect(r, d, REASON_TOKEN_MALFORMED, "payload segment is empty",
+	    "empty payload, default");
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), 0);
+	assert_null(j.payload);
+	jws_release(&j);
+	free(t);
+
+	/* Opaque is not lax: the payload must still be canonical base64url,
+	 * and every header rule still applies. */
+	{
+		static const char *const bad[] = {
+			"eyJhbGciOiJIUzI1NiJ9.AB." SIG,	/* unused bits set */
+			"eyJhbGciOiJIUzI1NiJ9.Zm9v=." SIG,
+			"eyJhbGciOiJIUzI1NiJ9.Zm+v." SIG,
+			"eyJhbGciOiJIUzI1NiJ9.Zm9v?." SIG,
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			assert_int_equal(jws_parse(bad[i], strlen(bad[i]), &op,
+			    &j, &r, &d), -1);
+			expect(r, d, REASON_TOKEN_MALFORMED,
+			    "payload: invalid base64url", bad[i]);
+		}
+	}
+	t = mk("{\"alg\":\"none\"}", "foo", SIG);
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), -1);
+	expect(r, d, REASON_TOKEN_UNSUPPORTED_ALG, NULL, "none, opaque");
+	free(t);
+	t = mk("{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}", "foo",
+	    SIG);
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), -1);
+	expect(r, d, REASON_TOKEN_MALFORMED, "crit header is not supported",
+	    "crit, opaque");
+	free(t);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1179,7 @@ main(void)
 		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_wycheproof_base64),
 		cmocka_unit_test(test_inspect),
+		cmocka_unit_test(test_payload_opaque),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
