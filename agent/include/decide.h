@@ -17,6 +17,9 @@ struct tokcache;
 struct certcache;
 struct agent_stats;
 
+/* Longest kid a decision reports for a refetch (jws.h JWS_KID_MAX). */
+#define DECIDE_KID_MAX	256
+
 struct decide_env {
 	int64_t now;                /* seconds since the epoch */
 	struct tokcache *tokcache;  /* may be NULL (cache off) */
@@ -24,9 +27,10 @@ struct decide_env {
 	struct agent_stats *stats;  /* may be NULL */
 	bool may_park;              /* false once a request was parked already */
 	/* Out, with DECIDE_PARK: the issuer whose keys must be refetched, and
-	 * the unknown kid (borrowed from the facts). */
+	 * the unknown kid, copied (it is decoded from the token's header,
+	 * which does not outlive the decision), NUL-terminated. */
 	size_t park_issuer;
-	const char *park_kid;
+	char park_kid[DECIDE_KID_MAX + 1];
 	size_t park_kid_len;
 };
 

@@ -30,6 +30,8 @@
 #include "tokcache.h"
 #include "verdict.h"
 
+_Static_assert(JWS_KID_MAX <= DECIDE_KID_MAX, "a parked kid must fit");
+
 /* Tokens without kid: how many compatible keys we try at most. */
 #define NOKID_MAX_TRIES      4
 /* Cached entries without exp live this long. */
@@ -276,8 +278,11 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
 		if (k == NULL) {
 			if (env->may_park && remote_source(is) &&
 			    env->now >= s->refetch_after[i]) {
+				/* Copied: j's header is freed before the
+				 * caller sees ${env}. */
 				env->park_issuer = i;
-				env->park_kid = j->kid;
+				memcpy(env->park_kid, j->kid, j->kid_len);
+				env->park_kid[j->kid_len] = '\0';
 				env->park_kid_len = j->kid_len;
 				return (1);
 			}
