@@ -889,6 +889,7 @@ test_s2_rs_hs_confusion(void **state)
 	nf++;
 	flen[nf] = flen[0] + 2;
 	forms[nf] = malloc(flen[nf] + 1);
+	assert_non_null(forms[nf]);
 	snprintf(forms[nf], flen[nf] + 1, "  %s", forms[0]);
 	nf++;
 	{
@@ -899,10 +900,11 @@ test_s2_rs_hs_confusion(void **state)
 
 		assert_non_null(ec);
 		assert_int_equal(OSSL_ENCODER_to_data(ec, &p, &n), 1);
-		assert_non_null(strstr((char *)p, "BEGIN RSA PUBLIC KEY"));
 		forms[nf] = malloc(n + 1);
+		assert_non_null(forms[nf]);
 		memcpy(forms[nf], p, n);
 		forms[nf][n] = '\0';
+		assert_non_null(strstr(forms[nf], "BEGIN RSA PUBLIC KEY"));
 		flen[nf++] = n;
 		OPENSSL_free(p);
 		OSSL_ENCODER_CTX_free(ec);
@@ -913,6 +915,7 @@ test_s2_rs_hs_confusion(void **state)
 
 		assert_true(n > 0);
 		forms[nf] = malloc((size_t)n);
+		assert_non_null(forms[nf]);
 		memcpy(forms[nf], der, (size_t)n);
 		flen[nf++] = (size_t)n;
 		OPENSSL_free(der);
