@@ -62,7 +62,7 @@ struct jws {
 	size_t kid_len;			/* 1 .. JWS_KID_MAX */
 	const char *typ;		/* NULL if absent */
 	size_t typ_len;
-	struct cJSON *header;		/* JSON object, owned */
+	struct cJSON *header;		/* JSON object, owned (jws_tree_free) */
 	struct cJSON *payload;		/* JSON object, owned; NULL only with
 					 * jws_limits.payload_opaque */
 	const char *signing_input;	/* "b64(header).b64(payload)" */
@@ -88,6 +88,21 @@ struct jws {
  * what follows is not exactly one token68 (token_malformed).
  */
 int jws_bearer(const char *authz, size_t len, const char **tok,
+    size_t *tok_len);
+
+/*
+ * jws_bearer_span(authz, len, tok, tok_len):
+ * jws_bearer() without looking at the credential's characters: the same
+ * scheme rules and answers (-1, -2), then *${tok}, *${tok_len} = the rest
+ * of the value after "Bearer" and its spaces, without trailing SP/HT
+ * (-2 if nothing is left).  Whenever jws_bearer() returns 0, this returns 0
+ * with the same span (token68 characters are never SP or HT); a span that
+ * jws_bearer() refuses is returned as well.  So use it only to look up
+ * something stored under a span that jws_bearer() accepted, which proves the
+ * header well-formed (the verified-token cache: a hit skips a scan of every
+ * token byte); on a miss, call jws_bearer().
+ */
+int jws_bearer_span(const char *authz, size_t len, const char **tok,
     size_t *tok_len);
 
 /*
@@ -120,6 +135,16 @@ int jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 
 /* jws_release(j): free what ${j} owns and zero it; NULL is a no-op. */
 void jws_release(struct jws *j);
+
+/*
+ * jws_tree_free(tree):
+ * Release a header or payload tree taken over from a struct jws (a caller
+ * that keeps j.payload sets it to NULL before jws_release()).  These trees
+ * are read with the cJSON API but are built in one allocation: never pass
+ * them to cJSON_Delete() or to any cJSON function that modifies a tree.
+ * NULL is a no-op.
+ */
+void jws_tree_free(struct cJSON *tree);
 
 /*
  * jws_typ_allowed(j, allowed):

@@ -811,6 +811,28 @@ test_identity_variables(void **state)
 	EXPECT_VAR("client_id", "c");
 	EXPECT_VAR("scopes", "x y");
 	EXPECT_VAR("roles", NULL);
+	/* Values longer than a variable may be are left out, not cut:
+	 * a 1100-byte client id and subject. */
+	{
+		char extra[2400];
+		char big[1101];
+
+		memset(big, 'c', 1100);
+		big[1100] = '\0';
+		snprintf(extra, sizeof(extra), ",\"azp\":\"%s\",\"tid\":\"%s\"",
+		    big, T1);
+		run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
+		    claims(MAIN_ISS, AUD, extra)));
+		EXPECT(REASON_OK);
+		EXPECT_VAR("client_id", NULL);
+		EXPECT_VAR("tenant", T1);
+		big[1024] = '\0';
+		snprintf(extra, sizeof(extra), ",\"azp\":\"%s\"", big);
+		run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
+		    claims(MAIN_ISS, AUD, extra)));
+		EXPECT(REASON_OK);
+		EXPECT_VAR("client_id", big);
+	}
 	/* A value HAProxy could not carry in a header is left out, not
 	 * mangled: CR LF in a claim. */
 	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
