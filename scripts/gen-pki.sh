@@ -12,13 +12,16 @@
 #   client-revoked.pem           listed in crl.pem
 #   client-foreign.pem           issued by an unrelated CA (foreign-ca.pem)
 #   crl.pem / crl.der            intermediate's CRL revoking client-revoked
+#   crl-empty.pem                intermediate's CRL revoking nothing
+#   crl-stale.pem                like crl.pem, but nextUpdate is in 2020
+#   crl-foreign.pem              empty CRL signed by the foreign CA
 #   client-*.crt / *.key         cert and key separately (curl --cert/--key)
 # Usage: gen-pki.sh OUTDIR      (idempotent: regenerates everything)
 set -euo pipefail
 out=${1:?usage: gen-pki.sh OUTDIR}
 mkdir -p "$out"
 cd "$out"
-rm -rf ca-db && mkdir -p ca-db
+rm -rf ca-db foreign-db && mkdir -p ca-db foreign-db
 export OPENSSL_CONF=/dev/null
 
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
@@ -38,6 +41,17 @@ default_md = sha256
 policy = any
 unique_subject = no
 copy_extensions = copy
+default_crl_days = 30
+[ foreign ]
+dir = ./foreign-db
+database = $dir/index.txt
+new_certs_dir = $dir
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+certificate = ./foreign-ca.pem
+private_key = ./foreign-ca.key
+default_md = sha256
+policy = any
 default_crl_days = 30
 [ any ]
 organizationName = optional
@@ -113,6 +127,9 @@ cp ca-db/index.txt ca-db/index.full
 grep -v '^R' ca-db/index.full | sed 's/^R/V/' > ca-db/index.txt || true
 openssl ca -batch -config ca.cnf -gencrl -out crl-empty.pem 2>/dev/null
 cp ca-db/index.full ca-db/index.txt
+# A stale CRL: the same revocation, but nextUpdate long past.
+openssl ca -batch -config ca.cnf -gencrl -crl_lastupdate 20200101000000Z \
+  -crl_nextupdate 20200201000000Z -out crl-stale.pem 2>/dev/null
 
 # A foreign CA and a client it signed (HAProxy reports a verify error).
 key foreign-ca.key
@@ -124,6 +141,10 @@ openssl x509 -req -in client-foreign.csr -CA foreign-ca.pem -CAkey foreign-ca.ke
   -set_serial 0x0777 -days 825 -extfile ca.cnf -extensions v3_client \
   -out client-foreign.crt 2>/dev/null
 cat client-foreign.crt client-foreign.key > client-foreign.pem
+# A CRL from the foreign CA (its signer is not in clients-ca.pem).
+touch foreign-db/index.txt
+echo 1000 > foreign-db/crlnumber
+openssl ca -batch -config ca.cnf -name foreign -gencrl -out crl-foreign.pem 2>/dev/null
 
 # HAProxy's verify needs the whole chain of client issuers.
 cat int.pem ca.pem > clients-ca.pem

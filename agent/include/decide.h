@@ -17,7 +17,7 @@ struct tokcache;
 struct certcache;
 struct agent_stats;
 
-/* Longest kid a decision reports for a refetch (jws.h JWS_KID_MAX). */
+/* Longest kid a request may park on (a longer one is in no key set). */
 #define DECIDE_KID_MAX	256
 
 struct decide_env {
@@ -27,11 +27,12 @@ struct decide_env {
 	struct agent_stats *stats;  /* may be NULL */
 	bool may_park;              /* false once a request was parked already */
 	/* Out, with DECIDE_PARK: the issuer whose keys must be refetched, and
-	 * the unknown kid, copied (it is decoded from the token's header,
-	 * which does not outlive the decision), NUL-terminated. */
+	 * the unknown kid (park_kid points to park_kid_buf: the decoded
+	 * token header it came from is gone when decide() returns). */
 	size_t park_issuer;
-	char park_kid[DECIDE_KID_MAX + 1];
+	const char *park_kid;
 	size_t park_kid_len;
+	char park_kid_buf[DECIDE_KID_MAX];
 };
 
 enum decide_outcome {
@@ -42,7 +43,10 @@ enum decide_outcome {
 /*
  * decide(f, s, env, v):
  * Fill ${v} (initialised here) with the answer for ${f} under ${s}.  May
- * return DECIDE_PARK only when ${env}->may_park.
+ * return DECIDE_PARK only when ${env}->may_park.  While the config names a
+ * policy_url whose document was never loaded (!${s}->policy_loaded), or
+ * whose document is older than fetch.max_stale_s (${s}->policy_at), every
+ * request is not_ready.
  */
 enum decide_outcome decide(const struct facts *f, const struct snapshot *s,
     struct decide_env *env, struct verdict *v);

@@ -7,11 +7,13 @@
 #include <stddef.h>
 
 /*
- * A refetch request: issuer index ${issuer} saw the unknown kid ${kid}
- * (${kid_len} bytes, borrowed).  Called on a worker thread; must not block.
+ * A refetch request: the issuer named ${issuer} (its config name; indexes
+ * differ between snapshots) saw the unknown kid ${kid} (${kid_len} bytes).
+ * Both are borrowed for the call only.  Called on a worker thread each
+ * time a request parks (not per request); must not block.
  */
-typedef void handler_refetch_fn(void *arg, size_t issuer, const char *kid,
-    size_t kid_len);
+typedef void handler_refetch_fn(void *arg, const char *issuer,
+    const char *kid, size_t kid_len);
 
 /* handler_set_refetch(fn, arg): install the hook before workers start. */
 void handler_set_refetch(handler_refetch_fn *fn, void *arg);

@@ -9,8 +9,9 @@
  *    vector is a set, so accepting both would only make the input
  *    ambiguous.  Other top-level members are ignored.
  *  - Duplicate member names anywhere in the document refuse the whole
- *    document (cJSON would silently keep the first one), and so does the
- *    escape \u0000 anywhere (cJSON would cut the string there).
+ *    document (cJSON would silently keep the first one), and so do the
+ *    escape \u0000 and raw control characters other than tab, LF and CR
+ *    (cJSON would cut a string there or accept invalid JSON).
  *  - Each key: "kty" RSA, EC or OKP (crv Ed25519) only.  "oct" keys and
  *    every other type are skipped: HMAC secrets come only from the issuer
  *    config (keyset_hmac()), never from a fetched document, so a key set

@@ -22,6 +22,24 @@ int loader_build(struct config *cfg, const struct snapshot *prev,
     struct snapshot **out, struct config_errors *errs);
 
 /*
+ * loader_build_ref(file, doc, len, prev, out, errs):
+ * Build a snapshot from the config file ${file} (a new reference is taken;
+ * ${file} is not modified).  If ${doc} is not NULL it is a policy document
+ * of ${len} bytes fetched from policy_url: its issuers and routes replace
+ * the file's (config_policy_parse(), errors prefixed "policy_url"), and
+ * the snapshot's policy_loaded is true.  Otherwise a policy_file is
+ * applied as loader_build() does, and policy_loaded is true unless the
+ * config names a policy_url.  Key sets of ${prev} (may be NULL) carry over
+ * where the source is unchanged; jwks_file key sets and HMAC secrets are
+ * loaded.  Return 0 with the snapshot in *${out} (one reference), or -1
+ * with the errors appended to ${errs}.
+ */
+struct cfgref;
+int loader_build_ref(struct cfgref *file, const char *doc, size_t len,
+    const struct snapshot *prev, struct snapshot **out,
+    struct config_errors *errs);
+
+/*
  * loader_read_file(path, max, buf, len, err, errlen):
  * Read a regular file of at most ${max} bytes into a NUL-terminated malloc'd
  * *${buf}.  Return 0, or -1 with a message in ${err}.

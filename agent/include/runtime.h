@@ -106,12 +106,17 @@ void handler_cancel(struct rt_link *link);
 /*
  * handler_snapshot_changed(w, old): ${w}->snap was just replaced by a newer
  * snapshot; drop cache entries it invalidates and decide parked requests
- * again.  ${old} is still referenced during the call.
+ * again (those still waiting for a refetch stay parked until their
+ * deadline).  ${old} is still referenced during the call.
  */
 void handler_snapshot_changed(struct wctx *w, const struct snapshot *old);
 
-/* handler_retry(w, issuer): decide again the requests parked on ${issuer}
- * (SIZE_MAX: all of them) now that keys changed. */
+/*
+ * handler_retry(w, issuer): answer the requests parked on issuer index
+ * ${issuer} of ${w}'s current snapshot (SIZE_MAX: all of them): the
+ * fetcher says no refetch will bring their key, so they are decided
+ * without further parking.
+ */
 void handler_retry(struct wctx *w, size_t issuer);
 
 /* ---- worker.c ---- */

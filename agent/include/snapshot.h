@@ -18,11 +18,13 @@
 struct config;
 struct keyset;
 struct crlset;
+struct ca_store;
 
 /* A config shared by several snapshots (keys change more often). */
 struct cfgref {
 	atomic_uint refs;
 	struct config *cfg;
+	struct ca_store *cas;         /* client_ca_file, loaded once per config */
 };
 
 struct snapshot {
@@ -37,6 +39,8 @@ struct snapshot {
 	                               * trigger a refetch from this time on */
 	struct crlset *crls;          /* NULL = none configured / loaded */
 	bool policy_loaded;           /* routes come from a loaded policy */
+	int64_t policy_at;            /* policy_url: when the document in use
+	                               * was fetched or revalidated */
 };
 
 /*

@@ -1546,12 +1546,22 @@ parse_issuer(struct pctx *c, const cJSON *o, const char *path,
 		}
 	}
 
-	/* Only an issuer that signs with a shared secret alone needs no key
-	 * source. */
-	if (nsrc == 0 && !(is->algorithms != 0 && !algs_bad &&
-	    (is->algorithms & ~JWS_ALG_HMAC_MASK) == 0))
+	/* A shared secret and public keys never serve one issuer (RFC 8725
+	 * §3.1, Wycheproof MixedKeySet): an HS-only issuer takes no key
+	 * source, any other needs exactly one. */
+	bool hs_only = is->algorithms != 0 && !algs_bad &&
+	    (is->algorithms & ~JWS_ALG_HMAC_MASK) == 0;
+	if (!algs_bad && (is->algorithms & JWS_ALG_HMAC_MASK) && !hs_only) {
+		path_key(p, sizeof(p), path, "algorithms");
+		perr(c, p, "HS256/HS384/HS512 cannot be mixed with asymmetric "
+		    "algorithms in one issuer (use two issuers)");
+	} else if (hs_only && nsrc > 0) {
+		perr(c, path, "an issuer with only HS256/HS384/HS512 takes no "
+		    "discovery_url, jwks_url or jwks_file");
+	} else if (nsrc == 0 && !hs_only) {
 		perr(c, path, "exactly one of discovery_url, jwks_url, "
 		    "jwks_file is required");
+	}
 	if (nsrc == 0)
 		is->source = KEYS_NONE;
 

@@ -4,9 +4,10 @@
  *
  * Completion contract (agent/DESIGN.md): every NOTIFY gets exactly one ACK.
  * Most are answered inside handler_notify(); a parked one is answered by
- * complete() — when the worker learns that its issuer's keys changed, or
- * when its deadline passes — unless its connection closed first (then
- * handler_cancel() frees it without answering).
+ * redecide() — when a new snapshot has its key or ends the refetch (its
+ * refetch_after moved), when the fetcher says the refetch is over
+ * (handler_retry()), or when its deadline passes — unless its connection
+ * closed first (then handler_cancel() frees it without answering).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "spoe/spop.h"
 
 #include "answer.h"
+#include "config.h"
 #include "decide.h"
 #include "facts.h"
 #include "handler.h"
@@ -119,21 +121,42 @@ req_free(struct req *r)
 	free(r);
 }
 
-/* Decide a parked request again (no more parking) and answer it. */
+/* Ask for a refetch of the keys of the issuer a request parks on. */
 static void
-complete(struct req *r, bool timed_out)
+ask_refetch(struct wctx *w, const struct decide_env *env)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+
+	if (refetch_hook != NULL && env->park_issuer < cfg->nissuers)
+		refetch_hook(refetch_arg, cfg->issuers[env->park_issuer].name,
+		    env->park_kid, env->park_kid_len);
+}
+
+/*
+ * Decide a parked request again under the worker's current snapshot and
+ * answer it.  Unless ${final} (its deadline passed, or the fetcher said
+ * the refetch is over), a request whose key is still being fetched stays
+ * parked with its original deadline.
+ */
+static void
+redecide(struct req *r, bool final, bool timed_out)
 {
 	struct wctx *w = r->w;
 	struct conn *c = r->conn;
 	struct decide_env env = {
 		.now = now_s(), .tokcache = w->tokcache,
-		.certcache = w->certcache, .stats = w->stats, .may_park = false,
+		.certcache = w->certcache, .stats = w->stats,
+		.may_park = !final && !w->draining,
 	};
 	struct spop_writer out;
 
+	if (decide(&r->facts, w->snap, &env, &scratch) == DECIDE_PARK) {
+		r->issuer = env.park_issuer;
+		ask_refetch(w, &env);
+		return;
+	}
 	if (timed_out)
 		STAT_INC(w->stats, parked_timeouts);
-	(void)decide(&r->facts, w->snap, &env, &scratch);
 	/* Unlink first: committing may close the connection, which would
 	 * otherwise cancel (free) this very request. */
 	conn_req_detach(c, &r->clink);
@@ -152,7 +175,7 @@ on_park_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	complete(r, true);
+	redecide(r, true, true);
 }
 
 void
@@ -162,18 +185,41 @@ handler_cancel(struct rt_link *link)
 	req_free(rt_container(link, struct req, clink));
 }
 
-void
-handler_retry(struct wctx *w, size_t issuer)
+/*
+ * Decide again the parked requests on ${issuer} (SIZE_MAX: all).  They
+ * are first moved to a private list and taken from its head one at a
+ * time: answering one may close its connection and cancel (free) others,
+ * which then simply leave that list; no pointer to a freed request is
+ * ever followed.
+ */
+static void
+retry(struct wctx *w, size_t issuer, bool final)
 {
-	struct rt_link *l, *next;
+	struct rt_link todo, *l, *next;
 
+	rt_list_init(&todo);
 	for (l = w->parked.next; l != &w->parked; l = next) {
 		struct req *r = rt_container(l, struct req, wlink);
 
 		next = l->next;
-		if (issuer == SIZE_MAX || r->issuer == issuer)
-			complete(r, false);
+		if (issuer == SIZE_MAX || r->issuer == issuer) {
+			rt_list_del(l);
+			rt_list_add(&todo, l);
+		}
 	}
+	while (!rt_list_empty(&todo)) {
+		struct req *r = rt_container(todo.next, struct req, wlink);
+
+		rt_list_del(&r->wlink);
+		rt_list_add(&w->parked, &r->wlink);
+		redecide(r, final, false);
+	}
+}
+
+void
+handler_retry(struct wctx *w, size_t issuer)
+{
+	retry(w, issuer, true);
 }
 
 void
@@ -184,7 +230,10 @@ handler_snapshot_changed(struct wctx *w, const struct snapshot *old)
 	 * publication, which is rare next to requests. */
 	(void)old;
 	tokcache_sweep(w->tokcache, jwt_cache_keep, w->snap);
-	handler_retry(w, SIZE_MAX);
+	/* Parked requests: decided now if the new snapshot has their key or
+	 * says the refetch is over (refetch_after moved); the others keep
+	 * waiting for their deadline. */
+	retry(w, SIZE_MAX, false);
 }
 
 static int
@@ -211,9 +260,7 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
 	ev_timer_init(&r->timer, on_park_timeout, w->park_timeout, 0.);
 	ev_timer_start(w->loop, &r->timer);
 	STAT_INC(w->stats, parked_total);
-	if (refetch_hook != NULL)
-		refetch_hook(refetch_arg, env->park_issuer, env->park_kid,
-		    env->park_kid_len);
+	ask_refetch(w, env);
 	return (0);
 }
 

@@ -40,20 +40,29 @@ name_cmp(const void *a, const void *b)
 }
 
 /*
- * 1 if the text holds the escape \u0000: cJSON would cut the string
- * there, so "a\u0000b" would silently become the kid "a".  Conservative
- * (an escaped backslash before it also counts); never legitimate in a JWKS.
+ * Refuse what cJSON would silently truncate: a raw control character
+ * (never valid JSON: RFC 8259 §7 requires escapes in strings, and only
+ * tab, LF and CR are whitespace) and the escape \u0000, which cJSON turns
+ * into a NUL inside the C string, so "a\u0000b" would become the kid "a".
+ * Conservative (an escaped backslash before it also counts); neither is
+ * ever legitimate in a JWKS.  Return a reason, or NULL.
  */
-static int
-has_escaped_nul(const char *p, size_t len)
+static const char *
+text_prescan(const char *p, size_t len)
 {
 	static const char esc[] = "\\u0000";
 	size_t i;
 
-	for (i = 0; len >= sizeof(esc) - 1 && i <= len - (sizeof(esc) - 1); i++)
-		if (p[i] == '\\' && memcmp(p + i, esc, sizeof(esc) - 1) == 0)
-			return (1);
-	return (0);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return ("control character in the document");
+		if (c == '\\' && len - i >= sizeof(esc) - 1 &&
+		    memcmp(p + i, esc, sizeof(esc) - 1) == 0)
+			return ("\\u0000 in a string");
+	}
+	return (NULL);
 }
 
 /* 1 if any object in the tree under ${node} repeats a member name. */
@@ -458,10 +467,9 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 		rep->error = "document empty or too large";
 		goto out;
 	}
-	if (has_escaped_nul(buf, len)) {
-		rep->error = "\\u0000 in a string";
+	if ((rep->error = text_prescan(buf, len)) != NULL)
 		goto out;
-	}
+	rep->error = "out of memory";
 	/* cJSON gets a NUL-terminated private copy: it cannot run past it. */
 	if ((copy = malloc(len + 1)) == NULL)
 		goto out;

@@ -305,12 +305,12 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
 
 		if (k == NULL) {
 			if (env->may_park && remote_source(is) &&
-			    env->now >= s->refetch_after[i]) {
-				/* Copied: j's header is freed before the
-				 * caller sees ${env}. */
+			    env->now >= s->refetch_after[i] &&
+			    j->kid_len <= sizeof(env->park_kid_buf)) {
+				/* j->kid dies with the header tree: copy. */
+				memcpy(env->park_kid_buf, j->kid, j->kid_len);
 				env->park_issuer = i;
-				memcpy(env->park_kid, j->kid, j->kid_len);
-				env->park_kid[j->kid_len] = '\0';
+				env->park_kid = env->park_kid_buf;
 				env->park_kid_len = j->kid_len;
 				return (1);
 			}

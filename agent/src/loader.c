@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cert.h"
 #include "config.h"
+#include "crl.h"
 #include "jwks.h"
 #include "loader.h"
 #include "log.h"
@@ -173,56 +175,123 @@ load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
 	return (0);
 }
 
-/* Apply policy_file, if any: the effective config replaces ${*cfg}. */
+/* crl_files: all must load and verify, or nothing changes. */
 static int
-apply_policy_file(struct config **cfg, struct config_errors *errs)
+load_crl_files(struct snapshot *s, const struct ca_store *cas,
+    struct config_errors *errs)
 {
+	const struct config *cfg = snapshot_config(s);
+	struct crl_doc *docs;
+	char **bufs;
 	char err[512];
-	char *buf;
-	size_t len;
-	struct config *eff = NULL;
+	struct crlset *set = NULL;
+	int rc = -1;
+	size_t n = cfg->crl_files.n, i;
 
-	if ((*cfg)->policy_file == NULL)
+	if (n == 0)
 		return (0);
-	if (loader_read_file((*cfg)->policy_file, LOCAL_DOC_MAX, &buf, &len, err,
-	    sizeof(err)) != 0) {
-		add_error(errs, "policy_file: %s", err);
+	if (cas == NULL) {
+		add_error(errs, "crl_files: needs client_ca_file (the CA that "
+		    "signs the CRLs)");
 		return (-1);
 	}
-	if (config_policy_parse(buf, len, "policy_file", *cfg, &eff, errs) != 0) {
+	docs = calloc(n, sizeof(*docs));
+	bufs = calloc(n, sizeof(*bufs));
+	if (docs == NULL || bufs == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		size_t len;
+
+		if (loader_read_file(cfg->crl_files.v[i], CRL_DOC_MAX, &bufs[i],
+		    &len, err, sizeof(err)) != 0) {
+			add_error(errs, "crl_files[%zu]: %s", i, err);
+			goto out;
+		}
+		docs[i].name = cfg->crl_files.v[i];
+		docs[i].buf = (const uint8_t *)bufs[i];
+		docs[i].len = len;
+	}
+	if (crlset_build(docs, n, cas, (int64_t)time(NULL), &set, err,
+	    sizeof(err)) != 0) {
+		add_error(errs, "crl_files: %s", err);
+		goto out;
+	}
+	log_info("crl_files: %zu CRL%s, %zu revoked serial%s", crlset_count(set),
+	    crlset_count(set) == 1 ? "" : "s", crlset_entries(set),
+	    crlset_entries(set) == 1 ? "" : "s");
+	snapshot_set_crls(s, set);
+	rc = 0;
+out:
+	for (i = 0; bufs != NULL && i < n; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(docs);
+	return (rc);
+}
+
+/*
+ * The effective config for ${file}: the policy document ${doc} (from
+ * policy_url) or the policy_file applied to it, or ${file} itself.  Return
+ * a new reference, or NULL with errors appended.
+ */
+static struct cfgref *
+effective(struct cfgref *file, const char *doc, size_t len,
+    struct config_errors *errs)
+{
+	const struct config *cfg = file->cfg;
+	const char *name = "policy_url";
+	char err[512];
+	char *buf = NULL;
+	struct config *eff = NULL;
+
+	if (doc == NULL && cfg->policy_file == NULL)
+		return (cfgref_ref(file));
+	if (doc == NULL) {
+		name = "policy_file";
+		if (loader_read_file(cfg->policy_file, LOCAL_DOC_MAX, &buf, &len,
+		    err, sizeof(err)) != 0) {
+			add_error(errs, "policy_file: %s", err);
+			return (NULL);
+		}
+		doc = buf;
+	}
+	if (config_policy_parse(doc, len, name, cfg, &eff, errs) != 0) {
 		free(buf);
-		return (-1);
+		return (NULL);
 	}
 	free(buf);
 	if (eff->policy_version != NULL)
-		log_info("policy_file: version %s", eff->policy_version);
-	config_free(*cfg);
-	*cfg = eff;
-	return (0);
+		log_info("%s: version %s", name, eff->policy_version);
+	return (cfgref_new(eff));
 }
 
 int
-loader_build(struct config *cfg, const struct snapshot *prev,
-    struct snapshot **out, struct config_errors *errs)
+loader_build_ref(struct cfgref *file, const char *doc, size_t len,
+    const struct snapshot *prev, struct snapshot **out,
+    struct config_errors *errs)
 {
 	struct cfgref *ref;
+	const struct config *cfg;
 	struct snapshot *s;
 	size_t nerr = errs->n;
 
 	*out = NULL;
-	if (apply_policy_file(&cfg, errs) != 0) {
-		config_free(cfg);
-		return (-1);
-	}
-	ref = cfgref_new(cfg);
-	if (ref == NULL)
+	if ((ref = effective(file, doc, len, errs)) == NULL)
 		return (-1);
 	s = prev ? snapshot_derive(prev, ref) : snapshot_new(ref);
 	cfgref_unref(ref);
 	if (s == NULL)
 		return (-1);
 	cfg = ref->cfg;
-	s->policy_loaded = cfg->policy_url == NULL;
+	s->policy_loaded = doc != NULL || cfg->policy_url == NULL;
+	if (cfg->client_ca_file != NULL && ref->cas == NULL) {
+		char err[512];
+
+		ref->cas = ca_store_load(cfg->client_ca_file, err, sizeof(err));
+		if (ref->cas == NULL)
+			add_error(errs, "client_ca_file: %s", err);
+	}
+	(void)load_crl_files(s, ref->cas, errs);
 	for (size_t i = 0; i < cfg->nissuers; i++) {
 		const struct issuer_cfg *is = &cfg->issuers[i];
 
@@ -237,4 +306,19 @@ loader_build(struct config *cfg, const struct snapshot *prev,
 	}
 	*out = s;
 	return (0);
+}
+
+int
+loader_build(struct config *cfg, const struct snapshot *prev,
+    struct snapshot **out, struct config_errors *errs)
+{
+	struct cfgref *file;
+	int rc;
+
+	*out = NULL;
+	if ((file = cfgref_new(cfg)) == NULL)
+		return (-1);
+	rc = loader_build_ref(file, NULL, 0, prev, out, errs);
+	cfgref_unref(file);
+	return (rc);
 }

@@ -4,8 +4,10 @@
  * Start: parse and check the config, build the first snapshot from local
  * sources, open listeners (before threads, so a bad address fails fast),
  * start workers, then serve.  SIGTERM/SIGINT: stop accepting, let workers
- * finish in-flight requests and DISCONNECT, exit 0.  SIGHUP: reload the
- * config; an invalid one is logged and the running one kept.
+ * finish in-flight requests and DISCONNECT, exit 0.  SIGHUP: parse the
+ * config here and hand it to the fetcher thread, which builds, publishes
+ * and re-plans its sources (the one publisher of snapshots); an invalid
+ * one is logged and the running one kept.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +21,8 @@
 
 #include "admin.h"
 #include "config.h"
+#include "fetch.h"
+#include "handler.h"
 #include "jws.h"
 #include "loader.h"
 #include "log.h"
@@ -34,8 +38,9 @@
 struct agent {
 	struct ev_loop *loop;
 	const char *config_path;
-	const struct config *cfg;     /* borrowed from the current snapshot */
-	struct snapshot *snap;        /* current, one reference held here */
+	const struct config *cfg;     /* the startup config (from snap) */
+	struct snapshot *snap;        /* the first snapshot, kept for cfg */
+	struct fetcher *fetcher;      /* builds and publishes snapshots */
 	struct server *server;
 	struct admin *admin;
 	struct worker **workers;
@@ -96,16 +101,6 @@ out:
 	return (rc);
 }
 
-static void
-publish(struct agent *a, struct snapshot *snap)
-{
-	for (size_t i = 0; i < a->nworkers; i++)
-		worker_publish(a->workers[i], snap);
-	snapshot_unref(a->snap);
-	a->snap = snap;
-	a->cfg = snapshot_config(snap);
-}
-
 static bool
 streq(const char *x, const char *y)
 {
@@ -133,16 +128,19 @@ warn_restart_only(const struct config *old, const struct config *nc)
 		    "effect at the next restart");
 }
 
+/*
+ * SIGHUP: parse here (errors of the file itself are reported here), then
+ * hand the config to the fetcher, which loads what it names, publishes
+ * and logs the outcome.
+ */
 static void
 reload(struct agent *a)
 {
 	struct config_errors errs = { 0 };
 	struct config *cfg = NULL;
-	struct snapshot *snap = NULL;
 
 	log_info("reload: reading %s", a->config_path);
-	if (config_parse_file(a->config_path, &cfg, &errs) != 0 ||
-	    loader_build(cfg, a->snap, &snap, &errs) != 0) {
+	if (config_parse_file(a->config_path, &cfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_error("reload: %s", errs.v[i]);
 		log_error("reload: rejected (%zu error%s); keeping the running "
@@ -151,11 +149,8 @@ reload(struct agent *a)
 		config_errors_free(&errs);
 		return;
 	}
-	warn_restart_only(a->cfg, snapshot_config(snap));
-	log_set_level((enum log_level)snapshot_config(snap)->log_level);
-	publish(a, snap);
-	STAT_INC(&a->stats, reloads_ok);
-	log_info("reload: configuration applied");
+	warn_restart_only(a->cfg, cfg);
+	fetch_reload(a->fetcher, cfg);
 }
 
 static void
@@ -181,26 +176,6 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* /readyz without remote sources: every issuer has a key set. */
-static bool
-ready_local(void *arg, struct abuf *body)
-{
-	const struct agent *a = arg;
-	const struct config *cfg = a->cfg;
-	bool ok = true;
-
-	abuf_printf(body, "{");
-	for (size_t i = 0; i < cfg->nissuers; i++) {
-		bool has = a->snap->keys[i] != NULL;
-
-		abuf_printf(body, "%s\"issuer:%s\":{\"state\":\"%s\"}",
-		    i ? "," : "", cfg->issuers[i].name, has ? "ok" : "no_keys");
-		ok = ok && has;
-	}
-	abuf_printf(body, "}");
-	return (ok);
-}
-
 static int
 run(const char *path)
 {
@@ -209,17 +184,22 @@ run(const char *path)
 	struct agent a;
 	sigset_t all, old;
 	unsigned drain_ms;
+	bool stuck = false;
 	int rc = 1;
 
 	memset(&a, 0, sizeof(a));
 	a.config_path = path;
+	/* The fetcher loads state_dir now, so the first snapshot already
+	 * has the cached keys and policy. */
 	if (config_parse_file(path, &cfg, &errs) != 0 ||
-	    loader_build(cfg, NULL, &a.snap, &errs) != 0) {
+	    fetch_create(cfg, &a.stats, &a.fetcher, &errs) != 0) {
 		print_errors(&errs, path);
 		config_errors_free(&errs);
 		return (1);
 	}
+	a.snap = fetch_snapshot(a.fetcher);
 	a.cfg = snapshot_config(a.snap);
+	handler_set_refetch(fetch_refetch, a.fetcher);
 	log_set_level((enum log_level)a.cfg->log_level);
 	(void)signal(SIGPIPE, SIG_IGN);
 
@@ -244,6 +224,8 @@ run(const char *path)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (a.workers == NULL)
 		goto out;
+	if (fetch_start(a.fetcher, a.workers, a.nworkers) != 0)
+		goto out;
 
 	a.loop = ev_default_loop(EVFLAG_AUTO);
 	ev_signal_init(&a.sigterm, on_signal, SIGTERM);
@@ -255,7 +237,8 @@ run(const char *path)
 	ev_signal_start(a.loop, &a.sighup);
 	if (a.cfg->admin_listen != NULL) {
 		struct admin_providers prov = {
-			.ready = ready_local, .metrics = NULL, .arg = &a,
+			.ready = fetch_ready, .metrics = fetch_metrics,
+			.arg = a.fetcher,
 		};
 		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats, &prov);
 		if (a.admin == NULL)
@@ -272,16 +255,23 @@ run(const char *path)
 out:
 	admin_close(a.admin);
 	server_close(a.server);
+	/* No more publications; parked requests end at their deadline. */
+	fetch_stop(a.fetcher);
 	/* In-flight requests wait at most park_timeout; give them that plus
 	 * time to flush. */
 	drain_ms = a.cfg->park_timeout_ms + 5000;
 	for (size_t i = 0; i < a.nworkers; i++)
 		worker_drain(a.workers[i]);
 	for (size_t i = 0; i < a.nworkers; i++) {
-		if (worker_join(a.workers[i], drain_ms) != 0)
+		if (worker_join(a.workers[i], drain_ms) != 0) {
 			log_warn("worker %zu did not stop in time", i);
+			stuck = true;
+		}
 	}
 	free(a.workers);
+	/* A stuck worker may still call the refetch hook: leave it be. */
+	if (!stuck)
+		fetch_free(a.fetcher);
 	snapshot_unref(a.snap);
 	if (rc == 0)
 		log_info("stopped");

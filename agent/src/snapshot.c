@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert.h"
 #include "config.h"
 #include "crl.h"
 #include "jwks.h"
@@ -41,6 +42,7 @@ cfgref_unref(struct cfgref *r)
 	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	config_free(r->cfg);
+	ca_store_free(r->cas);
 	free(r);
 }
 
@@ -121,6 +123,7 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 	if (old->crls != NULL)
 		s->crls = crlset_ref(old->crls);
 	s->policy_loaded = old->policy_loaded && old->cfg == cfg;
+	s->policy_at = old->policy_at;
 	return (s);
 }
 

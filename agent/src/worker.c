@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certcache.h"
 #include "config.h"
 #include "log.h"
 #include "runtime.h"
@@ -249,6 +250,9 @@ worker_start(unsigned id, struct snapshot *snap, struct agent_stats *stats)
 	w->ctx.tokcache = tokcache_new(cfg->token_cache_entries);
 	if (w->ctx.tokcache == NULL && cfg->token_cache_entries > 0)
 		goto err2;
+	w->ctx.certcache = certcache_new(cfg->cert_cache_entries);
+	if (w->ctx.certcache == NULL)
+		goto err2;
 	rt_list_init(&w->ctx.conns);
 	rt_list_init(&w->ctx.dead);
 	rt_list_init(&w->ctx.parked);
@@ -273,6 +277,7 @@ err3:
 	pthread_cond_destroy(&w->done_cond);
 err2:
 	tokcache_free(w->ctx.tokcache);
+	certcache_free(w->ctx.certcache);
 	ev_loop_destroy(w->ctx.loop);
 err1:
 	free(w);
@@ -312,6 +317,7 @@ worker_join(struct worker *w, unsigned timeout_ms)
 		free(m);
 	}
 	tokcache_free(w->ctx.tokcache);
+	certcache_free(w->ctx.certcache);
 	snapshot_unref(w->ctx.snap);
 	ev_loop_destroy(w->ctx.loop);
 	pthread_mutex_destroy(&w->lock);

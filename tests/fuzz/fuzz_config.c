@@ -66,7 +66,11 @@ check_issuers_routes(const struct config *cfg)
 			CHECK(strcmp(is->name, cfg->issuers[j].name) != 0);
 		CHECK(is->issuer.n >= 1);
 		check_strlist(&is->issuer);
-		CHECK(is->source_location != NULL);
+		/* HS-only issuers have no key source; others exactly one, and
+		 * the two families never mix. */
+		CHECK((is->source == KEYS_NONE) == (is->source_location == NULL));
+		CHECK((is->source == KEYS_NONE) ==
+		    ((is->algorithms & ~JWS_ALG_HMAC_MASK) == 0));
 		CHECK(is->audiences.n >= 1);
 		check_strlist(&is->audiences);
 		CHECK(is->algorithms != 0);

@@ -117,6 +117,19 @@ check_eq(len(seen), 20, "20 pipelined NOTIFYs -> 20 ACKs")
 check(all(seen.get(1001 + 2 * i) == ("ok" if i % 2 else "no_route") for i in range(20)),
       "each ACK carries the answer of its own NOTIFY")
 
+log("many connections, each with pipelined NOTIFYs")
+conns = [fresh() for _ in range(100)]
+for k, cc in enumerate(conns):
+    cc.send(b"".join(notify(2 * i + 1, 1, request("/open")) for i in range(20)))
+answered = 0
+for k, cc in enumerate(conns):
+    for _ in range(20):
+        a = ack_for(cc)
+        if a is not None and a[0] != "not-an-ack" and a[2].get("reason") == "ok":
+            answered += 1
+    cc.close()
+check_eq(answered, 2000, "100 connections x 20 pipelined NOTIFYs all answered")
+
 log("NOTIFY without check-request still gets an ACK")
 c.send(notify(401, 1, [("x", t_str("y"))], message="something-else"))
 sid, fid, acts = ack_for(c)

@@ -142,9 +142,9 @@ static const char full_doc[] =
 "    'clock_skew_s': 600, 'require_exp': false, 'max_lifetime_s': 31536000,"
 "    'typ': ['JWT', 'at+jwt'], 'tenants': ['3F2504E0-4F89-41D3-9A0C-0305E82C3301'],"
 "    'ca_file': 'entra-ca.pem', 'credential': 'cert'},"
-"   {'name': 'hs', 'issuer': 'hs-issuer', 'jwks_file': 'keys.json', 'audiences': ['b'],"
+"   {'name': 'hs', 'issuer': 'hs-issuer', 'audiences': ['b'],"
 "    'algorithms': ['HS256', 'HS512'], 'hmac_secret_file': 'hmac.key'},"
-"   {'name': 'plain', 'issuer': 'http://idp', 'jwks_url': 'http://idp/keys', 'audiences': ['c'],"
+"   {'name': 'plain', 'issuer': 'http://idp', 'audiences': ['c'],"
 "    'algorithms': ['HS384'], 'hmac_secret_env': 'HMAC_KEY'}"
 " ],"
 " 'routes': ["
@@ -281,8 +281,8 @@ test_full(void **state)
 	assert_null(is->hmac_secret_file);
 	is = &cfg->issuers[1];
 	assert_false(is->templated);
-	assert_int_equal(is->source, KEYS_JWKS_FILE);
-	assert_string_equal(is->source_location, "/etc/spoa/keys.json");
+	assert_int_equal(is->source, KEYS_NONE);
+	assert_null(is->source_location);
 	assert_int_equal(is->algorithms, JWS_ALG_BIT(JWS_ALG_HS256) |
 	    JWS_ALG_BIT(JWS_ALG_HS512));
 	assert_string_equal(is->hmac_secret_file, "/etc/spoa/hmac.key");
@@ -290,7 +290,7 @@ test_full(void **state)
 	assert_true(is->require_exp);
 	assert_int_equal(is->typ.n, 0);
 	is = &cfg->issuers[2];
-	assert_int_equal(is->source, KEYS_JWKS_URL);
+	assert_int_equal(is->source, KEYS_NONE);
 	assert_string_equal(is->hmac_secret_env, "HMAC_KEY");
 	assert_int_equal(config_issuer_find(cfg, "plain"), 2);
 	assert_int_equal(config_issuer_find(cfg, "entra"), 0);
@@ -630,15 +630,19 @@ static const struct err_case err_cases[] = {
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['rs256']"),
 	  "issuers[0].algorithms[0]: unknown algorithm \"rs256\"" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':[]"), "issuers[0].algorithms: must not be empty" },
-	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['HS256']"),
+	{ ISSDOC("'issuer':'x','algorithms':['HS256']"),
 	  "issuers[0]: HS256/HS384/HS512 require exactly one of hmac_secret_file, hmac_secret_env" },
-	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['HS256'],'hmac_secret_file':'f','hmac_secret_env':'E'"),
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['HS256'],'hmac_secret_env':'E'"),
+	  "issuers[0]: an issuer with only HS256/HS384/HS512 takes no discovery_url, jwks_url or jwks_file" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['HS256','RS256'],'hmac_secret_env':'E'"),
+	  "issuers[0].algorithms: HS256/HS384/HS512 cannot be mixed with asymmetric algorithms in one issuer (use two issuers)" },
+	{ ISSDOC("'issuer':'x','algorithms':['HS256'],'hmac_secret_file':'f','hmac_secret_env':'E'"),
 	  "issuers[0]: HS256/HS384/HS512 require exactly one of hmac_secret_file, hmac_secret_env" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','hmac_secret_env':'E'"),
 	  "issuers[0].hmac_secret_env: requires an HS256, HS384 or HS512 algorithm" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['ES256'],'hmac_secret_file':'f'"),
 	  "issuers[0].hmac_secret_file: requires an HS256, HS384 or HS512 algorithm" },
-	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['HS256'],'hmac_secret_env':'A-B'"),
+	{ ISSDOC("'issuer':'x','algorithms':['HS256'],'hmac_secret_env':'A-B'"),
 	  "issuers[0].hmac_secret_env: must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)" },
 	{ "{" LISTEN ",'issuers':[{'name':'i','issuer':'x','jwks_url':'https://k/'}]," ROUTES "}", "issuers[0].audiences: required" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','audiences':[]"), "issuers[0].audiences: duplicate key" },
@@ -841,7 +845,7 @@ test_hmac_only_issuer(void **state)
 	expect_error("{'listen':['127.0.0.1:1'],'issuers':[{'name':'hs',"
 	    "'issuer':'x','audiences':['a'],'algorithms':['HS256','RS256'],"
 	    "'hmac_secret_env':'K'}],'routes':[{'name':'r','require':'jwt'}]}",
-	    "issuers[0]: exactly one of discovery_url, jwks_url, jwks_file is required");
+	    "issuers[0].algorithms: HS256/HS384/HS512 cannot be mixed with asymmetric algorithms in one issuer (use two issuers)");
 	config_errors_free(&e);
 }
 
@@ -1032,9 +1036,9 @@ test_check_files(void **state)
 	doc = sq("{'listen':['127.0.0.1:1'],"
 	    "'issuers':[{'name':'a','issuer':'a','jwks_file':'present.json','audiences':['x']},"
 	    "{'name':'b','issuer':'b','jwks_file':'missing.json','audiences':['x']},"
-	    "{'name':'c','issuer':'c','jwks_file':'present.json','audiences':['x'],"
+	    "{'name':'c','issuer':'c','audiences':['x'],"
 	    "'algorithms':['HS256'],'hmac_secret_env':'SPOA_TEST_UNSET_VAR_XYZ'},"
-	    "{'name':'d','issuer':'d','jwks_file':'present.json','audiences':['x'],"
+	    "{'name':'d','issuer':'d','audiences':['x'],"
 	    "'algorithms':['HS256'],'hmac_secret_env':'SPOA_TEST_SET_VAR_XYZ'}],"
 	    "'routes':[{'name':'r','require':'none'}]}");
 	assert_int_equal(config_parse(doc, strlen(doc), tmpdir, &cfg, &e), 0);

@@ -491,10 +491,13 @@ test_document_failures(void **state)
 	parse_fails(doc, strlen(doc), "data after the JSON value");
 	doc = fmt("%s{}", good);
 	parse_fails(doc, strlen(doc), "data after the JSON value");
-	/* A NUL inside the length is data, not an end. */
+	/* A NUL inside the length is data, not an end; raw controls fail. */
 	memcpy(good + glen, "\0 ", 2);
-	parse_fails(good, glen + 2, "data after the JSON value");
+	parse_fails(good, glen + 2, "control character in the document");
 	good[glen] = '\0';
+	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"go\x01od\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x256, y256);
+	parse_fails(doc, strlen(doc), "control character in the document");
 	/* Trailing whitespace is fine, and len excludes anything beyond. */
 	doc = fmt("%s \r\n\t", good);
 	ks = parse_ok(doc, &rep);

@@ -57,7 +57,7 @@
 #define HS_OTHER	"another secret, 32 bytes or more, for mixed"
 
 /* Issuer indexes in the config below. */
-enum { I_MAIN, I_HS, I_MIXED, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_COUNT };
+enum { I_MAIN, I_HS, I_HS_OTHER, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_COUNT };
 
 /* ---- keys, signing, tokens (OpenSSL only) ------------------------------ */
 
@@ -387,7 +387,7 @@ decide_authz(struct snapshot *s, const char *path, const char *authz,
     int64_t now, struct tokcache *tc, bool may_park, struct decide_env *envp)
 {
 	struct facts f;
-	struct decide_env env;
+	struct decide_env local, *env = envp != NULL ? envp : &local;
 
 	memset(&f, 0, sizeof(f));
 	f.method.ptr = "GET";
@@ -403,19 +403,13 @@ decide_authz(struct snapshot *s, const char *path, const char *authz,
 	f.src_family = 4;
 	f.src[0] = 127;
 	f.src[3] = 1;
-	memset(&env, 0, sizeof(env));
-	env.now = now;
-	env.tokcache = tc;
-	env.stats = &STATS;
-	env.may_park = may_park;
-	env.park_issuer = SIZE_MAX;
-	{
-		enum decide_outcome o = decide(&f, s, &env, &V);
-
-		if (envp != NULL)
-			*envp = env;
-		return (o);
-	}
+	memset(env, 0, sizeof(*env));
+	env->now = now;
+	env->tokcache = tc;
+	env->stats = &STATS;
+	env->may_park = may_park;
+	env->park_issuer = SIZE_MAX;
+	return (decide(&f, s, env, &V));
 }
 
 static char *
@@ -545,8 +539,8 @@ static const char config_fmt[] =
 "  {\"name\": \"hs\", \"issuer\": \"https://hs.example\",\n"
 "   \"algorithms\": [\"HS256\"], \"hmac_secret_env\": \"SPOA_TEST_JWT_HS\",\n"
 "   \"audiences\": [\"api://hs\"], \"require_exp\": false},\n"
-"  {\"name\": \"mixed\", \"issuer\": \"https://mixed.example\",\n"
-"   \"jwks_file\": \"%s\", \"algorithms\": [\"RS256\", \"HS256\"],\n"
+"  {\"name\": \"hs-other\", \"issuer\": \"https://mixed.example\",\n"
+"   \"algorithms\": [\"HS256\"],\n"
 "   \"hmac_secret_env\": \"SPOA_TEST_JWT_HS_OTHER\", \"audiences\": [\"api://orders\"]},\n"
 "  {\"name\": \"remote\", \"issuer\": \"https://remote.example\",\n"
 "   \"jwks_url\": \"https://remote.example/keys\", \"algorithms\": [\"ES256\"],\n"
@@ -673,8 +667,8 @@ setup(void **state)
 	cap = sizeof(config_fmt) + 5 * sizeof(F.jwks_main);
 	text = malloc(cap);
 	assert_non_null(text);
-	snprintf(text, cap, config_fmt, F.jwks_main, F.jwks_main, F.jwks_b,
-	    F.jwks_main, F.jwks_entra);
+	snprintf(text, cap, config_fmt, F.jwks_main, F.jwks_b, F.jwks_main,
+	    F.jwks_entra);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS", HS_SECRET, 1), 0);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS_OTHER", HS_OTHER, 1), 0);
 	if (config_parse(text, strlen(text), NULL, &cfg, &errs) != 0) {
@@ -961,8 +955,8 @@ test_s2_rs_hs_confusion(void **state)
 		    REASON_TOKEN_UNSUPPORTED_ALG);
 		EXPECT_DETAIL("algorithm not allowed for this issuer");
 
-		/* Against an issuer that also allows HS256, with its own
-		 * secret: the public key is never an HMAC key. */
+		/* Against an HMAC issuer with its own secret: the public
+		 * key is never an HMAC key. */
 		const char *p = claims("https://mixed.example", AUD, "");
 		n = signing_input(h, p, t);
 		assert_non_null(HMAC(EVP_sha256(), forms[i], (int)flen[i],
@@ -971,11 +965,31 @@ test_s2_rs_hs_confusion(void **state)
 		    REASON_SIGNATURE_INVALID);
 		free(forms[i]);
 	}
-	/* The mixed issuer itself works both ways. */
-	EXPECT_TOK("/api", mint(&F.rsa, JWS_ALG_RS256, hdr("RS256", "rsa-a"),
-	    claims("https://mixed.example", AUD, "")), REASON_OK);
+	/* That issuer takes its own secret, and no RS256 at all. */
 	EXPECT_TOK("/api", mint(&F.hs_other, JWS_ALG_HS256, hdr("HS256",
 	    "rsa-a"), claims("https://mixed.example", AUD, "")), REASON_OK);
+	EXPECT_TOK("/api", mint(&F.rsa, JWS_ALG_RS256, hdr("RS256", "rsa-a"),
+	    claims("https://mixed.example", AUD, "")),
+	    REASON_TOKEN_UNSUPPORTED_ALG);
+	/* And one issuer may not allow both (RFC 8725 §3.1): the config
+	 * that would make an RSA key and an HMAC secret share an issuer is
+	 * refused. */
+	{
+		static const char mixed[] = "{\"listen\":[\"127.0.0.1:1\"],"
+		    "\"issuers\":[{\"name\":\"m\",\"issuer\":\"https://m\","
+		    "\"jwks_url\":\"https://m/keys\",\"audiences\":[\"a\"],"
+		    "\"algorithms\":[\"RS256\",\"HS256\"],"
+		    "\"hmac_secret_env\":\"X\"}],"
+		    "\"routes\":[{\"name\":\"r\",\"require\":\"jwt\"}]}";
+		struct config_errors errs = { NULL, 0 };
+		struct config *c = NULL;
+
+		assert_int_equal(config_parse(mixed, strlen(mixed), NULL, &c,
+		    &errs), -1);
+		assert_true(errs.n >= 1);
+		assert_non_null(strstr(errs.v[0], "cannot be mixed"));
+		config_errors_free(&errs);
+	}
 	/* Wycheproof's EC variant: HS256 keyed with the EC public key. */
 	EXPECT_TOK("/api", mint(&F.hs, JWS_ALG_HS256, hdr("HS256", "ec-a"),
 	    MAIN("")), REASON_TOKEN_UNSUPPORTED_ALG);
@@ -1296,7 +1310,8 @@ test_s6_kid_injection(void **state)
 	{
 		char kid[DECIDE_KID_MAX + 1];
 
-		memcpy(kid, env.park_kid, env.park_kid_len + 1);
+		memcpy(kid, env.park_kid, env.park_kid_len);
+		kid[env.park_kid_len] = '\0';
 		assert_string_equal(kid, "../../etc/passwd");
 	}
 	/* Not when the request was parked already. */
@@ -2284,12 +2299,23 @@ test_cache_hit_rechecks_exp(void **state)
 	tokcache_free(tc);
 }
 
+/* snapshot_new() as the loader uses it for a config without policy_url. */
+static struct snapshot *
+new_snap(struct cfgref *r)
+{
+	struct snapshot *s = snapshot_new(r);
+
+	assert_non_null(s);
+	s->policy_loaded = true;
+	return (s);
+}
+
 /* A copy of the fixture's snapshot (same config) whose main key set lacks
  * ${drop_kid}. */
 static struct snapshot *
 snapshot_without(const char *drop_kid)
 {
-	struct snapshot *s = snapshot_new(F.snap->cfg);
+	struct snapshot *s = new_snap(F.snap->cfg);
 	char *text, *jwks[8] = { NULL };
 	size_t n = 0;
 	struct keyset *ks = NULL;
@@ -2349,7 +2375,7 @@ test_cache_key_removed(void **state)
 	/* Same kid, another key (a re-keyed kid): the fingerprint differs,
 	 * the cached rsa-a entry is dropped. */
 	{
-		struct snapshot *s3 = snapshot_new(F.snap->cfg);
+		struct snapshot *s3 = new_snap(F.snap->cfg);
 		char *jwks[] = { jwk_of(F.rsa1024.pk, "rsa-a", ""),
 		    jwk_of(F.ec.pk, "ec-a", ""), NULL };
 		char *text = jwks_doc(jwks);
@@ -2381,7 +2407,7 @@ test_cache_key_removed(void **state)
 		assert_int_equal(config_parse(minimal, strlen(minimal), NULL,
 		    &c2, &errs), 0);
 		r = cfgref_new(c2);
-		s4 = snapshot_new(r);
+		s4 = new_snap(r);
 		cfgref_unref(r);
 		tokcache_sweep(tc, jwt_cache_keep, s4);
 		assert_int_equal(tokcache_count(tc), 0);
@@ -2437,7 +2463,7 @@ test_not_ready(void **state)
 	F.snap->keys_at[I_REMOTE] = NOW;
 
 	/* No key set for the remote issuer yet (first fetch pending). */
-	s = snapshot_new(F.snap->cfg);
+	s = new_snap(F.snap->cfg);
 	for (size_t i = 0; i < I_COUNT; i++) {
 		if (i != I_REMOTE)
 			snapshot_set_keys(s, i, F.snap->keys[i], NOW);
@@ -2526,15 +2552,24 @@ test_hs_only_issuer(void **state)
 static void
 test_rfc7515_examples(void **state)
 {
+	/* "joe" signs with a secret (A.1) and with keys (A.2, A.3): two
+	 * issuers, since one may not mix them; a route for each. */
 	static const char cfgtext[] =
 	    "{\"listen\":[\"127.0.0.1:1\"],"
-	    "\"issuers\":[{\"name\":\"joe\",\"issuer\":\"joe\","
+	    "\"issuers\":[{\"name\":\"joe-keys\",\"issuer\":\"joe\","
 	    "\"jwks_url\":\"https://joe.example/keys\","
-	    "\"algorithms\":[\"RS256\",\"ES256\",\"HS256\"],"
+	    "\"algorithms\":[\"RS256\",\"ES256\"],"
+	    "\"audiences\":[\"api://joe\"]},"
+	    "{\"name\":\"joe-hs\",\"issuer\":\"joe\","
+	    "\"algorithms\":[\"HS256\"],"
 	    "\"hmac_secret_env\":\"SPOA_TEST_RFC7515_UNUSED\","
 	    "\"audiences\":[\"api://joe\"]}],"
-	    "\"routes\":[{\"name\":\"r\",\"require\":\"jwt\"}]}";
+	    "\"routes\":[{\"name\":\"hs\",\"path_prefix\":\"/hs\","
+	    "\"require\":\"jwt\",\"issuers\":[\"joe-hs\"]},"
+	    "{\"name\":\"keys\",\"path_prefix\":\"/keys\","
+	    "\"require\":\"jwt\",\"issuers\":[\"joe-keys\"]}]}";
 	static const char *const toks[] = { RFC7515_A1, RFC7515_A2, RFC7515_A3 };
+	static const char *const paths[] = { "/hs", "/keys", "/keys" };
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
 	struct keyset *ks = NULL;
@@ -2548,7 +2583,7 @@ test_rfc7515_examples(void **state)
 	assert_int_equal(config_parse(cfgtext, strlen(cfgtext), NULL, &cfg,
 	    &errs), 0);
 	ref = cfgref_new(cfg);
-	s = snapshot_new(ref);
+	s = new_snap(ref);
 	cfgref_unref(ref);
 	assert_int_equal(jwks_parse(RFC7515_KEYS, strlen(RFC7515_KEYS), &ks,
 	    NULL), 0);
@@ -2556,30 +2591,33 @@ test_rfc7515_examples(void **state)
 	snapshot_set_keys(s, 0, ks, RFC7515_EXP - 100);
 	keyset_unref(ks);
 	assert_int_equal(b64u_decode_test(RFC7515_A1_KEY, secret), 64);
-	snapshot_set_hmac(s, 0, keyset_hmac(secret, 64, &why));
-	assert_non_null(s->hmac[0]);
+	snapshot_set_hmac(s, 1, keyset_hmac(secret, 64, &why));
+	assert_non_null(s->hmac[1]);
 
 	for (size_t i = 0; i < ARRAY_SIZE(toks); i++) {
 		/* Before exp: everything passes up to the audience. */
-		assert_int_equal(run_s(s, "/", toks[i], RFC7515_EXP - 100, NULL),
-		    DECIDE_DONE);
+		assert_int_equal(run_s(s, paths[i], toks[i], RFC7515_EXP - 100,
+		    NULL), DECIDE_DONE);
 		EXPECT(REASON_AUDIENCE_MISMATCH);
 		/* At exp (+ the default 60 s skew): expired. */
-		assert_int_equal(run_s(s, "/", toks[i], RFC7515_EXP + 59, NULL),
-		    DECIDE_DONE);
+		assert_int_equal(run_s(s, paths[i], toks[i], RFC7515_EXP + 59,
+		    NULL), DECIDE_DONE);
 		EXPECT(REASON_AUDIENCE_MISMATCH);
-		assert_int_equal(run_s(s, "/", toks[i], RFC7515_EXP + 60, NULL),
-		    DECIDE_DONE);
+		assert_int_equal(run_s(s, paths[i], toks[i], RFC7515_EXP + 60,
+		    NULL), DECIDE_DONE);
 		EXPECT(REASON_TOKEN_EXPIRED);
 		/* A changed signature: refused as such. */
 		snprintf(t, sizeof(t), "%s", toks[i]);
 		t[strlen(t) - 3] = t[strlen(t) - 3] == 'A' ? 'Q' : 'A';
-		assert_int_equal(run_s(s, "/", t, RFC7515_EXP - 100, NULL),
+		assert_int_equal(run_s(s, paths[i], t, RFC7515_EXP - 100, NULL),
 		    DECIDE_DONE);
 		EXPECT(REASON_SIGNATURE_INVALID);
 	}
 	/* A.5: the unsecured JWS. */
-	assert_int_equal(run_s(s, "/", RFC7515_A5, RFC7515_EXP - 100, NULL),
+	assert_int_equal(run_s(s, "/keys", RFC7515_A5, RFC7515_EXP - 100,
+	    NULL), DECIDE_DONE);
+	EXPECT(REASON_TOKEN_UNSUPPORTED_ALG);
+	assert_int_equal(run_s(s, "/hs", RFC7515_A5, RFC7515_EXP - 100, NULL),
 	    DECIDE_DONE);
 	EXPECT(REASON_TOKEN_UNSUPPORTED_ALG);
 	snapshot_unref(s);

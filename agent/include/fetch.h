@@ -1,0 +1,123 @@
+/*
+ * fetch.h: out-of-band fetching, and the one thread that publishes
+ * snapshots.
+ *
+ * The fetcher thread runs its own libev loop driving libcurl's multi
+ * interface.  It keeps every remote source of the config current: OpenID
+ * discovery documents and the JWKS they name, jwks_url key sets, the
+ * policy_url document and crl_urls, with tokens from the configured
+ * credentials (managed identity, client credentials, client certificate).
+ * Each good document is validated off to the side, written to state_dir,
+ * and published to the workers inside a new snapshot; a bad document, a
+ * failed fetch or an outage keeps the last good one (its age shows on
+ * /readyz and /metrics).  The same thread applies SIGHUP reloads (main
+ * parses the file and hands the config over), so snapshots have exactly
+ * one publisher.  See agent/DESIGN.md "Fetching".
+ *
+ * Life cycle (main.c): fetch_create() (loads state_dir synchronously, so
+ * the first snapshot already has the cached keys and policy),
+ * fetch_snapshot() for the workers, fetch_start() once the workers exist,
+ * fetch_reload() on SIGHUP, fetch_stop() before the workers are joined,
+ * fetch_free() after.
+ */
+#ifndef SPOA_FETCH_H
+#define SPOA_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct abuf;
+struct agent_stats;
+struct config;
+struct config_errors;
+struct crlset;
+struct snapshot;
+struct worker;
+struct fetcher;
+
+/*
+ * fetch_create(cfg, stats, out, errs):
+ * Take ownership of the parsed config file ${cfg} (even on failure), build
+ * the first snapshot from it (loader_build_ref()) and from the documents
+ * cached in its state_dir (policy, discovery, key sets, CRLs: read
+ * synchronously here), and prepare the fetcher thread without starting it.
+ * ${stats} (outlives the fetcher) gets reload counters.  Return 0 with the
+ * fetcher in *${out}, or -1 with the config errors appended to ${errs}.
+ * Call before any thread starts (it initialises libcurl).
+ *
+ * CRLs: with crl_urls, the snapshot's CRL set is built (crlset_build(),
+ * against the client_ca_file store) from the crl_files and the last good
+ * document of every crl_urls source; a fetched CRL that makes the build
+ * fail is refused and the previous set stays.
+ */
+int fetch_create(struct config *cfg, struct agent_stats *stats,
+    struct fetcher **out, struct config_errors *errs);
+
+/*
+ * fetch_snapshot(f): a new reference to the current snapshot, for the
+ * workers' start.  Before fetch_start() only.
+ */
+struct snapshot *fetch_snapshot(struct fetcher *f);
+
+/*
+ * fetch_start(f, workers, n):
+ * Start the fetcher thread; it publishes every new snapshot to the ${n}
+ * ${workers} (the array is copied; the workers must outlive fetch_stop())
+ * and begins fetching every source at once (conditional requests when a
+ * cached document has validators).  Return 0, or -1 (logged).
+ */
+int fetch_start(struct fetcher *f, struct worker *const *workers, size_t n);
+
+/*
+ * fetch_reload(f, cfg):
+ * Hand a newly parsed config file to the fetcher (ownership passes, even
+ * if the fetcher is not running: then it is freed).  The fetcher builds
+ * the snapshot with the last good policy document and the current key
+ * sets, publishes it and re-plans its sources, logging "reload:
+ * configuration applied" and counting reloads_ok; or logs each error and
+ * "reload: rejected (N errors); keeping the running configuration" and
+ * counts reloads_failed.  Thread-safe; returns at once.
+ */
+void fetch_reload(struct fetcher *f, struct config *cfg);
+
+/*
+ * fetch_refetch(arg, issuer, kid, kid_len):
+ * The handler's refetch hook (handler_refetch_fn; ${arg} is the fetcher):
+ * a worker parked a request on the unknown ${kid} of the issuer named
+ * ${issuer}.  Queues a message for the fetcher (one lock, no I/O) and
+ * returns.  The fetcher refetches that issuer's key set unless a refetch
+ * is in flight (single flight), the cooldown runs, or the kid is in the
+ * issuer's negative cache (then the workers are told at once, so the
+ * request is answered key_unknown without waiting for its deadline).
+ * After a kid-triggered refetch ends (new keys, 304 or failure) the
+ * snapshot published has refetch_after = now + kid_refetch_cooldown_s for
+ * that issuer, which decides every parked request.
+ */
+void fetch_refetch(void *arg, const char *issuer, const char *kid,
+    size_t kid_len);
+
+/*
+ * fetch_ready(arg, body), fetch_metrics(arg, body):
+ * Admin providers (admin.h; ${arg} is the fetcher), called on the main
+ * thread.  fetch_ready() appends one JSON object with an entry per source
+ * ({kind, url, state, age_s, last_error, fetches, failures, next_refresh_s
+ * ...}), per credential and per issuer, and returns true when every issuer
+ * has a usable key set (not older than fetch.max_stale_s when set) and the
+ * policy, if policy_url is configured, is loaded.  fetch_metrics() appends
+ * spoa_iam_fetch_* lines with a source="..." label.
+ */
+bool fetch_ready(void *arg, struct abuf *body);
+void fetch_metrics(void *arg, struct abuf *body);
+
+/*
+ * fetch_stop(f): stop the thread (transfers in flight are abandoned) and
+ * wait for it.  Refetch hooks called afterwards are ignored.  NULL or a
+ * fetcher that never started: no-op.
+ */
+void fetch_stop(struct fetcher *f);
+
+/* fetch_free(f): after fetch_stop() and after the workers ended.  NULL: no-op. */
+void fetch_free(struct fetcher *f);
+
+#endif /* !SPOA_FETCH_H */

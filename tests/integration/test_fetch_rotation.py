@@ -1,0 +1,200 @@
+"""Key rotation through HAProxy under continuous traffic, and a burst of
+random kids: the test identity provider (idp.py, real HTTPS on loopback)
+serves discovery and JWKS; the agent fetches them in the background.
+
+ - rotation: the provider publishes a new key next to the old one and
+   starts signing with it; not one request with a new-key token is
+   refused (the first ones park while the key set is refetched), and
+   old-key tokens keep passing while the old key is published;
+ - a second rotation after the cooldown works the same way;
+ - a burst of tokens with random kids costs at most one JWKS fetch per
+   cooldown window; a kid that a refetch did not bring is remembered
+   (negative cache): it triggers no fetch after the cooldown either.
+"""
+import json
+import os
+import threading
+import time
+import urllib.request
+
+from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
+                     log, tmpdir, wait_for, SLOW, pki)
+from idp import IdP, Traffic, metric
+from tokens import Key, mint
+
+COOLDOWN = 3
+AUD = "api://orders"
+
+idp = IdP()
+echo = EchoBackend()
+state = os.path.join(tmpdir(), "state-rotation")
+os.makedirs(state)
+agent = Agent({
+    "state_dir": state,
+    "kid_refetch_cooldown_s": COOLDOWN,
+    "park_timeout_ms": 800,
+    "fetch": {"refresh_min_s": 600, "refresh_max_s": 1200, "backoff_max_s": 2,
+              "ca_file": os.path.join(pki(), "ca.pem"), "timeout_ms": 3000},
+    "issuers": [{"name": "idp", "issuer": idp.issuer, "audiences": [AUD],
+                 "discovery_url": idp.base + "/.well-known/openid-configuration",
+                 "algorithms": ["RS256"]}],
+    "routes": [{"name": "health", "path_prefix": "/healthz", "require": "none"},
+               {"name": "orders", "path_prefix": "/orders", "require": "jwt"}],
+}).start()
+# timeout processing must stay above park_timeout_ms.
+hap = HAProxy(f"127.0.0.1:{agent.port}", echo.addr,
+              spoe_edit=lambda s: s.replace("timeout processing 1s",
+                                            "timeout processing 3s"))
+hap.start()
+P = hap.port
+
+
+def readyz():
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/readyz",
+                                    timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+    except OSError:
+        return 0, None
+
+
+check(wait_for(lambda: readyz()[0] == 200, timeout=15), "agent ready once keys are fetched")
+check(wait_for(lambda: curl(P, "/healthz").status == 200, timeout=15), "haproxy up")
+st, body = readyz()
+check_eq(body["sources"]["jwks:idp"]["state"], "ok", "/readyz: jwks source ok")
+check_eq(body["sources"]["discovery:idp"]["state"], "ok", "/readyz: discovery source ok")
+check(body["sources"]["jwks:idp"]["age_s"] is not None, "/readyz shows the key set's age")
+
+k1 = idp.keys[0]
+signer = {"key": k1, "label": "k1"}
+old_too = {"on": False}
+lk = threading.Lock()
+counter = [0]
+
+
+def make():
+    with lk:
+        counter[0] += 1
+        n = counter[0]
+        key, label = signer["key"], signer["label"]
+        if old_too["on"] and n % 2 == 0:
+            key, label = k1, "k1-overlap"
+    tok = mint(key, iss=idp.issuer, aud=AUD, claims={"jti": f"j{n}"})
+    return label, "/orders/1", {"Authorization": "Bearer " + tok}
+
+
+log("steady traffic with the first key")
+tr = Traffic(P, make, threads=3).start()
+time.sleep(1.0 * SLOW)
+hits0 = idp.hit("/keys")
+
+log("rotation 1: publish key-2 next to key-1, sign with key-2")
+k2 = Key("RS256", "key-2")
+idp.keys = [k1, k2]
+t_rot = time.time()
+with lk:
+    signer.update(key=k2, label="k2")
+    old_too["on"] = True
+time.sleep(2.0 * SLOW)
+
+log("rotation 2 (after the cooldown): key-3")
+time.sleep(COOLDOWN + 0.5)
+k3 = Key("RS256", "key-3")
+idp.keys = [k1, k2, k3]
+with lk:
+    signer.update(key=k3, label="k3")
+time.sleep(2.0 * SLOW)
+res = tr.stop()
+
+by = {}
+for _, label, status in res:
+    by.setdefault(label, []).append(status)
+for label in ("k1", "k2", "k3", "k1-overlap"):
+    sts = by.get(label, [])
+    bad = [s for s in sts if s != 200]
+    check(len(sts) > 5 and not bad,
+          f"{label}: {len(sts)} requests, non-200: {len(bad)} {sorted(set(bad))}")
+check_eq(metric(agent, "spoa_iam_parked_timeouts"), 0.0,
+         "parked requests were answered by the new snapshot, not their deadline")
+kid_fetches = idp.hit("/keys") - hits0
+check(1 <= kid_fetches <= 4, f"rotations cost few JWKS fetches ({kid_fetches})")
+out = agent.output()
+check("unknown kid \"key-2\": refetching" in out, "the refetch names the kid in the log")
+
+log("old key withdrawn: its tokens fail once the set is refetched")
+cached_k1 = {"Authorization": "Bearer " + mint(k1, iss=idp.issuer, aud=AUD,
+                                              claims={"jti": "cached"})}
+check_eq(curl(P, "/orders/x", headers=cached_k1).status, 200,
+         "a key-1 token, now in the verified-token cache")
+idp.keys = [k2, k3]
+time.sleep(COOLDOWN + 0.5)
+# A kid unknown to the agent triggers the refetch that drops key-1.
+r = curl(P, "/orders/x", headers={"Authorization": "Bearer " + mint(
+    Key("RS256", "key-4"), iss=idp.issuer, aud=AUD)})
+check_eq(r.status, 401, "a kid the provider does not publish -> 401")
+r = curl(P, "/orders/x", headers={"Authorization": "Bearer " + mint(
+    k2, iss=idp.issuer, aud=AUD)})
+check_eq(r.status, 200, "key-2 token still 200")
+old = mint(k1, iss=idp.issuer, aud=AUD, claims={"jti": "after-withdrawal"})
+check_eq(curl(P, "/orders/x", headers={"Authorization": "Bearer " + old}).status, 401,
+         "token with the withdrawn kid -> 401")
+check_eq(curl(P, "/orders/x", headers=cached_k1).status, 401,
+         "the cached key-1 token dies with its key")
+
+log("burst of random kids")
+time.sleep(COOLDOWN + 0.5)
+rk = Key("RS256", "burst")
+
+
+def make_random():
+    tok = mint(rk, iss=idp.issuer, aud=AUD, kid=os.urandom(8).hex())
+    return "random", "/orders/1", {"Authorization": "Bearer " + tok}
+
+
+before = idp.hit("/keys")
+t0 = time.time()
+tr = Traffic(P, make_random, threads=4).start()
+time.sleep(2 * COOLDOWN + 0.5)
+res = tr.stop()
+dur = time.time() - t0
+burst_fetches = idp.hit("/keys") - before
+windows = int(dur // COOLDOWN) + 1
+sts = [s for _, _, s in res]
+log(f"{len(sts)} random-kid requests in {dur:.1f} s, {burst_fetches} JWKS fetches")
+check(len(sts) >= 50, f"the burst sent requests ({len(sts)})")
+check(all(s == 401 for s in sts), f"every random kid -> 401 ({sorted(set(sts))})")
+check(1 <= burst_fetches <= windows,
+      f"JWKS fetches during the burst: {burst_fetches} <= {windows} cooldown windows")
+
+log("negative cache: a kid a refetch did not bring triggers no fetch later")
+time.sleep(COOLDOWN + 0.5)
+tok = mint(rk, iss=idp.issuer, aud=AUD, kid="never-published")
+before = idp.hit("/keys")
+check_eq(curl(P, "/orders/1", headers={"Authorization": "Bearer " + tok}).status, 401,
+         "unknown kid after the cooldown -> 401")
+check_eq(idp.hit("/keys") - before, 1, "it cost one JWKS fetch")
+time.sleep(COOLDOWN + 0.5)
+before = idp.hit("/keys")
+timeouts = metric(agent, "spoa_iam_parked_timeouts")
+parked = metric(agent, "spoa_iam_parked_total")
+tok = mint(rk, iss=idp.issuer, aud=AUD, kid="never-published", claims={"jti": "2"})
+check_eq(curl(P, "/orders/1", headers={"Authorization": "Bearer " + tok}).status, 401,
+         "the same kid again, after the cooldown -> 401")
+time.sleep(0.3)
+check_eq(idp.hit("/keys") - before, 0, "no JWKS fetch for a negatively cached kid")
+check_eq(metric(agent, "spoa_iam_parked_total") - parked, 1.0,
+         "the request parked (the cooldown was over)")
+check_eq(metric(agent, "spoa_iam_parked_timeouts"), timeouts,
+         "the fetcher answered the parked request at once (no deadline)")
+
+m = urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics").read().decode()
+check('spoa_iam_fetch_kid_refetches_total{source="jwks:idp"}' in m,
+      "/metrics has the kid refetch counter")
+check('spoa_iam_fetch_age_seconds{source="jwks:idp"}' in m, "/metrics has the age gauge")
+
+check_eq(agent.stop(), 0, "agent exits 0")
+hap.stop()
+idp.stop()
+finish()

@@ -1,0 +1,169 @@
+/*
+ * test_loader.c: building snapshots from a config file and a fetched
+ * policy document (loader_build_ref), and decide()'s not_ready while a
+ * policy_url was never loaded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testsupport.h"
+
+#include "config.h"
+#include "decide.h"
+#include "facts.h"
+#include "loader.h"
+#include "reason.h"
+#include "snapshot.h"
+#include "verdict.h"
+
+static const char *const file_doc =
+    "{\"listen\":[\"127.0.0.1:1\"],\"policy_url\":\"https://p.example/policy\","
+    "\"issuers\":[],\"routes\":[]}";
+
+static const char *const policy_doc =
+    "{\"version\":\"7\",\"issuers\":[{\"name\":\"idp\","
+    "\"issuer\":\"https://idp.example\",\"jwks_url\":\"https://idp.example/k\","
+    "\"audiences\":[\"api://a\"]}],"
+    "\"routes\":[{\"name\":\"open\",\"path_prefix\":\"/open\",\"require\":\"none\"},"
+    "{\"name\":\"api\",\"path_prefix\":\"/api\",\"require\":\"jwt\"}]}";
+
+static struct cfgref *
+file_ref(const char *doc)
+{
+	struct config_errors e = { 0 };
+	struct config *cfg = NULL;
+
+	if (config_parse(doc, strlen(doc), NULL, &cfg, &e) != 0) {
+		for (size_t i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.v[i]);
+		fail_msg("config refused");
+	}
+	return (cfgref_new(cfg));
+}
+
+static enum reason
+decide_path(const struct snapshot *s, const char *path)
+{
+	static struct verdict v;
+	struct facts f;
+	struct decide_env env = { .now = 1700000000 };
+
+	memset(&f, 0, sizeof(f));
+	f.method.ptr = "GET";
+	f.method.len = 3;
+	f.path.ptr = path;
+	f.path.len = strlen(path);
+	assert_int_equal(decide(&f, s, &env, &v), DECIDE_DONE);
+	return (v.reason);
+}
+
+static void
+test_no_policy_yet(void **state)
+{
+	struct config_errors e = { 0 };
+	struct cfgref *file = file_ref(file_doc);
+	struct snapshot *s = NULL;
+
+	(void)state;
+	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s, &e), 0);
+	assert_false(s->policy_loaded);
+	assert_ptr_equal(s->cfg, file);         /* the file config itself */
+	/* Every request, whatever the route, is not_ready. */
+	assert_int_equal(decide_path(s, "/open"), REASON_NOT_READY);
+	assert_int_equal(decide_path(s, "/nothing"), REASON_NOT_READY);
+	snapshot_unref(s);
+	cfgref_unref(file);
+}
+
+static void
+test_policy_applied(void **state)
+{
+	struct config_errors e = { 0 };
+	struct cfgref *file = file_ref(file_doc);
+	struct snapshot *s = NULL, *s2 = NULL;
+	const struct config *c;
+
+	(void)state;
+	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
+	    NULL, &s, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_true(s->policy_loaded);
+	c = snapshot_config(s);
+	assert_ptr_not_equal(c, file->cfg);
+	assert_int_equal(c->nissuers, 1);
+	assert_int_equal(c->nroutes, 2);
+	assert_string_equal(c->policy_version, "7");
+	/* The file's own settings are kept, the file config unchanged. */
+	assert_string_equal(c->policy_url, "https://p.example/policy");
+	assert_int_equal(file->cfg->nissuers, 0);
+	assert_int_equal(decide_path(s, "/open"), REASON_OK);
+	assert_int_equal(decide_path(s, "/nothing"), REASON_NO_ROUTE);
+	/* The policy's jwt route is live (no token: token_missing). */
+	assert_int_equal(decide_path(s, "/api"), REASON_TOKEN_MISSING);
+
+	/* Rebuilt with ${s} as prev: key sets of unchanged sources carry. */
+	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
+	    s, &s2, &e), 0);
+	assert_true(s2->policy_loaded);
+	snapshot_unref(s2);
+	snapshot_unref(s);
+	cfgref_unref(file);
+}
+
+static void
+test_bad_policy(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"{\"issuers\":[],\"routes\":[{\"name\":\"x\",\"require\":\"sometimes\"}]}",
+		"{\"issuers\":[],\"routes\":[]}",
+		"{\"routes\":[{\"name\":\"x\",\"require\":\"none\"}]}",
+	};
+	struct cfgref *file = file_ref(file_doc);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config_errors e = { 0 };
+		struct snapshot *s = (struct snapshot *)0x1;
+
+		assert_int_equal(loader_build_ref(file, bad[i], strlen(bad[i]),
+		    NULL, &s, &e), -1);
+		assert_null(s);
+		assert_true(e.n >= 1);
+		if (strstr(e.v[0], "policy_url") == NULL)
+			fail_msg("error without the document name: %s", e.v[0]);
+		config_errors_free(&e);
+	}
+	cfgref_unref(file);
+}
+
+static void
+test_local_config(void **state)
+{
+	const char *doc = "{\"listen\":[\"127.0.0.1:1\"],\"routes\":[{\"name\":"
+	    "\"r\",\"require\":\"none\"}]}";
+	struct config_errors e = { 0 };
+	struct cfgref *file = file_ref(doc);
+	struct snapshot *s = NULL;
+
+	(void)state;
+	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s, &e), 0);
+	assert_true(s->policy_loaded);          /* nothing to wait for */
+	assert_int_equal(decide_path(s, "/x"), REASON_OK);
+	snapshot_unref(s);
+	cfgref_unref(file);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_policy_yet),
+		cmocka_unit_test(test_policy_applied),
+		cmocka_unit_test(test_bad_policy),
+		cmocka_unit_test(test_local_config),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
