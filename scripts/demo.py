@@ -72,7 +72,10 @@ def show(title, path, method="GET", token=None, client=None, expect=None):
         line += f"  APIM received: {json.dumps(ids)}"
     else:
         time.sleep(0.2)
-        line += f"  reason={reason_for(path)}"
+        if r.status == 503 and not agent.alive():
+            line += "  (no answer from the agent: HAProxy set txn.iam.err and refused)"
+        else:
+            line += f"  reason={reason_for(path)}"
         if r.headers.get("www-authenticate"):
             line += f"  WWW-Authenticate: {r.headers['www-authenticate']}"
     print(line + "\n")
