@@ -34,9 +34,18 @@ struct jws_limits {
 	unsigned header_max_members;	/* per object/array in the header */
 	unsigned payload_max_depth;
 	unsigned payload_max_members;
+	/*
+	 * Off by default, and never set by the token path (jwt.c).  When set,
+	 * the payload is an opaque octet sequence (RFC 7515 allows any; the
+	 * Wycheproof and RFC 7515 A.4 vectors carry "foo", "Payload"): its
+	 * segment must still be canonical base64url but may be empty, it is
+	 * not decoded as JSON, and jws.payload is NULL.  For the JWS-layer
+	 * tests only; a JWT payload is always a JSON object.
+	 */
+	bool payload_opaque;
 };
 
-#define JWS_LIMITS_DEFAULT	{ 8192, 16, 256, 32, 2048 }
+#define JWS_LIMITS_DEFAULT	{ 8192, 16, 256, 32, 2048, false }
 
 /* Longest accepted kid, in bytes. */
 #define JWS_KID_MAX		256
@@ -53,8 +62,9 @@ struct jws {
 	size_t kid_len;			/* 1 .. JWS_KID_MAX */
 	const char *typ;		/* NULL if absent */
 	size_t typ_len;
-	struct cJSON *header;		/* JSON object, owned */
-	struct cJSON *payload;		/* JSON object, owned */
+	struct cJSON *header;		/* JSON object, owned (jws_tree_free) */
+	struct cJSON *payload;		/* JSON object, owned; NULL only with
+					 * jws_limits.payload_opaque */
 	const char *signing_input;	/* "b64(header).b64(payload)" */
 	size_t signing_input_len;
 	uint8_t *sig;			/* decoded signature, owned */
@@ -81,13 +91,30 @@ int jws_bearer(const char *authz, size_t len, const char **tok,
     size_t *tok_len);
 
 /*
+ * jws_bearer_span(authz, len, tok, tok_len):
+ * jws_bearer() without looking at the credential's characters: the same
+ * scheme rules and answers (-1, -2), then *${tok}, *${tok_len} = the rest
+ * of the value after "Bearer" and its spaces, without trailing SP/HT
+ * (-2 if nothing is left).  Whenever jws_bearer() returns 0, this returns 0
+ * with the same span (token68 characters are never SP or HT); a span that
+ * jws_bearer() refuses is returned as well.  So use it only to look up
+ * something stored under a span that jws_bearer() accepted, which proves the
+ * header well-formed (the verified-token cache: a hit skips a scan of every
+ * token byte); on a miss, call jws_bearer().
+ */
+int jws_bearer_span(const char *authz, size_t len, const char **tok,
+    size_t *tok_len);
+
+/*
  * jws_parse(tok, len, lim, out, reason, detail):
  * Parse the compact JWS ${tok} of ${len} bytes (not NUL-terminated; never
  * read past ${len}) under the ceilings ${lim} (NULL: JWS_LIMITS_DEFAULT).
  * The token must be at most ${lim}->max_token bytes, have exactly three
  * non-empty segments of canonical base64url (JWE's five segments and the
  * JSON serialization are refused), and its header and payload must be JSON
- * objects that pass json_strict_check() with the header/payload limits.
+ * objects that pass json_strict_check() with the header/payload limits
+ * (with ${lim}->payload_opaque the payload segment may be empty and is
+ * only checked to be canonical base64url).
  * Header rules: "alg" is a string naming an algorithm of jwa.h ("none" in
  * any case and unknown names: token_unsupported_alg; absent or not a
  * string: token_malformed); "crit" in any form (even []), "b64", "enc" and
@@ -108,6 +135,16 @@ int jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 
 /* jws_release(j): free what ${j} owns and zero it; NULL is a no-op. */
 void jws_release(struct jws *j);
+
+/*
+ * jws_tree_free(tree):
+ * Release a header or payload tree taken over from a struct jws (a caller
+ * that keeps j.payload sets it to NULL before jws_release()).  These trees
+ * are read with the cJSON API but are built in one allocation: never pass
+ * them to cJSON_Delete() or to any cJSON function that modifies a tree.
+ * NULL is a no-op.
+ */
+void jws_tree_free(struct cJSON *tree);
 
 /*
  * jws_typ_allowed(j, allowed):

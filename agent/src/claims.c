@@ -15,10 +15,23 @@
 #include "util.h"
 #include "claims.h"
 
+/*
+ * cJSON_GetObjectItemCaseSensitive(), without a strcmp() call per member:
+ * claims are looked up a dozen times per request in payloads of twenty or
+ * more members.  Same result: the first member whose name is ${name}.
+ */
 static const cJSON *
 member(const cJSON *obj, const char *name)
 {
-	return (cJSON_GetObjectItemCaseSensitive(obj, name));
+	const cJSON *it;
+
+	if (obj == NULL || name == NULL || !cJSON_IsObject(obj))
+		return (NULL);
+	for (it = obj->child; it != NULL; it = it->next)
+		if (it->string != NULL && it->string[0] == name[0] &&
+		    strcmp(it->string, name) == 0)
+			return (it);
+	return (NULL);
 }
 
 /* The member of ${obj} whose name is the ${n} bytes at ${name}. */

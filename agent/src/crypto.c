@@ -717,41 +717,51 @@ scalar_in_range(const uint8_t *v, const uint8_t *order, size_t len)
 	return (any != 0 && memcmp(v, order, len) < 0);
 }
 
+/* DER INTEGER of the big-endian, non-zero, unsigned ${len}-byte ${v}. */
+static size_t
+der_uint(uint8_t *out, const uint8_t *v, size_t len)
+{
+	size_t pad;
+
+	while (len > 1 && v[0] == 0) {
+		v++;
+		len--;
+	}
+	pad = (v[0] & 0x80) ? 1 : 0;	/* keep it positive */
+	out[0] = 0x02;
+	out[1] = (uint8_t)(len + pad);	/* <= 67: short form */
+	out[2] = 0;
+	memcpy(out + 2 + pad, v, len);
+	return (2 + pad + len);
+}
+
 /*
  * JWS ECDSA signatures are R || S, each exactly the field length (RFC 7518
  * §3.4).  The length and the range of R and S are checked here, not left
- * to OpenSSL (CVE-2022-21449 was a missing range check).
+ * to OpenSSL (CVE-2022-21449 was a missing range check).  The DER form
+ * OpenSSL verifies is written here directly (minimal DER: no BIGNUM and no
+ * allocation on this path, which every ES* cache miss takes).
  */
 static int
 verify_ecdsa(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-	size_t flen = curves[k->curve].len;
-	uint8_t der[16 + 2 * (FIELD_MAX + 4)], *p = der;
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	int dlen, rc = -1;
+	size_t flen = curves[k->curve].len, n, body;
+	uint8_t ints[2 * (FIELD_MAX + 3)], der[4 + sizeof(ints)];
 
 	if (sig_len != 2 * flen ||
 	    !scalar_in_range(sig, cg.order[k->curve], flen) ||
 	    !scalar_in_range(sig + flen, cg.order[k->curve], flen))
 		return (-1);
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(sig, (int)flen, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + flen, (int)flen, NULL)) == NULL ||
-	    ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL;	/* owned by es */
-	if ((dlen = i2d_ECDSA_SIG(es, NULL)) <= 0 || (size_t)dlen > sizeof(der))
-		goto out;
-	if (i2d_ECDSA_SIG(es, &p) != dlen)
-		goto out;
-	rc = verify_prehashed(k, alg, msg, msg_len, der, (size_t)dlen);
-out:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	return (rc);
+	body = der_uint(ints, sig, flen);
+	body += der_uint(ints + body, sig + flen, flen);
+	n = 0;
+	der[n++] = 0x30;
+	if (body >= 0x80)
+		der[n++] = 0x81;	/* P-521: up to 138 bytes */
+	der[n++] = (uint8_t)body;
+	memcpy(der + n, ints, body);
+	return (verify_prehashed(k, alg, msg, msg_len, der, n + body));
 }
 
 static int

@@ -49,6 +49,31 @@ struct jctx {
 	size_t nkeys, capkeys;
 	struct jkey stack_keys[KEYS_ON_STACK];
 	enum jerr err;
+	size_t values, str_bytes;	/* json_strict_size */
+};
+
+/*
+ * String bytes that need no attention: printable ASCII but '"' and '\'.
+ * Token payloads are mostly that, so string contents are skipped through
+ * this table eight bytes at a time.
+ */
+static const uint8_t plain[256] = {
+	[0x20] = 1, [0x21] = 1, [0x23] = 1, [0x24] = 1, [0x25] = 1, [0x26] = 1,
+	[0x27] = 1, [0x28] = 1, [0x29] = 1, [0x2a] = 1, [0x2b] = 1, [0x2c] = 1,
+	[0x2d] = 1, [0x2e] = 1, [0x2f] = 1, [0x30] = 1, [0x31] = 1, [0x32] = 1,
+	[0x33] = 1, [0x34] = 1, [0x35] = 1, [0x36] = 1, [0x37] = 1, [0x38] = 1,
+	[0x39] = 1, [0x3a] = 1, [0x3b] = 1, [0x3c] = 1, [0x3d] = 1, [0x3e] = 1,
+	[0x3f] = 1, [0x40] = 1, [0x41] = 1, [0x42] = 1, [0x43] = 1, [0x44] = 1,
+	[0x45] = 1, [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4a] = 1,
+	[0x4b] = 1, [0x4c] = 1, [0x4d] = 1, [0x4e] = 1, [0x4f] = 1, [0x50] = 1,
+	[0x51] = 1, [0x52] = 1, [0x53] = 1, [0x54] = 1, [0x55] = 1, [0x56] = 1,
+	[0x57] = 1, [0x58] = 1, [0x59] = 1, [0x5a] = 1, [0x5b] = 1, [0x5d] = 1,
+	[0x5e] = 1, [0x5f] = 1, [0x60] = 1, [0x61] = 1, [0x62] = 1, [0x63] = 1,
+	[0x64] = 1, [0x65] = 1, [0x66] = 1, [0x67] = 1, [0x68] = 1, [0x69] = 1,
+	[0x6a] = 1, [0x6b] = 1, [0x6c] = 1, [0x6d] = 1, [0x6e] = 1, [0x6f] = 1,
+	[0x70] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1,
+	[0x76] = 1, [0x77] = 1, [0x78] = 1, [0x79] = 1, [0x7a] = 1, [0x7b] = 1,
+	[0x7c] = 1, [0x7d] = 1, [0x7e] = 1, [0x7f] = 1,
 };
 
 #define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
@@ -230,6 +255,23 @@ parse_string(struct jctx *c, struct jkey *k)
 	unsigned n;
 
 	for (;;) {
+		if (k == NULL) {
+			/* A value: nothing to hash, skip plain runs. */
+			while ((size_t)(end - p) >= 8 && (plain[p[0]] &
+			    plain[p[1]] & plain[p[2]] & plain[p[3]] &
+			    plain[p[4]] & plain[p[5]] & plain[p[6]] &
+			    plain[p[7]]))
+				p += 8;
+			while (p < end && plain[*p])
+				p++;
+		} else {
+			/* A key: hash plain bytes as they are. */
+			while (p < end && plain[*p]) {
+				h = (h ^ *p) * FNV_PRIME;
+				ulen++;
+				p++;
+			}
+		}
 		if (p >= end) {
 			c->err = JERR_UNTERMINATED;
 			return (-1);
@@ -270,6 +312,7 @@ parse_string(struct jctx *c, struct jkey *k)
 		k->off = (size_t)(c->p + 1 - c->buf);
 		k->rawlen = (size_t)(p - (c->p + 1));
 	}
+	c->str_bytes += (size_t)(p - (c->p + 1)) + 1;
 	c->p = p + 1;
 	return (0);
 }
@@ -472,6 +515,7 @@ value:
 		c->err = JERR_UNEXPECTED;
 		return (-1);
 	}
+	c->values++;
 	switch (*c->p) {
 	case '{':
 	case '[':
@@ -561,6 +605,14 @@ int
 json_strict_check(const char *buf, size_t len, const struct json_limits *lim,
     const char **why)
 {
+	return (json_strict_check_size(buf, len, lim, why, NULL));
+}
+
+int
+json_strict_check_size(const char *buf, size_t len,
+    const struct json_limits *lim, const char **why,
+    struct json_strict_size *size)
+{
 	struct jctx c;
 	int rc;
 
@@ -576,11 +628,45 @@ json_strict_check(const char *buf, size_t len, const struct json_limits *lim,
 	c.nkeys = 0;
 	c.capkeys = KEYS_ON_STACK;
 	c.err = JERR_UNEXPECTED;
+	c.values = 0;
+	c.str_bytes = 0;
 
 	rc = validate(&c, lim);
 	if (c.keys != c.stack_keys)
 		free(c.keys);
 	if (rc != 0 && why != NULL)
 		*why = jerr_text[c.err];
+	if (rc == 0 && size != NULL) {
+		size->values = c.values;
+		size->str_bytes = c.str_bytes;
+	}
 	return (rc);
+}
+
+size_t
+json_strict_unescape(const char *raw, size_t rawlen, char *out)
+{
+	struct ustr u = { (const uint8_t *)raw, (const uint8_t *)raw + rawlen,
+	    { 0 }, 0, 0 };
+	size_t n = 0;
+	int ch;
+
+	/* Plain runs are copied as they are; escapes go through ustr. */
+	while (u.p < u.end) {
+		const uint8_t *s = u.p, *bs;
+
+		bs = memchr(s, '\\', (size_t)(u.end - s));
+		u.p = bs != NULL ? bs : u.end;
+		memcpy(out + n, s, (size_t)(u.p - s));
+		n += (size_t)(u.p - s);
+		if (u.p == u.end)
+			break;
+		if ((ch = ustr_next(&u)) < 0)
+			break;
+		out[n++] = (char)ch;
+		while (u.ipend < u.npend && n < rawlen)
+			out[n++] = (char)u.pend[u.ipend++];
+	}
+	out[n] = '\0';
+	return (n);
 }

@@ -3,8 +3,11 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,19 +53,48 @@ json_detail(const char *why, int in_header)
 	return (in_header ? "header: invalid JSON" : "payload: invalid JSON");
 }
 
-/* RFC 7235 token68 characters before the '=' tail (ASCII, any locale). */
-static int
-is_token68_char(unsigned char c)
+/* RFC 7235 token68 characters before the '=' tail (ASCII, any locale), as
+ * a table: this scan runs over every token of every request. */
+static const uint8_t token68[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
+/* The end of the run of token68 characters starting at ${p}. */
+static const char *
+token68_span(const char *p, const char *end)
 {
-	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~' || c == '+' || c == '/');
+	const uint8_t *u = (const uint8_t *)p;
+
+	/* Eight at a time, no branch per byte. */
+	while ((size_t)(end - (const char *)u) >= 8 &&
+	    (token68[u[0]] & token68[u[1]] & token68[u[2]] & token68[u[3]] &
+	    token68[u[4]] & token68[u[5]] & token68[u[6]] & token68[u[7]]))
+		u += 8;
+	while ((const char *)u < end && token68[*u])
+		u++;
+	return ((const char *)u);
 }
 
-int
-jws_bearer(const char *authz, size_t len, const char **tok, size_t *tok_len)
+/*
+ * The scheme part of jws_bearer(): return 0 and set *${rest} to the first
+ * byte after "Bearer" and its spaces, or a JWS_BEARER_* answer.
+ */
+static int
+bearer_scheme(const char *authz, size_t len, const char **rest)
 {
-	const char *p, *end, *t;
+	const char *p, *end;
 
 	if (authz == NULL || len == 0)
 		return (JWS_BEARER_NONE);
@@ -83,9 +115,20 @@ jws_bearer(const char *authz, size_t len, const char **tok, size_t *tok_len)
 	}
 	while (p < end && *p == ' ')
 		p++;
+	*rest = p;
+	return (0);
+}
+
+int
+jws_bearer(const char *authz, size_t len, const char **tok, size_t *tok_len)
+{
+	const char *p, *end = authz + len, *t;
+	int r;
+
+	if ((r = bearer_scheme(authz, len, &p)) != 0)
+		return (r);
 	t = p;
-	while (p < end && is_token68_char((unsigned char)*p))
-		p++;
+	p = token68_span(p, end);
 	if (p == t)
 		return (JWS_BEARER_MALFORMED);
 	while (p < end && *p == '=')
@@ -99,13 +142,31 @@ jws_bearer(const char *authz, size_t len, const char **tok, size_t *tok_len)
 	return (0);
 }
 
+int
+jws_bearer_span(const char *authz, size_t len, const char **tok,
+    size_t *tok_len)
+{
+	const char *p, *end = authz + len;
+	int r;
+
+	if ((r = bearer_scheme(authz, len, &p)) != 0)
+		return (r);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end == p)
+		return (JWS_BEARER_MALFORMED);
+	*tok = p;
+	*tok_len = (size_t)(end - p);
+	return (0);
+}
+
 void
 jws_release(struct jws *j)
 {
 	if (j == NULL)
 		return;
-	cJSON_Delete(j->header);
-	cJSON_Delete(j->payload);
+	jws_tree_free(j->header);
+	jws_tree_free(j->payload);
 	free(j->sig);
 	memset(j, 0, sizeof(*j));
 }
@@ -115,6 +176,269 @@ static const cJSON *
 member(const cJSON *obj, const char *name)
 {
 	return (cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/* ---- trees of validated JSON, in one allocation ---------------------------- */
+
+/*
+ * Every token that misses the cache has its header and payload parsed, so
+ * they are not handed to cJSON_Parse (a malloc per node and per string, a
+ * second pass over text that json_strict has just read in full) but built
+ * here from the text json_strict_check_size() accepted: cJSON nodes (so the
+ * rest of the code reads them with the cJSON API, unchanged), the root
+ * first, then the unescaped strings, all in one malloc'd block that a single
+ * free() releases (jws_tree_free(); never cJSON_Delete).  The result is the
+ * tree cJSON_Parse would give, field for field (numbers through strtod
+ * like cJSON's); tests/unit/agent/test_jws.c and fuzz_jws compare the two.
+ */
+
+static const uint8_t *
+tb_ws(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return (p);
+}
+
+/* Input bytes of an escape at ${p} (validated: "\\x", "\\uXXXX", or a
+ * surrogate pair "\\uD8xx\\uDCxx"). */
+static size_t
+tb_escape_len(const uint8_t *p, const uint8_t *end)
+{
+	if ((size_t)(end - p) < 6 || p[1] != 'u')
+		return (2);
+	if ((p[2] == 'd' || p[2] == 'D') && ((p[3] >= '8' && p[3] <= '9') ||
+	    (p[3] >= 'a' && p[3] <= 'b') || (p[3] >= 'A' && p[3] <= 'B')))
+		return (12);
+	return (6);
+}
+
+/* The string at *${pp} (at its '"') into the string area; NULL if the area
+ * (sized by json_strict: raw length + 1 per string) is short, which does
+ * not happen. */
+static char *
+tb_string(const uint8_t **pp, const uint8_t *end, char **str,
+    const char *str_end)
+{
+	const uint8_t *p = *pp + 1;
+	char *s = *str, *o = s;
+	size_t e;
+
+	for (;;) {
+		/* Plain bytes (UTF-8 included) are copied as they are. */
+		while (p < end && o < str_end && *p != '"' && *p != '\\')
+			*o++ = (char)*p++;
+		if (p >= end || o >= str_end)
+			return (NULL);
+		if (*p == '"')
+			break;
+		e = tb_escape_len(p, end);
+		if (e > (size_t)(end - p) || e + 1 > (size_t)(str_end - o))
+			return (NULL);
+		o += json_strict_unescape((const char *)p, e, o);
+		p += e;
+	}
+	*o++ = '\0';
+	*str = o;
+	*pp = p + 1;
+	return (s);
+}
+
+/* A number (validated grammar) at *${pp} into ${node}, as cJSON reads it. */
+static int
+tb_number(const uint8_t **pp, const uint8_t *end, cJSON *node)
+{
+	const uint8_t *p = *pp, *q = p;
+	char tmp[64], *num, *e, dp;
+	bool integral = true, ok;
+	size_t n;
+	double v;
+
+	while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' ||
+	    *q == '+' || *q == '.' || *q == 'e' || *q == 'E')) {
+		if (*q == '.' || *q == 'e' || *q == 'E' || *q == '+')
+			integral = false;
+		q++;
+	}
+	n = (size_t)(q - p);
+	if (n == 0)
+		return (-1);
+	if (integral && n <= 16) {
+		/* Up to 15 digits (and a sign): exact in a double. */
+		const uint8_t *d = p + (*p == '-');
+		uint64_t u = 0;
+
+		if (q - d > 15)
+			goto slow;
+		for (; d < q; d++)
+			u = u * 10 + (uint64_t)(*d - '0');
+		v = (*p == '-') ? -(double)u : (double)u;
+	} else {
+slow:
+		/* strtod wants a NUL and follows the locale's decimal point. */
+		num = n < sizeof(tmp) ? tmp : malloc(n + 1);
+		if (num == NULL)
+			return (-1);
+		memcpy(num, p, n);
+		num[n] = '\0';
+		dp = localeconv()->decimal_point[0];
+		if (dp != '.' && dp != '\0')
+			for (size_t i = 0; i < n; i++)
+				if (num[i] == '.')
+					num[i] = dp;
+		v = strtod(num, &e);
+		ok = (e == num + n);
+		if (num != tmp)
+			free(num);
+		if (!ok)
+			return (-1);
+	}
+	node->type = cJSON_Number;
+	node->valuedouble = v;
+	if (v >= INT_MAX)
+		node->valueint = INT_MAX;
+	else if (v <= (double)INT_MIN)
+		node->valueint = INT_MIN;
+	else
+		node->valueint = (int)v;
+	*pp = q;
+	return (0);
+}
+
+static void
+tb_attach(cJSON *parent, cJSON *node)
+{
+	cJSON *head = parent->child;
+
+	if (head == NULL) {
+		parent->child = node;
+		node->prev = node;
+		return;
+	}
+	/* cJSON keeps the last child in the first child's prev. */
+	head->prev->next = node;
+	node->prev = head->prev;
+	head->prev = node;
+}
+
+/* Key, then ':', of an object member at *${pp} (at the key's '"'). */
+static char *
+tb_key(const uint8_t **pp, const uint8_t *end, char **str, const char *str_end)
+{
+	char *k = tb_string(pp, end, str, str_end);
+	const uint8_t *p = tb_ws(*pp, end);
+
+	if (k == NULL || p >= end || *p != ':')
+		return (NULL);
+	*pp = tb_ws(p + 1, end);
+	return (k);
+}
+
+/*
+ * Build the tree of the ${len} bytes at ${buf}, which json_strict_check_size
+ * accepted and measured in ${sz}.  Return the root, or NULL (out of memory).
+ */
+static cJSON *
+tree_build(const uint8_t *buf, size_t len, const struct json_strict_size *sz)
+{
+	cJSON *stack[JSON_STRICT_DEPTH_MAX], *nodes, *parent = NULL, *node;
+	const uint8_t *p = buf, *end = buf + len;
+	size_t used = 0, depth = 0;
+	char *str, *str_end, *key = NULL;
+
+	if (sz->values == 0 || sz->values > len || sz->str_bytes > 2 * len)
+		return (NULL);
+	nodes = malloc(sz->values * sizeof(*nodes) + sz->str_bytes);
+	if (nodes == NULL)
+		return (NULL);
+	str = (char *)(nodes + sz->values);
+	str_end = str + sz->str_bytes;
+	p = tb_ws(p, end);
+
+value:
+	if (p >= end || used == sz->values)
+		goto fail;
+	node = &nodes[used++];
+	memset(node, 0, sizeof(*node));
+	node->string = key;
+	key = NULL;
+	if (parent != NULL)
+		tb_attach(parent, node);
+	switch (*p) {
+	case '{':
+	case '[':
+		node->type = (*p == '{') ? cJSON_Object : cJSON_Array;
+		p = tb_ws(p + 1, end);
+		if (p < end && (*p == '}' || *p == ']')) {
+			p++;
+			goto next;
+		}
+		if (depth == ARRAY_SIZE(stack))
+			goto fail;
+		stack[depth++] = parent;
+		parent = node;
+		if (node->type == cJSON_Object &&
+		    (key = tb_key(&p, end, &str, str_end)) == NULL)
+			goto fail;
+		goto value;
+	case '"':
+		node->type = cJSON_String;
+		if ((node->valuestring = tb_string(&p, end, &str, str_end)) ==
+		    NULL)
+			goto fail;
+		break;
+	case 't':
+		if ((size_t)(end - p) < 4)
+			goto fail;
+		node->type = cJSON_True;
+		node->valueint = 1;
+		p += 4;
+		break;
+	case 'f':
+		if ((size_t)(end - p) < 5)
+			goto fail;
+		node->type = cJSON_False;
+		p += 5;
+		break;
+	case 'n':
+		if ((size_t)(end - p) < 4)
+			goto fail;
+		node->type = cJSON_NULL;
+		p += 4;
+		break;
+	default:
+		if (tb_number(&p, end, node) != 0)
+			goto fail;
+		break;
+	}
+
+next:
+	p = tb_ws(p, end);
+	if (parent == NULL)
+		return (p == end ? nodes : (free(nodes), NULL));
+	if (p >= end)
+		goto fail;
+	if (*p == ',') {
+		p = tb_ws(p + 1, end);
+		if (parent->type == cJSON_Object &&
+		    (key = tb_key(&p, end, &str, str_end)) == NULL)
+			goto fail;
+		goto value;
+	}
+	/* '}' or ']' */
+	p++;
+	parent = stack[--depth];
+	goto next;
+
+fail:
+	free(nodes);
+	return (NULL);
+}
+
+void
+jws_tree_free(struct cJSON *tree)
+{
+	free(tree);
 }
 
 /*
@@ -127,6 +451,7 @@ decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
     const char **detail)
 {
 	struct json_limits jl = { max_depth, max_members, 1 };
+	struct json_strict_size sz;
 	const char *why = NULL;
 	ssize_t n;
 	cJSON *tree;
@@ -137,14 +462,15 @@ decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
 		    "payload: invalid base64url";
 		return (NULL);
 	}
-	if (json_strict_check((const char *)buf, (size_t)n, &jl, &why) != 0) {
+	if (json_strict_check_size((const char *)buf, (size_t)n, &jl, &why,
+	    &sz) != 0) {
 		*detail = json_detail(why, in_header);
 		return (NULL);
 	}
-	tree = cJSON_ParseWithLength((const char *)buf, (size_t)n);
+	tree = tree_build(buf, (size_t)n, &sz);
 	if (tree == NULL || !cJSON_IsObject(tree)) {
 		/* Only on allocation failure, after json_strict passed. */
-		cJSON_Delete(tree);
+		jws_tree_free(tree);
 		*detail = in_header ? "header: JSON not parsed" :
 		    "payload: JSON not parsed";
 		return (NULL);
@@ -228,11 +554,12 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 		*detail = "JWS JSON serialization is not supported";
 		goto fail;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (tok[i] != '.')
-			continue;
+	/* memchr: this runs over every token that is not in the cache. */
+	for (const char *q = tok, *end = tok + len, *dot;
+	    q < end && (dot = memchr(q, '.', (size_t)(end - q))) != NULL;
+	    q = dot + 1) {
 		if (ndots < 2)
-			dots[ndots] = tok + i;
+			dots[ndots] = dot;
 		ndots++;
 	}
 	if (ndots == 4) {
@@ -251,7 +578,7 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 		*detail = "header segment is empty";
 		goto fail;
 	}
-	if (plen == 0) {
+	if (plen == 0 && !lim->payload_opaque) {
 		*detail = "payload segment is empty";
 		goto fail;
 	}
@@ -303,10 +630,19 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 	}
 	out->sig_len = (size_t)n;
 
-	out->payload = decode_json_part(dots[0] + 1, plen, buf, cap,
-	    lim->payload_max_depth, lim->payload_max_members, 0, detail);
-	if (out->payload == NULL)
-		goto fail;
+	if (lim->payload_opaque) {
+		/* Octets, not JSON (tests of the JWS layer only, see jws.h). */
+		if (b64url_decode(dots[0] + 1, plen, buf, cap) < 0) {
+			*detail = "payload: invalid base64url";
+			goto fail;
+		}
+	} else {
+		out->payload = decode_json_part(dots[0] + 1, plen, buf, cap,
+		    lim->payload_max_depth, lim->payload_max_members, 0,
+		    detail);
+		if (out->payload == NULL)
+			goto fail;
+	}
 
 	out->signing_input = tok;
 	out->signing_input_len = (size_t)(dots[1] - tok);

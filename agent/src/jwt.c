@@ -30,6 +30,8 @@
 #include "tokcache.h"
 #include "verdict.h"
 
+_Static_assert(JWS_KID_MAX <= DECIDE_KID_MAX, "a parked kid must fit");
+
 /* Tokens without kid: how many compatible keys we try at most. */
 #define NOKID_MAX_TRIES      4
 /* Cached entries without exp live this long. */
@@ -52,7 +54,9 @@ struct verified {
 	size_t kid_len;
 	uint8_t fp[32];               /* fingerprint of the verifying key */
 	struct claim_times times;
-	char *ident[ID_COUNT];        /* rendered identity values, or NULL */
+	const char *ident[ID_COUNT];  /* rendered identity values, or NULL; */
+	size_t ident_len[ID_COUNT];   /* in ident_buf (one allocation) */
+	char *ident_buf;
 };
 
 static void
@@ -62,10 +66,9 @@ verified_free(void *p)
 
 	if (vf == NULL)
 		return;
-	cJSON_Delete(vf->payload);
+	jws_tree_free(vf->payload);
 	free(vf->kid);
-	for (int i = 0; i < ID_COUNT; i++)
-		free(vf->ident[i]);
+	free(vf->ident_buf);
 	free(vf);
 }
 
@@ -98,37 +101,64 @@ jwt_cache_keep(void *val, void *snap)
 	return (still_valid(val, snap));
 }
 
-/* Render a claim for a variable; NULL if absent or not renderable. */
-static char *
-render(const cJSON *item)
+/* Render a claim for a variable into ${buf}; -1 if absent or not
+ * renderable. */
+static ssize_t
+render(const cJSON *item, char buf[IDENT_MAX + 1])
 {
-	char buf[IDENT_MAX + 1];
 	ssize_t n;
 
 	if (item == NULL)
-		return (NULL);
-	n = claims_render(item, buf, sizeof(buf));
-	if (n <= 0 || (size_t)n > IDENT_MAX)
-		return (NULL);
-	return (strndup(buf, (size_t)n));
+		return (-1);
+	n = claims_render(item, buf, IDENT_MAX + 1);
+	return (n <= 0 || (size_t)n > IDENT_MAX ? -1 : n);
 }
 
+/* A plain string claim (client id, tenant) as a value; -1 if absent or
+ * longer than a variable may be. */
+static ssize_t
+plain(const char *s, char buf[IDENT_MAX + 1])
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) > IDENT_MAX)
+		return (-1);
+	memcpy(buf, s, n);
+	return ((ssize_t)n);
+}
+
+/* The identity variables, rendered once per verified token, in one block. */
 static void
 fill_identity(struct verified *vf)
 {
 	const cJSON *p = vf->payload, *scopes;
+	char tmp[ID_COUNT][IDENT_MAX + 1];
+	ssize_t n[ID_COUNT];
+	size_t total = 0, off = 0;
 
-	vf->ident[ID_SUB] = render(cJSON_GetObjectItemCaseSensitive(p, "sub"));
-	vf->ident[ID_ISS] = render(cJSON_GetObjectItemCaseSensitive(p, "iss"));
-	const char *cid = claims_client_id(p);
-	vf->ident[ID_CLIENT] = cid ? strndup(cid, IDENT_MAX) : NULL;
-	const char *tid = claims_tenant(p);
-	vf->ident[ID_TENANT] = tid ? strndup(tid, IDENT_MAX) : NULL;
-	scopes = cJSON_GetObjectItemCaseSensitive(p, "scp");
+	scopes = claims_get(p, "scp");
 	if (scopes == NULL)
-		scopes = cJSON_GetObjectItemCaseSensitive(p, "scope");
-	vf->ident[ID_SCOPES] = render(scopes);
-	vf->ident[ID_ROLES] = render(cJSON_GetObjectItemCaseSensitive(p, "roles"));
+		scopes = claims_get(p, "scope");
+	n[ID_SUB] = render(claims_get(p, "sub"), tmp[ID_SUB]);
+	n[ID_ISS] = render(claims_get(p, "iss"), tmp[ID_ISS]);
+	n[ID_CLIENT] = plain(claims_client_id(p), tmp[ID_CLIENT]);
+	n[ID_TENANT] = plain(claims_tenant(p), tmp[ID_TENANT]);
+	n[ID_SCOPES] = render(scopes, tmp[ID_SCOPES]);
+	n[ID_ROLES] = render(claims_get(p, "roles"), tmp[ID_ROLES]);
+	for (int i = 0; i < ID_COUNT; i++)
+		if (n[i] > 0)
+			total += (size_t)n[i] + 1;
+	if (total == 0 || (vf->ident_buf = malloc(total)) == NULL)
+		return;		/* no identity variables (or no memory) */
+	for (int i = 0; i < ID_COUNT; i++) {
+		if (n[i] <= 0)
+			continue;
+		memcpy(vf->ident_buf + off, tmp[i], (size_t)n[i]);
+		vf->ident_buf[off + (size_t)n[i]] = '\0';
+		vf->ident[i] = vf->ident_buf + off;
+		vf->ident_len[i] = (size_t)n[i];
+		off += (size_t)n[i] + 1;
+	}
 }
 
 /* RFC 6750 §3 challenges.  ${detail} and ${scope} come from constant texts
@@ -208,7 +238,7 @@ route_checks(const struct verified *vf, const struct route_cfg *rt,
 	for (int i = 0; i < ID_COUNT; i++)
 		if (vf->ident[i] != NULL)
 			(void)verdict_add(v, ident_var[i], vf->ident[i],
-			    strlen(vf->ident[i]));
+			    vf->ident_len[i]);
 	for (size_t i = 0; i < rt->nclaims_to_vars; i++) {
 		char buf[IDENT_MAX + 1];
 		const cJSON *item = claims_get(vf->payload, rt->claims_to_vars[i].claim);
@@ -357,7 +387,7 @@ verify(const char *tok, size_t len, const struct snapshot *s,
 	if (jws_parse(tok, len, &lim, &j, &r, &detail) != 0)
 		return (deny401(v, r, detail));
 
-	iss_item = cJSON_GetObjectItemCaseSensitive(j.payload, "iss");
+	iss_item = claims_get(j.payload, "iss");
 	if (!cJSON_IsString(iss_item) || iss_item->valuestring[0] == '\0') {
 		jws_release(&j);
 		return (deny401(v, REASON_ISSUER_UNKNOWN, "iss missing"));
@@ -442,8 +472,8 @@ static enum decide_outcome
 binding(const struct verified *vf, const struct route_cfg *rt,
     const uint8_t *cert_sha256, struct verdict *v)
 {
-	const cJSON *cnf = cJSON_GetObjectItemCaseSensitive(vf->payload, "cnf");
-	const cJSON *x5t = cJSON_GetObjectItemCaseSensitive(cnf, "x5t#S256");
+	const cJSON *cnf = claims_get(vf->payload, "cnf");
+	const cJSON *x5t = claims_get(cnf, "x5t#S256");
 	uint8_t want[33];
 	ssize_t n;
 
@@ -495,7 +525,12 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 
 	if (f->authz.ptr == NULL)
 		return (deny401(v, REASON_TOKEN_MISSING, "no Authorization header"));
-	b = jws_bearer(f->authz.ptr, f->authz.len, &tok, &len);
+	/*
+	 * The cache is looked up with the credential's span before its bytes
+	 * are checked: only tokens that passed jws_bearer() are ever cached,
+	 * so a hit proves the header well-formed (see jws_bearer_span()).
+	 */
+	b = jws_bearer_span(f->authz.ptr, f->authz.len, &tok, &len);
 	if (b == JWS_BEARER_NONE)
 		return (deny401(v, REASON_TOKEN_MISSING, "no bearer token"));
 	if (b != 0 || len > cfg->max_token_bytes)
@@ -517,6 +552,16 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	}
 	if (env->stats != NULL)
 		STAT_INC(env->stats, token_cache_misses);
+	/* Not from the cache: the credential's syntax in full. */
+	{
+		const char *t2;
+		size_t l2;
+
+		if (jws_bearer(f->authz.ptr, f->authz.len, &t2, &l2) != 0 ||
+		    t2 != tok || l2 != len)
+			return (deny401(v, REASON_TOKEN_MALFORMED,
+			    "malformed bearer token"));
+	}
 	o = verify(tok, len, s, rt, env, v, &vf);
 	if (vf == NULL)
 		return (o);

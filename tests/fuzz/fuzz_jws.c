@@ -73,6 +73,63 @@ exercise_claims(const cJSON *payload)
 	}
 }
 
+/* Our one-block tree ${a} against cJSON's ${b}; 0 if equal. */
+static int
+tree_diff(const cJSON *a, const cJSON *b, int depth)
+{
+	const cJSON *x, *y;
+
+	if (depth > 200 || a->type != b->type || a->valueint != b->valueint ||
+	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
+		return (1);
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string != NULL && strcmp(a->string, b->string) != 0))
+		return (1);
+	if ((a->valuestring == NULL) != (b->valuestring == NULL) ||
+	    (a->valuestring != NULL &&
+	    strcmp(a->valuestring, b->valuestring) != 0))
+		return (1);
+	for (x = a->child, y = b->child; x != NULL && y != NULL;
+	    x = x->next, y = y->next)
+		if (tree_diff(x, y, depth + 1) != 0)
+			return (1);
+	if (x != NULL || y != NULL)
+		return (1);
+	if (a->child != NULL) {
+		for (x = a->child; x->next != NULL; x = x->next)
+			if (x->next->prev != x)
+				return (1);
+		if (a->child->prev != x)
+			return (1);
+	}
+	return (0);
+}
+
+/* Decode segment ${i} (0 header, 1 payload) of ${tok} and compare. */
+static void
+check_tree(const char *tok, size_t len, int i, const cJSON *ours)
+{
+	const char *s = tok, *e;
+	uint8_t *buf;
+	ssize_t n;
+	cJSON *ref;
+
+	if (i == 1)
+		s = (const char *)memchr(tok, '.', len) + 1;
+	e = memchr(s, '.', len - (size_t)(s - tok));
+	if ((buf = malloc(b64url_decoded_len((size_t)(e - s)) + 1)) == NULL)
+		return;
+	n = b64url_decode(s, (size_t)(e - s), buf, b64url_decoded_len(
+	    (size_t)(e - s)));
+	if (n < 0)
+		abort();
+	ref = cJSON_ParseWithLength((const char *)buf, (size_t)n);
+	if (ref == NULL || tree_diff(ours, ref, 0) != 0)
+		abort();
+	cJSON_Delete(ref);
+	free(buf);
+}
+
 /* Build "b64(part1).b64(part2).b64(part3)" from the structured input. */
 static char *
 build_token(const uint8_t *data, size_t size, size_t *len)
@@ -135,6 +192,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (!cJSON_IsObject(j.header) || !cJSON_IsObject(j.payload))
 			abort();
+		check_tree(tok, size, 0, j.header);
+		check_tree(tok, size, 1, j.payload);
 		exercise_claims(j.payload);
 		jws_release(&j);
 	} else {
@@ -145,9 +204,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 
-	if (jws_bearer(tok, size, &bt, &btlen) == 0) {
-		if (bt < tok || btlen == 0 || btlen > size ||
-		    (size_t)(bt - tok) > size - btlen)
+	{
+		const char *st;
+		size_t stlen;
+		int rb = jws_bearer(tok, size, &bt, &btlen);
+		int rs = jws_bearer_span(tok, size, &st, &stlen);
+
+		if (rb == 0) {
+			if (bt < tok || btlen == 0 || btlen > size ||
+			    (size_t)(bt - tok) > size - btlen)
+				abort();
+			/* The cache's span is jws_bearer's token. */
+			if (rs != 0 || st != bt || stlen != btlen)
+				abort();
+		}
+		if ((rb == JWS_BEARER_NONE || rs != 0) && rs != rb)
+			abort();
+		if (rs == 0 && (st < tok || stlen == 0 ||
+		    (size_t)(st - tok) > size - stlen))
 			abort();
 	}
 

@@ -316,6 +316,72 @@ test_length_bounded(void **state)
 	assert_int_equal(json_strict_check("[", 1, &lim_any, NULL), -1);
 }
 
+/* json_strict_check_size: exact value counts, string bytes as raw + 1;
+ * json_strict_unescape: the decoded bytes. */
+static void
+test_size_and_unescape(void **state)
+{
+	static const struct {
+		const char *doc;
+		size_t values, str_bytes;
+	} v[] = {
+		{ "{}", 1, 0 },
+		{ "[]", 1, 0 },
+		{ "\"\"", 1, 1 },
+		{ "{\"a\":[1,2,{\"b\":null}]}", 6, 4 },
+		{ " [ true , false , null , -1.5e3 ] ", 5, 0 },
+		{ "{\"k\\u00e9\":\"\\ud83d\\ude00x\"}", 2, 8 + 14 },
+		{ "[[[[]]],\"ab\",{}]", 6, 3 },
+	};
+	static const struct {
+		const char *raw, *want;
+	} u[] = {
+		{ "", "" },
+		{ "plain", "plain" },
+		{ "a\\\"b\\\\c\\/d", "a\"b\\c/d" },
+		{ "\\b\\f\\n\\r\\t", "\b\f\n\r\t" },
+		{ "\\u0041\\u00e9\\u20ac", "A\xc3\xa9\xe2\x82\xac" },
+		{ "x\\ud83d\\ude00y", "x\xf0\x9f\x98\x80y" },
+		{ "\xc3\xa9\\u00E9", "\xc3\xa9\xc3\xa9" },
+	};
+	struct json_strict_size sz;
+	const char *why = NULL;
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&sz, 0xa5, sizeof(sz));
+		if (json_strict_check_size(v[i].doc, strlen(v[i].doc), &lim_any,
+		    &why, &sz) != 0)
+			fail_msg("%s: %s", v[i].doc, why);
+		if (sz.values != v[i].values || sz.str_bytes != v[i].str_bytes)
+			fail_msg("%s: values %zu bytes %zu, want %zu %zu",
+			    v[i].doc, sz.values, sz.str_bytes, v[i].values,
+			    v[i].str_bytes);
+	}
+	/* Refused: the size is left alone. */
+	memset(&sz, 0xa5, sizeof(sz));
+	assert_int_equal(json_strict_check_size("{\"a\":1,\"a\":2}", 13,
+	    &lim_any, &why, &sz), -1);
+	assert_int_equal(sz.values, (size_t)0xa5a5a5a5a5a5a5a5u);
+	/* A NULL size is json_strict_check(). */
+	assert_int_equal(json_strict_check_size("[1]", 3, &lim_any, NULL,
+	    NULL), 0);
+
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		size_t rl = strlen(u[i].raw), n;
+
+		memset(out, 'Z', sizeof(out));
+		n = json_strict_unescape(u[i].raw, rl, out);
+		assert_true(n <= rl);
+		assert_int_equal(n, strlen(u[i].want));
+		assert_memory_equal(out, u[i].want, n);
+		assert_int_equal(out[n], '\0');
+		/* Nothing written past the NUL. */
+		assert_int_equal(out[n + 1], 'Z');
+	}
+}
+
 int
 main(void)
 {
@@ -329,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_s11_caps),
 		cmocka_unit_test(test_require_object),
 		cmocka_unit_test(test_length_bounded),
+		cmocka_unit_test(test_size_and_unescape),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

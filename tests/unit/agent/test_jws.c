@@ -801,9 +801,18 @@ test_bearer(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		const char *tok = NULL;
-		size_t len = 0;
+		const char *tok = NULL, *stok = NULL;
+		size_t len = 0, slen = 0;
 		int rc = jws_bearer(v[i].in, strlen(v[i].in), &tok, &len);
+		int src = jws_bearer_span(v[i].in, strlen(v[i].in), &stok,
+		    &slen);
+
+		/* jws_bearer_span: the same scheme answers, the same span
+		 * whenever jws_bearer accepts. */
+		if (rc == 0)
+			assert_true(src == 0 && stok == tok && slen == len);
+		else if (rc == JWS_BEARER_NONE || src != 0)
+			assert_int_equal(src, rc);
 		if (rc != v[i].rc)
 			fail_msg("\"%s\": rc %d, want %d", v[i].in, rc, v[i].rc);
 		if (rc == 0) {
@@ -825,6 +834,52 @@ test_bearer(void **state)
 		assert_int_equal(jws_bearer("Bearer abc junk", 10, &tok, &len),
 		    0);
 		assert_int_equal(len, 3);
+		/* The span is what is left, unchecked: "abc def" and the
+		 * NUL case come back for a cache lookup only. */
+		assert_int_equal(jws_bearer_span("Bearer abc def  ", 16, &tok,
+		    &len), 0);
+		assert_int_equal(len, 7);
+		assert_memory_equal(tok, "abc def", 7);
+		assert_int_equal(jws_bearer_span("Bearer a\0b", 10, &tok, &len),
+		    0);
+		assert_int_equal(len, 3);
+		assert_int_equal(jws_bearer_span(NULL, 0, &tok, &len),
+		    JWS_BEARER_NONE);
+		assert_int_equal(jws_bearer_span("Bearer \t ", 9, &tok, &len),
+		    JWS_BEARER_MALFORMED);
+	}
+	/* Exhaustively over short headers from a small alphabet: whenever
+	 * jws_bearer accepts, jws_bearer_span gives the same span; its
+	 * scheme answers are jws_bearer's. */
+	{
+		static const char alpha[11] = " \tBbaer=.\"\xc3";
+		char h[16];
+		size_t checked = 0;
+
+		memcpy(h, "Bearer", 6);
+		for (unsigned x = 0; x < 11u * 11 * 11 * 11 * 11; x++) {
+			unsigned y = x;
+			size_t n = 6;
+			const char *t1, *t2;
+			size_t l1, l2;
+			int r1, r2;
+
+			for (int k = 0; k < 5; k++, y /= 11)
+				h[n++] = alpha[y % 11];
+			for (size_t off = 0; off <= 6; off += 6) {
+				r1 = jws_bearer(h + off, n - off, &t1, &l1);
+				r2 = jws_bearer_span(h + off, n - off, &t2, &l2);
+				if (r1 == 0 && (r2 != 0 || t1 != t2 || l1 != l2))
+					fail_msg("span differs for case %u", x);
+				if (r1 == JWS_BEARER_NONE && r2 != r1)
+					fail_msg("scheme answer differs for %u", x);
+				if (r2 != 0 && r2 != r1)
+					fail_msg("span refuses what bearer does "
+					    "not, case %u", x);
+				checked++;
+			}
+		}
+		assert_true(checked > 300000);
 	}
 }
 
@@ -1081,6 +1136,327 @@ test_inspect(void **state)
 	free(out);
 }
 
+/* ---- payload_opaque: off by default, for the JWS-layer vector tests ----- */
+
+static void
+test_payload_opaque(void **state)
+{
+	static const struct jws_limits def = JWS_LIMITS_DEFAULT;
+	struct jws_limits op = JWS_LIMITS_DEFAULT;
+	const char *d = NULL;
+	enum reason r;
+	struct jws j;
+	char *t;
+
+	(void)state;
+	/* The default, and what jwt.c starts from, is JSON payloads. */
+	assert_false(def.payload_opaque);
+	op.payload_opaque = true;
+
+	/* "foo" (Wycheproof's payload) is not JSON: refused by default... */
+	t = mk("{\"alg\":\"HS256\"}", "foo", SIG);
+	r = parse_s(t, &d);
+	expect(r, d, REASON_TOKEN_MALFORMED,
+	    "payload: top-level value is not an object",
+	    "foo, default");
+	r = parse_lim(t, strlen(t), &def, &d);
+	expect(r, d, REASON_TOKEN_MALFORMED,
+	    "payload: top-level value is not an object",
+	    "foo, JWS_LIMITS_DEFAULT");
+	/* ... parsed as octets with payload_opaque, and no tree is built. */
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), 0);
+	assert_int_equal(r, REASON_OK);
+	assert_null(j.payload);
+	assert_non_null(j.header);
+	assert_int_equal(j.alg, JWS_ALG_HS256);
+	assert_int_equal(j.signing_input_len, strlen(t) - strlen(SIG) - 1);
+	jws_release(&j);
+	free(t);
+
+	/* An empty payload segment: a JWS may have one, a JWT never. */
+	t = mk("{\"alg\":\"HS256\"}", "", SIG);
+	r = parse_s(t, &d);
+	expect(r, d, REASON_TOKEN_MALFORMED, "payload segment is empty",
+	    "empty payload, default");
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), 0);
+	assert_null(j.payload);
+	jws_release(&j);
+	free(t);
+
+	/* Opaque is not lax: the payload must still be canonical base64url,
+	 * and every header rule still applies. */
+	{
+		static const char *const bad[] = {
+			"eyJhbGciOiJIUzI1NiJ9.AB." SIG,	/* unused bits set */
+			"eyJhbGciOiJIUzI1NiJ9.Zm9v=." SIG,
+			"eyJhbGciOiJIUzI1NiJ9.Zm+v." SIG,
+			"eyJhbGciOiJIUzI1NiJ9.Zm9v?." SIG,
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			assert_int_equal(jws_parse(bad[i], strlen(bad[i]), &op,
+			    &j, &r, &d), -1);
+			expect(r, d, REASON_TOKEN_MALFORMED,
+			    "payload: invalid base64url", bad[i]);
+		}
+	}
+	t = mk("{\"alg\":\"none\"}", "foo", SIG);
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), -1);
+	expect(r, d, REASON_TOKEN_UNSUPPORTED_ALG, NULL, "none, opaque");
+	free(t);
+	t = mk("{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}", "foo",
+	    SIG);
+	assert_int_equal(jws_parse(t, strlen(t), &op, &j, &r, &d), -1);
+	expect(r, d, REASON_TOKEN_MALFORMED, "crit header is not supported",
+	    "crit, opaque");
+	free(t);
+}
+
+/* ---- the one-block trees are cJSON's trees ------------------------------ */
+
+/* Field by field: our tree ${a}, cJSON's ${b}. */
+static void
+tree_eq(const cJSON *a, const cJSON *b, const char *doc)
+{
+	const cJSON *x, *y, *lastx = NULL, *lasty = NULL;
+
+	if (a->type != b->type)
+		fail_msg("%s: type %d vs cJSON %d", doc, a->type, b->type);
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string != NULL && strcmp(a->string, b->string) != 0))
+		fail_msg("%s: key differs", doc);
+	if (cJSON_IsString(a) && strcmp(a->valuestring, b->valuestring) != 0)
+		fail_msg("%s: string \"%s\" vs cJSON \"%s\"", doc,
+		    a->valuestring, b->valuestring);
+	if (!cJSON_IsString(a) && (a->valuestring != NULL ||
+	    b->valuestring != NULL))
+		fail_msg("%s: valuestring on a non-string", doc);
+	if (memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+	    a->valueint != b->valueint)
+		fail_msg("%s: number %.17g/%d vs cJSON %.17g/%d", doc,
+		    a->valuedouble, a->valueint, b->valuedouble, b->valueint);
+	for (x = a->child, y = b->child; x != NULL && y != NULL;
+	    x = x->next, y = y->next) {
+		tree_eq(x, y, doc);
+		lastx = x;
+		lasty = y;
+	}
+	if (x != NULL || y != NULL)
+		fail_msg("%s: child count differs", doc);
+	/* cJSON's list invariant: the first child's prev is the last. */
+	if (a->child != NULL && (a->child->prev != lastx ||
+	    b->child->prev != lasty))
+		fail_msg("%s: prev of the first child is not the last", doc);
+	for (x = a->child; x != NULL && x != a->child->prev; x = x->next)
+		if (x->next->prev != x)
+			fail_msg("%s: prev chain broken", doc);
+}
+
+/* ${doc} as payload (and header) of a token; compare with cJSON.  Return
+ * 1 if jws_parse took it, 0 if it refused it. */
+static int
+compare_doc(const char *doc, size_t len)
+{
+	struct jws_limits lim = JWS_LIMITS_DEFAULT;
+	struct jws j;
+	enum reason r;
+	const char *d;
+	cJSON *ref;
+	char *t;
+	int ok;
+
+	lim.max_token = 1 << 20;
+	lim.payload_max_depth = 64;
+	t = mk_n("{\"alg\":\"ES256\"}", 15, doc, len, SIG);
+	ok = jws_parse(t, strlen(t), &lim, &j, &r, &d) == 0;
+	if (ok) {
+		ref = cJSON_ParseWithLength(doc, len);
+		assert_non_null(ref);
+		tree_eq(j.payload, ref, doc);
+		cJSON_Delete(ref);
+		jws_release(&j);
+	}
+	free(t);
+	/* And as a header: the same builder. */
+	if (ok && len < 4000) {
+		char *h = malloc(len + 32);
+
+		assert_non_null(h);
+		memcpy(h, "{\"alg\":\"ES256\",\"x\":", 19);
+		memcpy(h + 19, doc, len);
+		memcpy(h + 19 + len, "}", 2);
+		t = mk(h, "{}", SIG);
+		if (jws_parse(t, strlen(t), &lim, &j, &r, &d) == 0) {
+			ref = cJSON_Parse(h);
+			assert_non_null(ref);
+			tree_eq(j.header, ref, h);
+			cJSON_Delete(ref);
+			jws_release(&j);
+		}
+		free(t);
+		free(h);
+	}
+	return (ok);
+}
+
+/* A deterministic generator of JSON objects that pass json_strict. */
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return ((unsigned)(rng % n));
+}
+
+static void
+gen_string(char *b, size_t *n)
+{
+	static const char *const pieces[] = {
+		"a", "Orders.Read", " ", "\\\"", "\\\\", "\\/", "\\n", "\\t",
+		"\\u00e9", "\\u20ac", "\\ud83d\\ude00", "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80", "\\u0041", "~!@#$%^&*()", "\x7f",
+	};
+	unsigned k = rnd(6);
+
+	b[(*n)++] = '"';
+	for (unsigned i = 0; i < k; i++) {
+		const char *p = pieces[rnd(ARRAY_SIZE(pieces))];
+		memcpy(b + *n, p, strlen(p));
+		*n += strlen(p);
+	}
+	b[(*n)++] = '"';
+}
+
+static void
+gen_value(char *b, size_t *n, int depth)
+{
+	static const char *const nums[] = {
+		"0", "-0", "1", "-1", "1700000000", "2147483647", "2147483648",
+		"-2147483649", "9007199254740993", "123456789012345",
+		"1234567890123456", "-999999999999999", "1.5", "-0.25", "1e3",
+		"1E-3", "6.02214076e23", "1e400", "-1e400", "1e-400",
+		"0.1000000000000000055511151231257827021181583404541015625",
+		"100000000000000000000000000000000000000000000000000000000000000000001",
+		"1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308",
+	};
+	unsigned kind = depth > 3 ? rnd(5) : rnd(7);
+
+	switch (kind) {
+	case 0: case 1: {
+		const char *p = nums[rnd(ARRAY_SIZE(nums))];
+		memcpy(b + *n, p, strlen(p));
+		*n += strlen(p);
+		break;
+	}
+	case 2:
+		gen_string(b, n);
+		break;
+	case 3: {
+		static const char *const lits[] = { "true", "false", "null" };
+		const char *p = lits[rnd(3)];
+		memcpy(b + *n, p, strlen(p));
+		*n += strlen(p);
+		break;
+	}
+	case 4:
+		gen_string(b, n);
+		break;
+	case 5: {
+		unsigned k = rnd(4);
+		b[(*n)++] = '[';
+		for (unsigned i = 0; i < k; i++) {
+			if (i) {
+				if (rnd(2))
+					b[(*n)++] = ' ';
+				b[(*n)++] = ',';
+			}
+			gen_value(b, n, depth + 1);
+		}
+		b[(*n)++] = ']';
+		break;
+	}
+	default: {
+		unsigned k = rnd(5);
+		b[(*n)++] = '{';
+		for (unsigned i = 0; i < k; i++) {
+			int w = snprintf(b + *n, 64, "%s\"k%u\"%s:\t", i ? ",\n" : "",
+			    i, rnd(2) ? " " : "");
+			*n += (size_t)w;
+			gen_value(b, n, depth + 1);
+		}
+		b[(*n)++] = '}';
+		break;
+	}
+	}
+}
+
+static void
+test_tree_matches_cjson(void **state)
+{
+	static const char *const docs[] = {
+		"{}", "{ }", "{\"a\":[]}", "{\"a\":{}}", "{\"a\":[[],[[]],{}]}",
+		"{\"\":\"\"}", "{\"a\":\"\\u0061\\u00e9\\u20ac\\ud83d\\ude00\"}",
+		"{\"\\u0061b\":1,\"ab\\u0063\":2}",
+		"{\"n\":[0,-0,1e400,-1e400,1e-400,2147483647,2147483648,"
+		    "-2147483648,-2147483649,9007199254740993,0.1,1E+2,1e-2]}",
+		"{\"big\":1000000000000000000000000000000000000000000000000000"
+		    "0000000000000000000000000000000000000000000000000000000001}",
+		"{\"t\":true,\"f\":false,\"z\":null,\"s\":\" \\\" \\\\ \\/ \\b"
+		    "\\f \\n \\r \\t \"}",
+		" \r\n\t{ \"a\" : [ 1 , 2 ] , \"b\" : { \"c\" : \"d\" } } \n",
+		"{\"iss\":\"https://idp\",\"aud\":[\"a\",\"b\"],\"exp\":1700000600.5,"
+		    "\"cnf\":{\"x5t#S256\":\"abc\"},\"roles\":[\"A\",\"B\",\"C\"]}",
+	};
+	char *buf = malloc(1 << 16);
+	size_t checked = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++)
+		checked += (size_t)compare_doc(docs[i], strlen(docs[i]));
+	assert_int_equal(checked, ARRAY_SIZE(docs));
+	/* 2000 generated documents. */
+	for (int i = 0; i < 2000; i++) {
+		size_t n = 0;
+
+		buf[n++] = '{';
+		for (unsigned k = 0, m = rnd(8); k < m; k++) {
+			n += (size_t)snprintf(buf + n, 64, "%s\"m%u\":", k ? "," : "",
+			    k);
+			gen_value(buf, &n, 0);
+		}
+		buf[n++] = '}';
+		buf[n] = '\0';
+		if (!compare_doc(buf, n))
+			fail_msg("generated document refused: %s", buf);
+		checked++;
+	}
+	/* The json_strict fuzz corpus: whatever passes as a payload. */
+	{
+		static const char *const names[] = { "entra", "escapes", "deep",
+		    "dup_escaped", "bad_utf8" };
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			char rel[128];
+			size_t len;
+			char *doc;
+
+			snprintf(rel, sizeof(rel), "tests/fuzz/corpus/json_strict/%s",
+			    names[i]);
+			doc = ts_read_file(ts_source_path(rel), &len);
+			if (doc == NULL || len < 1) {
+				free(doc);
+				continue;
+			}
+			checked += (size_t)compare_doc(doc + 1, len - 1);
+			free(doc);
+		}
+	}
+	printf("  %zu documents: one-block trees equal cJSON's\n", checked);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1480,8 @@ main(void)
 		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_wycheproof_base64),
 		cmocka_unit_test(test_inspect),
+		cmocka_unit_test(test_payload_opaque),
+		cmocka_unit_test(test_tree_matches_cjson),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

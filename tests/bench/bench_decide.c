@@ -1,0 +1,460 @@
+/*
+ * bench_decide.c: CPU cost of one decide() on the bearer-token path, for a
+ * verified-token cache hit and for a miss with RS256 (RSA-2048), ES256
+ * (P-256) and EdDSA (Ed25519), next to the bare OpenSSL verification of
+ * the same signature measured in the same process (prehashed, context
+ * reused: what `openssl speed` measures).  scripts/bench.sh runs it next to
+ * `openssl speed` and prints the ratios against the targets.
+ *
+ * The decision is the real one: a config parsed by config_parse(), the key
+ * file loaded by loader_build(), facts as conn.c hands them over (borrowed
+ * slices), a route with a scope rule and claims_to_vars, realistic Entra-
+ * like claims (~600-byte tokens).
+ *   hit          token cache on, the same token every time;
+ *   miss/off     token cache off (token_cache_entries 0): every request
+ *                verified, as the contract defines the cache-off mode;
+ *   miss/fresh   token cache on, 256 distinct tokens cycled through a
+ *                64-entry cache: every request a miss that also pays the
+ *                cache key (SHA-256), the insertion and an eviction.
+ * next to
+ *   raw          EVP_PKEY_verify of a prehashed digest (EVP_DigestVerify
+ *                for Ed25519), context reused: what `openssl speed` does;
+ *   raw+hash     the same plus the SHA-256 of the token's signing input.
+ *
+ * Usage: bench_decide [seconds-per-measurement] [runs] [only]
+ * ${only} ("hit", "RS256", "ES256", "EdDSA") runs just that case's
+ * decisions, for a profiler (perf record, valgrind --tool=callgrind).
+ * Output: a table, then "RESULT <case> <us>" lines for scripts/bench.sh.
+ * Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID) per decision; the
+ * median of ${runs} alternating runs is reported.  Tokens are signed here
+ * with OpenSSL (a benchmark, not a test).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "config.h"
+#include "decide.h"
+#include "facts.h"
+#include "jwks.h"
+#include "loader.h"
+#include "log.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "tokcache.h"
+#include "verdict.h"
+
+#define NFRESH		256
+#define FRESH_CACHE	64
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "bench_decide: %s failed\n", what);
+	exit(1);
+}
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+static size_t
+b64u(const uint8_t *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_";
+	size_t n = 0, i = 0;
+
+	for (; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+		out[n++] = a[v >> 18];
+		out[n++] = a[(v >> 12) & 63];
+		out[n++] = a[(v >> 6) & 63];
+		out[n++] = a[v & 63];
+	}
+	if (len - i == 1) {
+		out[n++] = a[in[i] >> 2];
+		out[n++] = a[(in[i] & 3) << 4];
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
+		out[n++] = a[v >> 10];
+		out[n++] = a[(v >> 4) & 63];
+		out[n++] = a[(v & 15) << 2];
+	}
+	out[n] = '\0';
+	return (n);
+}
+
+struct alg {
+	const char *name, *jws, *kid;
+	EVP_PKEY *pk;
+	/* The last signature made, in OpenSSL's encoding (DER for ECDSA),
+	 * and the signing input it covers: the raw baseline verifies it. */
+	uint8_t raw[600];
+	size_t raw_len;
+	char *authz;			/* "Bearer <token>" */
+	char *fresh[NFRESH];		/* distinct tokens */
+};
+
+/* "Bearer " + a token for ${a} with subject ${sub}. */
+static char *
+mint(struct alg *a, int sub, time_t now)
+{
+	char hdr[128], pay[1024], *t;
+	uint8_t sig[600];
+	size_t n, sl = sizeof(a->raw);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	const EVP_MD *md = strcmp(a->jws, "EdDSA") == 0 ? NULL : EVP_sha256();
+
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":"
+	    "\"JWT\"}", a->jws, a->kid);
+	snprintf(pay, sizeof(pay), "{\"aud\":\"api://orders\",\"iss\":"
+	    "\"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-"
+	    "2d7cd011db47/v2.0\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld,"
+	    "\"aio\":\"AWQAm/8TAAAAbFb1Jd0tQHqvN4oaMJ0+YhA1Wq\",\"azp\":"
+	    "\"0d4a0e5c-8a7b-4c1e-9c9e-2f6d2a1b3c4d\",\"azpacr\":\"1\","
+	    "\"name\":\"Alice Example\",\"oid\":\"6f1c2d3e-4a5b-6c7d-8e9f-"
+	    "0a1b2c3d4e5f\",\"preferred_username\":\"alice@example.com\","
+	    "\"email\":\"alice@example.com\",\"rh\":\"0.AXEAv4j5cvGGr0GRqy180BHbR1"
+	    "wOSg17isZM\",\"roles\":[\"Orders.Admin\",\"Reader\"],\"scp\":"
+	    "\"Orders.Read Orders.Write User.Read\",\"sub\":\"user-%06d\","
+	    "\"tid\":\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"uti\":"
+	    "\"AbCdEfGhIjKlMnOpQrStUv\",\"ver\":\"2.0\"}", (long long)now - 60,
+	    (long long)now - 60, (long long)now + 3600, sub);
+	t = malloc(8 + strlen(hdr) * 2 + strlen(pay) * 2 + 1024);
+	if (t == NULL || m == NULL)
+		die("malloc");
+	memcpy(t, "Bearer ", 7);
+	n = 7 + b64u((const uint8_t *)hdr, strlen(hdr), t + 7);
+	t[n++] = '.';
+	n += b64u((const uint8_t *)pay, strlen(pay), t + n);
+	if (EVP_DigestSignInit(m, NULL, md, NULL, a->pk) != 1 ||
+	    EVP_DigestSign(m, a->raw, &sl, (const uint8_t *)t + 7, n - 7) != 1)
+		die("sign");
+	EVP_MD_CTX_free(m);
+	a->raw_len = sl;
+	if (strcmp(a->jws, "ES256") == 0) {
+		const unsigned char *p = a->raw;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
+
+		if (es == NULL ||
+		    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) != 32 ||
+		    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32) != 32)
+			die("R||S");
+		ECDSA_SIG_free(es);
+		sl = 64;
+	} else {
+		memcpy(sig, a->raw, sl);
+	}
+	t[n++] = '.';
+	b64u(sig, sl, t + n);
+	return (t);
+}
+
+static char *
+jwk(struct alg *a)
+{
+	uint8_t x[600], y[600];
+	char ex[900], ey[900], *out = malloc(2048);
+	BIGNUM *b1 = NULL, *b2 = NULL;
+	size_t l = sizeof(x);
+
+	if (out == NULL)
+		die("malloc");
+	if (strcmp(a->jws, "RS256") == 0) {
+		if (!EVP_PKEY_get_bn_param(a->pk, OSSL_PKEY_PARAM_RSA_N, &b1) ||
+		    !EVP_PKEY_get_bn_param(a->pk, OSSL_PKEY_PARAM_RSA_E, &b2))
+			die("rsa params");
+		b64u(x, (size_t)BN_bn2bin(b1, x), ex);
+		b64u(y, (size_t)BN_bn2bin(b2, y), ey);
+		snprintf(out, 2048, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":"
+		    "\"sig\",\"n\":\"%s\",\"e\":\"%s\"}", a->kid, ex, ey);
+	} else if (strcmp(a->jws, "ES256") == 0) {
+		if (!EVP_PKEY_get_bn_param(a->pk, OSSL_PKEY_PARAM_EC_PUB_X, &b1) ||
+		    !EVP_PKEY_get_bn_param(a->pk, OSSL_PKEY_PARAM_EC_PUB_Y, &b2) ||
+		    BN_bn2binpad(b1, x, 32) != 32 || BN_bn2binpad(b2, y, 32) != 32)
+			die("ec params");
+		b64u(x, 32, ex);
+		b64u(y, 32, ey);
+		snprintf(out, 2048, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":"
+		    "\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", a->kid, ex, ey);
+	} else {
+		if (EVP_PKEY_get_raw_public_key(a->pk, x, &l) != 1)
+			die("ed25519 raw");
+		b64u(x, l, ex);
+		snprintf(out, 2048, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+		    "\"kid\":\"%s\",\"x\":\"%s\"}", a->kid, ex);
+	}
+	BN_free(b1);
+	BN_free(b2);
+	return (out);
+}
+
+static struct verdict V;
+
+static void
+set_facts(struct facts *f, const char *authz)
+{
+	memset(f, 0, sizeof(*f));
+	f->method.ptr = "GET";
+	f->method.len = 3;
+	f->host.ptr = "api.example.com";
+	f->host.len = strlen(f->host.ptr);
+	f->path.ptr = "/orders/12345";
+	f->path.len = strlen(f->path.ptr);
+	f->unique_id.ptr = "7F000001:C35A_7F000001:20FB_6543210F_0001:1F2E";
+	f->unique_id.len = strlen(f->unique_id.ptr);
+	f->src_family = 4;
+	f->src[0] = 10;
+	f->src[3] = 7;
+	f->authz.ptr = authz;
+	f->authz.len = strlen(authz);
+}
+
+/* Decisions for ${secs} of CPU time; return CPU microseconds per decision. */
+static double
+run_decide(const struct snapshot *s, struct alg *a, struct tokcache *tc,
+    int fresh, double secs, int64_t now)
+{
+	struct decide_env env;
+	struct facts f;
+	double t0, t;
+	long n = 0;
+	int k = 0;
+
+	set_facts(&f, a->authz);
+	t0 = cpu_now();
+	do {
+		for (int i = 0; i < 32; i++, n++) {
+			if (fresh) {
+				set_facts(&f, a->fresh[k]);
+				k = (k + 1) % NFRESH;
+			}
+			memset(&env, 0, sizeof(env));
+			env.now = now;
+			env.tokcache = tc;
+			if (decide(&f, s, &env, &V) != DECIDE_DONE ||
+			    V.reason != REASON_OK) {
+				fprintf(stderr, "bench_decide: %s: %s (%s)\n",
+				    a->name, reason_name(V.reason),
+				    V.detail ? V.detail : "-");
+				exit(1);
+			}
+		}
+	} while ((t = cpu_now() - t0) < secs);
+	return (t / (double)n * 1e6);
+}
+
+/*
+ * Bare OpenSSL, context reused.  ${hash} 0: prehashed, `openssl speed`'s
+ * measure (its RSA and ECDSA verify a fixed digest; Ed25519 has no
+ * prehash).  ${hash} 1: the SHA-256 of this token's signing input taken
+ * each time too, the least any JWS verifier must do.
+ */
+static double
+run_raw(struct alg *a, double secs, int hash)
+{
+	const char *si = a->authz + 7, *end = strrchr(si, '.');
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_MD_CTX *mc = NULL;
+	uint8_t h[32];
+	unsigned int hl;
+	double t0, t;
+	long n = 0;
+	int r;
+
+	if (strcmp(a->jws, "EdDSA") == 0) {
+		if ((mc = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestVerifyInit(mc, NULL, NULL, NULL, a->pk) != 1)
+			die("raw ed init");
+	} else {
+		if ((pc = EVP_PKEY_CTX_new(a->pk, NULL)) == NULL ||
+		    EVP_PKEY_verify_init(pc) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1 ||
+		    EVP_Digest(si, (size_t)(end - si), h, &hl, EVP_sha256(),
+		    NULL) != 1)
+			die("raw init");
+	}
+	t0 = cpu_now();
+	do {
+		for (int i = 0; i < 32; i++, n++) {
+			if (mc != NULL) {
+				r = EVP_DigestVerify(mc, a->raw, a->raw_len,
+				    (const uint8_t *)si, (size_t)(end - si));
+			} else {
+				if (hash && EVP_Digest(si, (size_t)(end - si),
+				    h, &hl, EVP_sha256(), NULL) != 1)
+					die("digest");
+				r = EVP_PKEY_verify(pc, a->raw, a->raw_len, h,
+				    32);
+			}
+			if (r != 1)
+				die("raw verify");
+		}
+	} while ((t = cpu_now() - t0) < secs);
+	EVP_PKEY_CTX_free(pc);
+	EVP_MD_CTX_free(mc);
+	return (t / (double)n * 1e6);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return ((x > y) - (x < y));
+}
+
+static const char config_fmt[] =
+    "{\"listen\":[\"127.0.0.1:12345\"],"
+    "\"issuers\":[{\"name\":\"entra\",\"issuer\":"
+    "\"https://login.microsoftonline.com/{tenant}/v2.0\","
+    "\"tenants\":[\"72f988bf-86f1-41af-91ab-2d7cd011db47\"],"
+    "\"jwks_file\":\"%s\",\"audiences\":[\"api://orders\"],"
+    "\"algorithms\":[\"RS256\",\"ES256\",\"EdDSA\"]}],"
+    "\"routes\":[{\"name\":\"health\",\"path_prefix\":\"/healthz\","
+    "\"require\":\"none\"},"
+    "{\"name\":\"orders\",\"host\":\"api.example.com\",\"path_prefix\":"
+    "\"/orders\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
+    "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
+    "\"source_cidrs\":[\"10.0.0.0/8\"],"
+    "\"claims_to_vars\":[\"email\",\"oid\"]}]}";
+
+int
+main(int argc, char **argv)
+{
+	struct alg algs[3] = {
+		{ .name = "RS256 (RSA-2048)", .jws = "RS256", .kid = "rsa" },
+		{ .name = "ES256 (P-256)", .jws = "ES256", .kid = "ec" },
+		{ .name = "EdDSA (Ed25519)", .jws = "EdDSA", .kid = "ed" },
+	};
+	double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0;
+	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
+	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[1024];
+	char doc[8192];
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg = NULL;
+	struct snapshot *snap = NULL;
+	struct tokcache *hit_tc, *fresh_tc;
+	time_t now = time(NULL);
+	FILE *fp;
+	double hit[16], hit_med;
+
+	const char *only = argc > 3 ? argv[3] : NULL;
+
+	if (secs <= 0 || runs < 1 || runs > 15)
+		die("arguments (seconds > 0, 1 <= runs <= 15)");
+	algs[0].pk = EVP_RSA_gen(2048);
+	algs[1].pk = EVP_EC_gen("P-256");
+	algs[2].pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	for (int i = 0; i < 3; i++) {
+		if (algs[i].pk == NULL)
+			die("keygen");
+		for (int k = 0; k < NFRESH; k++)
+			algs[i].fresh[k] = mint(&algs[i], k + 1, now);
+		algs[i].authz = mint(&algs[i], 0, now);
+	}
+
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp");
+	snprintf(path, sizeof(path), "%s/keys.json", dir);
+	{
+		char *j0 = jwk(&algs[0]), *j1 = jwk(&algs[1]), *j2 = jwk(&algs[2]);
+
+		snprintf(doc, sizeof(doc), "{\"keys\":[%s,%s,%s]}", j0, j1, j2);
+		free(j0);
+		free(j1);
+		free(j2);
+	}
+	if ((fp = fopen(path, "w")) == NULL || fputs(doc, fp) < 0 ||
+	    fclose(fp) != 0)
+		die("write keys");
+	snprintf(cfgtext, sizeof(cfgtext), config_fmt, path);
+	log_set_level(LOG_LVL_WARN);
+	if (config_parse(cfgtext, strlen(cfgtext), NULL, &cfg, &errs) != 0 ||
+	    loader_build(cfg, NULL, &snap, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		die("config");
+	}
+	unlink(path);
+	rmdir(dir);
+
+	hit_tc = tokcache_new(65536);
+	fresh_tc = tokcache_new(FRESH_CACHE);
+	if (hit_tc == NULL || fresh_tc == NULL)
+		die("tokcache");
+	/* Warm up: first decisions, the cache entry for the hit case. */
+	(void)run_decide(snap, &algs[0], hit_tc, 0, 0.05, now);
+	if (only != NULL) {
+		for (int i = 0; i < 3; i++)
+			if (strcmp(only, algs[i].jws) == 0)
+				printf("%s miss/off: %.3f us\n", only,
+				    run_decide(snap, &algs[i], NULL, 0, secs, now));
+		if (strcmp(only, "hit") == 0)
+			printf("hit: %.3f us\n", run_decide(snap, &algs[0],
+			    hit_tc, 0, secs, now));
+		return (0);
+	}
+	printf("decide() on the bearer-token path: CPU time per decision, "
+	    "median of %d runs of %.2f s\n\n", runs, secs);
+	printf("%-17s %9s %9s %10s %10s %9s %8s %8s\n", "", "raw",
+	    "raw+hash", "miss/off", "miss/fresh", "overhead", "off/raw",
+	    "fresh/raw");
+	for (int i = 0; i < 3; i++) {
+		double raw[16], rawh[16], off[16], fresh[16];
+		struct alg *a = &algs[i];
+		int m = runs / 2;
+
+		for (int r = 0; r < runs; r++) {
+			raw[r] = run_raw(a, secs, 0);
+			rawh[r] = run_raw(a, secs, 1);
+			off[r] = run_decide(snap, a, NULL, 0, secs, now);
+			fresh[r] = run_decide(snap, a, fresh_tc, 1, secs, now);
+		}
+		qsort(raw, (size_t)runs, sizeof(double), cmp_double);
+		qsort(rawh, (size_t)runs, sizeof(double), cmp_double);
+		qsort(off, (size_t)runs, sizeof(double), cmp_double);
+		qsort(fresh, (size_t)runs, sizeof(double), cmp_double);
+		printf("%-17s %7.2fus %7.2fus %8.2fus %8.2fus %7.2fus %8.3f "
+		    "%8.3f\n", a->name, raw[m], rawh[m], off[m], fresh[m],
+		    off[m] - raw[m], off[m] / raw[m], fresh[m] / raw[m]);
+		printf("RESULT raw_%s %.3f\nRESULT rawhash_%s %.3f\n"
+		    "RESULT miss_%s %.3f\nRESULT fresh_%s %.3f\n", a->jws,
+		    raw[m], a->jws, rawh[m], a->jws, off[m], a->jws, fresh[m]);
+	}
+	for (int r = 0; r < runs; r++)
+		hit[r] = run_decide(snap, &algs[0], hit_tc, 0, secs, now);
+	qsort(hit, (size_t)runs, sizeof(double), cmp_double);
+	hit_med = hit[runs / 2];
+	printf("\n%-18s %8.3fus per decision (RS256 token; target <= 2 us)\n",
+	    "cache hit", hit_med);
+	printf("RESULT hit %.3f\n", hit_med);
+	if (tokcache_count(hit_tc) != 1)
+		die("hit cache");
+
+	tokcache_free(hit_tc);
+	tokcache_free(fresh_tc);
+	snapshot_unref(snap);
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < NFRESH; k++)
+			free(algs[i].fresh[k]);
+		free(algs[i].authz);
+		EVP_PKEY_free(algs[i].pk);
+	}
+	return (0);
+}
