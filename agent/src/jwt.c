@@ -527,8 +527,8 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 		return (deny401(v, REASON_TOKEN_MISSING, "no Authorization header"));
 	/*
 	 * The cache is looked up with the credential's span before its bytes
-	 * are checked: only tokens that passed jws_bearer() are ever cached,
-	 * so a hit proves the header well-formed (see jws_bearer_span()).
+	 * are checked: only tokens that passed jws_parse() are ever cached, so
+	 * a hit proves the credential well-formed (see jws_bearer_span()).
 	 */
 	b = jws_bearer_span(f->authz.ptr, f->authz.len, &tok, &len);
 	if (b == JWS_BEARER_NONE)
@@ -552,16 +552,12 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	}
 	if (env->stats != NULL)
 		STAT_INC(env->stats, token_cache_misses);
-	/* Not from the cache: the credential's syntax in full. */
-	{
-		const char *t2;
-		size_t l2;
-
-		if (jws_bearer(f->authz.ptr, f->authz.len, &t2, &l2) != 0 ||
-		    t2 != tok || l2 != len)
-			return (deny401(v, REASON_TOKEN_MALFORMED,
-			    "malformed bearer token"));
-	}
+	/*
+	 * Not from the cache.  The span is not re-scanned as a token68 here:
+	 * jws_parse() accepts only three canonical base64url segments, a
+	 * strict subset of token68, so every byte jws_bearer() would refuse
+	 * (spaces, '=', '+', '/', '~') is refused there, as token_malformed.
+	 */
 	o = verify(tok, len, s, rt, env, v, &vf);
 	if (vf == NULL)
 		return (o);
