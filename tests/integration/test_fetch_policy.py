@@ -218,6 +218,11 @@ check_eq(curl(P, "/m", cert=REVOKED[0], key=REVOKED[1]).status, 401,
 idp.doc("/crl").body = open(os.path.join(pki(), "crl-empty.pem"), "rb").read()
 check(wait_for(lambda: curl(P, "/m", cert=REVOKED[0], key=REVOKED[1]).status == 200,
                timeout=10), "a new CRL without the serial: the certificate passes")
+idp.doc("/crl").body = open(os.path.join(pki(), "crl.der"), "rb").read()
+check(wait_for(lambda: curl(P, "/m", cert=REVOKED[0], key=REVOKED[1]).status == 401,
+               timeout=10), "CRL refresh revokes a passing certificate without restart")
+check_eq(curl(P, "/m", cert=VALID[0], key=VALID[1]).status, 200,
+         "other certificates still pass after the refresh")
 check(wait_for(lambda: source(agent, crl_bad).get("state") == "error", timeout=10),
       "CRL URL needing a client certificate fails")
 check_eq(readyz(agent)[0], 200, "a CRL source does not affect readiness")

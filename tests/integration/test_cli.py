@@ -1,0 +1,101 @@
+"""The command line (--check, --version, --help, inspect, bad arguments) and
+the three listener kinds (IPv4, IPv6, unix socket) of the real binary.
+"""
+import json
+import os
+import socket
+import subprocess
+
+from harness import (AGENT_BIN, Agent, Spop, ack_for, check, check_eq, finish,
+                     free_port, log, notify, t_str, tmpdir)
+from tokens import Key, mint
+
+
+def run(*args):
+    r = subprocess.run([AGENT_BIN, *args], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def write(name, doc):
+    p = os.path.join(tmpdir(), name)
+    with open(p, "w") as f:
+        f.write(doc if isinstance(doc, str) else json.dumps(doc))
+    return p
+
+
+log("--version, --help, bad arguments")
+rc, out, _ = run("--version")
+check(rc == 0 and out.startswith("spoa-iam "), f"--version: {out.strip()}")
+rc, out, _ = run("--help")
+check(rc == 0 and "--check" in out and "inspect" in out, "--help lists the commands")
+rc, _, err = run("--bogus")
+check(rc == 2 and "unknown argument" in err, "unknown argument -> exit 2")
+rc, _, err = run()
+check(rc == 2 and "-c FILE" in err, "no config -> exit 2 with usage")
+
+log("--check")
+good = write("good.json", {"listen": ["127.0.0.1:1"],
+                           "routes": [{"name": "r", "require": "none"}]})
+rc, out, err = run("-c", good, "--check")
+check(rc == 0 and "valid" in out, f"--check on a good config -> 0: {out.strip()} {err.strip()}")
+bad = write("bad.json", {"listen": ["127.0.0.1:1"],
+                         "issuers": [{"name": "i", "issuer": "x", "audiences": ["a"],
+                                      "jwks_file": "missing-keys.json"}],
+                         "routes": [{"name": "r", "require": "none",
+                                     "source_cidrs": ["10.0.0.1/8"]},
+                                    {"name": "q", "require": "sometimes"}]})
+rc, out, err = run("-c", bad, "--check")
+check_eq(rc, 1, "--check on a bad config -> 1")
+check("routes[0].source_cidrs[0]: host bits set" in err, "error names the JSON path of the CIDR")
+check("routes[1].require" in err, "error names the JSON path of require")
+rc, out, err = run("-c", write("files.json", {"listen": ["127.0.0.1:1"],
+    "issuers": [{"name": "i", "issuer": "x", "audiences": ["a"], "jwks_file": "nope.json"}],
+    "routes": [{"name": "r", "require": "jwt"}]}), "--check")
+check(rc == 1 and "issuers[0].jwks_file" in err and "nope.json" in err,
+      "--check opens the files the config names")
+rc, out, err = run("-c", write("dup.json", '{"listen":["127.0.0.1:1"],"listen":["127.0.0.1:2"],'
+                                           '"routes":[{"name":"r","require":"none"}]}'), "--check")
+check(rc == 1 and "duplicate" in err, "duplicate JSON keys are an error")
+
+log("inspect")
+tok = mint(Key("ES256", "kid-1"), iss="https://idp.example/", aud="api://x", sub="alice")
+rc, out, _ = run("inspect", tok)
+check(rc == 0 and "NOT VERIFIED" in out and '"kid-1"' in out and "alice" in out,
+      "inspect decodes, marked NOT VERIFIED")
+rc, out, _ = run("inspect", "not-a-token")
+check(rc == 1 and "NOT VERIFIED" in out, "inspect on garbage -> 1")
+
+log("listeners: IPv4, IPv6 and a unix socket")
+sock = os.path.join(tmpdir(), "agent.sock")
+p4, p6 = free_port(), free_port()
+agent = Agent({"listen": [f"127.0.0.1:{p4}", f"[::1]:{p6}", f"unix:{sock}"],
+               "routes": [{"name": "open", "require": "none"}]}).start()
+
+
+def roundtrip(conn):
+    r = conn.hello()
+    if r is None or r[0] != 101:
+        return False
+    conn.send(notify(3, 1, [("path", t_str("/x"))]))
+    a = ack_for(conn)
+    conn.close()
+    return a is not None and a[0] == 3 and a[2].get("allow") is True
+
+
+check(roundtrip(Spop(p4)), "IPv4 listener answers")
+try:
+    c6 = Spop.__new__(Spop)
+    c6.sock = socket.create_connection(("::1", p6), timeout=5)
+    c6.buf = b""
+    check(roundtrip(c6), "IPv6 listener answers")
+except OSError as e:
+    check(False, f"IPv6 listener: {e}")
+cu = Spop.__new__(Spop)
+cu.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+cu.sock.settimeout(5)
+cu.sock.connect(sock)
+cu.buf = b""
+check(roundtrip(cu), "unix socket listener answers")
+check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
+check(not os.path.exists(sock), "unix socket removed at exit")
+finish()
