@@ -17,7 +17,9 @@ struct spop_writer;
  * Append the ACK for (${sid}, ${fid}) to ${w}: allow, status, reason, route
  * and www_authenticate first, then the other variables of ${v}.  If all of
  * them do not fit in ${max_frame_size}, the frame is rebuilt with the first
- * five only (logged).  Return the frame size or -1 if even that fails.
+ * five only (logged), then, if need be, with allow, status and reason,
+ * which always fit the protocol's 256-byte minimum.  Return the frame size
+ * or -1 if even that fails (a writer with no room).
  */
 ssize_t answer_encode(const struct verdict *v, uint64_t sid, uint64_t fid,
     struct spop_writer *w, uint32_t max_frame_size);

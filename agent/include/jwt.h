@@ -22,7 +22,9 @@ struct cJSON;
  * Decide the token requirements of route ${rt} for ${f} under ${s}.  On
  * DECIDE_DONE, ${v} holds the reason (REASON_OK when the token passes,
  * with the identity variables added).  ${cert_sha256} is the SHA-256 of
- * the client certificate HAProxy saw, or NULL: a token that carries
+ * the client certificate HAProxy saw when the caller already has it, else
+ * NULL (it is then computed from ${f}->cert_der only if needed): a token
+ * that carries
  * cnf.x5t#S256 (RFC 8705) must match it (constant-time), and a route with
  * bound_token requires such a token.  DECIDE_PARK only when
  * ${env}->may_park: the kid is unknown and a refetch of the issuer's keys

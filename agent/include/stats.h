@@ -28,7 +28,6 @@ struct agent_stats {
 	atomic_uint_fast64_t cert_cache_misses;
 	atomic_uint_fast64_t reloads_ok;
 	atomic_uint_fast64_t reloads_failed;
-	atomic_uint_fast64_t decision_us_sum;    /* decide() time, for a mean */
 };
 
 #define STAT_INC(s, f)      atomic_fetch_add_explicit(&(s)->f, 1, memory_order_relaxed)

@@ -215,7 +215,6 @@ admin_render_metrics(const struct agent_stats *s,
 		C(cert_cache_misses, "counter", "Client-certificate cache misses."),
 		C(reloads_ok, "counter", "Successful SIGHUP reloads."),
 		C(reloads_failed, "counter", "Rejected SIGHUP reloads (old config kept)."),
-		C(decision_us_sum, "counter", "Microseconds spent deciding (sum)."),
 #undef C
 	};
 

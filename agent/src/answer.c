@@ -17,9 +17,12 @@ set_str(struct spop_writer *w, const char *name, const char *val, size_t len)
 	spop_w_set_var(w, SPOP_SCOPE_TXN, name, strlen(name), &d);
 }
 
+/* What an ACK carries, from everything down to the minimum. */
+enum answer_level { ANS_FULL, ANS_CORE, ANS_MIN };
+
 static ssize_t
 encode(const struct verdict *v, uint64_t sid, uint64_t fid,
-    struct spop_writer *w, uint32_t max_frame_size, bool full)
+    struct spop_writer *w, uint32_t max_frame_size, enum answer_level lvl)
 {
 	struct spop_data d;
 	const char *reason = reason_name(v->reason);
@@ -30,12 +33,12 @@ encode(const struct verdict *v, uint64_t sid, uint64_t fid,
 	d = spop_data_int32(v->status);
 	spop_w_set_var(w, SPOP_SCOPE_TXN, "status", 6, &d);
 	set_str(w, "reason", reason, strlen(reason));
-	if (v->route != NULL)
+	if (lvl <= ANS_CORE && v->route != NULL)
 		set_str(w, "route", v->route, strlen(v->route));
-	if (v->www_authenticate[0] != '\0')
+	if (lvl <= ANS_CORE && v->www_authenticate[0] != '\0')
 		set_str(w, "www_authenticate", v->www_authenticate,
 		    strlen(v->www_authenticate));
-	if (full)
+	if (lvl == ANS_FULL)
 		for (size_t i = 0; i < v->nvars; i++)
 			set_str(w, v->vars[i].name, v->vars[i].val, v->vars[i].len);
 	return (spop_w_end(w, max_frame_size));
@@ -45,13 +48,16 @@ ssize_t
 answer_encode(const struct verdict *v, uint64_t sid, uint64_t fid,
     struct spop_writer *w, uint32_t max_frame_size)
 {
-	ssize_t n = encode(v, sid, fid, w, max_frame_size, true);
+	ssize_t n = encode(v, sid, fid, w, max_frame_size, ANS_FULL);
 
-	if (n < 0 && v->nvars > 0) {
+	if (n < 0) {
 		log_warn("ack for route %s does not fit max-frame-size %u: "
 		    "identity variables dropped", v->route ? v->route : "-",
 		    max_frame_size);
-		n = encode(v, sid, fid, w, max_frame_size, false);
+		n = encode(v, sid, fid, w, max_frame_size, ANS_CORE);
 	}
+	/* allow, status and reason always fit in the 256-byte minimum. */
+	if (n < 0)
+		n = encode(v, sid, fid, w, max_frame_size, ANS_MIN);
 	return (n);
 }

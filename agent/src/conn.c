@@ -186,6 +186,19 @@ after_output(struct conn *c)
 		conn_close(c);
 }
 
+/*
+ * The final frame is queued: stop reading, and give the peer LINGER_TIMEOUT
+ * to take it, so a peer that never reads cannot hold the connection.
+ */
+static void
+enter_closing(struct conn *c)
+{
+	reading(c, false);
+	ev_timer_stop(c->w->loop, &c->timer);
+	ev_timer_set(&c->timer, LINGER_TIMEOUT, 0.);
+	ev_timer_start(c->w->loop, &c->timer);
+}
+
 void
 conn_commit(struct conn *c, const struct spop_writer *w)
 {
@@ -239,6 +252,7 @@ maybe_finish_drain(struct conn *c)
 	spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
 	proto_disconnect(&c->proto, SPOP_ERR_NONE, "agent is shutting down", &w);
 	c->out_len += w.len;
+	enter_closing(c);
 	after_output(c);
 }
 
@@ -288,10 +302,7 @@ conn_process(struct conn *c)
 				STAT_INC(c->w->stats, protocol_errors);
 			if (c->proto.peer_disconnected)
 				STAT_INC(c->w->stats, haproxy_disconnects);
-			reading(c, false);
-			ev_timer_stop(c->w->loop, &c->timer);
-			ev_timer_set(&c->timer, LINGER_TIMEOUT, 0.);
-			ev_timer_start(c->w->loop, &c->timer);
+			enter_closing(c);
 			after_output(c);
 			return;
 		}
@@ -373,7 +384,7 @@ on_read(struct ev_loop *loop, ev_io *io, int revents)
 		c->out_len += w.len;
 		if (c->proto.status != SPOP_ERR_NONE)
 			STAT_INC(c->w->stats, protocol_errors);
-		reading(c, false);
+		enter_closing(c);
 		after_output(c);
 		return;
 	}

@@ -10,7 +10,6 @@
 #include "cidr.h"
 #include "config.h"
 #include "crl.h"
-#include "crypto.h"
 #include "decide.h"
 #include "facts.h"
 #include "jwt.h"
@@ -39,8 +38,10 @@ analyse(const struct facts *f, const struct snapshot *s,
 	ci = certcache_get(env->certcache, der, f->cert_der.len, cas, why);
 	if (env->stats != NULL) {
 		certcache_stats(env->certcache, &after);
-		STAT_ADD(env->stats, cert_cache_hits, after.hits - before.hits);
-		STAT_ADD(env->stats, cert_cache_misses, after.misses - before.misses);
+		if (after.hits != before.hits)
+			STAT_INC(env->stats, cert_cache_hits);
+		if (after.misses != before.misses)
+			STAT_INC(env->stats, cert_cache_misses);
 	}
 	return (ci);
 }
@@ -129,7 +130,6 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 		.path = f->path.ptr, .path_len = f->path.len,
 	};
 	enum decide_outcome o;
-	uint8_t sha[32];
 	int idx;
 
 	verdict_init(v);
@@ -175,9 +175,6 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 	case REQUIRE_JWT:
 		/* A certificate-bound token is checked against the certificate
 		 * of the connection even on a token-only route (RFC 8705 §3). */
-		if (f->cert_der.ptr != NULL &&
-		    crypto_sha256(f->cert_der.ptr, f->cert_der.len, sha) == 0)
-			return (jwt_decide(f, s, rt, env, v, sha));
 		return (jwt_decide(f, s, rt, env, v, NULL));
 	case REQUIRE_MTLS:
 		if (check_cert(f, s, rt, env, v, &ci) == 0)

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "b64url.h"
+#include "cert.h"
 #include "claims.h"
 #include "config.h"
 #include "crypto.h"
@@ -53,6 +54,8 @@ struct verified {
 	char *kid;                    /* NULL without kid */
 	size_t kid_len;
 	uint8_t fp[32];               /* fingerprint of the verifying key */
+	enum jws_alg alg;             /* the token's algorithm */
+	char tenant[CLAIMS_GUID_LEN + 1]; /* from a {tenant} issuer, or "" */
 	struct claim_times times;
 	const char *ident[ID_COUNT];  /* rendered identity values, or NULL; */
 	size_t ident_len[ID_COUNT];   /* in ident_buf (one allocation) */
@@ -72,6 +75,24 @@ verified_free(void *p)
 	free(vf);
 }
 
+static bool
+remote_source(const struct issuer_cfg *is)
+{
+	return (is->source == KEYS_DISCOVERY || is->source == KEYS_JWKS_URL);
+}
+
+/* Issuer ${i}'s fetched key set is older than fetch.max_stale_s. */
+static bool
+keys_stale(const struct snapshot *s, size_t i, int64_t now)
+{
+	const struct config *cfg = snapshot_config(s);
+
+	return (remote_source(&cfg->issuers[i]) && cfg->fetch.max_stale_s > 0 &&
+	    now - s->keys_at[i] > (int64_t)cfg->fetch.max_stale_s);
+}
+
+/* The key that verified ${vf}, if ${s} still has it: by kid, or, for a
+ * key without kid, by fingerprint. */
 static const struct jwk *
 find_key(const struct snapshot *s, const struct verified *vf)
 {
@@ -80,10 +101,20 @@ find_key(const struct snapshot *s, const struct verified *vf)
 
 	if (ks == NULL)
 		return (NULL);
-	return (keyset_find(ks, vf->kid, vf->kid_len));
+	if (vf->kid != NULL || vf->hmac)
+		return (keyset_find(ks, vf->kid, vf->kid_len));
+	for (size_t k = 0; k < ks->n; k++)
+		if (ks->keys[k].kid == NULL &&
+		    memcmp(ks->keys[k].fp, vf->fp, sizeof(vf->fp)) == 0)
+			return (&ks->keys[k]);
+	return (NULL);
 }
 
-/* Is the cached ${vf} still good under ${s}? */
+/*
+ * Is the cached ${vf} still good under ${s}?  Same config, and the key
+ * that verified it is still in the set with the same material, still
+ * allows the algorithm, and (Entra) is still scoped to the token's issuer.
+ */
 static bool
 still_valid(const struct verified *vf, const struct snapshot *s)
 {
@@ -92,7 +123,17 @@ still_valid(const struct verified *vf, const struct snapshot *s)
 	if (vf->cfg != snapshot_config(s))
 		return (false);
 	k = find_key(s, vf);
-	return (k != NULL && memcmp(k->fp, vf->fp, sizeof(vf->fp)) == 0);
+	if (k == NULL || memcmp(k->fp, vf->fp, sizeof(vf->fp)) != 0 ||
+	    !(k->algs & JWS_ALG_BIT(vf->alg)))
+		return (false);
+	if (k->issuer != NULL) {
+		const cJSON *iss = claims_get(vf->payload, "iss");
+
+		if (!cJSON_IsString(iss) ||
+		    claims_key_issuer_ok(k->issuer, iss->valuestring, vf->tenant) != 0)
+			return (false);
+	}
+	return (true);
 }
 
 bool
@@ -262,12 +303,6 @@ route_allows_issuer(const struct route_cfg *rt, size_t i)
 	return (false);
 }
 
-static bool
-remote_source(const struct issuer_cfg *is)
-{
-	return (is->source == KEYS_DISCOVERY || is->source == KEYS_JWKS_URL);
-}
-
 /*
  * Verify ${j} with the keys of issuer ${i}.  On success fill ${vf}'s key
  * fields and return 0; else set ${v} and return -1, or return 1 to park.
@@ -292,8 +327,7 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
 		verdict_set(v, REASON_NOT_READY, "no key set for the issuer yet");
 		return (-1);
 	}
-	if (!hmac && remote_source(is) && cfg->fetch.max_stale_s > 0 &&
-	    env->now - s->keys_at[i] > (int64_t)cfg->fetch.max_stale_s) {
+	if (!hmac && keys_stale(s, i, env->now)) {
 		verdict_set(v, REASON_NOT_READY, "key set older than max_stale_s");
 		return (-1);
 	}
@@ -365,6 +399,69 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
 	return (-1);
 }
 
+/*
+ * Check ${j} as a token of issuer ${i}: algorithm, key and signature, typ,
+ * times, audience.  Return 0 with *${out} (the verified claims, which take
+ * ${j}'s payload), -1 with ${v} set, or 1 to park.
+ */
+static int
+try_issuer(struct jws *j, const struct snapshot *s, size_t i, const char *iss,
+    const char *tenant, struct decide_env *env, struct verdict *v,
+    struct verified **out)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct issuer_cfg *is = &cfg->issuers[i];
+	struct verified *vf;
+	enum reason r;
+	const char *detail = NULL;
+	struct claim_times times;
+	int rc;
+
+	*out = NULL;
+	if (!(is->algorithms & JWS_ALG_BIT(j->alg))) {
+		deny401(v, REASON_TOKEN_UNSUPPORTED_ALG,
+		    "algorithm not allowed for this issuer");
+		return (-1);
+	}
+	vf = calloc(1, sizeof(*vf));
+	if (vf == NULL) {
+		verdict_set(v, REASON_NOT_READY, "out of memory");
+		return (-1);
+	}
+	rc = verify_sig(j, s, i, iss, tenant, env, vf, v);
+	if (rc != 0) {
+		verified_free(vf);
+		return (rc);
+	}
+	if (is->typ.n > 0 && !jws_typ_allowed(j, &is->typ)) {
+		verified_free(vf);
+		deny401(v, REASON_TOKEN_MALFORMED, "typ not accepted");
+		return (-1);
+	}
+	if (claims_times_extract(j->payload, &times, &r, &detail) != 0 ||
+	    claims_times_check(&times, env->now, is->clock_skew_s,
+	    is->require_exp, is->max_lifetime_s, &r, &detail) != 0) {
+		verified_free(vf);
+		deny401(v, r, detail);
+		return (-1);
+	}
+	if (!claims_aud_match(j->payload, &is->audiences)) {
+		verified_free(vf);
+		deny401(v, REASON_AUDIENCE_MISMATCH, "audience not accepted");
+		return (-1);
+	}
+	/* From here on the payload is the verified claims: keep it. */
+	vf->payload = j->payload;
+	j->payload = NULL;
+	vf->cfg = cfg;
+	vf->issuer = i;
+	vf->alg = j->alg;
+	vf->times = times;
+	snprintf(vf->tenant, sizeof(vf->tenant), "%s", tenant);
+	*out = vf;
+	return (0);
+}
+
 /* Full verification of a token not in the cache. */
 static enum decide_outcome
 verify(const char *tok, size_t len, const struct snapshot *s,
@@ -392,58 +489,40 @@ verify(const char *tok, size_t len, const struct snapshot *s,
 		jws_release(&j);
 		return (deny401(v, REASON_ISSUER_UNKNOWN, "iss missing"));
 	}
-	for (i = 0; i < cfg->nissuers; i++) {
-		const struct issuer_cfg *is = &cfg->issuers[i];
+	/*
+	 * Several issuers may share one "iss" (e.g. different audiences):
+	 * try each the route allows, in order, until one accepts the token.
+	 * A cache hit accepts any allowed issuer that verified it, so hits and
+	 * misses agree.  The verdict of a refusal is the first issuer's.
+	 */
+	bool matched = false;
+	enum reason first_r = REASON_ISSUER_UNKNOWN;
+	const char *first_detail = "issuer not accepted here";
 
-		if (route_allows_issuer(rt, i) &&
+	for (i = 0; i < cfg->nissuers; i++) {
+		if (!route_allows_issuer(rt, i) ||
 		    claims_issuer_match(iss_item->valuestring,
-		    strlen(iss_item->valuestring), &is->issuer, &is->tenants,
-		    j.payload, tenant, sizeof(tenant)) == 0)
+		    strlen(iss_item->valuestring), &cfg->issuers[i].issuer,
+		    &cfg->issuers[i].tenants, j.payload, tenant,
+		    sizeof(tenant)) != 0)
+			continue;
+		rc = try_issuer(&j, s, i, iss_item->valuestring, tenant, env, v,
+		    &vf);
+		if (rc > 0) {
+			jws_release(&j);
+			return (DECIDE_PARK);
+		}
+		if (rc == 0)
 			break;
+		if (!matched) {
+			first_r = v->reason;
+			first_detail = v->detail;
+		}
+		matched = true;
 	}
-	if (i == cfg->nissuers) {
-		jws_release(&j);
-		return (deny401(v, REASON_ISSUER_UNKNOWN, "issuer not accepted here"));
-	}
-	const struct issuer_cfg *is = &cfg->issuers[i];
-	if (!(is->algorithms & JWS_ALG_BIT(j.alg))) {
-		jws_release(&j);
-		return (deny401(v, REASON_TOKEN_UNSUPPORTED_ALG,
-		    "algorithm not allowed for this issuer"));
-	}
-	vf = calloc(1, sizeof(*vf));
-	if (vf == NULL) {
-		jws_release(&j);
-		verdict_set(v, REASON_NOT_READY, "out of memory");
-		return (DECIDE_DONE);
-	}
-	rc = verify_sig(&j, s, i, iss_item->valuestring, tenant, env, vf, v);
-	if (rc != 0) {
-		jws_release(&j);
-		verified_free(vf);
-		return (rc > 0 ? DECIDE_PARK : DECIDE_DONE);
-	}
-	if (is->typ.n > 0 && !jws_typ_allowed(&j, &is->typ)) {
-		jws_release(&j);
-		verified_free(vf);
-		return (deny401(v, REASON_TOKEN_MALFORMED, "typ not accepted"));
-	}
-	/* From here on the payload is the verified claims: keep it. */
-	vf->payload = j.payload;
-	j.payload = NULL;
 	jws_release(&j);
-	vf->cfg = cfg;
-	vf->issuer = i;
-	if (claims_times_extract(vf->payload, &vf->times, &r, &detail) != 0 ||
-	    claims_times_check(&vf->times, env->now, is->clock_skew_s,
-	    is->require_exp, is->max_lifetime_s, &r, &detail) != 0) {
-		verified_free(vf);
-		return (deny401(v, r, detail));
-	}
-	if (!claims_aud_match(vf->payload, &is->audiences)) {
-		verified_free(vf);
-		return (deny401(v, REASON_AUDIENCE_MISMATCH, "audience not accepted"));
-	}
+	if (vf == NULL)
+		return (deny401(v, first_r, first_detail));
 	fill_identity(vf);
 	*out = vf;
 	return (DECIDE_DONE);
@@ -470,12 +549,11 @@ cache_until(const struct verified *vf, const struct issuer_cfg *is, int64_t now)
  */
 static enum decide_outcome
 binding(const struct verified *vf, const struct route_cfg *rt,
-    const uint8_t *cert_sha256, struct verdict *v)
+    const uint8_t *cert_sha256, const struct facts *f, struct verdict *v)
 {
 	const cJSON *cnf = claims_get(vf->payload, "cnf");
 	const cJSON *x5t = claims_get(cnf, "x5t#S256");
-	uint8_t want[33];
-	ssize_t n;
+	uint8_t sha[32];
 
 	if (x5t == NULL) {
 		if (!rt->bound_token)
@@ -485,12 +563,15 @@ binding(const struct verified *vf, const struct route_cfg *rt,
 	}
 	if (!cJSON_IsString(x5t))
 		return (deny401(v, REASON_TOKEN_MALFORMED, "cnf.x5t#S256 not a string"));
+	/* Token-only routes hash the certificate only for bound tokens. */
+	if (cert_sha256 == NULL && f->cert_der.ptr != NULL &&
+	    crypto_sha256(f->cert_der.ptr, f->cert_der.len, sha) == 0)
+		cert_sha256 = sha;
 	if (cert_sha256 == NULL)
 		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
 		    "bound token without a client certificate"));
-	n = b64url_decode(x5t->valuestring, strlen(x5t->valuestring), want,
-	    sizeof(want));
-	if (n != 32 || !crypto_memeq(want, cert_sha256, 32))
+	if (!cert_x5t_matches(cert_sha256, x5t->valuestring,
+	    strlen(x5t->valuestring)))
 		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
 		    "token bound to another certificate"));
 	return (DECIDE_DONE);
@@ -499,10 +580,10 @@ binding(const struct verified *vf, const struct route_cfg *rt,
 /* After verification or a cache hit: binding, route rules, variables. */
 static enum decide_outcome
 accept_token(const struct verified *vf, const struct route_cfg *rt,
-    const uint8_t *cert_sha256, struct verdict *v)
+    const uint8_t *cert_sha256, const struct facts *f, struct verdict *v)
 {
 	verdict_set(v, REASON_OK, NULL);
-	binding(vf, rt, cert_sha256, v);
+	binding(vf, rt, cert_sha256, f, v);
 	if (v->reason != REASON_OK)
 		return (DECIDE_DONE);
 	return (route_checks(vf, rt, v));
@@ -544,10 +625,17 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 
 			if (env->stats != NULL)
 				STAT_INC(env->stats, token_cache_hits);
+			/* max_stale_s ends the use of old keys for cached
+			 * tokens too, not only for new ones. */
+			if (!vf->hmac && keys_stale(s, vf->issuer, env->now)) {
+				verdict_set(v, REASON_NOT_READY,
+				    "key set older than max_stale_s");
+				return (DECIDE_DONE);
+			}
 			if (claims_times_check(&vf->times, env->now, is->clock_skew_s,
 			    is->require_exp, is->max_lifetime_s, &r, &detail) != 0)
 				return (deny401(v, r, detail));
-			return (accept_token(vf, rt, cert_sha256, v));
+			return (accept_token(vf, rt, cert_sha256, f, v));
 		}
 	}
 	if (env->stats != NULL)
@@ -561,7 +649,7 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	o = verify(tok, len, s, rt, env, v, &vf);
 	if (vf == NULL)
 		return (o);
-	o = accept_token(vf, rt, cert_sha256, v);
+	o = accept_token(vf, rt, cert_sha256, f, v);
 	if (env->tokcache != NULL) {
 		/* The cache owns ${vf} from here, even if it refuses it. */
 		(void)tokcache_put(env->tokcache, key, vf,

@@ -94,7 +94,7 @@ route_normalize_path(const char *in, size_t len, char *out, size_t cap)
 				    (lo = hexval((unsigned char)in[i + 2])) < 0)
 					return (-1);
 				v = (unsigned char)(hi << 4 | lo);
-				if (v == '/' || v == '\\' || v == '\0')
+				if (v == '/' || v == '\\' || v == '\0' || v == ';')
 					return (-1);
 				if (is_unreserved(v)) {
 					out[w++] = (char)v;
@@ -106,8 +106,11 @@ route_normalize_path(const char *in, size_t len, char *out, size_t cap)
 				i += 3;
 				continue;
 			}
+			/* ';' starts path parameters that Java servlet
+			 * containers strip per segment ("/admin;x/users" is
+			 * "/admin/users" to them): refused, raw or encoded. */
 			if (c < 0x20 || c == 0x7f || c == ' ' || c == '\\' ||
-			    c == '#')
+			    c == '#' || c == ';')
 				return (-1);
 			out[w++] = (char)c;
 			i++;
@@ -122,11 +125,6 @@ route_normalize_path(const char *in, size_t len, char *out, size_t cap)
 			while (out[--o] != '/')
 				;
 			trail = true;
-		} else if ((w - seg >= 2 && out[seg] == '.' &&
-		    out[seg + 1] == ';') ||
-		    (w - seg >= 3 && out[seg] == '.' && out[seg + 1] == '.' &&
-		    out[seg + 2] == ';')) {
-			return (-1);
 		} else {
 			o = w;
 			trail = false;

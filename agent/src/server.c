@@ -35,6 +35,8 @@ struct listener {
 struct server {
 	struct listener *l;
 	size_t n;
+	ev_timer pause;               /* listeners paused: out of descriptors */
+	bool paused;
 	struct ev_loop *loop;
 	struct worker **workers;
 	size_t nworkers, next;
@@ -151,6 +153,30 @@ server_open(const struct config *cfg)
 }
 
 static void
+on_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server *s = (struct server *)(void *)((char *)t -
+	    offsetof(struct server, pause));
+
+	(void)revents;
+	s->paused = false;
+	for (size_t i = 0; i < s->n; i++)
+		ev_io_start(loop, &s->l[i].io);
+}
+
+static void
+pause_accepts(struct server *s)
+{
+	if (s->paused)
+		return;
+	s->paused = true;
+	for (size_t i = 0; i < s->n; i++)
+		ev_io_stop(s->loop, &s->l[i].io);
+	ev_timer_init(&s->pause, on_resume, 1.0, 0.);
+	ev_timer_start(s->loop, &s->pause);
+}
+
+static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct listener *l = (struct listener *)(void *)((char *)io -
@@ -167,8 +193,11 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR || errno == ECONNABORTED)
 				return;
-			/* EMFILE and friends: log, keep the listener. */
-			log_warnp("accept on %s", l->text);
+			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays
+			 * readable, so stop watching it for a while instead of
+			 * spinning (and logging) at full speed. */
+			log_warnp("accept on %s (pausing accepts for 1 s)", l->text);
+			pause_accepts(s);
 			return;
 		}
 		if (!l->is_unix)
@@ -199,6 +228,8 @@ server_close(struct server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->loop != NULL && s->paused)
+		ev_timer_stop(s->loop, &s->pause);
 	for (size_t i = 0; i < s->n; i++) {
 		struct listener *l = &s->l[i];
 

@@ -3,11 +3,13 @@ the three listener kinds (IPv4, IPv6, unix socket) of the real binary.
 """
 import json
 import os
+import resource
 import socket
 import subprocess
+import time
 
 from harness import (AGENT_BIN, Agent, Spop, ack_for, check, check_eq, finish,
-                     free_port, log, notify, t_str, tmpdir)
+                     free_port, log, notify, t_str, tmpdir, wait_port)
 from tokens import Key, mint
 
 
@@ -98,4 +100,38 @@ cu.buf = b""
 check(roundtrip(cu), "unix socket listener answers")
 check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
 check(not os.path.exists(sock), "unix socket removed at exit")
+
+log("out of file descriptors: accepts pause instead of spinning")
+port = free_port()
+cfgp = write("emfile.json", {"listen": [f"127.0.0.1:{port}"], "workers": 1,
+                             "routes": [{"name": "r", "require": "none"}]})
+logp = os.path.join(tmpdir(), "emfile.log")
+with open(logp, "wb") as logf:
+    p = subprocess.Popen([AGENT_BIN, "-c", cfgp], stdout=logf, stderr=subprocess.STDOUT,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32)))
+try:
+    check(wait_port(port, proc=p), "agent up with 32 descriptors")
+    socks = []
+    for _ in range(60):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=1))
+        except OSError:
+            break
+
+    def ticks():
+        with open(f"/proc/{p.pid}/stat") as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        return int(st[11]) + int(st[12])
+
+    t0 = ticks()
+    time.sleep(2)
+    used = ticks() - t0
+    check(used < 50, f"CPU while out of descriptors: {used} ticks in 2 s (a spinning loop uses ~200)")
+    for sk in socks:
+        sk.close()
+finally:
+    p.terminate()
+    p.wait(timeout=20)
+lines = open(logp, errors="replace").read().splitlines()
+check(len(lines) < 100, f"accept failures logged at most once per pause: {len(lines)} lines")
 finish()

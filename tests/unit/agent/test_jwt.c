@@ -2483,6 +2483,73 @@ test_not_ready(void **state)
 	snapshot_unref(s);
 }
 
+/* Review finding: max_stale_s must end the use of old keys for cached
+ * tokens too (a hit used to pass while a miss said not_ready). */
+static void
+test_stale_keys_cached_token(void **state)
+{
+	struct tokcache *tc = tokcache_new(64);
+	const char *t = mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-r"),
+	    claims("https://remote.example", AUD, ""));
+
+	(void)state;
+	F.snap->keys_at[I_REMOTE] = NOW;
+	assert_int_equal(run_s(F.snap, "/remote", t, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	/* The key set is now older than max_stale_s (3600). */
+	F.snap->keys_at[I_REMOTE] = NOW - 7200;
+	assert_int_equal(run_s(F.snap, "/remote", t, NOW, NULL), DECIDE_DONE);
+	EXPECT(REASON_NOT_READY);
+	assert_int_equal(run_s(F.snap, "/remote", t, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_NOT_READY);
+	F.snap->keys_at[I_REMOTE] = NOW;
+	tokcache_free(tc);
+}
+
+/* Review finding: two issuers sharing one "iss": every issuer the route
+ * allows is tried, so the verdict no longer depends on the cache. */
+static void
+test_shared_iss_same_with_or_without_cache(void **state)
+{
+	char cfgtext[2048];
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg = NULL;
+	struct snapshot *s = NULL;
+	struct tokcache *tc = tokcache_new(64);
+	const char *t;
+
+	(void)state;
+	snprintf(cfgtext, sizeof(cfgtext),
+	    "{\"listen\":[\"127.0.0.1:1\"],\"issuers\":["
+	    "{\"name\":\"first\",\"issuer\":\"https://dup.example\",\"jwks_file\":\"%s\","
+	    "\"algorithms\":[\"ES256\"],\"audiences\":[\"api://first\"]},"
+	    "{\"name\":\"second\",\"issuer\":\"https://dup.example\",\"jwks_file\":\"%s\","
+	    "\"algorithms\":[\"ES256\"],\"audiences\":[\"api://second\"]}],"
+	    "\"routes\":[{\"name\":\"s\",\"path_prefix\":\"/s\",\"require\":\"jwt\",\"issuers\":[\"second\"]},"
+	    "{\"name\":\"all\",\"path_prefix\":\"/all\",\"require\":\"jwt\"}]}",
+	    F.jwks_main, F.jwks_b);
+	assert_int_equal(config_parse(cfgtext, strlen(cfgtext), NULL, &cfg, &errs), 0);
+	assert_int_equal(loader_build(cfg, NULL, &s, &errs), 0);
+	t = mint(&F.ec_b, JWS_ALG_ES256, hdr("ES256", "ec-b"),
+	    claims("https://dup.example", "\"api://second\"", ""));
+	/* "first" has no such key; "second" verifies it. */
+	assert_int_equal(run_s(s, "/all", t, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	assert_int_equal(run_s(s, "/s", t, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	assert_int_equal(run_s(s, "/all", t, NOW, NULL), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	/* A token for audience "first" only, signed by second's key: first
+	 * refuses (key unknown), second refuses (audience); the verdict is
+	 * the first issuer's. */
+	t = mint(&F.ec_b, JWS_ALG_ES256, hdr("ES256", "ec-b"),
+	    claims("https://dup.example", "\"api://first\"", ""));
+	assert_int_equal(run_s(s, "/all", t, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_KEY_UNKNOWN);
+	tokcache_free(tc);
+	snapshot_unref(s);
+}
+
 static void
 test_hs_only_issuer(void **state)
 {
@@ -2662,6 +2729,8 @@ main(void)
 		T(test_cache_key_removed),
 		T(test_cache_issuer_scope),
 		T(test_not_ready),
+		T(test_stale_keys_cached_token),
+		T(test_shared_iss_same_with_or_without_cache),
 		T(test_hs_only_issuer),
 		T(test_rfc7515_examples),
 #undef T

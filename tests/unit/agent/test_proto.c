@@ -325,6 +325,21 @@ test_answer_fallback(void **state)
 			assert_false(a.value.u.b);
 	}
 	assert_int_equal(nact, 4);
+
+	/* A 500-byte challenge in a 300-byte frame: allow, status, reason. */
+	memset(v.www_authenticate, 'c', 500);
+	v.www_authenticate[500] = '\0';
+	ts_log_capture_start();
+	spop_w_init(&w, buf, sizeof(buf));
+	n = answer_encode(&v, 5, 1, &w, 300);
+	ts_log_capture_stop();
+	assert_true(n > 0 && n < 300);
+	assert_int_equal(spop_frame_decode(buf + 4, (size_t)n - 4, &f, &err), 0);
+	spop_cursor_init(&c, f.payload.ptr, f.payload.len);
+	nact = 0;
+	while (spop_action_next(&c, &a) == 1)
+		nact++;
+	assert_int_equal(nact, 3);
 }
 
 int
