@@ -841,15 +841,21 @@ read_secret(const struct credential *c, size_t *len, char *err, size_t errlen)
 	char *buf = NULL;
 
 	if (c->client_secret_file != NULL) {
+		char why[ERR_MAX - 24];
+
+		/* The message names the file, never its contents. */
 		if (loader_read_file(c->client_secret_file, SECRET_MAX, &buf, len,
-		    err, errlen) != 0)
+		    why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "client_secret_file: %s", why);
 			return (NULL);
+		}
 	} else {
 		const char *v = c->client_secret_env != NULL ?
 		    getenv(c->client_secret_env) : NULL;
 
 		if (v == NULL) {
-			snprintf(err, errlen, "environment variable %s is not set",
+			snprintf(err, errlen, "client_secret_env: environment "
+			    "variable %s is not set",
 			    c->client_secret_env ? c->client_secret_env : "?");
 			return (NULL);
 		}
@@ -863,7 +869,13 @@ read_secret(const struct credential *c, size_t *len, char *err, size_t errlen)
 	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
 		buf[--*len] = '\0';
 	if (*len == 0) {
-		snprintf(err, errlen, "the client secret is empty");
+		if (c->client_secret_file != NULL)
+			snprintf(err, errlen, "client_secret_file \"%s\": the "
+			    "client secret is empty", c->client_secret_file);
+		else
+			snprintf(err, errlen, "client_secret_env %s: the client "
+			    "secret is empty", c->client_secret_env ?
+			    c->client_secret_env : "?");
 		wipe_free(buf, 1);
 		return (NULL);
 	}
@@ -969,8 +981,11 @@ cred_request(struct fetcher *f, struct cred *c, char *err, size_t errlen)
 	free(url);
 	return (0);
 bad:
-	x->cred = NULL;
-	xfer_free(x);
+	/* ${x} is NULL when the secret or the URL could not be had. */
+	if (x != NULL) {
+		x->cred = NULL;
+		xfer_free(x);
+	}
 	free(url);
 	return (-1);
 }

@@ -1,0 +1,94 @@
+"""Regression tests for fetcher bugs found in review, one scenario each, each
+with its own scripted provider (idp.py, HTTPS on loopback) and agent:
+
+ - a client_secret_file that is missing at start, or vanishes before a
+   token renewal: the agent keeps running, the credential shows the error
+   on /readyz (counted), and it recovers once the file is back;
+"""
+import os
+import time
+
+from harness import Agent, check, check_eq, finish, log, pki, tmpdir, wait_for
+from idp import IdP, readyz, source
+
+AUD = "api://orders"
+
+
+def fetch_cfg(**kw):
+    d = {"refresh_min_s": 1, "refresh_max_s": 2, "backoff_max_s": 1,
+         "ca_file": os.path.join(pki(), "ca.pem"),
+         "connect_timeout_ms": 1000, "timeout_ms": 5000}
+    d.update(kw)
+    return d
+
+
+def issuer(idp, **kw):
+    d = {"name": "idp", "issuer": idp.issuer, "audiences": [AUD],
+         "algorithms": ["RS256"]}
+    d.update(kw)
+    return d
+
+
+ROUTES = [{"name": "r", "path_prefix": "/", "require": "jwt", "issuers": ["idp"]}]
+
+
+def clean_stop(agent, what):
+    rc = agent.stop()
+    check_eq(rc, 0, f"{what}: agent exit status")
+    out = agent.output()
+    check("AddressSanitizer" not in out and "runtime error" not in out,
+          f"{what}: no sanitizer report in the agent log")
+    return out
+
+
+def scenario_secret_file_missing():
+    log("client_secret_file missing at start, then back, then gone at renewal")
+    idp = IdP()
+    B = idp.base
+    idp.doc("/keys").cache_control = "max-age=1"
+    idp.token_lifetime = 2          # renewed at every key refresh
+    secret = os.path.join(tmpdir(), "client-secret.txt")
+    agent = Agent({
+        "fetch": fetch_cfg(),
+        "credentials": [{"name": "cc", "type": "client_credentials",
+                         "token_url": B + "/oauth2/token",
+                         "client_id": idp.client_id,
+                         "client_secret_file": secret}],
+        "issuers": [issuer(idp, jwks_url=B + "/keys", credential="cc")],
+        "routes": ROUTES,
+    }, name="secret").start()
+
+    def cred():
+        return source(agent, "credential:cc")
+
+    # It used to crash at the first token request (NULL transfer freed).
+    check(wait_for(lambda: (cred().get("failures") or 0) >= 2, timeout=10),
+          "missing secret file: token requests fail and are retried")
+    check(agent.alive(), "missing secret file: the agent keeps running")
+    c = cred()
+    check_eq(c.get("state"), "error", "missing secret file: credential state")
+    err = c.get("last_error") or ""
+    check("client_secret_file" in err and "cannot read" in err and secret in err,
+          f"missing secret file: the error names the file: {err!r}")
+    check_eq(source(agent, "jwks:idp").get("state"), "error",
+             "missing secret file: the source waiting for it is in error")
+    check_eq(idp.hit("/oauth2/token"), 0, "no token request without a secret")
+
+    with open(secret, "w") as f:
+        f.write(idp.client_secret + "\n")
+    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
+          "secret file back: token obtained and keys fetched")
+    check_eq(cred().get("state"), "ok", "secret file back: credential ok")
+
+    n = cred().get("failures") or 0
+    os.unlink(secret)
+    check(wait_for(lambda: (cred().get("failures") or 0) > n, timeout=10),
+          "secret file gone at renewal: the renewal fails")
+    check(agent.alive(), "secret file gone at renewal: the agent keeps running")
+    out = clean_stop(agent, "secret file")
+    check(idp.client_secret not in out, "the client secret is never logged")
+    idp.stop()
+
+
+scenario_secret_file_missing()
+finish()
