@@ -1838,6 +1838,13 @@ set_src_opts(struct source *src, const char *ca, const char *cred)
 	if (!streq(src->cred, cred)) {
 		free(src->cred);
 		src->cred = dup_or_null(cred);
+		/* It waited for a token of the old credential, whose completion
+		 * no longer wakes it: fetch again with the new one. */
+		if (src->wait_token) {
+			src->wait_token = false;
+			if (src->f->started)
+				sched(src, 0.);
+		}
 	}
 }
 

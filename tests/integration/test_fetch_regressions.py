@@ -4,8 +4,12 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
  - a client_secret_file that is missing at start, or vanishes before a
    token renewal: the agent keeps running, the credential shows the error
    on /readyz (counted), and it recovers once the file is back;
+ - a reload that switches a source to another credential while a token
+   request of the old one is in flight: the source fetches with the new
+   one (it used to wait for the old token forever);
 """
 import os
+import signal
 import time
 
 from harness import Agent, check, check_eq, finish, log, pki, tmpdir, wait_for
@@ -90,5 +94,45 @@ def scenario_secret_file_missing():
     idp.stop()
 
 
+def reload(agent, cfg):
+    n = agent.output().count("reload: configuration applied")
+    agent.write_config(cfg)
+    agent.send_signal(signal.SIGHUP)
+    return check(wait_for(lambda: agent.output().count(
+        "reload: configuration applied") > n, timeout=10), "reload applied")
+
+
+def scenario_credential_switch():
+    log("reload switches the credential while a token request is in flight")
+    idp = IdP()
+    B = idp.base
+    idp.set_doc("/hangtok", {"x": 1}).mode = "hang"
+    cfg = {
+        "fetch": fetch_cfg(timeout_ms=30000),
+        "credentials": [
+            {"name": "a", "type": "managed_identity", "endpoint": B + "/hangtok",
+             "resource": "r"},
+            {"name": "b", "type": "managed_identity", "endpoint": B + "/msi/token",
+             "resource": "r"},
+        ],
+        "issuers": [issuer(idp, jwks_url=B + "/keys", credential="a")],
+        "routes": ROUTES,
+    }
+    agent = Agent(cfg, name="credswitch").start()
+    check(wait_for(lambda: idp.hit("/hangtok") >= 1, timeout=10),
+          "token request of credential a in flight")
+    cfg2 = dict(agent.config)
+    cfg2["issuers"] = [issuer(idp, jwks_url=B + "/keys", credential="b")]
+    reload(agent, cfg2)
+    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=5),
+          "keys fetched with credential b while a's request still hangs")
+    check(idp.hit("/msi/token") >= 1 and idp.hit("/keys") >= 1,
+          "credential b asked for a token, then the keys were fetched")
+    idp.release_hangs()
+    clean_stop(agent, "credential switch")
+    idp.stop()
+
+
 scenario_secret_file_missing()
+scenario_credential_switch()
 finish()
