@@ -2264,12 +2264,14 @@ on_kid(struct fetcher *f, const char *issuer, const char *kid, size_t kid_len)
 	    now < src->refetch_after)
 		return;
 	if (neg_has(src, h, now)) {
-		/* Known to be absent: answer the parked requests now, unless
-		 * a refetch will answer them anyway. */
+		/* Known to be absent: answer the requests parked on this kid
+		 * now, unless a refetch will answer them anyway.  Requests
+		 * parked on other kids of the issuer keep waiting. */
 		if (!src->kid_wanted &&
 		    issuer_by_name(snapshot_config(f->cur), issuer, &idx) != NULL)
 			for (size_t i = 0; i < f->nworkers; i++)
-				worker_keys_updated(f->workers[i], idx);
+				worker_kid_absent(f->workers[i], idx, kid,
+				    kid_len);
 		return;
 	}
 	if (src->npending < PENDING_MAX) {

@@ -7,13 +7,17 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
  - a reload that switches a source to another credential while a token
    request of the old one is in flight: the source fetches with the new
    one (it used to wait for the old token forever);
+ - a negatively cached kid answered at once does not also answer (401)
+   a request parked on a new, legitimately rotated kid of the same issuer;
 """
 import os
 import signal
 import time
 
-from harness import Agent, check, check_eq, finish, log, pki, tmpdir, wait_for
+from harness import (Agent, Spop, ack_for, check, check_eq, finish, log, notify,
+                     pki, t_ipv4, t_str, tmpdir, wait_for)
 from idp import IdP, readyz, source
+from tokens import Key, mint
 
 AUD = "api://orders"
 
@@ -133,6 +137,57 @@ def scenario_credential_switch():
     idp.stop()
 
 
+def jwt_request(token, path="/orders/1"):
+    return [("authz", t_str("Bearer " + token)), ("method", t_str("GET")),
+            ("host", t_str("api.example.com")), ("path", t_str(path)),
+            ("src", t_ipv4("192.0.2.1")), ("cert_der", b"\x00"),
+            ("cert_verify", b"\x00"), ("unique_id", t_str("req"))]
+
+
+def scenario_negative_kid_spares_other_kids():
+    log("a negatively cached kid does not answer requests parked on other kids")
+    idp = IdP()
+    agent = Agent({
+        "kid_refetch_cooldown_s": 1, "park_timeout_ms": 4000, "workers": 1,
+        "fetch": fetch_cfg(refresh_min_s=600, refresh_max_s=1200),
+        "issuers": [issuer(idp, jwks_url=idp.base + "/keys")],
+        "routes": ROUTES,
+    }, name="negkid").start()
+    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
+          "keys fetched")
+    c = Spop(agent.port, timeout=10)
+    check_eq(c.hello()[0], 101, "AGENT-HELLO")
+    ghost = Key("RS256", "ghost")       # never published
+    c.send(notify(1, 1, jwt_request(mint(ghost, iss=idp.issuer, aud=AUD))))
+    a = ack_for(c)
+    check_eq(a[2].get("reason"), "key_unknown",
+             "unknown kid: refetched, not there, answered key_unknown")
+    for rnd in range(2):
+        time.sleep(1.2)                 # the cooldown is over
+        new = Key("RS256", f"rotated-{rnd}")
+        idp.keys = idp.keys + [new]
+        # One write: both park before the fetcher hears of either, the
+        # ghost kid first (negative cache: answered at once), then the new
+        # kid, whose refetch brings its key.
+        sid = 10 + 2 * rnd
+        c.send(notify(sid, 1, jwt_request(mint(ghost, iss=idp.issuer, aud=AUD))) +
+               notify(sid + 1, 1, jwt_request(mint(new, iss=idp.issuer, aud=AUD))))
+        got = {}
+        for _ in range(2):
+            a = ack_for(c)
+            if a is None or a[0] == "not-an-ack":
+                break
+            got[a[0]] = a[2]
+        check_eq(got.get(sid, {}).get("reason"), "key_unknown",
+                 f"round {rnd}: negatively cached kid answered key_unknown")
+        check_eq((got.get(sid + 1, {}).get("allow"), got.get(sid + 1, {}).get("reason")),
+                 (True, "ok"), f"round {rnd}: request parked on the rotated kid allowed")
+    c.close()
+    clean_stop(agent, "negative kid")
+    idp.stop()
+
+
 scenario_secret_file_missing()
 scenario_credential_switch()
+scenario_negative_kid_spares_other_kids()
 finish()
