@@ -672,7 +672,8 @@ add_header(struct xfer *x, const char *name, const char *value)
 	return (0);
 }
 
-/* Common options.  ${allow_http}: the IMDS endpoint is plain http. */
+/* Common options.  ${allow_http}: the IMDS endpoint and CRL distribution
+ * points are plain http. */
 static struct xfer *
 xfer_new(struct fetcher *f, const char *url, const char *ca_file,
     bool allow_http)
@@ -1518,7 +1519,10 @@ start_fetch(struct source *src)
 		src->wait_token = true;
 		return;
 	}
-	x = xfer_new(f, src->url, src->ca_file, false);
+	/* CRL distribution points are usually plain http, and a CRL is
+	 * signed (checked against client_ca_file): http is fine there.
+	 * Everything else is https only. */
+	x = xfer_new(f, src->url, src->ca_file, src->kind == SRC_CRL);
 	if (x == NULL)
 		goto bad;
 	x->src = src;

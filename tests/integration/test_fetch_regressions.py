@@ -9,13 +9,17 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
    one (it used to wait for the old token forever);
  - a negatively cached kid answered at once does not also answer (401)
    a request parked on a new, legitimately rotated kid of the same issuer;
+ - crl_urls over plain http (CRL distribution points usually are) are
+   fetched, and the CRL applies;
 """
 import os
 import signal
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import (Agent, Spop, ack_for, check, check_eq, finish, log, notify,
-                     pki, t_ipv4, t_str, tmpdir, wait_for)
+from harness import (Agent, Spop, ack_for, check, check_eq, finish, free_port, log,
+                     notify, pki, t_bin, t_int64, t_ipv4, t_str, tmpdir, wait_for)
 from idp import IdP, readyz, source
 from tokens import Key, mint
 
@@ -187,7 +191,93 @@ def scenario_negative_kid_spares_other_kids():
     idp.stop()
 
 
-scenario_secret_file_missing()
-scenario_credential_switch()
-scenario_negative_kid_spares_other_kids()
+class PlainHTTP:
+    """A plain-http server on loopback serving ${docs} (path -> bytes)."""
+
+    def __init__(self, docs):
+        self.docs = docs
+        self.hits = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits += 1
+                body = outer.docs.get(self.path.split("?")[0])
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *a):
+                pass
+
+        self.port = free_port()
+        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        self.srv.daemon_threads = True
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def der(name):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    with open(os.path.join(pki(), name), "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def mtls_request(cert_der, path="/m"):
+    return [("authz", b"\x00"), ("method", t_str("GET")),
+            ("host", t_str("api.example.com")), ("path", t_str(path)),
+            ("src", t_ipv4("192.0.2.1")), ("cert_der", t_bin(cert_der)),
+            ("cert_verify", t_int64(0)), ("unique_id", t_str("req"))]
+
+
+def ask(agent, args):
+    """The ACK actions for one NOTIFY on a fresh SPOP connection."""
+    c = Spop(agent.port, timeout=10)
+    c.hello()
+    c.send(notify(1, 1, args))
+    a = ack_for(c)
+    c.close()
+    return a[2] if a and a[0] != "not-an-ack" else {}
+
+
+MTLS_ROUTES = [{"name": "m", "path_prefix": "/m", "require": "mtls"}]
+
+
+def scenario_crl_over_http():
+    log("crl_urls over plain http")
+    srv = PlainHTTP({"/ca.crl": open(os.path.join(pki(), "crl.der"), "rb").read()})
+    url = f"http://127.0.0.1:{srv.port}/ca.crl"
+    agent = Agent({
+        "fetch": fetch_cfg(),
+        "client_ca_file": os.path.join(pki(), "clients-ca.pem"),
+        "crl_urls": [url],
+        "routes": MTLS_ROUTES,
+    }, name="crlhttp").start()
+    check(wait_for(lambda: source(agent, "crl:" + url).get("state") == "ok", timeout=10),
+          "http CRL fetched and accepted: " + repr(source(agent, "crl:" + url)))
+    check(srv.hits >= 1, "the plain-http CRL server was asked")
+    check_eq(ask(agent, mtls_request(der("client-revoked.pem"))).get("reason"),
+             "cert_revoked", "the http CRL revokes client-revoked")
+    check_eq(ask(agent, mtls_request(der("client-valid.pem"))).get("reason"),
+             "ok", "other certificates pass")
+    clean_stop(agent, "http CRL")
+    srv.stop()
+
+
+SCENARIOS = [
+    scenario_secret_file_missing,
+    scenario_credential_switch,
+    scenario_negative_kid_spares_other_kids,
+    scenario_crl_over_http,
+]
+# SPOA_ONLY=crl runs the scenarios whose name contains "crl".
+for fn in SCENARIOS:
+    if os.environ.get("SPOA_ONLY", "") in fn.__name__:
+        fn()
 finish()
