@@ -1575,7 +1575,7 @@ cred_done(struct xfer *x, CURLcode res)
 {
 	struct cred *c = x->cred;
 	struct fetcher *f = x->f;
-	char err[ERR_MAX], msg[2 * ERR_MAX];
+	char err[ERR_MAX] = "", msg[2 * ERR_MAX] = "";
 	char *tok = NULL;
 	size_t tlen = 0;
 	int64_t now = now_s(), exp = 0;
@@ -1618,9 +1618,10 @@ cred_done(struct xfer *x, CURLcode res)
 			snprintf(c->st.last_error, sizeof(c->st.last_error), "%s", err);
 		});
 		log_warn("credential %s: no token: %s", c->c.name, err);
+		/* What the sources that waited for it fail with. */
+		snprintf(msg, sizeof(msg), "credential %s: %s", c->c.name, err);
 	}
 	/* Wake the sources that waited for it. */
-	snprintf(msg, sizeof(msg), "credential %s: %s", c->c.name, err);
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
 		if (!s->wait_token || !streq(s->cred, c->c.name))
 			continue;

@@ -11,15 +11,19 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
    a request parked on a new, legitimately rotated kid of the same issuer;
  - crl_urls over plain http (CRL distribution points usually are) are
    fetched, and the CRL applies;
+ - a token obtained reads no uninitialised memory (under valgrind, in the
+   build without sanitizers);
 """
 import os
+import shutil
 import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import (Agent, Spop, ack_for, check, check_eq, finish, free_port, log,
-                     notify, pki, t_bin, t_int64, t_ipv4, t_str, tmpdir, wait_for)
+from harness import (SANITIZED, Agent, Spop, ack_for, check, check_eq, finish,
+                     free_port, log, notify, pki, t_bin, t_int64, t_ipv4, t_str,
+                     tmpdir, wait_for)
 from idp import IdP, readyz, source
 from tokens import Key, mint
 
@@ -270,11 +274,38 @@ def scenario_crl_over_http():
     srv.stop()
 
 
+def scenario_token_valgrind():
+    valgrind = shutil.which("valgrind")
+    if SANITIZED or valgrind is None:
+        log("token under valgrind: skipped (sanitizer build or no valgrind)")
+        return
+    log("a token is obtained without reading uninitialised memory (valgrind)")
+    idp = IdP()
+    B = idp.base
+    agent = Agent({
+        "fetch": fetch_cfg(),
+        "credentials": [{"name": "mi", "type": "managed_identity",
+                         "endpoint": B + "/msi/token", "resource": "r"}],
+        "issuers": [issuer(idp, jwks_url=B + "/keys", credential="mi")],
+        "routes": ROUTES,
+    }, name="valgrind")
+    agent.argv = [valgrind, "-q", "--error-exitcode=99", "--leak-check=no"] + agent.argv
+    agent.start()
+    check(wait_for(lambda: idp.hit("/keys") >= 1, timeout=20),
+          "token obtained, keys fetched under valgrind")
+    rc = agent.stop(timeout=30)
+    out = agent.output()
+    check("uninitialised" not in out, "valgrind: no use of uninitialised memory")
+    check_eq(rc, 0, "valgrind: no error reported (exit status)")
+    idp.stop()
+
+
 SCENARIOS = [
     scenario_secret_file_missing,
     scenario_credential_switch,
     scenario_negative_kid_spares_other_kids,
     scenario_crl_over_http,
+    scenario_token_valgrind,
 ]
 # SPOA_ONLY=crl runs the scenarios whose name contains "crl".
 for fn in SCENARIOS:
