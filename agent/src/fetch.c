@@ -170,6 +170,7 @@ struct xfer {
 	CURL *easy;
 	struct source *src;             /* a document, or */
 	struct cred *cred;              /* a token */
+	char *url;                      /* src: the URL fetched */
 	struct curl_slist *hdrs;        /* may hold a bearer token: wiped */
 	char *post;                     /* may hold a secret: wiped */
 	size_t post_len;
@@ -647,6 +648,7 @@ xfer_free(struct xfer *x)
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(x->hdrs);
 	wipe_free(x->post, x->post_len);
+	free(x->url);
 	if (x->cred != NULL)
 		wipe_free(x->body, x->cap);
 	else
@@ -1416,6 +1418,14 @@ src_done(struct xfer *x, CURLcode res)
 	uint32_t next;
 
 	src->xfer = NULL;
+	if (!streq(x->url, src->url)) {
+		/* Discovery named another jwks_uri while this ran: whatever
+		 * came back is not the document of the URL now in use. */
+		log_debug("%s: URL changed during the fetch; fetching again",
+		    src->id);
+		start_fetch(src);
+		return;
+	}
 	if (res != CURLE_OK) {
 		src_fail(src, xfer_error(x, res, err, sizeof(err)), false);
 		return;
@@ -1526,6 +1536,8 @@ start_fetch(struct source *src)
 	if (x == NULL)
 		goto bad;
 	x->src = src;
+	if ((x->url = strdup(src->url)) == NULL)
+		goto bad;
 	accept = src->kind == SRC_CRL ?
 	    "application/pkix-crl, application/x-pem-file, */*" :
 	    "application/json";

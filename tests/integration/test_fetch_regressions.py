@@ -13,6 +13,8 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
    fetched, and the CRL applies;
  - a token obtained reads no uninitialised memory (under valgrind, in the
    build without sanitizers);
+ - a key set fetched from the old jwks_uri, answered after discovery
+   named a new one, is dropped and the new URL fetched at once;
 """
 import os
 import shutil
@@ -25,7 +27,7 @@ from harness import (SANITIZED, Agent, Spop, ack_for, check, check_eq, finish,
                      free_port, log, notify, pki, t_bin, t_int64, t_ipv4, t_str,
                      tmpdir, wait_for)
 from idp import IdP, readyz, source
-from tokens import Key, mint
+from tokens import Key, jwks, mint
 
 AUD = "api://orders"
 
@@ -300,12 +302,50 @@ def scenario_token_valgrind():
     idp.stop()
 
 
+def scenario_jwks_uri_changes_mid_fetch():
+    log("discovery changes jwks_uri while the old one is being fetched")
+    idp = IdP()
+    B = idp.base
+    idp.doc("/.well-known/openid-configuration").cache_control = "max-age=1"
+    k1, k2 = idp.keys[0], Key("RS256", "moved-key")
+    keys = idp.set_doc("/keys", lambda: jwks(k1), etag=False, cache_control="max-age=1")
+    idp.set_doc("/keys2", lambda: jwks(k2), etag=False, cache_control="max-age=600")
+    agent = Agent({
+        "fetch": fetch_cfg(refresh_max_s=600),
+        "issuers": [issuer(idp, discovery_url=B + "/.well-known/openid-configuration")],
+        "routes": ROUTES,
+    }, name="jwksuri").start()
+    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
+          "keys fetched from the first jwks_uri")
+
+    def slow_old_keys():
+        time.sleep(2.5)
+        return jwks(k1)
+    # The old URL answers slowly, and would not be asked again for 10 min.
+    keys.body = slow_old_keys
+    keys.cache_control = "max-age=600"
+    n = idp.hit("/keys")
+    check(wait_for(lambda: idp.hit("/keys") > n, timeout=5), "slow fetch of /keys started")
+    idp.discovery_extra["jwks_uri"] = B + "/keys2"
+    check(wait_for(lambda: idp.hit("/keys2") >= 1, timeout=8),
+          "the new jwks_uri is fetched once the stale answer came back")
+    check(wait_for(lambda: source(agent, "jwks:idp").get("url") == B + "/keys2" and
+                   source(agent, "jwks:idp").get("state") == "ok", timeout=5),
+          "/readyz: the key set in use comes from the new jwks_uri")
+    check(wait_for(lambda: ask(agent, jwt_request(mint(k2, iss=idp.issuer, aud=AUD)))
+                   .get("reason") == "ok", timeout=5),
+          "a token signed with the key of the new jwks_uri passes")
+    clean_stop(agent, "jwks_uri change")
+    idp.stop()
+
+
 SCENARIOS = [
     scenario_secret_file_missing,
     scenario_credential_switch,
     scenario_negative_kid_spares_other_kids,
     scenario_crl_over_http,
     scenario_token_valgrind,
+    scenario_jwks_uri_changes_mid_fetch,
 ]
 # SPOA_ONLY=crl runs the scenarios whose name contains "crl".
 for fn in SCENARIOS:
