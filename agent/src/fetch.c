@@ -113,6 +113,7 @@ struct source {
 	char *key;                      /* state file identity */
 	char *issuer;                   /* DISCOVERY, JWKS: issuer name */
 	char *conf_url;                 /* configured URL (+appid) */
+	char *shown;                    /* conf_url redacted: for messages */
 	char *url;                      /* what is fetched; NULL until known */
 	char *appid;                    /* DISCOVERY: appended to jwks_uri */
 	char *ca_file;
@@ -1250,11 +1251,11 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 		if (s->kind != SRC_CRL)
 			continue;
 		if (s == src && cand != NULL) {
-			docs[n].name = s->conf_url;
+			docs[n].name = s->shown;     /* no query secret */
 			docs[n].buf = (const uint8_t *)cand;
 			docs[n++].len = cand_len;
 		} else if (s->have) {
-			docs[n].name = s->conf_url;
+			docs[n].name = s->shown;     /* no query secret */
 			docs[n].buf = (const uint8_t *)s->doc;
 			docs[n++].len = s->doc_len;
 		}
@@ -1778,6 +1779,7 @@ src_free(struct fetcher *f, struct source *src)
 	free(src->key);
 	free(src->issuer);
 	free(src->conf_url);
+	free(src->shown);
 	free(src->url);
 	free(src->appid);
 	free(src->ca_file);
@@ -1819,7 +1821,9 @@ src_new(struct fetcher *f, enum src_kind kind, const char *issuer,
 	src->key = key;
 	src->issuer = dup_or_null(issuer);
 	src->conf_url = strdup(conf_url);
-	if ((issuer != NULL && src->issuer == NULL) || src->conf_url == NULL)
+	src->shown = strdup(url_redact(conf_url, red, sizeof(red)));
+	if ((issuer != NULL && src->issuer == NULL) || src->conf_url == NULL ||
+	    src->shown == NULL)
 		goto bad2;
 	ev_timer_init(&src->timer, on_src_timer, 0., 0.);
 	src->timer.data = src;
@@ -2065,7 +2069,10 @@ replan_global(struct fetcher *f)
 			continue;
 		}
 		if ((src = src_new(f, kind, NULL, url)) == NULL) {
-			log_error("%s: out of memory", url);
+			char red[200];
+
+			log_error("%s: out of memory",
+			    url_redact(url, red, sizeof(red)));
 			continue;
 		}
 		src->url = strdup(url);

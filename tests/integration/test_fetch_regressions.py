@@ -15,6 +15,8 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
    build without sanitizers);
  - a key set fetched from the old jwks_uri, answered after discovery
    named a new one, is dropped and the new URL fetched at once;
+ - a crl_urls entry with a secret in its query string: the secret shows
+   neither in /readyz (last_error) nor in the log when its CRL is refused;
 """
 import os
 import shutil
@@ -339,6 +341,34 @@ def scenario_jwks_uri_changes_mid_fetch():
     idp.stop()
 
 
+def scenario_crl_url_secret_redacted():
+    log("a refused CRL does not show its URL's query secret")
+    idp = IdP()
+    secret = "SeKr3t-CRL-sig-value"
+    idp.set_doc("/crl", b"garbage, not a CRL", ctype="application/pkix-crl")
+    url = idp.base + "/crl?sv=2024&sig=" + secret
+    agent = Agent({
+        "fetch": fetch_cfg(),
+        "client_ca_file": os.path.join(pki(), "clients-ca.pem"),
+        "crl_urls": [url],
+        "routes": MTLS_ROUTES,
+    }, name="crlsecret").start()
+    check(wait_for(lambda: idp.hit("/crl") >= 2, timeout=10), "the CRL was fetched")
+
+    def crl_entry():
+        st, j = readyz(agent)
+        return next((v for k, v in ((j or {}).get("sources") or {}).items()
+                     if k.startswith("crl:")), {})
+    e = crl_entry()
+    check((e.get("rejected") or 0) >= 1 and e.get("last_error"),
+          f"the refused CRL shows on /readyz: {e!r}")
+    st, j = readyz(agent)
+    check(secret not in repr(j), "/readyz does not show the query secret")
+    out = clean_stop(agent, "CRL URL secret")
+    check("crl" in out and secret not in out, "the log does not show the query secret")
+    idp.stop()
+
+
 SCENARIOS = [
     scenario_secret_file_missing,
     scenario_credential_switch,
@@ -346,6 +376,7 @@ SCENARIOS = [
     scenario_crl_over_http,
     scenario_token_valgrind,
     scenario_jwks_uri_changes_mid_fetch,
+    scenario_crl_url_secret_redacted,
 ]
 # SPOA_ONLY=crl runs the scenarios whose name contains "crl".
 for fn in SCENARIOS:
