@@ -49,7 +49,9 @@ struct fetcher;
  * CRLs: with crl_urls, the snapshot's CRL set is built (crlset_build(),
  * against the client_ca_file store) from the crl_files and the last good
  * document of every crl_urls source; a fetched CRL that makes the build
- * fail is refused and the previous set stays.
+ * fail is refused and the previous set stays.  Until a set is built for
+ * the config in use (start, reload) there is none (mTLS: not_ready); a
+ * reload never keeps the previous config's set.
  */
 int fetch_create(struct config *cfg, struct agent_stats *stats,
     struct fetcher **out, struct config_errors *errs);

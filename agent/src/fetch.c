@@ -2088,26 +2088,40 @@ replan_global(struct fetcher *f)
 
 /*
  * The CRL set after the base changed (start, reload) or CRL documents came
- * from state_dir: without crl_urls the base's (crl_files) set is used.
+ * from state_dir: built from the crl_files and crl_urls documents of the
+ * config now in use only.  Without crl_urls the base's (crl_files) set is
+ * published; with crl_urls and no set built (no document yet, or the
+ * documents kept from before do not build under this config), none is:
+ * mTLS routes answer not_ready until one is.
  */
 static void
 rebuild_crls(struct fetcher *f)
 {
 	char err[ERR_MAX];
 
+	crlset_unref(f->crls);
+	f->crls = NULL;
+	f->dirty = true;
+	if (file_cfg(f)->crl_urls.n == 0)
+		return;
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
-		if (s->kind == SRC_CRL && s->have &&
-		    file_cfg(f)->crl_urls.n > 0) {
+		if (s->kind == SRC_CRL && s->have) {
 			if (accept_crl(f, s, NULL, 0, err, sizeof(err)) == 0)
 				return;
 			log_warn("crl_urls: CRLs not used: %s", err);
 			break;
 		}
 	}
-	/* No usable downloaded CRL: the crl_files set of the base. */
-	crlset_unref(f->crls);
-	f->crls = NULL;
-	f->dirty = true;
+	/* Documents that do not build (say, client_ca_file changed): fetch
+	 * them whole again, not just revalidate them (a 304 builds nothing). */
+	for (struct source *s = f->sources; s != NULL; s = s->next) {
+		if (s->kind != SRC_CRL || !s->have)
+			continue;
+		FREE_AND_NULL(s->etag);
+		FREE_AND_NULL(s->last_modified);
+		if (f->started)
+			sched(s, 0.);
+	}
 }
 
 /* ---- publication ---- */
@@ -2195,8 +2209,10 @@ publish(struct fetcher *f)
 		    src && src->keys ? src->st.good_at : 0);
 		s->refetch_after[i] = src ? src->refetch_after : 0;
 	}
-	if (f->crls != NULL && file_cfg(f)->crl_urls.n > 0)
-		snapshot_set_crls(s, crlset_ref(f->crls));
+	/* With crl_urls, only a set built with their documents will do: the
+	 * base's holds the crl_files alone. */
+	if (file_cfg(f)->crl_urls.n > 0)
+		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) : NULL);
 	s->policy_loaded = f->base->policy_loaded;
 	for (struct source *p = f->sources; p != NULL; p = p->next)
 		if (p->kind == SRC_POLICY && p->have)

@@ -17,6 +17,9 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
    named a new one, is dropped and the new URL fetched at once;
  - a crl_urls entry with a secret in its query string: the secret shows
    neither in /readyz (last_error) nor in the log when its CRL is refused;
+ - a reload from crl_files to crl_urls does not keep the old CRL set:
+   mTLS is not_ready until the crl_urls CRL is loaded, then it alone
+   applies;
 """
 import os
 import shutil
@@ -369,6 +372,43 @@ def scenario_crl_url_secret_redacted():
     idp.stop()
 
 
+def scenario_reload_drops_old_crls():
+    log("a reload does not keep the previous config's CRL set")
+    srv = PlainHTTP({})
+    url = f"http://127.0.0.1:{srv.port}/ca.crl"
+    revoked, valid = der("client-revoked.pem"), der("client-valid.pem")
+    cfg = {
+        "fetch": fetch_cfg(),
+        "client_ca_file": os.path.join(pki(), "clients-ca.pem"),
+        "crl_files": [os.path.join(pki(), "crl.pem")],
+        "routes": MTLS_ROUTES,
+    }
+    agent = Agent(cfg, name="crlreload").start()
+    check_eq(ask(agent, mtls_request(revoked)).get("reason"), "cert_revoked",
+             "crl_files: client-revoked is revoked")
+    cfg2 = dict(agent.config, crl_files=[], crl_urls=[url])
+    reload(agent, cfg2)
+    check(wait_for(lambda: srv.hits >= 1, timeout=5), "the crl_urls CRL is asked for (404)")
+    check_eq(ask(agent, mtls_request(valid)).get("reason"), "not_ready",
+             "crl_urls pending after the reload: not_ready, not the old crl_files set")
+    check_eq(ask(agent, mtls_request(revoked)).get("reason"), "not_ready",
+             "crl_urls pending after the reload: the old CRL does not answer either")
+    srv.docs["/ca.crl"] = open(os.path.join(pki(), "crl-empty.pem"), "rb").read()
+    check(wait_for(lambda: source(agent, "crl:" + url).get("state") == "ok", timeout=10),
+          "the crl_urls CRL is loaded")
+    check(wait_for(lambda: ask(agent, mtls_request(revoked)).get("reason") == "ok",
+                   timeout=5),
+          "only the new config's CRL applies (it revokes nothing)")
+    # crl_files and a crl_urls entry not loaded yet: the crl_files alone
+    # are not the set either.
+    reload(agent, dict(agent.config, crl_files=[os.path.join(pki(), "crl.pem")],
+                       crl_urls=[url.replace("ca.crl", "none.crl")]))
+    check_eq(ask(agent, mtls_request(revoked)).get("reason"), "not_ready",
+             "crl_files + crl_urls pending: not_ready until the set is built")
+    clean_stop(agent, "CRL reload")
+    srv.stop()
+
+
 SCENARIOS = [
     scenario_secret_file_missing,
     scenario_credential_switch,
@@ -377,6 +417,7 @@ SCENARIOS = [
     scenario_token_valgrind,
     scenario_jwks_uri_changes_mid_fetch,
     scenario_crl_url_secret_redacted,
+    scenario_reload_drops_old_crls,
 ]
 # SPOA_ONLY=crl runs the scenarios whose name contains "crl".
 for fn in SCENARIOS:
