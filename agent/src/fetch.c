@@ -1374,8 +1374,18 @@ state_load(struct fetcher *f, struct source *src)
 
 	if (state_read(f, src, &buf, &m) != 0)
 		return (false);
-	if (src->kind == SRC_JWKS && src->url == NULL)
-		src->url = strndup(m.url.p, m.url.len);
+	/* Behind discovery, a key set is only as good as the discovery
+	 * document that named its URL: without one accepted (loaded just
+	 * before), or for another jwks_uri, the file is not used. */
+	if (src->kind == SRC_JWKS && src->disc != NULL && (src->url == NULL ||
+	    m.url.len != strlen(src->url) ||
+	    memcmp(m.url.p, src->url, m.url.len) != 0)) {
+		log_info("%s: state_dir document not used: %s", src->id,
+		    src->url == NULL ? "no accepted discovery document names "
+		    "its URL" : "discovery now names another jwks_uri");
+		free(buf);
+		return (false);
+	}
 	/* CRLs are built together once all are loaded (see callers). */
 	if (src->kind != SRC_CRL &&
 	    accept_doc(f, src, m.body, m.body_len, err, sizeof(err)) != 0) {
@@ -1899,6 +1909,54 @@ sweep_sources(struct fetcher *f, bool issuers)
 	}
 }
 
+/* Drop ${src}'s document, validators and keys (they no longer apply). */
+static void
+src_forget(struct fetcher *f, struct source *src)
+{
+	src->have = false;
+	FREE_AND_NULL(src->doc);
+	src->doc_len = 0;
+	FREE_AND_NULL(src->etag);
+	FREE_AND_NULL(src->last_modified);
+	keyset_unref(src->keys);
+	src->keys = NULL;
+	src->fetched_run = false;
+	STAT_LOCKED(f, src->st.good_at = 0);
+	f->dirty = true;
+}
+
+/*
+ * A discovery source kept by a re-plan: its document must still name the
+ * issuer as configured now (a reload or policy may change the issuer but
+ * not the URL, and a 304 never checks again).  If it does not, the
+ * document, the jwks_uri it gave and the keys from there are dropped, and
+ * the document is fetched again (whole).
+ */
+static void
+disc_recheck(struct fetcher *f, struct source *di)
+{
+	struct source *jw = di->jwks;
+	char err[ERR_MAX];
+
+	if (!di->have || accept_discovery(f, di, di->doc, di->doc_len, err,
+	    sizeof(err)) == 0)
+		return;
+	log_warn("%s: %s; its jwks_uri and keys are no longer used", di->id,
+	    err);
+	STAT_LOCKED(f, di->st.rejected++);
+	set_error(f, di, ST_ERROR, err);
+	src_forget(f, di);
+	if (jw != NULL) {
+		src_forget(f, jw);
+		FREE_AND_NULL(jw->url);
+		set_display_url(f, jw);
+		set_error(f, jw, ST_ERROR, "no jwks_uri: the discovery document "
+		    "does not match the issuer");
+	}
+	if (f->started)
+		sched(di, 0.);
+}
+
 /*
  * Sources for the remote issuers of the base config.  Sources whose
  * identity (issuer name, kind, URL with appid) is unchanged keep their
@@ -1934,8 +1992,10 @@ replan_issuers(struct fetcher *f)
 			if (jw->disc != NULL)
 				jw->disc->keep = true;
 			set_src_opts(jw, ca, is->credential);
-			if (jw->disc != NULL)
+			if (jw->disc != NULL) {
 				set_src_opts(jw->disc, ca, is->credential);
+				disc_recheck(f, jw->disc);
+			}
 			free(conf);
 			continue;
 		}

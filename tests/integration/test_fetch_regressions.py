@@ -20,6 +20,10 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
  - a reload from crl_files to crl_urls does not keep the old CRL set:
    mTLS is not_ready until the crl_urls CRL is loaded, then it alone
    applies;
+ - the discovery document is checked again against the issuer after a
+   reload that changes the issuer but not the discovery URL, and at start
+   a state_dir key set is not used when the discovery document that named
+   its URL is refused;
 """
 import os
 import shutil
@@ -409,6 +413,54 @@ def scenario_reload_drops_old_crls():
     srv.stop()
 
 
+def scenario_discovery_rechecked():
+    log("discovery document re-checked after the issuer changes")
+    idp = IdP()
+    B = idp.base
+    state = os.path.join(tmpdir(), "state-disc")
+    os.makedirs(state)
+    disc = B + "/.well-known/openid-configuration"
+    other = "https://login.other.example/v2.0"
+
+    def cfg(iss):
+        return {"state_dir": state,
+                "fetch": fetch_cfg(refresh_min_s=1, refresh_max_s=1),
+                "issuers": [issuer(idp, issuer=iss, discovery_url=disc)],
+                "routes": ROUTES}
+    agent = Agent(cfg(idp.issuer), name="disc1").start()
+    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
+          "discovery and keys fetched")
+    check(wait_for(lambda: len(os.listdir(state)) == 2, timeout=5),
+          "discovery document and key set saved to state_dir")
+    cfg_ok = dict(agent.config)
+    reload(agent, dict(cfg_ok, issuers=[issuer(idp, issuer=other, discovery_url=disc)]))
+    d = source(agent, "discovery:idp")
+    check(d.get("state") == "error" and "does not match" in (d.get("last_error") or ""),
+          f"reload to another issuer: the kept discovery document is refused: {d!r}")
+    check_eq(source(agent, "issuer:idp").get("state"), "pending",
+             "reload to another issuer: its keys are no longer used")
+    check_eq(ask(agent, jwt_request(mint(idp.keys[0], iss=other, aud=AUD))).get("reason"),
+             "not_ready", "a token of the new issuer string is not verified with them")
+    time.sleep(1.2)                     # a revalidation (304 before) changes nothing
+    check_eq(source(agent, "issuer:idp").get("state"), "pending",
+             "reload to another issuer: still no keys after a refresh")
+    reload(agent, cfg_ok)
+    check(wait_for(lambda: source(agent, "issuer:idp").get("state") == "ok", timeout=5),
+          "reload back: discovery matches again, keys fetched")
+    clean_stop(agent, "discovery re-check")
+
+    log("start: a refused discovery document does not let a saved key set in")
+    n = idp.hit("/keys")
+    agent = Agent(cfg(other), name="disc2").start()
+    check(wait_for(lambda: (source(agent, "discovery:idp").get("failures") or 0) >= 1,
+                   timeout=10), "the discovery document is refused")
+    check_eq(source(agent, "issuer:idp").get("state"), "pending",
+             "start: the saved key set is not used")
+    check_eq(idp.hit("/keys") - n, 0, "start: the saved jwks_uri is not fetched")
+    clean_stop(agent, "discovery state")
+    idp.stop()
+
+
 SCENARIOS = [
     scenario_secret_file_missing,
     scenario_credential_switch,
@@ -418,6 +470,7 @@ SCENARIOS = [
     scenario_jwks_uri_changes_mid_fetch,
     scenario_crl_url_secret_redacted,
     scenario_reload_drops_old_crls,
+    scenario_discovery_rechecked,
 ]
 # SPOA_ONLY=crl runs the scenarios whose name contains "crl".
 for fn in SCENARIOS:
