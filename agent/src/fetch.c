@@ -557,8 +557,17 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 			ncap *= 2;
 		if (ncap > x->max + 1)
 			ncap = x->max + 1;
-		if ((nb = realloc(x->body, ncap)) == NULL)
+		if (x->cred != NULL) {
+			/* A token response: realloc() would leave a copy of
+			 * it behind in the old block.  Move and wipe. */
+			if ((nb = malloc(ncap)) == NULL)
+				return (0);
+			if (x->len > 0)
+				memcpy(nb, x->body, x->len);
+			wipe_free(x->body, x->cap);
+		} else if ((nb = realloc(x->body, ncap)) == NULL) {
 			return (0);
+		}
 		x->body = nb;
 		x->cap = ncap;
 	}
