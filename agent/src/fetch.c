@@ -409,7 +409,12 @@ state_save(struct fetcher *f, struct source *src)
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh file of ours: never through a link planted in its place,
+	 * never into a leftover (a crash between open and rename). */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		log_warnp("%s: state_dir: cannot remove %s", src->id, tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd == -1 || write_all(fd, hdr, (size_t)hlen) != 0 ||
 	    write_all(fd, src->doc, src->doc_len) != 0 || fsync(fd) != 0) {
 		log_warnp("%s: state_dir: cannot write %s", src->id, tmp);

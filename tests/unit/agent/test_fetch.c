@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "admin.h"
 #include "config.h"
 #include "fetch.h"
+#include "statemeta.h"
 #include "stats.h"
 
 /* ---- allocation watch ---- */
@@ -256,11 +258,79 @@ test_token_body_wiped(void **state)
 	assert_int_equal(atomic_load(&free_with_token), 0);
 }
 
+/* Read the file ${path} into ${buf} (NUL-terminated); -1 if unreadable. */
+static ssize_t
+slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	if (fp == NULL)
+		return (-1);
+	n = fread(buf, 1, cap - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return ((ssize_t)n);
+}
+
+/*
+ * state_dir files are written through a fresh temporary file: a link
+ * planted where the temporary file goes is not followed (the file it
+ * points to stays as it was), and the state file is a regular file.
+ */
+static void
+test_state_tmp_not_followed(void **state)
+{
+	char dir[] = "/tmp/spoa-fetch-XXXXXX", key[256], name[STATEMETA_NAME_LEN + 1];
+	char path[512], tmp[520], victim[512], extra[600], buf[4096];
+	struct fetcher *f;
+	struct stat st;
+	FILE *fp;
+	bool saved = false;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "jwks idp http://127.0.0.1:%u/keys", srv_port);
+	assert_int_equal(statemeta_name(key, name), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	assert_non_null(fp = fopen(victim, "w"));
+	fputs("precious", fp);
+	fclose(fp);
+	assert_int_equal(symlink(victim, tmp), 0);
+
+	snprintf(extra, sizeof(extra), "\"state_dir\":\"%s\",", dir);
+	f = fetcher_for(extra);
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	for (int i = 0; i < 1000 && !saved; i++) {
+		saved = lstat(path, &st) == 0;
+		if (!saved)
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	fetch_stop(f);
+	fetch_free(f);
+
+	assert_true(saved);
+	assert_true(S_ISREG(st.st_mode));
+	assert_true(slurp(path, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"kid\":\"k1\""));
+	assert_int_equal(slurp(victim, buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "precious");
+	assert_int_not_equal(lstat(tmp, &st), 0);       /* nothing left */
+
+	(void)unlink(path);
+	(void)unlink(tmp);
+	(void)unlink(victim);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_body_wiped),
+		cmocka_unit_test(test_state_tmp_not_followed),
 	};
 
 	return (cmocka_run_group_tests(tests, srv_start, srv_end));
