@@ -190,7 +190,7 @@ struct csock {
 	ev_io io;
 };
 
-enum msg_type { MSG_KID, MSG_RELOAD, MSG_STOP };
+enum msg_type { MSG_KID, MSG_RELOAD };
 
 struct msg {
 	struct msg *next;
@@ -226,6 +226,7 @@ struct fetcher {
 	struct msg *head, *tail;
 	size_t inbox_n;
 	bool closed;
+	bool stopping;                  /* fetch_stop(): end the loop */
 
 	pthread_mutex_t lock;
 	struct cfgref *file;            /* the config file as parsed */
@@ -2473,33 +2474,32 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct fetcher *f = a->data;
 	struct msg *m;
+	bool stop;
 
 	(void)revents;
 	pthread_mutex_lock(&f->inbox_lock);
 	m = f->head;
 	f->head = f->tail = NULL;
 	f->inbox_n = 0;
+	stop = f->stopping;
 	pthread_mutex_unlock(&f->inbox_lock);
 	while (m != NULL) {
 		struct msg *next = m->next;
 
-		switch (m->type) {
-		case MSG_KID:
+		/* Stopping: what is queued is dropped. */
+		if (!stop && m->type == MSG_KID) {
 			on_kid(f, m->issuer, m->kid, m->kid_len);
-			break;
-		case MSG_RELOAD:
+		} else if (!stop && m->type == MSG_RELOAD) {
 			on_reload(f, m->cfg);
 			m->cfg = NULL;
-			break;
-		case MSG_STOP:
-			ev_break(loop, EVBREAK_ALL);
-			break;
 		}
 		config_free(m->cfg);
 		free(m->issuer);
 		free(m);
 		m = next;
 	}
+	if (stop)
+		ev_break(loop, EVBREAK_ALL);
 }
 
 static void
@@ -2629,19 +2629,16 @@ fetch_start(struct fetcher *f, struct worker *const *workers, size_t n)
 void
 fetch_stop(struct fetcher *f)
 {
-	struct msg *m;
-
 	if (f == NULL || !f->started)
 		return;
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
-		m->type = MSG_STOP;
-		post(f, m);
-	}
-	pthread_join(f->thread, NULL);
-	f->started = false;
+	/* A flag, not a message: stopping must not depend on memory. */
 	pthread_mutex_lock(&f->inbox_lock);
+	f->stopping = true;
 	f->closed = true;
 	pthread_mutex_unlock(&f->inbox_lock);
+	ev_async_send(f->loop, &f->wake);
+	pthread_join(f->thread, NULL);
+	f->started = false;
 }
 
 void

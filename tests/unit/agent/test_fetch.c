@@ -2,11 +2,11 @@
  * test_fetch.c: the fetcher (fetch.c) against a plain-http server in a
  * thread of this program, watching the fetcher's own allocations.
  *
- * The program is linked with -Wl,--wrap=realloc,--wrap=free (see
- * tests/CMakeLists.txt): calls to realloc() and free() from the agent's
- * code (not from libcurl or cJSON) come here first, so the test sees a
- * block that still holds a token when it is given back to the allocator
- * unwiped.
+ * The program is linked with -Wl,--wrap=realloc,--wrap=free,--wrap=calloc
+ * (see tests/CMakeLists.txt): calls to these from the agent's code (not
+ * from libcurl or cJSON) come here first, so the test sees a block that
+ * still holds a token when it is given back to the allocator unwiped, and
+ * can make calloc() fail.
  */
 #include <arpa/inet.h>
 #include <malloc.h>
@@ -38,8 +38,10 @@
 
 void *__real_realloc(void *p, size_t n);
 void __real_free(void *p);
+void *__real_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
+void *__wrap_calloc(size_t n, size_t size);
 
 static atomic_bool watch;
 static atomic_int realloc_with_token, free_with_token;
@@ -62,6 +64,18 @@ __wrap_realloc(void *p, size_t n)
 	if (atomic_load(&watch) && holds_marker(p))
 		atomic_fetch_add(&realloc_with_token, 1);
 	return (__real_realloc(p, n));
+}
+
+/* calloc() fails on the thread ${nomem_thread} while ${nomem} is set. */
+static atomic_bool nomem;
+static pthread_t nomem_thread;
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (atomic_load(&nomem) && pthread_equal(pthread_self(), nomem_thread))
+		return (NULL);
+	return (__real_calloc(n, size));
 }
 
 void
@@ -325,12 +339,31 @@ test_state_tmp_not_followed(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* fetch_stop() ends the fetcher even when no memory can be had. */
+static void
+test_stop_without_memory(void **state)
+{
+	struct fetcher *f;
+
+	(void)state;
+	f = fetcher_for("");
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	nomem_thread = pthread_self();
+	atomic_store(&nomem, true);
+	alarm(20);                      /* a hang kills the test */
+	fetch_stop(f);
+	alarm(0);
+	atomic_store(&nomem, false);
+	fetch_free(f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_body_wiped),
 		cmocka_unit_test(test_state_tmp_not_followed),
+		cmocka_unit_test(test_stop_without_memory),
 	};
 
 	return (cmocka_run_group_tests(tests, srv_start, srv_end));
