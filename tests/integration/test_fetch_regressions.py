@@ -89,8 +89,8 @@ def scenario_secret_file_missing():
         return source(agent, "credential:cc")
 
     # It used to crash at the first token request (NULL transfer freed).
-    check(wait_for(lambda: (cred().get("failures") or 0) >= 2, timeout=10),
-          "missing secret file: token requests fail and are retried")
+    check(wait_for(lambda: (cred().get("failures") or 0) >= 1, timeout=10),
+          "missing secret file: the token request fails")
     check(agent.alive(), "missing secret file: the agent keeps running")
     c = cred()
     check_eq(c.get("state"), "error", "missing secret file: credential state")
@@ -169,21 +169,22 @@ def scenario_negative_kid_spares_other_kids():
     agent = Agent({
         "kid_refetch_cooldown_s": 1, "park_timeout_ms": 4000, "workers": 1,
         "fetch": fetch_cfg(refresh_min_s=600, refresh_max_s=1200),
-        "issuers": [issuer(idp, jwks_url=idp.base + "/keys")],
+        "issuers": [issuer(idp, jwks_url=idp.base + "/keys",
+                           algorithms=["RS256", "ES256"])],
         "routes": ROUTES,
     }, name="negkid").start()
     check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
           "keys fetched")
     c = Spop(agent.port, timeout=10)
     check_eq(c.hello()[0], 101, "AGENT-HELLO")
-    ghost = Key("RS256", "ghost")       # never published
+    ghost = Key("ES256", "ghost")       # never published
     c.send(notify(1, 1, jwt_request(mint(ghost, iss=idp.issuer, aud=AUD))))
     a = ack_for(c)
     check_eq(a[2].get("reason"), "key_unknown",
              "unknown kid: refetched, not there, answered key_unknown")
     for rnd in range(2):
-        time.sleep(1.2)                 # the cooldown is over
-        new = Key("RS256", f"rotated-{rnd}")
+        time.sleep(1.1)                 # the cooldown is over
+        new = Key("ES256", f"rotated-{rnd}")
         idp.keys = idp.keys + [new]
         # One write: both park before the fetcher hears of either, the
         # ghost kid first (negative cache: answered at once), then the new
@@ -328,7 +329,7 @@ def scenario_jwks_uri_changes_mid_fetch():
           "keys fetched from the first jwks_uri")
 
     def slow_old_keys():
-        time.sleep(2.5)
+        time.sleep(2)
         return jwks(k1)
     # The old URL answers slowly, and would not be asked again for 10 min.
     keys.body = slow_old_keys
