@@ -91,7 +91,8 @@ void fetch_reload(struct fetcher *f, struct config *cfg);
  * returns.  The fetcher refetches that issuer's key set unless a refetch
  * is in flight (single flight), the cooldown runs, or the kid is in the
  * issuer's negative cache (then the workers are told at once, so the
- * request is answered key_unknown without waiting for its deadline).
+ * requests parked on that kid, and only those, are answered key_unknown
+ * without waiting for their deadline).
  * After a kid-triggered refetch ends (new keys, 304 or failure) the
  * snapshot published has refetch_after = now + kid_refetch_cooldown_s for
  * that issuer, which decides every parked request.

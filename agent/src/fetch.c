@@ -892,8 +892,8 @@ read_secret(const struct credential *c, size_t *len, char *err, size_t errlen)
 			snprintf(err, errlen, "client_secret_file \"%s\": the "
 			    "client secret is empty", c->client_secret_file);
 		else
-			snprintf(err, errlen, "client_secret_env %s: the client "
-			    "secret is empty", c->client_secret_env ?
+			snprintf(err, errlen, "client_secret_env %s: the "
+			    "client secret is empty", c->client_secret_env ?
 			    c->client_secret_env : "?");
 		wipe_free(buf, 1);
 		return (NULL);
@@ -1965,8 +1965,8 @@ disc_recheck(struct fetcher *f, struct source *di)
 		src_forget(f, jw);
 		FREE_AND_NULL(jw->url);
 		set_display_url(f, jw);
-		set_error(f, jw, ST_ERROR, "no jwks_uri: the discovery document "
-		    "does not match the issuer");
+		set_error(f, jw, ST_ERROR, "no jwks_uri: the discovery "
+		    "document does not match the issuer");
 	}
 	if (f->started)
 		sched(di, 0.);
@@ -2287,7 +2287,8 @@ publish(struct fetcher *f)
 	/* With crl_urls, only a set built with their documents will do: the
 	 * base's holds the crl_files alone. */
 	if (file_cfg(f)->crl_urls.n > 0)
-		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) : NULL);
+		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) :
+		    NULL);
 	s->policy_loaded = f->base->policy_loaded;
 	for (struct source *p = f->sources; p != NULL; p = p->next)
 		if (p->kind == SRC_POLICY && p->have)

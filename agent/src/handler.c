@@ -5,9 +5,10 @@
  * Completion contract (agent/DESIGN.md): every NOTIFY gets exactly one ACK.
  * Most are answered inside handler_notify(); a parked one is answered by
  * redecide() — when a new snapshot has its key or ends the refetch (its
- * refetch_after moved), when the fetcher says no refetch will bring
- * its kid (handler_kid_absent()), or when its deadline passes — unless its connection
- * closed first (then handler_cancel() frees it without answering).
+ * refetch_after moved), when the fetcher says no refetch will bring its
+ * kid (handler_kid_absent()), or when its deadline passes — unless its
+ * connection closed first (then handler_cancel() frees it without
+ * answering).
  */
 #include <stdlib.h>
 #include <string.h>

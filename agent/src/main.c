@@ -5,10 +5,10 @@
  * sources, open listeners (before threads, so a bad address fails fast),
  * start workers, then serve.  SIGTERM/SIGINT: stop accepting, let workers
  * finish in-flight requests and DISCONNECT, exit 0 (exit 1 at once, no
- * cleanup, if a worker has not ended park_timeout_ms + 5 s later).  SIGHUP: parse the
- * config here and hand it to the fetcher thread, which builds, publishes
- * and re-plans its sources (the one publisher of snapshots); an invalid
- * one is logged and the running one kept.
+ * cleanup, if a worker has not ended park_timeout_ms + 5 s later).
+ * SIGHUP: parse the config here and hand it to the fetcher thread, which
+ * builds, publishes and re-plans its sources (the one publisher of
+ * snapshots); an invalid one is logged and the running one kept.
  */
 #include <errno.h>
 #include <signal.h>
@@ -274,7 +274,8 @@ out:
 		/* A live worker thread still uses the snapshot, OpenSSL and
 		 * the fetcher: no exit handler (OpenSSL's cleanup among
 		 * them) may run under it.  Leave at once, and say so. */
-		log_error("stopping without cleanup: a worker is still running");
+		log_error("stopping without cleanup: a worker is still "
+		    "running");
 		_exit(1);
 	}
 	free(a.workers);

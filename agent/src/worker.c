@@ -20,7 +20,7 @@
 #include "tokcache.h"
 #include "worker.h"
 
-enum msg_type { MSG_CONN, MSG_SNAPSHOT, MSG_KEYS, MSG_DRAIN };
+enum msg_type { MSG_CONN, MSG_SNAPSHOT, MSG_KID_ABSENT, MSG_DRAIN };
 
 struct msg {
 	enum msg_type type;
@@ -28,7 +28,7 @@ struct msg {
 	struct snapshot *snap;
 	size_t issuer;
 	struct msg *next;
-	size_t kid_len;                 /* MSG_KEYS */
+	size_t kid_len;                 /* MSG_KID_ABSENT */
 	char kid[];
 };
 
@@ -124,7 +124,7 @@ worker_kid_absent(struct worker *w, size_t issuer, const char *kid,
 	struct msg *m;
 
 	if (kid_len == 0 || kid_len > DECIDE_KID_MAX ||
-	    (m = msg_new(MSG_KEYS, kid_len)) == NULL)
+	    (m = msg_new(MSG_KID_ABSENT, kid_len)) == NULL)
 		return;
 	m->issuer = issuer;
 	memcpy(m->kid, kid, kid_len);
@@ -199,8 +199,9 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 			snapshot_unref(old);
 			break;
 		}
-		case MSG_KEYS:
-			handler_kid_absent(&w->ctx, m->issuer, m->kid, m->kid_len);
+		case MSG_KID_ABSENT:
+			handler_kid_absent(&w->ctx, m->issuer, m->kid,
+			    m->kid_len);
 			break;
 		case MSG_DRAIN:
 			start_drain(w);

@@ -122,10 +122,11 @@ reply(int c, const char *status, const char *body, size_t len)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: "
-	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-	    status, len);
+	    "application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", status, len);
 
-	if (write(c, head, (size_t)n) != n || write(c, body, len) != (ssize_t)len)
+	if (write(c, head, (size_t)n) != n ||
+	    write(c, body, len) != (ssize_t)len)
 		return;
 }
 
@@ -157,7 +158,7 @@ srv_main(void *arg)
 
 			atomic_fetch_add(&hits_token, 1);
 			reply(c, "200 OK", b, len);
-			__real_free(b);         /* not the agent's: not watched */
+			__real_free(b);     /* not the agent's: not watched */
 		} else if (strncmp(req, "GET /keys ", 10) == 0) {
 			atomic_fetch_add(&hits_keys, 1);
 			reply(c, "200 OK", jwks_body, sizeof(jwks_body) - 1);
@@ -185,7 +186,9 @@ srv_start(void **state)
 	    getsockname(srv_fd, (struct sockaddr *)&a, &alen) != 0)
 		return (-1);
 	srv_port = ntohs(a.sin_port);
-	return (pthread_create(&srv_thread, NULL, srv_main, NULL) == 0 ? 0 : -1);
+	if (pthread_create(&srv_thread, NULL, srv_main, NULL) != 0)
+		return (-1);
+	return (0);
 }
 
 static int
@@ -295,7 +298,8 @@ slurp(const char *path, char *buf, size_t cap)
 static void
 test_state_tmp_not_followed(void **state)
 {
-	char dir[] = "/tmp/spoa-fetch-XXXXXX", key[256], name[STATEMETA_NAME_LEN + 1];
+	char dir[] = "/tmp/spoa-fetch-XXXXXX", key[256];
+	char name[STATEMETA_NAME_LEN + 1];
 	char path[512], tmp[520], victim[512], extra[600], buf[4096];
 	struct fetcher *f;
 	struct stat st;
@@ -304,7 +308,8 @@ test_state_tmp_not_followed(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(key, sizeof(key), "jwks idp http://127.0.0.1:%u/keys", srv_port);
+	snprintf(key, sizeof(key), "jwks idp http://127.0.0.1:%u/keys",
+	    srv_port);
 	assert_int_equal(statemeta_name(key, name), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
