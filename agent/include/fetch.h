@@ -49,7 +49,9 @@ struct fetcher;
  * CRLs: with crl_urls, the snapshot's CRL set is built (crlset_build(),
  * against the client_ca_file store) from the crl_files and the last good
  * document of every crl_urls source; a fetched CRL that makes the build
- * fail is refused and the previous set stays.
+ * fail is refused and the previous set stays.  Until a set is built for
+ * the config in use (start, reload) there is none (mTLS: not_ready); a
+ * reload never keeps the previous config's set.
  */
 int fetch_create(struct config *cfg, struct agent_stats *stats,
     struct fetcher **out, struct config_errors *errs);
@@ -89,7 +91,8 @@ void fetch_reload(struct fetcher *f, struct config *cfg);
  * returns.  The fetcher refetches that issuer's key set unless a refetch
  * is in flight (single flight), the cooldown runs, or the kid is in the
  * issuer's negative cache (then the workers are told at once, so the
- * request is answered key_unknown without waiting for its deadline).
+ * requests parked on that kid, and only those, are answered key_unknown
+ * without waiting for their deadline).
  * After a kid-triggered refetch ends (new keys, 304 or failure) the
  * snapshot published has refetch_after = now + kid_refetch_cooldown_s for
  * that issuer, which decides every parked request.

@@ -112,12 +112,15 @@ void handler_cancel(struct rt_link *link);
 void handler_snapshot_changed(struct wctx *w, const struct snapshot *old);
 
 /*
- * handler_retry(w, issuer): answer the requests parked on issuer index
- * ${issuer} of ${w}'s current snapshot (SIZE_MAX: all of them): the
- * fetcher says no refetch will bring their key, so they are decided
- * without further parking.
+ * handler_kid_absent(w, issuer, kid, kid_len): answer the requests parked
+ * on the kid ${kid} (${kid_len} bytes) of issuer index ${issuer} of ${w}'s
+ * current snapshot: the fetcher says no refetch will bring that key
+ * (negative cache), so they are decided without further parking.  Requests
+ * parked on other kids, even of the same issuer, are left alone: their own
+ * refetch or deadline decides them.
  */
-void handler_retry(struct wctx *w, size_t issuer);
+void handler_kid_absent(struct wctx *w, size_t issuer, const char *kid,
+    size_t kid_len);
 
 /* ---- worker.c ---- */
 struct wctx *conn_wctx(struct conn *c);

@@ -61,7 +61,8 @@ struct snapshot *snapshot_new(struct cfgref *cfg);
 /*
  * snapshot_derive(old, cfg):
  * A new snapshot for ${cfg} (may be ${old}'s) that keeps ${old}'s key sets
- * for issuers whose name and key source are unchanged, and its CRLs.
+ * for issuers whose name and key source are unchanged, and its CRLs only
+ * when ${cfg} is ${old}'s config (another config builds its own set).
  */
 struct snapshot *snapshot_derive(const struct snapshot *old, struct cfgref *cfg);
 

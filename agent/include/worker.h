@@ -38,12 +38,15 @@ void worker_give_conn(struct worker *w, int fd);
 void worker_publish(struct worker *w, struct snapshot *snap);
 
 /*
- * worker_keys_updated(w, issuer):
- * Tell ${w} that issuer index ${issuer} has a new key set in a snapshot
- * already published (or that a refetch for it ended), so parked requests
- * for it are decided again.  Thread-safe.
+ * worker_kid_absent(w, issuer, kid, kid_len):
+ * Tell ${w} that no refetch will bring the key ${kid} (${kid_len} bytes,
+ * copied; at most DECIDE_KID_MAX) of issuer index ${issuer} (negative
+ * cache), so the requests parked on that kid of that issuer are answered
+ * now (key_unknown).  Requests parked on other kids keep waiting for their
+ * own refetch or deadline.  Thread-safe.
  */
-void worker_keys_updated(struct worker *w, size_t issuer);
+void worker_kid_absent(struct worker *w, size_t issuer, const char *kid,
+    size_t kid_len);
 
 /*
  * worker_drain(w):

@@ -113,6 +113,7 @@ struct source {
 	char *key;                      /* state file identity */
 	char *issuer;                   /* DISCOVERY, JWKS: issuer name */
 	char *conf_url;                 /* configured URL (+appid) */
+	char *shown;                    /* conf_url redacted: for messages */
 	char *url;                      /* what is fetched; NULL until known */
 	char *appid;                    /* DISCOVERY: appended to jwks_uri */
 	char *ca_file;
@@ -170,6 +171,7 @@ struct xfer {
 	CURL *easy;
 	struct source *src;             /* a document, or */
 	struct cred *cred;              /* a token */
+	char *url;                      /* src: the URL fetched */
 	struct curl_slist *hdrs;        /* may hold a bearer token: wiped */
 	char *post;                     /* may hold a secret: wiped */
 	size_t post_len;
@@ -188,7 +190,7 @@ struct csock {
 	ev_io io;
 };
 
-enum msg_type { MSG_KID, MSG_RELOAD, MSG_STOP };
+enum msg_type { MSG_KID, MSG_RELOAD };
 
 struct msg {
 	struct msg *next;
@@ -224,6 +226,7 @@ struct fetcher {
 	struct msg *head, *tail;
 	size_t inbox_n;
 	bool closed;
+	bool stopping;                  /* fetch_stop(): end the loop */
 
 	pthread_mutex_t lock;
 	struct cfgref *file;            /* the config file as parsed */
@@ -407,7 +410,12 @@ state_save(struct fetcher *f, struct source *src)
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh file of ours: never through a link planted in its place,
+	 * never into a leftover (a crash between open and rename). */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		log_warnp("%s: state_dir: cannot remove %s", src->id, tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd == -1 || write_all(fd, hdr, (size_t)hlen) != 0 ||
 	    write_all(fd, src->doc, src->doc_len) != 0 || fsync(fd) != 0) {
 		log_warnp("%s: state_dir: cannot write %s", src->id, tmp);
@@ -555,8 +563,17 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 			ncap *= 2;
 		if (ncap > x->max + 1)
 			ncap = x->max + 1;
-		if ((nb = realloc(x->body, ncap)) == NULL)
+		if (x->cred != NULL) {
+			/* A token response: realloc() would leave a copy of
+			 * it behind in the old block.  Move and wipe. */
+			if ((nb = malloc(ncap)) == NULL)
+				return (0);
+			if (x->len > 0)
+				memcpy(nb, x->body, x->len);
+			wipe_free(x->body, x->cap);
+		} else if ((nb = realloc(x->body, ncap)) == NULL) {
 			return (0);
+		}
 		x->body = nb;
 		x->cap = ncap;
 	}
@@ -647,6 +664,7 @@ xfer_free(struct xfer *x)
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(x->hdrs);
 	wipe_free(x->post, x->post_len);
+	free(x->url);
 	if (x->cred != NULL)
 		wipe_free(x->body, x->cap);
 	else
@@ -672,7 +690,8 @@ add_header(struct xfer *x, const char *name, const char *value)
 	return (0);
 }
 
-/* Common options.  ${allow_http}: the IMDS endpoint is plain http. */
+/* Common options.  ${allow_http}: the IMDS endpoint and CRL distribution
+ * points are plain http. */
 static struct xfer *
 xfer_new(struct fetcher *f, const char *url, const char *ca_file,
     bool allow_http)
@@ -841,15 +860,21 @@ read_secret(const struct credential *c, size_t *len, char *err, size_t errlen)
 	char *buf = NULL;
 
 	if (c->client_secret_file != NULL) {
+		char why[ERR_MAX - 24];
+
+		/* The message names the file, never its contents. */
 		if (loader_read_file(c->client_secret_file, SECRET_MAX, &buf, len,
-		    err, errlen) != 0)
+		    why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "client_secret_file: %s", why);
 			return (NULL);
+		}
 	} else {
 		const char *v = c->client_secret_env != NULL ?
 		    getenv(c->client_secret_env) : NULL;
 
 		if (v == NULL) {
-			snprintf(err, errlen, "environment variable %s is not set",
+			snprintf(err, errlen, "client_secret_env: environment "
+			    "variable %s is not set",
 			    c->client_secret_env ? c->client_secret_env : "?");
 			return (NULL);
 		}
@@ -863,7 +888,13 @@ read_secret(const struct credential *c, size_t *len, char *err, size_t errlen)
 	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
 		buf[--*len] = '\0';
 	if (*len == 0) {
-		snprintf(err, errlen, "the client secret is empty");
+		if (c->client_secret_file != NULL)
+			snprintf(err, errlen, "client_secret_file \"%s\": the "
+			    "client secret is empty", c->client_secret_file);
+		else
+			snprintf(err, errlen, "client_secret_env %s: the "
+			    "client secret is empty", c->client_secret_env ?
+			    c->client_secret_env : "?");
 		wipe_free(buf, 1);
 		return (NULL);
 	}
@@ -969,8 +1000,11 @@ cred_request(struct fetcher *f, struct cred *c, char *err, size_t errlen)
 	free(url);
 	return (0);
 bad:
-	x->cred = NULL;
-	xfer_free(x);
+	/* ${x} is NULL when the secret or the URL could not be had. */
+	if (x != NULL) {
+		x->cred = NULL;
+		xfer_free(x);
+	}
 	free(url);
 	return (-1);
 }
@@ -1232,11 +1266,11 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 		if (s->kind != SRC_CRL)
 			continue;
 		if (s == src && cand != NULL) {
-			docs[n].name = s->conf_url;
+			docs[n].name = s->shown;     /* no query secret */
 			docs[n].buf = (const uint8_t *)cand;
 			docs[n++].len = cand_len;
 		} else if (s->have) {
-			docs[n].name = s->conf_url;
+			docs[n].name = s->shown;     /* no query secret */
 			docs[n].buf = (const uint8_t *)s->doc;
 			docs[n++].len = s->doc_len;
 		}
@@ -1355,8 +1389,18 @@ state_load(struct fetcher *f, struct source *src)
 
 	if (state_read(f, src, &buf, &m) != 0)
 		return (false);
-	if (src->kind == SRC_JWKS && src->url == NULL)
-		src->url = strndup(m.url.p, m.url.len);
+	/* Behind discovery, a key set is only as good as the discovery
+	 * document that named its URL: without one accepted (loaded just
+	 * before), or for another jwks_uri, the file is not used. */
+	if (src->kind == SRC_JWKS && src->disc != NULL && (src->url == NULL ||
+	    m.url.len != strlen(src->url) ||
+	    memcmp(m.url.p, src->url, m.url.len) != 0)) {
+		log_info("%s: state_dir document not used: %s", src->id,
+		    src->url == NULL ? "no accepted discovery document names "
+		    "its URL" : "discovery now names another jwks_uri");
+		free(buf);
+		return (false);
+	}
 	/* CRLs are built together once all are loaded (see callers). */
 	if (src->kind != SRC_CRL &&
 	    accept_doc(f, src, m.body, m.body_len, err, sizeof(err)) != 0) {
@@ -1400,6 +1444,14 @@ src_done(struct xfer *x, CURLcode res)
 	uint32_t next;
 
 	src->xfer = NULL;
+	if (!streq(x->url, src->url)) {
+		/* Discovery named another jwks_uri while this ran: whatever
+		 * came back is not the document of the URL now in use. */
+		log_debug("%s: URL changed during the fetch; fetching again",
+		    src->id);
+		start_fetch(src);
+		return;
+	}
 	if (res != CURLE_OK) {
 		src_fail(src, xfer_error(x, res, err, sizeof(err)), false);
 		return;
@@ -1503,10 +1555,15 @@ start_fetch(struct source *src)
 		src->wait_token = true;
 		return;
 	}
-	x = xfer_new(f, src->url, src->ca_file, false);
+	/* CRL distribution points are usually plain http, and a CRL is
+	 * signed (checked against client_ca_file): http is fine there.
+	 * Everything else is https only. */
+	x = xfer_new(f, src->url, src->ca_file, src->kind == SRC_CRL);
 	if (x == NULL)
 		goto bad;
 	x->src = src;
+	if ((x->url = strdup(src->url)) == NULL)
+		goto bad;
 	accept = src->kind == SRC_CRL ?
 	    "application/pkix-crl, application/x-pem-file, */*" :
 	    "application/json";
@@ -1556,7 +1613,7 @@ cred_done(struct xfer *x, CURLcode res)
 {
 	struct cred *c = x->cred;
 	struct fetcher *f = x->f;
-	char err[ERR_MAX], msg[2 * ERR_MAX];
+	char err[ERR_MAX] = "", msg[2 * ERR_MAX] = "";
 	char *tok = NULL;
 	size_t tlen = 0;
 	int64_t now = now_s(), exp = 0;
@@ -1599,9 +1656,10 @@ cred_done(struct xfer *x, CURLcode res)
 			snprintf(c->st.last_error, sizeof(c->st.last_error), "%s", err);
 		});
 		log_warn("credential %s: no token: %s", c->c.name, err);
+		/* What the sources that waited for it fail with. */
+		snprintf(msg, sizeof(msg), "credential %s: %s", c->c.name, err);
 	}
 	/* Wake the sources that waited for it. */
-	snprintf(msg, sizeof(msg), "credential %s: %s", c->c.name, err);
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
 		if (!s->wait_token || !streq(s->cred, c->c.name))
 			continue;
@@ -1746,6 +1804,7 @@ src_free(struct fetcher *f, struct source *src)
 	free(src->key);
 	free(src->issuer);
 	free(src->conf_url);
+	free(src->shown);
 	free(src->url);
 	free(src->appid);
 	free(src->ca_file);
@@ -1787,7 +1846,9 @@ src_new(struct fetcher *f, enum src_kind kind, const char *issuer,
 	src->key = key;
 	src->issuer = dup_or_null(issuer);
 	src->conf_url = strdup(conf_url);
-	if ((issuer != NULL && src->issuer == NULL) || src->conf_url == NULL)
+	src->shown = strdup(url_redact(conf_url, red, sizeof(red)));
+	if ((issuer != NULL && src->issuer == NULL) || src->conf_url == NULL ||
+	    src->shown == NULL)
 		goto bad2;
 	ev_timer_init(&src->timer, on_src_timer, 0., 0.);
 	src->timer.data = src;
@@ -1823,6 +1884,13 @@ set_src_opts(struct source *src, const char *ca, const char *cred)
 	if (!streq(src->cred, cred)) {
 		free(src->cred);
 		src->cred = dup_or_null(cred);
+		/* It waited for a token of the old credential, whose completion
+		 * no longer wakes it: fetch again with the new one. */
+		if (src->wait_token) {
+			src->wait_token = false;
+			if (src->f->started)
+				sched(src, 0.);
+		}
 	}
 }
 
@@ -1854,6 +1922,54 @@ sweep_sources(struct fetcher *f, bool issuers)
 		src_free(f, dead);
 		dead = n;
 	}
+}
+
+/* Drop ${src}'s document, validators and keys (they no longer apply). */
+static void
+src_forget(struct fetcher *f, struct source *src)
+{
+	src->have = false;
+	FREE_AND_NULL(src->doc);
+	src->doc_len = 0;
+	FREE_AND_NULL(src->etag);
+	FREE_AND_NULL(src->last_modified);
+	keyset_unref(src->keys);
+	src->keys = NULL;
+	src->fetched_run = false;
+	STAT_LOCKED(f, src->st.good_at = 0);
+	f->dirty = true;
+}
+
+/*
+ * A discovery source kept by a re-plan: its document must still name the
+ * issuer as configured now (a reload or policy may change the issuer but
+ * not the URL, and a 304 never checks again).  If it does not, the
+ * document, the jwks_uri it gave and the keys from there are dropped, and
+ * the document is fetched again (whole).
+ */
+static void
+disc_recheck(struct fetcher *f, struct source *di)
+{
+	struct source *jw = di->jwks;
+	char err[ERR_MAX];
+
+	if (!di->have || accept_discovery(f, di, di->doc, di->doc_len, err,
+	    sizeof(err)) == 0)
+		return;
+	log_warn("%s: %s; its jwks_uri and keys are no longer used", di->id,
+	    err);
+	STAT_LOCKED(f, di->st.rejected++);
+	set_error(f, di, ST_ERROR, err);
+	src_forget(f, di);
+	if (jw != NULL) {
+		src_forget(f, jw);
+		FREE_AND_NULL(jw->url);
+		set_display_url(f, jw);
+		set_error(f, jw, ST_ERROR, "no jwks_uri: the discovery "
+		    "document does not match the issuer");
+	}
+	if (f->started)
+		sched(di, 0.);
 }
 
 /*
@@ -1891,8 +2007,10 @@ replan_issuers(struct fetcher *f)
 			if (jw->disc != NULL)
 				jw->disc->keep = true;
 			set_src_opts(jw, ca, is->credential);
-			if (jw->disc != NULL)
+			if (jw->disc != NULL) {
 				set_src_opts(jw->disc, ca, is->credential);
+				disc_recheck(f, jw->disc);
+			}
 			free(conf);
 			continue;
 		}
@@ -2026,7 +2144,10 @@ replan_global(struct fetcher *f)
 			continue;
 		}
 		if ((src = src_new(f, kind, NULL, url)) == NULL) {
-			log_error("%s: out of memory", url);
+			char red[200];
+
+			log_error("%s: out of memory",
+			    url_redact(url, red, sizeof(red)));
 			continue;
 		}
 		src->url = strdup(url);
@@ -2042,26 +2163,40 @@ replan_global(struct fetcher *f)
 
 /*
  * The CRL set after the base changed (start, reload) or CRL documents came
- * from state_dir: without crl_urls the base's (crl_files) set is used.
+ * from state_dir: built from the crl_files and crl_urls documents of the
+ * config now in use only.  Without crl_urls the base's (crl_files) set is
+ * published; with crl_urls and no set built (no document yet, or the
+ * documents kept from before do not build under this config), none is:
+ * mTLS routes answer not_ready until one is.
  */
 static void
 rebuild_crls(struct fetcher *f)
 {
 	char err[ERR_MAX];
 
+	crlset_unref(f->crls);
+	f->crls = NULL;
+	f->dirty = true;
+	if (file_cfg(f)->crl_urls.n == 0)
+		return;
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
-		if (s->kind == SRC_CRL && s->have &&
-		    file_cfg(f)->crl_urls.n > 0) {
+		if (s->kind == SRC_CRL && s->have) {
 			if (accept_crl(f, s, NULL, 0, err, sizeof(err)) == 0)
 				return;
 			log_warn("crl_urls: CRLs not used: %s", err);
 			break;
 		}
 	}
-	/* No usable downloaded CRL: the crl_files set of the base. */
-	crlset_unref(f->crls);
-	f->crls = NULL;
-	f->dirty = true;
+	/* Documents that do not build (say, client_ca_file changed): fetch
+	 * them whole again, not just revalidate them (a 304 builds nothing). */
+	for (struct source *s = f->sources; s != NULL; s = s->next) {
+		if (s->kind != SRC_CRL || !s->have)
+			continue;
+		FREE_AND_NULL(s->etag);
+		FREE_AND_NULL(s->last_modified);
+		if (f->started)
+			sched(s, 0.);
+	}
 }
 
 /* ---- publication ---- */
@@ -2149,8 +2284,11 @@ publish(struct fetcher *f)
 		    src && src->keys ? src->st.good_at : 0);
 		s->refetch_after[i] = src ? src->refetch_after : 0;
 	}
-	if (f->crls != NULL && file_cfg(f)->crl_urls.n > 0)
-		snapshot_set_crls(s, crlset_ref(f->crls));
+	/* With crl_urls, only a set built with their documents will do: the
+	 * base's holds the crl_files alone. */
+	if (file_cfg(f)->crl_urls.n > 0)
+		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) :
+		    NULL);
 	s->policy_loaded = f->base->policy_loaded;
 	for (struct source *p = f->sources; p != NULL; p = p->next)
 		if (p->kind == SRC_POLICY && p->have)
@@ -2242,12 +2380,14 @@ on_kid(struct fetcher *f, const char *issuer, const char *kid, size_t kid_len)
 	    now < src->refetch_after)
 		return;
 	if (neg_has(src, h, now)) {
-		/* Known to be absent: answer the parked requests now, unless
-		 * a refetch will answer them anyway. */
+		/* Known to be absent: answer the requests parked on this kid
+		 * now, unless a refetch will answer them anyway.  Requests
+		 * parked on other kids of the issuer keep waiting. */
 		if (!src->kid_wanted &&
 		    issuer_by_name(snapshot_config(f->cur), issuer, &idx) != NULL)
 			for (size_t i = 0; i < f->nworkers; i++)
-				worker_keys_updated(f->workers[i], idx);
+				worker_kid_absent(f->workers[i], idx, kid,
+				    kid_len);
 		return;
 	}
 	if (src->npending < PENDING_MAX) {
@@ -2335,33 +2475,32 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct fetcher *f = a->data;
 	struct msg *m;
+	bool stop;
 
 	(void)revents;
 	pthread_mutex_lock(&f->inbox_lock);
 	m = f->head;
 	f->head = f->tail = NULL;
 	f->inbox_n = 0;
+	stop = f->stopping;
 	pthread_mutex_unlock(&f->inbox_lock);
 	while (m != NULL) {
 		struct msg *next = m->next;
 
-		switch (m->type) {
-		case MSG_KID:
+		/* Stopping: what is queued is dropped. */
+		if (!stop && m->type == MSG_KID) {
 			on_kid(f, m->issuer, m->kid, m->kid_len);
-			break;
-		case MSG_RELOAD:
+		} else if (!stop && m->type == MSG_RELOAD) {
 			on_reload(f, m->cfg);
 			m->cfg = NULL;
-			break;
-		case MSG_STOP:
-			ev_break(loop, EVBREAK_ALL);
-			break;
 		}
 		config_free(m->cfg);
 		free(m->issuer);
 		free(m);
 		m = next;
 	}
+	if (stop)
+		ev_break(loop, EVBREAK_ALL);
 }
 
 static void
@@ -2491,19 +2630,16 @@ fetch_start(struct fetcher *f, struct worker *const *workers, size_t n)
 void
 fetch_stop(struct fetcher *f)
 {
-	struct msg *m;
-
 	if (f == NULL || !f->started)
 		return;
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
-		m->type = MSG_STOP;
-		post(f, m);
-	}
-	pthread_join(f->thread, NULL);
-	f->started = false;
+	/* A flag, not a message: stopping must not depend on memory. */
 	pthread_mutex_lock(&f->inbox_lock);
+	f->stopping = true;
 	f->closed = true;
 	pthread_mutex_unlock(&f->inbox_lock);
+	ev_async_send(f->loop, &f->wake);
+	pthread_join(f->thread, NULL);
+	f->started = false;
 }
 
 void

@@ -5,9 +5,10 @@
  * Completion contract (agent/DESIGN.md): every NOTIFY gets exactly one ACK.
  * Most are answered inside handler_notify(); a parked one is answered by
  * redecide() — when a new snapshot has its key or ends the refetch (its
- * refetch_after moved), when the fetcher says the refetch is over
- * (handler_retry()), or when its deadline passes — unless its connection
- * closed first (then handler_cancel() frees it without answering).
+ * refetch_after moved), when the fetcher says no refetch will bring its
+ * kid (handler_kid_absent()), or when its deadline passes — unless its
+ * connection closed first (then handler_cancel() frees it without
+ * answering).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct req {
 	struct wctx *w;
 	uint64_t sid, fid;
 	size_t issuer;
+	const char *kid;            /* the unknown kid, in data[] after facts */
+	size_t kid_len;
 	ev_timer timer;
 	struct facts facts;         /* slices point into data[] */
 	char data[];
@@ -186,14 +189,15 @@ handler_cancel(struct rt_link *link)
 }
 
 /*
- * Decide again the parked requests on ${issuer} (SIZE_MAX: all).  They
- * are first moved to a private list and taken from its head one at a
- * time: answering one may close its connection and cancel (free) others,
- * which then simply leave that list; no pointer to a freed request is
- * ever followed.
+ * Decide again the parked requests on ${kid} (${kid_len} bytes) of
+ * ${issuer} (${kid} NULL: all of them).  They are first moved to a private
+ * list and taken from its head one at a time: answering one may close its
+ * connection and cancel (free) others, which then simply leave that list;
+ * no pointer to a freed request is ever followed.
  */
 static void
-retry(struct wctx *w, size_t issuer, bool final)
+retry(struct wctx *w, size_t issuer, const char *kid, size_t kid_len,
+    bool final)
 {
 	struct rt_link todo, *l, *next;
 
@@ -202,7 +206,9 @@ retry(struct wctx *w, size_t issuer, bool final)
 		struct req *r = rt_container(l, struct req, wlink);
 
 		next = l->next;
-		if (issuer == SIZE_MAX || r->issuer == issuer) {
+		if (kid == NULL || (r->issuer == issuer &&
+		    r->kid_len == kid_len &&
+		    memcmp(r->kid, kid, kid_len) == 0)) {
 			rt_list_del(l);
 			rt_list_add(&todo, l);
 		}
@@ -217,9 +223,11 @@ retry(struct wctx *w, size_t issuer, bool final)
 }
 
 void
-handler_retry(struct wctx *w, size_t issuer)
+handler_kid_absent(struct wctx *w, size_t issuer, const char *kid,
+    size_t kid_len)
 {
-	retry(w, issuer, true);
+	if (kid != NULL && kid_len > 0)
+		retry(w, issuer, kid, kid_len, true);
 }
 
 void
@@ -233,7 +241,7 @@ handler_snapshot_changed(struct wctx *w, const struct snapshot *old)
 	/* Parked requests: decided now if the new snapshot has their key or
 	 * says the refetch is over (refetch_after moved); the others keep
 	 * waiting for their deadline. */
-	retry(w, SIZE_MAX, false);
+	retry(w, SIZE_MAX, NULL, 0, false);
 }
 
 static int
@@ -241,14 +249,19 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
     uint64_t fid, const struct decide_env *env)
 {
 	size_t need = facts_copy_size(f);
-	struct req *r = malloc(sizeof(*r) + need);
+	struct req *r;
 
-	if (r == NULL)
+	if (env->park_kid_len > sizeof(env->park_kid_buf) ||
+	    (r = malloc(sizeof(*r) + need + env->park_kid_len)) == NULL)
 		return (-1);
 	if (facts_copy(f, &r->facts, r->data, need) != 0) {
 		free(r);
 		return (-1);
 	}
+	/* The token, hence its kid, is the same each time it is decided. */
+	memcpy(r->data + need, env->park_kid, env->park_kid_len);
+	r->kid = r->data + need;
+	r->kid_len = env->park_kid_len;
 	r->conn = c;
 	r->w = w;
 	r->sid = sid;

@@ -4,10 +4,11 @@
  * Start: parse and check the config, build the first snapshot from local
  * sources, open listeners (before threads, so a bad address fails fast),
  * start workers, then serve.  SIGTERM/SIGINT: stop accepting, let workers
- * finish in-flight requests and DISCONNECT, exit 0.  SIGHUP: parse the
- * config here and hand it to the fetcher thread, which builds, publishes
- * and re-plans its sources (the one publisher of snapshots); an invalid
- * one is logged and the running one kept.
+ * finish in-flight requests and DISCONNECT, exit 0 (exit 1 at once, no
+ * cleanup, if a worker has not ended park_timeout_ms + 5 s later).
+ * SIGHUP: parse the config here and hand it to the fetcher thread, which
+ * builds, publishes and re-plans its sources (the one publisher of
+ * snapshots); an invalid one is logged and the running one kept.
  */
 #include <errno.h>
 #include <signal.h>
@@ -264,14 +265,21 @@ out:
 		worker_drain(a.workers[i]);
 	for (size_t i = 0; i < a.nworkers; i++) {
 		if (worker_join(a.workers[i], drain_ms) != 0) {
-			log_warn("worker %zu did not stop in time", i);
+			log_error("worker %zu did not stop within %u ms", i,
+			    drain_ms);
 			stuck = true;
 		}
 	}
+	if (stuck) {
+		/* A live worker thread still uses the snapshot, OpenSSL and
+		 * the fetcher: no exit handler (OpenSSL's cleanup among
+		 * them) may run under it.  Leave at once, and say so. */
+		log_error("stopping without cleanup: a worker is still "
+		    "running");
+		_exit(1);
+	}
 	free(a.workers);
-	/* A stuck worker may still call the refetch hook: leave it be. */
-	if (!stuck)
-		fetch_free(a.fetcher);
+	fetch_free(a.fetcher);
 	snapshot_unref(a.snap);
 	if (rc == 0)
 		log_info("stopped");

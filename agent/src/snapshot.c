@@ -120,7 +120,10 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 			}
 		}
 	}
-	if (old->crls != NULL)
+	/* The CRL set belongs to the config it was built for: a new config
+	 * (reload, policy) gets its own from its crl_files (loader.c) and
+	 * crl_urls (fetch.c), never the previous one's. */
+	if (old->crls != NULL && old->cfg == cfg)
 		s->crls = crlset_ref(old->crls);
 	s->policy_loaded = old->policy_loaded && old->cfg == cfg;
 	s->policy_at = old->policy_at;

@@ -12,6 +12,7 @@
 
 #include "certcache.h"
 #include "config.h"
+#include "decide.h"
 #include "log.h"
 #include "runtime.h"
 #include "snapshot.h"
@@ -19,7 +20,7 @@
 #include "tokcache.h"
 #include "worker.h"
 
-enum msg_type { MSG_CONN, MSG_SNAPSHOT, MSG_KEYS, MSG_DRAIN };
+enum msg_type { MSG_CONN, MSG_SNAPSHOT, MSG_KID_ABSENT, MSG_DRAIN };
 
 struct msg {
 	enum msg_type type;
@@ -27,6 +28,8 @@ struct msg {
 	struct snapshot *snap;
 	size_t issuer;
 	struct msg *next;
+	size_t kid_len;                 /* MSG_KID_ABSENT */
+	char kid[];
 };
 
 struct worker {
@@ -79,9 +82,9 @@ post(struct worker *w, struct msg *m)
 }
 
 static struct msg *
-msg_new(enum msg_type t)
+msg_new(enum msg_type t, size_t extra)
 {
-	struct msg *m = calloc(1, sizeof(*m));
+	struct msg *m = calloc(1, sizeof(*m) + extra);
 
 	if (m == NULL)
 		log_error("worker: out of memory for an inbox message");
@@ -93,7 +96,7 @@ msg_new(enum msg_type t)
 void
 worker_give_conn(struct worker *w, int fd)
 {
-	struct msg *m = msg_new(MSG_CONN);
+	struct msg *m = msg_new(MSG_CONN, 0);
 
 	if (m == NULL) {
 		close(fd);
@@ -106,7 +109,7 @@ worker_give_conn(struct worker *w, int fd)
 void
 worker_publish(struct worker *w, struct snapshot *snap)
 {
-	struct msg *m = msg_new(MSG_SNAPSHOT);
+	struct msg *m = msg_new(MSG_SNAPSHOT, 0);
 
 	if (m == NULL)
 		return;
@@ -115,20 +118,24 @@ worker_publish(struct worker *w, struct snapshot *snap)
 }
 
 void
-worker_keys_updated(struct worker *w, size_t issuer)
+worker_kid_absent(struct worker *w, size_t issuer, const char *kid,
+    size_t kid_len)
 {
-	struct msg *m = msg_new(MSG_KEYS);
+	struct msg *m;
 
-	if (m == NULL)
+	if (kid_len == 0 || kid_len > DECIDE_KID_MAX ||
+	    (m = msg_new(MSG_KID_ABSENT, kid_len)) == NULL)
 		return;
 	m->issuer = issuer;
+	memcpy(m->kid, kid, kid_len);
+	m->kid_len = kid_len;
 	post(w, m);
 }
 
 void
 worker_drain(struct worker *w)
 {
-	struct msg *m = msg_new(MSG_DRAIN);
+	struct msg *m = msg_new(MSG_DRAIN, 0);
 
 	if (m != NULL)
 		post(w, m);
@@ -192,8 +199,9 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 			snapshot_unref(old);
 			break;
 		}
-		case MSG_KEYS:
-			handler_retry(&w->ctx, m->issuer);
+		case MSG_KID_ABSENT:
+			handler_kid_absent(&w->ctx, m->issuer, m->kid,
+			    m->kid_len);
 			break;
 		case MSG_DRAIN:
 			start_drain(w);

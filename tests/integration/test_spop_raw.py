@@ -1,6 +1,7 @@
 """Raw SPOP against the agent alone: HELLO negotiation, NOTIFY/ACK,
 pipelining and out-of-order ids, and malformed input -> AGENT-DISCONNECT with
-the right status while the agent keeps serving everyone else; SIGTERM drains.
+the right status while the agent keeps serving everyone else; SIGTERM drains,
+and exits 1 without cleanup when a peer that never reads holds the drain.
 """
 import json
 import re
@@ -9,7 +10,7 @@ import socket
 import struct
 import time
 
-from harness import (Agent, Spop, ack_for, check, check_eq, expect_disconnect,
+from harness import (SLOW, Agent, Spop, ack_for, check, check_eq, expect_disconnect,
                      finish, frame, haproxy_disconnect, log, notify, parse_frame,
                      parse_kv, s, t_bool, t_int64, t_ipv4, t_ipv6, t_str, t_uint32,
                      varint)
@@ -251,4 +252,43 @@ check_eq(rc, 0, "agent exit status after SIGTERM")
 out = agent.output()
 check("AddressSanitizer" not in out and "runtime error" not in out,
       "no sanitizer report in the agent log")
+
+log("SIGTERM with a peer that never reads: exit 1 once the drain times out")
+# The agent's output (its buffer, then the socket's) fills up, so it stops
+# reading; keep sending until it has not taken a byte for a while.  Its
+# worker then cannot finish the drain, and the process must not run exit
+# handlers under it.
+agent = Agent({"park_timeout_ms": 0, "workers": 1,
+               "routes": CONFIG["routes"]}, name="stuck").start()
+sk = socket.socket()
+sk.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+sk.connect(("127.0.0.1", agent.port))
+stuck = Spop.__new__(Spop)
+stuck.sock, stuck.buf = sk, b""
+check_eq(stuck.hello()[0], 101, "stuck peer: AGENT-HELLO")
+chunk = b"".join(notify(2 * i + 1, 1, [("path", t_str("/open"))]) for i in range(10000))
+sk.setblocking(False)
+off, sent, blocked_since, t0 = 0, 0, None, time.time()
+while time.time() - t0 < 30:
+    try:
+        n = sk.send(chunk[off:])
+        off, sent, blocked_since = (off + n) % len(chunk), sent + n, None
+    except BlockingIOError:
+        blocked_since = blocked_since or time.time()
+        if time.time() - blocked_since > 0.5 * SLOW:
+            break
+        time.sleep(0.02)
+log(f"stuck peer: {sent} bytes of NOTIFYs sent, none of the ACKs read")
+check(blocked_since is not None, "the agent stopped reading the stuck peer")
+agent.send_signal(signal.SIGTERM)
+t1 = time.time()
+rc = agent.stop(timeout=20)
+out = agent.output()
+check_eq(rc, 1, "stuck drain: exit status")
+check("did not stop within" in out and "stopping without cleanup" in out,
+      "stuck drain: logged")
+check(time.time() - t1 < 5 + 10 * SLOW, "stuck drain: ends after the drain time")
+check("AddressSanitizer" not in out and "runtime error" not in out,
+      "stuck drain: no sanitizer report in the agent log")
+sk.close()
 finish()

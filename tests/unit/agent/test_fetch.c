@@ -1,0 +1,375 @@
+/*
+ * test_fetch.c: the fetcher (fetch.c) against a plain-http server in a
+ * thread of this program, watching the fetcher's own allocations.
+ *
+ * The program is linked with -Wl,--wrap=realloc,--wrap=free,--wrap=calloc
+ * (see tests/CMakeLists.txt): calls to these from the agent's code (not
+ * from libcurl or cJSON) come here first, so the test sees a block that
+ * still holds a token when it is given back to the allocator unwiped, and
+ * can make calloc() fail.
+ */
+#include <arpa/inet.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testsupport.h"
+
+#include "admin.h"
+#include "config.h"
+#include "fetch.h"
+#include "statemeta.h"
+#include "stats.h"
+
+/* ---- allocation watch ---- */
+
+/* What the token endpoint answers with, and so what must never be left
+ * behind in memory handed back to the allocator. */
+#define MARKER "tok-Unit-Marker-5f1e9a"
+
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+void *__wrap_calloc(size_t n, size_t size);
+
+static atomic_bool watch;
+static atomic_int realloc_with_token, free_with_token;
+
+static bool
+holds_marker(void *p)
+{
+	size_t n;
+
+	if (p == NULL)
+		return (false);
+	n = malloc_usable_size(p);
+	return (memmem(p, n, MARKER, sizeof(MARKER) - 1) != NULL);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	/* realloc() may move the block and leave the old bytes behind. */
+	if (atomic_load(&watch) && holds_marker(p))
+		atomic_fetch_add(&realloc_with_token, 1);
+	return (__real_realloc(p, n));
+}
+
+/* calloc() fails on the thread ${nomem_thread} while ${nomem} is set. */
+static atomic_bool nomem;
+static pthread_t nomem_thread;
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (atomic_load(&nomem) && pthread_equal(pthread_self(), nomem_thread))
+		return (NULL);
+	return (__real_calloc(n, size));
+}
+
+void
+__wrap_free(void *p)
+{
+	if (atomic_load(&watch) && holds_marker(p))
+		atomic_fetch_add(&free_with_token, 1);
+	__real_free(p);
+}
+
+/* ---- a plain-http server ---- */
+
+static int srv_fd = -1;
+static unsigned srv_port;
+static pthread_t srv_thread;
+static atomic_bool srv_stop;
+static atomic_int hits_token, hits_keys;
+
+/* A token response larger than libcurl's write chunks, so the body buffer
+ * grows while it already holds the token. */
+static char *
+token_body(size_t *len)
+{
+	static const char head[] = "{\"access_token\":\"" MARKER "\","
+	    "\"token_type\":\"Bearer\",\"expires_in\":3600,\"pad\":\"";
+	size_t pad = 60000, n = sizeof(head) - 1 + pad + 2;
+	char *b = malloc(n + 1);
+
+	assert_non_null(b);
+	memcpy(b, head, sizeof(head) - 1);
+	memset(b + sizeof(head) - 1, 'x', pad);
+	memcpy(b + sizeof(head) - 1 + pad, "\"}", 3);
+	*len = n;
+	return (b);
+}
+
+static const char jwks_body[] = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+    "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
+    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\","
+    "\"use\":\"sig\",\"alg\":\"ES256\",\"kid\":\"k1\"}]}";
+
+static void
+reply(int c, const char *status, const char *body, size_t len)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", status, len);
+
+	if (write(c, head, (size_t)n) != n ||
+	    write(c, body, len) != (ssize_t)len)
+		return;
+}
+
+static void *
+srv_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&srv_stop)) {
+		char req[8192];
+		size_t got = 0;
+		int c = accept(srv_fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		while (got < sizeof(req) - 1) {
+			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+		req[got] = '\0';
+		if (strncmp(req, "GET /token?", 11) == 0) {
+			size_t len;
+			char *b = token_body(&len);
+
+			atomic_fetch_add(&hits_token, 1);
+			reply(c, "200 OK", b, len);
+			__real_free(b);     /* not the agent's: not watched */
+		} else if (strncmp(req, "GET /keys ", 10) == 0) {
+			atomic_fetch_add(&hits_keys, 1);
+			reply(c, "200 OK", jwks_body, sizeof(jwks_body) - 1);
+		} else {
+			reply(c, "404 Not Found", "", 0);
+		}
+		close(c);
+	}
+	return (NULL);
+}
+
+static int
+srv_start(void **state)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((srv_fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(srv_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(srv_fd, 16) != 0 ||
+	    getsockname(srv_fd, (struct sockaddr *)&a, &alen) != 0)
+		return (-1);
+	srv_port = ntohs(a.sin_port);
+	if (pthread_create(&srv_thread, NULL, srv_main, NULL) != 0)
+		return (-1);
+	return (0);
+}
+
+static int
+srv_end(void **state)
+{
+	(void)state;
+	atomic_store(&srv_stop, true);
+	shutdown(srv_fd, SHUT_RDWR);    /* wakes accept() */
+	pthread_join(srv_thread, NULL);
+	close(srv_fd);
+	return (0);
+}
+
+/* ---- the fetcher ---- */
+
+static struct agent_stats stats;
+
+static struct fetcher *
+fetcher_for(const char *extra)
+{
+	char doc[2048];
+	struct config_errors e = { 0 };
+	struct config *cfg = NULL;
+	struct fetcher *f = NULL;
+
+	snprintf(doc, sizeof(doc), "{\"listen\":[\"127.0.0.1:1\"],"
+	    "\"log_level\":\"error\",%s"
+	    "\"fetch\":{\"insecure_skip_verify_for_tests\":true,"
+	    "\"refresh_min_s\":60,\"refresh_max_s\":120},"
+	    "\"credentials\":[{\"name\":\"mi\",\"type\":\"managed_identity\","
+	    "\"endpoint\":\"http://127.0.0.1:%u/token\",\"resource\":\"r\"}],"
+	    "\"issuers\":[{\"name\":\"idp\",\"issuer\":\"https://idp.example\","
+	    "\"jwks_url\":\"http://127.0.0.1:%u/keys\",\"credential\":\"mi\","
+	    "\"audiences\":[\"api://a\"],\"algorithms\":[\"ES256\"]}],"
+	    "\"routes\":[{\"name\":\"r\",\"require\":\"jwt\"}]}",
+	    extra, srv_port, srv_port);
+	if (config_parse(doc, strlen(doc), NULL, &cfg, &e) != 0) {
+		for (size_t i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.v[i]);
+		fail_msg("config refused");
+	}
+	if (fetch_create(cfg, &stats, &f, &e) != 0)
+		fail_msg("fetch_create failed");
+	config_errors_free(&e);
+	assert_int_equal(fetch_start(f, NULL, 0), 0);
+	return (f);
+}
+
+/* Wait up to 10 s for /readyz of ${f} to contain ${what}. */
+static bool
+ready_has(struct fetcher *f, const char *what)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct abuf b = { 0 };
+		bool found;
+
+		(void)fetch_ready(f, &b);
+		found = b.p != NULL && strstr(b.p, what) != NULL;
+		free(b.p);
+		if (found)
+			return (true);
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	return (false);
+}
+
+/* A token response is wiped wherever its bytes go back to the allocator. */
+static void
+test_token_body_wiped(void **state)
+{
+	struct fetcher *f;
+
+	(void)state;
+	atomic_store(&watch, true);
+	f = fetcher_for("");
+	assert_true(ready_has(f, "\"jwks:idp\":{\"kind\":\"jwks\",\"url\":"));
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	assert_true(atomic_load(&hits_token) >= 1);
+	assert_true(atomic_load(&hits_keys) >= 1);
+	fetch_stop(f);
+	fetch_free(f);
+	atomic_store(&watch, false);
+	assert_int_equal(atomic_load(&realloc_with_token), 0);
+	assert_int_equal(atomic_load(&free_with_token), 0);
+}
+
+/* Read the file ${path} into ${buf} (NUL-terminated); -1 if unreadable. */
+static ssize_t
+slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+
+	if (fp == NULL)
+		return (-1);
+	n = fread(buf, 1, cap - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return ((ssize_t)n);
+}
+
+/*
+ * state_dir files are written through a fresh temporary file: a link
+ * planted where the temporary file goes is not followed (the file it
+ * points to stays as it was), and the state file is a regular file.
+ */
+static void
+test_state_tmp_not_followed(void **state)
+{
+	char dir[] = "/tmp/spoa-fetch-XXXXXX", key[256];
+	char name[STATEMETA_NAME_LEN + 1];
+	char path[512], tmp[520], victim[512], extra[600], buf[4096];
+	struct fetcher *f;
+	struct stat st;
+	FILE *fp;
+	bool saved = false;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "jwks idp http://127.0.0.1:%u/keys",
+	    srv_port);
+	assert_int_equal(statemeta_name(key, name), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	assert_non_null(fp = fopen(victim, "w"));
+	fputs("precious", fp);
+	fclose(fp);
+	assert_int_equal(symlink(victim, tmp), 0);
+
+	snprintf(extra, sizeof(extra), "\"state_dir\":\"%s\",", dir);
+	f = fetcher_for(extra);
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	for (int i = 0; i < 1000 && !saved; i++) {
+		saved = lstat(path, &st) == 0;
+		if (!saved)
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	fetch_stop(f);
+	fetch_free(f);
+
+	assert_true(saved);
+	assert_true(S_ISREG(st.st_mode));
+	assert_true(slurp(path, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"kid\":\"k1\""));
+	assert_int_equal(slurp(victim, buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "precious");
+	assert_int_not_equal(lstat(tmp, &st), 0);       /* nothing left */
+
+	(void)unlink(path);
+	(void)unlink(tmp);
+	(void)unlink(victim);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* fetch_stop() ends the fetcher even when no memory can be had. */
+static void
+test_stop_without_memory(void **state)
+{
+	struct fetcher *f;
+
+	(void)state;
+	f = fetcher_for("");
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	nomem_thread = pthread_self();
+	atomic_store(&nomem, true);
+	alarm(20);                      /* a hang kills the test */
+	fetch_stop(f);
+	alarm(0);
+	atomic_store(&nomem, false);
+	fetch_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_body_wiped),
+		cmocka_unit_test(test_state_tmp_not_followed),
+		cmocka_unit_test(test_stop_without_memory),
+	};
+
+	return (cmocka_run_group_tests(tests, srv_start, srv_end));
+}
