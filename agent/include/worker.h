@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How long a closing connection may take to flush its last frame before
+ * it is cut (conn.c); bounds a drain. */
+#define CONN_LINGER_MS 5000
+
 struct snapshot;
 struct worker;
 struct agent_stats;

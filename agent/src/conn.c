@@ -20,12 +20,13 @@
 #include "runtime.h"
 #include "stats.h"
 #include "util.h"
+#include "worker.h"
 
 #define IN_INITIAL       4096u
 #define OUT_INITIAL      512u     /* AGENT-HELLO and DISCONNECT fit */
 #define OUT_FRAMES_MAX   8u       /* output cap, in max-size frames */
 #define HELLO_TIMEOUT    10.0     /* seconds to receive HAPROXY-HELLO */
-#define LINGER_TIMEOUT   5.0      /* seconds to flush a final frame */
+#define LINGER_TIMEOUT   (CONN_LINGER_MS / 1000.0) /* to flush a final frame */
 
 struct conn {
 	struct wctx *w;

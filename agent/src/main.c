@@ -258,9 +258,10 @@ out:
 	server_close(a.server);
 	/* No more publications; parked requests end at their deadline. */
 	fetch_stop(a.fetcher);
-	/* In-flight requests wait at most park_timeout; give them that plus
-	 * time to flush. */
-	drain_ms = a.cfg->park_timeout_ms + 5000;
+	/* In-flight requests wait at most park_timeout; then each connection
+	 * gets the linger time to take its DISCONNECT (a peer that never reads
+	 * is cut then), plus a margin.  Past that a worker is stuck. */
+	drain_ms = a.cfg->park_timeout_ms + CONN_LINGER_MS + 2000;
 	for (size_t i = 0; i < a.nworkers; i++)
 		worker_drain(a.workers[i]);
 	for (size_t i = 0; i < a.nworkers; i++) {
