@@ -49,6 +49,10 @@ struct req {
 static handler_refetch_fn *refetch_hook;
 static void *refetch_arg;
 
+/* Parked requests per worker at most; past it, requests are decided at
+ * once (key_unknown) instead of waiting for a refetch. */
+#define PARKED_MAX 1024
+
 /* One scratch verdict per worker thread: too big for the stack of a loop. */
 static _Thread_local struct verdict scratch;
 
@@ -165,9 +169,16 @@ redecide(struct req *r, bool final, bool timed_out)
 	conn_req_detach(c, &r->clink);
 	if (conn_writer(c, &out) == 0 &&
 	    answer(w, &r->facts, &scratch, r->sid, r->fid, &out,
-	    conn_max_frame(c)) == SPOP_ERR_NONE)
+	    conn_max_frame(c)) == SPOP_ERR_NONE) {
 		conn_commit(c, &out);
-	conn_req_done(c);
+		conn_req_done(c);
+	} else {
+		/* No room for the ACK (the peer stopped reading): close, so
+		 * HAProxy fails this request now instead of at its timeout. */
+		log_warn("cannot queue the ACK of a parked request: closing "
+		    "the connection");
+		conn_close(c);
+	}
 	req_free(r);
 }
 
@@ -251,7 +262,9 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
 	size_t need = facts_copy_size(f);
 	struct req *r;
 
-	if (env->park_kid_len > sizeof(env->park_kid_buf) ||
+	/* Bounded: each parked request holds a copy of its frame's facts. */
+	if (w->nparked >= PARKED_MAX ||
+	    env->park_kid_len > sizeof(env->park_kid_buf) ||
 	    (r = malloc(sizeof(*r) + need + env->park_kid_len)) == NULL)
 		return (-1);
 	if (facts_copy(f, &r->facts, r->data, need) != 0) {
