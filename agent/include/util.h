@@ -35,4 +35,17 @@
 #define MEM_EQ_LIT(p, len, lit)						\
 	((len) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
 
+/* util_hexval(ch): the value of hex digit ${ch} (either case), or -1. */
+static inline int
+util_hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
 #endif /* !SPOA_UTIL_H */

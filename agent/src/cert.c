@@ -132,18 +132,6 @@ hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_value(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0');
-	if (ch >= 'a' && ch <= 'f')
-		return (ch - 'a' + 10);
-	if (ch >= 'A' && ch <= 'F')
-		return (ch - 'A' + 10);
-	return (-1);
-}
-
 /* OpenSSL's ossl_isspace(): the C locale's space characters. */
 static bool
 is_space(unsigned char ch)
@@ -506,8 +494,8 @@ dn_parse(const char *p, struct dn_scratch *s)
 					continue;
 				}
 				p++;
-				if ((hi = hex_value((unsigned char)p[0])) >= 0 &&
-				    (lo = hex_value((unsigned char)p[1])) >= 0) {
+				if ((hi = util_hexval((unsigned char)p[0])) >= 0 &&
+				    (lo = util_hexval((unsigned char)p[1])) >= 0) {
 					raw[rawlen++] = (uint8_t)(hi << 4 | lo);
 					p++;
 				} else if (*p != '\0') {

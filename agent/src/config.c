@@ -296,18 +296,6 @@ is_alnum(unsigned char ch)
 	    (ch >= '0' && ch <= '9'));
 }
 
-static int
-hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0');
-	if (ch >= 'a' && ch <= 'f')
-		return (ch - 'a' + 10);
-	if (ch >= 'A' && ch <= 'F')
-		return (ch - 'A' + 10);
-	return (-1);
-}
-
 static void
 ascii_lower(char *s)
 {
@@ -364,7 +352,7 @@ check_guid(char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return ("not a tenant id (GUID)");
-		} else if (hexval((unsigned char)s[i]) < 0) {
+		} else if (util_hexval((unsigned char)s[i]) < 0) {
 			return ("not a tenant id (GUID)");
 		}
 	}
@@ -465,7 +453,7 @@ check_serial(char *s)
 	for (i = 0; s[i] != '\0'; i++) {
 		if (s[i] == ':')
 			continue;
-		if (hexval((unsigned char)s[i]) < 0)
+		if (util_hexval((unsigned char)s[i]) < 0)
 			return (msg);
 		digits++;
 		if (o == 0 && s[i] == '0')
@@ -1674,8 +1662,8 @@ thumb_parse(const char *s, uint8_t *out, size_t n, bool b64)
 		if (s[i] == ':')
 			continue;
 		if (o >= n || i + 1 >= len ||
-		    (hi = hexval((unsigned char)s[i])) < 0 ||
-		    (lo = hexval((unsigned char)s[i + 1])) < 0)
+		    (hi = util_hexval((unsigned char)s[i])) < 0 ||
+		    (lo = util_hexval((unsigned char)s[i + 1])) < 0)
 			return (-1);
 		out[o++] = (uint8_t)(hi << 4 | lo);
 		i++;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "json_strict.h"
 
 enum jerr {
@@ -92,18 +93,6 @@ skip_ws(struct jctx *c)
 		c->p++;
 }
 
-static int
-hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0');
-	if (ch >= 'a' && ch <= 'f')
-		return (ch - 'a' + 10);
-	if (ch >= 'A' && ch <= 'F')
-		return (ch - 'A' + 10);
-	return (-1);
-}
-
 /* Read 4 hex digits at ${p} (caller checked that 4 bytes exist). */
 static int
 hex4(const uint8_t *p)
@@ -111,7 +100,7 @@ hex4(const uint8_t *p)
 	int v = 0, d;
 
 	for (int i = 0; i < 4; i++) {
-		if ((d = hexval(p[i])) < 0)
+		if ((d = util_hexval(p[i])) < 0)
 			return (-1);
 		v = v << 4 | d;
 	}

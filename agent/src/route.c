@@ -10,18 +10,6 @@
 #include "util.h"
 #include "route.h"
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* RFC 3986 §2.3 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
 static bool
 is_unreserved(unsigned char c)
@@ -90,8 +78,8 @@ route_normalize_path(const char *in, size_t len, char *out, size_t cap)
 				unsigned char v;
 
 				if (2 > len - i - 1 ||
-				    (hi = hexval((unsigned char)in[i + 1])) < 0 ||
-				    (lo = hexval((unsigned char)in[i + 2])) < 0)
+				    (hi = util_hexval((unsigned char)in[i + 1])) < 0 ||
+				    (lo = util_hexval((unsigned char)in[i + 2])) < 0)
 					return (-1);
 				v = (unsigned char)(hi << 4 | lo);
 				if (v == '/' || v == '\\' || v == '\0' || v == ';')
