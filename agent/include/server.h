@@ -29,6 +29,15 @@ struct server *server_open(const struct config *cfg);
 void server_start(struct server *s, struct ev_loop *loop,
     struct worker **workers, size_t n, struct agent_stats *stats);
 
+/*
+ * server_listen_tcp(a, what, backlog):
+ * A non-blocking, close-on-exec listening TCP socket bound to ${a}
+ * (IPv6 sockets are v6-only); -1 with the reason logged as "${what} ...".
+ */
+struct listen_addr;
+int server_listen_tcp(const struct listen_addr *a, const char *what,
+    int backlog);
+
 /* server_close(s): stop accepting, close and unlink; NULL is a no-op. */
 void server_close(struct server *s);
 

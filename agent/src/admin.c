@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "reason.h"
+#include "server.h"
 #include "stats.h"
 #include "util.h"
 
@@ -345,10 +346,7 @@ struct admin *
 admin_open(struct ev_loop *loop, const struct listen_addr *addr,
     const struct agent_stats *stats, const struct admin_providers *prov)
 {
-	struct addrinfo hints, *res = NULL, *ai;
 	struct admin *a;
-	char port[8];
-	int one = 1, rc;
 
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
@@ -357,32 +355,7 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 	a->stats = stats;
 	if (prov != NULL)
 		a->prov = *prov;
-	a->fd = -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", (unsigned)addr->port);
-	rc = getaddrinfo(addr->host, port, &hints, &res);
-	if (rc != 0) {
-		log_error("admin_listen %s: %s", addr->text, gai_strerror(rc));
-		free(a);
-		return (NULL);
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		a->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (a->fd == -1)
-			continue;
-		(void)setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(a->fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(a->fd, 64) == 0)
-			break;
-		log_errorp("admin_listen %s", addr->text);
-		close(a->fd);
-		a->fd = -1;
-	}
-	freeaddrinfo(res);
+	a->fd = server_listen_tcp(addr, "admin_listen", 64);
 	if (a->fd == -1) {
 		free(a);
 		return (NULL);

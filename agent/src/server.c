@@ -43,9 +43,8 @@ struct server {
 	struct agent_stats *stats;
 };
 
-/* Open a listening TCP socket on ${a}; -1 on error (logged). */
-static int
-open_tcp(const struct listen_addr *a)
+int
+server_listen_tcp(const struct listen_addr *a, const char *what, int backlog)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[8];
@@ -58,7 +57,7 @@ open_tcp(const struct listen_addr *a)
 	snprintf(port, sizeof(port), "%u", (unsigned)a->port);
 	rc = getaddrinfo(a->host, port, &hints, &res);
 	if (rc != 0) {
-		log_error("listen %s: %s", a->text, gai_strerror(rc));
+		log_error("%s %s: %s", what, a->text, gai_strerror(rc));
 		return (-1);
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -71,9 +70,9 @@ open_tcp(const struct listen_addr *a)
 			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 			    sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
+		    listen(fd, backlog) == 0)
 			break;
-		log_errorp("listen %s", a->text);
+		log_errorp("%s %s", what, a->text);
 		close(fd);
 		fd = -1;
 	}
@@ -134,7 +133,7 @@ server_open(const struct config *cfg)
 		struct listener *l = &s->l[s->n];
 
 		l->is_unix = a->kind == LISTEN_UNIX;
-		l->fd = l->is_unix ? open_unix(a) : open_tcp(a);
+		l->fd = l->is_unix ? open_unix(a) : server_listen_tcp(a, "listen", 1024);
 		if (l->fd == -1) {
 			server_close(s);
 			return (NULL);
