@@ -69,8 +69,15 @@ check(rc == 1 and "NOT VERIFIED" in out, "inspect on garbage -> 1")
 
 log("listeners: IPv4, IPv6 and a unix socket")
 sock = os.path.join(tmpdir(), "agent.sock")
-p4, p6 = free_port(), free_port()
-agent = Agent({"listen": [f"127.0.0.1:{p4}", f"[::1]:{p6}", f"unix:{sock}"],
+p4, p6 = free_port(), None
+try:
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+        s6.bind(("::1", 0))
+        p6 = s6.getsockname()[1]
+except OSError as e:
+    print(f"skipped: IPv6 listener (no ::1 on this machine: {e})")
+listen = [f"127.0.0.1:{p4}", f"unix:{sock}"] + ([f"[::1]:{p6}"] if p6 else [])
+agent = Agent({"listen": listen,
                "routes": [{"name": "open", "require": "none"}]}).start()
 
 
@@ -85,12 +92,15 @@ def roundtrip(conn):
 
 
 check(roundtrip(Spop(p4)), "IPv4 listener answers")
-try:
+if p6 is None:
+    pass
+else:
+  try:
     c6 = Spop.__new__(Spop)
     c6.sock = socket.create_connection(("::1", p6), timeout=5)
     c6.buf = b""
     check(roundtrip(c6), "IPv6 listener answers")
-except OSError as e:
+  except OSError as e:
     check(False, f"IPv6 listener: {e}")
 cu = Spop.__new__(Spop)
 cu.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
