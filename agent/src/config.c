@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1201,6 +1202,22 @@ parse_listen(struct pctx *c, const char *s, const char *p, bool allow_unix,
 
 /* fetch ----------------------------------------------------------------- */
 
+/* Top-level integer keys: default and range (README "Top level"). */
+static const struct {
+	const char *key;
+	uint32_t def, min, max;
+	size_t off;
+} top_u32[] = {
+#define U32(k, d, lo, hi) { #k, d, lo, hi, offsetof(struct config, k) }
+	U32(token_cache_entries, 65536, 0, 16777216),
+	U32(cert_cache_entries, 4096, 0, 1048576),
+	U32(max_token_bytes, 8192, 512, 65536),
+	U32(max_frame_size, 65532, 256, 16777215),
+	U32(park_timeout_ms, 500, 0, 10000),
+	U32(kid_refetch_cooldown_s, 30, 1, 3600),
+#undef U32
+};
+
 static void
 fetch_defaults(struct fetch_cfg *f)
 {
@@ -2256,24 +2273,13 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 		else
 			cfg->log_level = (int)lvl;
 	}
-	cfg->token_cache_entries = 65536;
-	(void)get_u32(c, root, "", "token_cache_entries", 0, 16777216,
-	    &cfg->token_cache_entries);
-	cfg->cert_cache_entries = 4096;
-	(void)get_u32(c, root, "", "cert_cache_entries", 0, 1048576,
-	    &cfg->cert_cache_entries);
-	cfg->max_token_bytes = 8192;
-	(void)get_u32(c, root, "", "max_token_bytes", 512, 65536,
-	    &cfg->max_token_bytes);
-	cfg->max_frame_size = 65532;
-	(void)get_u32(c, root, "", "max_frame_size", 256, 16777215,
-	    &cfg->max_frame_size);
-	cfg->park_timeout_ms = 500;
-	(void)get_u32(c, root, "", "park_timeout_ms", 0, 10000,
-	    &cfg->park_timeout_ms);
-	cfg->kid_refetch_cooldown_s = 30;
-	(void)get_u32(c, root, "", "kid_refetch_cooldown_s", 1, 3600,
-	    &cfg->kid_refetch_cooldown_s);
+	for (size_t k = 0; k < ARRAY_SIZE(top_u32); k++) {
+		uint32_t *f = (uint32_t *)(void *)((char *)cfg + top_u32[k].off);
+
+		*f = top_u32[k].def;
+		(void)get_u32(c, root, "", top_u32[k].key, top_u32[k].min,
+		    top_u32[k].max, f);
+	}
 
 	fetch_defaults(&cfg->fetch);
 	if ((fetch = get_obj(c, root, "", "fetch")) != NULL)
