@@ -41,6 +41,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "b64url.h"
 #include "config.h"
 #include "decide.h"
 #include "facts.h"
@@ -71,32 +72,11 @@ cpu_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
+/* The agent's encoder: a benchmark, not a test, so no independent copy. */
 static size_t
 b64u(const uint8_t *in, size_t len, char *out)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_";
-	size_t n = 0, i = 0;
-
-	for (; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		out[n++] = a[v >> 18];
-		out[n++] = a[(v >> 12) & 63];
-		out[n++] = a[(v >> 6) & 63];
-		out[n++] = a[v & 63];
-	}
-	if (len - i == 1) {
-		out[n++] = a[in[i] >> 2];
-		out[n++] = a[(in[i] & 3) << 4];
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-		out[n++] = a[v >> 10];
-		out[n++] = a[(v >> 4) & 63];
-		out[n++] = a[(v & 15) << 2];
-	}
-	out[n] = '\0';
-	return (n);
+	return (b64url_encode(in, len, out, b64url_encoded_len(len) + 1));
 }
 
 struct alg {

@@ -77,6 +77,8 @@ static struct {
 	struct snapshot *snap;
 } F;
 
+/* Test tokens are encoded by this copy, not by b64url.c, so a bug in the
+ * agent's encoder cannot cancel one in its decoder. */
 static size_t
 b64u(const uint8_t *in, size_t len, char *out)
 {
