@@ -159,6 +159,45 @@ int crypto_verify(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len);
 
 /*
+ * crypto_verify_sha256(k, alg, msg, msg_len, msg_sha256, sig, sig_len):
+ * crypto_verify(), for a caller that already holds the SHA-256 of ${msg}
+ * in ${msg_sha256} (32 bytes; NULL: none): algorithms that hash with
+ * SHA-256 (RS256, PS256, ES256) use it instead of hashing ${msg} again;
+ * the others ignore it.  The caller vouches that it is the SHA-256 of
+ * exactly these ${msg_len} bytes.
+ */
+int crypto_verify_sha256(const struct crypto_key *k, enum jws_alg alg,
+    const uint8_t *msg, size_t msg_len, const uint8_t *msg_sha256,
+    const uint8_t *sig, size_t sig_len);
+
+/*
+ * crypto_verify_evp(k, alg, msg, msg_len, sig, sig_len):
+ * crypto_verify() with every check done by OpenSSL's EVP_PKEY_verify.
+ * crypto_verify() computes RS256/384/512 itself on OpenSSL's Montgomery
+ * arithmetic (see crypto.c) unless OpenSSL is in FIPS mode; this variant
+ * exists so that tests can hold the two to the same answers.
+ */
+int crypto_verify_evp(const struct crypto_key *k, enum jws_alg alg,
+    const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len);
+
+/*
+ * crypto_key_rsa_direct(k):
+ * True if ${k} is an RSA key whose PKCS#1 v1.5 verifications crypto_verify()
+ * computes itself (false in FIPS mode, and for other key types).
+ */
+bool crypto_key_rsa_direct(const struct crypto_key *k);
+
+/*
+ * crypto_sha256_split(p, len, split, full, prefix):
+ * The SHA-256 of the ${len} bytes at ${p} into ${full} and of their first
+ * ${split} (<= ${len}) bytes into ${prefix}, hashing the shared bytes once:
+ * a token's cache key and its signing input's digest.  Return 0, or -1
+ * (both outputs zeroed).
+ */
+int crypto_sha256_split(const void *p, size_t len, size_t split,
+    uint8_t full[32], uint8_t prefix[32]) __attribute__((warn_unused_result));
+
+/*
  * crypto_sha256(p, len, out), crypto_sha1(p, len, out):
  * Hash ${len} bytes at ${p} into ${out}.  Return 0, or -1 if OpenSSL
  * failed (then ${out} is zeroed and must not be used).

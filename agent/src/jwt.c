@@ -308,9 +308,9 @@ route_allows_issuer(const struct route_cfg *rt, size_t i)
  * fields and return 0; else set ${v} and return -1, or return 1 to park.
  */
 static int
-verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
-    const char *iss, const char *tenant, struct decide_env *env,
-    struct verified *vf, struct verdict *v)
+verify_sig(const struct jws *j, const uint8_t *si_sha256,
+    const struct snapshot *s, size_t i, const char *iss, const char *tenant,
+    struct decide_env *env, struct verified *vf, struct verdict *v)
 {
 	const struct config *cfg = snapshot_config(s);
 	const struct issuer_cfg *is = &cfg->issuers[i];
@@ -379,9 +379,9 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
 			deny401(v, REASON_ISSUER_UNKNOWN, "key not valid for this issuer");
 			return (-1);
 		}
-		if (crypto_verify(k->key, j->alg,
+		if (crypto_verify_sha256(k->key, j->alg,
 		    (const uint8_t *)j->signing_input, j->signing_input_len,
-		    j->sig, j->sig_len) == 0) {
+		    si_sha256, j->sig, j->sig_len) == 0) {
 			vf->hmac = hmac;
 			memcpy(vf->fp, k->fp, sizeof(vf->fp));
 			if (k->kid != NULL) {
@@ -405,9 +405,9 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i,
  * ${j}'s payload), -1 with ${v} set, or 1 to park.
  */
 static int
-try_issuer(struct jws *j, const struct snapshot *s, size_t i, const char *iss,
-    const char *tenant, struct decide_env *env, struct verdict *v,
-    struct verified **out)
+try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
+    size_t i, const char *iss, const char *tenant, struct decide_env *env,
+    struct verdict *v, struct verified **out)
 {
 	const struct config *cfg = snapshot_config(s);
 	const struct issuer_cfg *is = &cfg->issuers[i];
@@ -428,7 +428,7 @@ try_issuer(struct jws *j, const struct snapshot *s, size_t i, const char *iss,
 		verdict_set(v, REASON_NOT_READY, "out of memory");
 		return (-1);
 	}
-	rc = verify_sig(j, s, i, iss, tenant, env, vf, v);
+	rc = verify_sig(j, si_sha256, s, i, iss, tenant, env, vf, v);
 	if (rc != 0) {
 		verified_free(vf);
 		return (rc);
@@ -462,11 +462,15 @@ try_issuer(struct jws *j, const struct snapshot *s, size_t i, const char *iss,
 	return (0);
 }
 
-/* Full verification of a token not in the cache. */
+/*
+ * Full verification of a token not in the cache.  ${si_sha256}, if not
+ * NULL, is the SHA-256 of the token's first ${si_len} bytes (taken with the
+ * cache key); used only if that is exactly the signing input.
+ */
 static enum decide_outcome
-verify(const char *tok, size_t len, const struct snapshot *s,
-    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
-    struct verified **out)
+verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
+    const struct snapshot *s, const struct route_cfg *rt,
+    struct decide_env *env, struct verdict *v, struct verified **out)
 {
 	const struct config *cfg = snapshot_config(s);
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
@@ -483,6 +487,9 @@ verify(const char *tok, size_t len, const struct snapshot *s,
 	lim.max_token = cfg->max_token_bytes;
 	if (jws_parse(tok, len, &lim, &j, &r, &detail) != 0)
 		return (deny401(v, r, detail));
+	if (si_sha256 != NULL && (j.signing_input != tok ||
+	    j.signing_input_len != si_len))
+		si_sha256 = NULL;
 
 	iss_item = claims_get(j.payload, "iss");
 	if (!cJSON_IsString(iss_item) || iss_item->valuestring[0] == '\0') {
@@ -506,8 +513,8 @@ verify(const char *tok, size_t len, const struct snapshot *s,
 		    &cfg->issuers[i].tenants, j.payload, tenant,
 		    sizeof(tenant)) != 0)
 			continue;
-		rc = try_issuer(&j, s, i, iss_item->valuestring, tenant, env, v,
-		    &vf);
+		rc = try_issuer(&j, si_sha256, s, i, iss_item->valuestring,
+		    tenant, env, v, &vf);
 		if (rc > 0) {
 			jws_release(&j);
 			return (DECIDE_PARK);
@@ -595,9 +602,10 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
     const uint8_t *cert_sha256)
 {
 	const struct config *cfg = snapshot_config(s);
-	const char *tok;
-	size_t len;
-	uint8_t key[32];
+	const char *tok, *dot;
+	size_t len, si_len = 0;
+	uint8_t key[32], si_sha256[32];
+	bool have_si = false;
 	struct verified *vf;
 	enum decide_outcome o;
 	enum reason r;
@@ -617,7 +625,18 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	if (b != 0 || len > cfg->max_token_bytes)
 		return (deny401(v, REASON_TOKEN_MALFORMED, "malformed bearer token"));
 
-	if (env->tokcache != NULL && crypto_sha256(tok, len, key) == 0) {
+	/*
+	 * The cache key is the SHA-256 of the token.  The signing input (up to
+	 * the last '.') is hashed on the way, so that a miss verifying an
+	 * RS256/PS256/ES256 token does not hash those bytes a second time.
+	 */
+	if (env->tokcache != NULL) {
+		dot = memrchr(tok, '.', len);
+		si_len = dot != NULL ? (size_t)(dot - tok) : 0;
+		have_si = crypto_sha256_split(tok, len, si_len, key,
+		    si_sha256) == 0;
+	}
+	if (have_si) {
 		vf = tokcache_get(env->tokcache, key, env->now);
 		if (vf != NULL && still_valid(vf, s) &&
 		    route_allows_issuer(rt, vf->issuer)) {
@@ -646,11 +665,12 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	 * strict subset of token68, so every byte jws_bearer() would refuse
 	 * (spaces, '=', '+', '/', '~') is refused there, as token_malformed.
 	 */
-	o = verify(tok, len, s, rt, env, v, &vf);
+	o = verify(tok, len, have_si ? si_sha256 : NULL, si_len, s, rt, env, v,
+	    &vf);
 	if (vf == NULL)
 		return (o);
 	o = accept_token(vf, rt, cert_sha256, f, v);
-	if (env->tokcache != NULL) {
+	if (env->tokcache != NULL && have_si) {
 		/* The cache owns ${vf} from here, even if it refuses it. */
 		(void)tokcache_put(env->tokcache, key, vf,
 		    cache_until(vf, &cfg->issuers[vf->issuer], env->now),

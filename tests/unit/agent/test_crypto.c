@@ -924,6 +924,95 @@ test_hashes_random(void **state)
 	assert_int_equal(crypto_random(r1, 0), 0);
 }
 
+/* The split hash gives both digests, whatever the split point (FIPS 180-4
+ * test message "abc...nopq", 56 bytes: the padding spills into a second
+ * block; splits inside and on block boundaries). */
+static void
+test_sha256_split(void **state)
+{
+	static const char m[] =
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	uint8_t full[32], pre[32], want[32], wpre[32];
+	size_t len = sizeof(m) - 1;
+
+	(void)state;
+	ts_hex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+	    want, sizeof(want));
+	for (size_t split = 0; split <= len; split++) {
+		assert_int_equal(crypto_sha256_split(m, len, split, full, pre), 0);
+		assert_memory_equal(full, want, 32);
+		assert_int_equal(crypto_sha256(m, split, wpre), 0);
+		assert_memory_equal(pre, wpre, 32);
+	}
+	/* split past the end: refused, both outputs zeroed */
+	memset(full, 0xaa, 32);
+	memset(pre, 0xaa, 32);
+	memset(want, 0, 32);
+	assert_int_equal(crypto_sha256_split(m, len, len + 1, full, pre), -1);
+	assert_memory_equal(full, want, 32);
+	assert_memory_equal(pre, want, 32);
+}
+
+/*
+ * crypto_verify_sha256: the caller's digest is used for SHA-256 algorithms
+ * (a wrong one fails a valid signature: proof it is used, not recomputed)
+ * and ignored for the others.
+ */
+static void
+test_verify_sha256_digest(void **state)
+{
+	EVP_PKEY *pk = EVP_RSA_gen(2048);
+	static const uint8_t si[] = "header.payload";
+	uint8_t sig[256], h[32], bad[32];
+	size_t sl = sizeof(sig);
+	struct crypto_key *k;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	const char *why;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem;
+	long pl;
+
+	(void)state;
+	assert_non_null(pk);
+	assert_non_null(m);
+	assert_non_null(bio);
+	assert_int_equal(PEM_write_bio_PUBKEY(bio, pk), 1);
+	pl = BIO_get_mem_data(bio, &pem);
+	k = crypto_key_from_pem(pem, (size_t)pl, &why);
+	assert_non_null(k);
+	assert_true(crypto_key_rsa_direct(k));
+	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, pk), 1);
+	assert_int_equal(EVP_DigestSign(m, sig, &sl, si, sizeof(si) - 1), 1);
+	assert_int_equal(crypto_sha256(si, sizeof(si) - 1, h), 0);
+	memcpy(bad, h, 32);
+	bad[31] ^= 1;
+	assert_int_equal(crypto_verify_sha256(k, JWS_ALG_RS256, si,
+	    sizeof(si) - 1, h, sig, sl), 0);
+	assert_int_equal(crypto_verify_sha256(k, JWS_ALG_RS256, si,
+	    sizeof(si) - 1, NULL, sig, sl), 0);
+	assert_int_equal(crypto_verify_sha256(k, JWS_ALG_RS256, si,
+	    sizeof(si) - 1, bad, sig, sl), -1);
+	assert_int_equal(crypto_verify_evp(k, JWS_ALG_RS256, si,
+	    sizeof(si) - 1, sig, sl), 0);
+	/* RS384: the SHA-256 digest is not its hash and is ignored. */
+	EVP_MD_CTX_reset(m);
+	sl = sizeof(sig);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha384(), NULL, pk), 1);
+	assert_int_equal(EVP_DigestSign(m, sig, &sl, si, sizeof(si) - 1), 1);
+	assert_int_equal(crypto_verify_sha256(k, JWS_ALG_RS384, si,
+	    sizeof(si) - 1, bad, sig, sl), 0);
+	/* A signature value >= n is refused before any arithmetic. */
+	memset(sig, 0xff, sl);
+	assert_int_equal(crypto_verify(k, JWS_ALG_RS384, si, sizeof(si) - 1,
+	    sig, sl), -1);
+	assert_int_equal(crypto_verify_evp(k, JWS_ALG_RS384, si,
+	    sizeof(si) - 1, sig, sl), -1);
+	crypto_key_free(k);
+	BIO_free(bio);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_free(pk);
+}
+
 /* One key, several threads verifying at once (the worker model). */
 struct thr_arg {
 	const struct crypto_key *k;
@@ -1005,6 +1094,8 @@ main(void)
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_hashes_random),
+		cmocka_unit_test(test_sha256_split),
+		cmocka_unit_test(test_verify_sha256_digest),
 		cmocka_unit_test(test_threads),
 	};
 
