@@ -82,7 +82,7 @@ static struct {
 	EVP_MD *sha1, *sha256, *sha384, *sha512;
 	EVP_MAC *hmac;
 	uint8_t order[CURVE_COUNT][FIELD_MAX];	/* big-endian, field length */
-	pthread_key_t bnctx;		/* per-thread BN_CTX, freed at exit */
+	pthread_key_t tls;		/* struct crypto_tls, freed at exit */
 } cg;
 static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
 
@@ -114,10 +114,27 @@ static const uint8_t small_primes[] = {
 
 static const char why_internal[] = "OpenSSL error or out of memory";
 
+/*
+ * Per-thread scratch: BN_CTX is not thread-safe, and creating it or a
+ * digest context per call costs allocations on every verification and
+ * every cache lookup.  Freed by the thread-exit destructor.
+ */
+struct crypto_tls {
+	BN_CTX *bn;
+	EVP_MD_CTX *md[2];
+};
+
 static void
-bnctx_free(void *p)
+tls_free(void *p)
 {
-	BN_CTX_free(p);
+	struct crypto_tls *t = p;
+
+	if (t == NULL)
+		return;
+	BN_CTX_free(t->bn);
+	EVP_MD_CTX_free(t->md[0]);
+	EVP_MD_CTX_free(t->md[1]);
+	free(t);
 }
 
 static void
@@ -126,7 +143,7 @@ cg_init(void)
 	EC_GROUP *g = NULL;
 	int i;
 
-	if (pthread_key_create(&cg.bnctx, bnctx_free) != 0)
+	if (pthread_key_create(&cg.tls, tls_free) != 0)
 		return;
 
 	cg.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
@@ -728,19 +745,24 @@ crypto_key_fingerprint(const struct crypto_key *k, uint8_t out[32])
 	memcpy(out, k->fp, 32);
 }
 
-/* This thread's BN_CTX (BN_CTX is not thread-safe; creating one per
- * verification costs a few allocations).  NULL if out of memory. */
-static BN_CTX *
-thread_bnctx(void)
+/* This thread's scratch (cg_ready() first); NULL if out of memory. */
+static struct crypto_tls *
+thread_tls(void)
 {
-	BN_CTX *bc = pthread_getspecific(cg.bnctx);
+	struct crypto_tls *t = pthread_getspecific(cg.tls);
 
-	if (bc == NULL && (bc = BN_CTX_new()) != NULL &&
-	    pthread_setspecific(cg.bnctx, bc) != 0) {
-		BN_CTX_free(bc);
-		bc = NULL;
+	if (t != NULL)
+		return (t);
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return (NULL);
+	if ((t->bn = BN_CTX_new()) == NULL ||
+	    (t->md[0] = EVP_MD_CTX_new()) == NULL ||
+	    (t->md[1] = EVP_MD_CTX_new()) == NULL ||
+	    pthread_setspecific(cg.tls, t) != 0) {
+		tls_free(t);
+		return (NULL);
 	}
-	return (bc);
+	return (t);
 }
 
 /*
@@ -774,6 +796,7 @@ verify_rsa_pkcs1(const struct crypto_key *k, const uint8_t *h, size_t hl,
 	    di_sha512;
 	size_t tlen = sizeof(di_sha256) + hl, k_len = k->size;
 	uint8_t em[RSA_MAX_BYTES], want[RSA_MAX_BYTES];
+	struct crypto_tls *t;
 	BIGNUM *s, *a, *r;
 	BN_CTX *bc;
 	int rc = -1, bit;
@@ -781,8 +804,9 @@ verify_rsa_pkcs1(const struct crypto_key *k, const uint8_t *h, size_t hl,
 	_Static_assert(sizeof(di_sha256) == sizeof(di_sha384) &&
 	    sizeof(di_sha256) == sizeof(di_sha512), "DigestInfo lengths");
 	if (sig_len != k_len || k_len > sizeof(em) || k_len < tlen + 11 ||
-	    (bc = thread_bnctx()) == NULL)
+	    (t = thread_tls()) == NULL)
 		return (-1);
+	bc = t->bn;
 	BN_CTX_start(bc);
 	s = BN_CTX_get(bc);
 	a = BN_CTX_get(bc);
@@ -851,11 +875,15 @@ verify_prehashed(const struct crypto_key *k, enum jws_alg alg,
 {
 	uint8_t h[EVP_MAX_MD_SIZE];
 	unsigned int hl;
+	struct crypto_tls *t;
 
 	if (sha256 != NULL && jwa_hash_len(alg) == 32)
 		return (verify_digest(k, alg, sha256, 32, sig, sig_len,
 		    evp_only));
-	if (EVP_Digest(msg, msg_len, h, &hl, alg_md(alg), NULL) != 1)
+	if ((t = thread_tls()) == NULL ||
+	    EVP_DigestInit_ex2(t->md[0], alg_md(alg), NULL) != 1 ||
+	    EVP_DigestUpdate(t->md[0], msg, msg_len) != 1 ||
+	    EVP_DigestFinal_ex(t->md[0], h, &hl) != 1)
 		return (-1);
 	return (verify_digest(k, alg, h, hl, sig, sig_len, evp_only));
 }
@@ -1049,15 +1077,17 @@ crypto_sha256_split(const void *p, size_t len, size_t split, uint8_t full[32],
     uint8_t prefix[32])
 {
 	const uint8_t *b = p;
-	EVP_MD_CTX *a = NULL, *c = NULL;
+	struct crypto_tls *t;
+	EVP_MD_CTX *a, *c;
 	unsigned int la = 0, lc = 0;
 	int rc = -1;
 
-	if (split > len || !cg_ready())
+	if (split > len || !cg_ready() || (t = thread_tls()) == NULL)
 		goto out;
+	a = t->md[0];
+	c = t->md[1];
 	/* Hash the prefix once, fork the state, finish each copy. */
-	if ((a = EVP_MD_CTX_new()) == NULL || (c = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex2(a, cg.sha256, NULL) != 1 ||
+	if (EVP_DigestInit_ex2(a, cg.sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(a, b, split) != 1 ||
 	    EVP_MD_CTX_copy_ex(c, a) != 1 ||
 	    EVP_DigestFinal_ex(c, prefix, &lc) != 1 ||
@@ -1066,8 +1096,6 @@ crypto_sha256_split(const void *p, size_t len, size_t split, uint8_t full[32],
 		goto out;
 	rc = 0;
 out:
-	EVP_MD_CTX_free(a);
-	EVP_MD_CTX_free(c);
 	if (rc != 0) {
 		memset(full, 0, 32);
 		memset(prefix, 0, 32);

@@ -381,10 +381,16 @@ main(int argc, char **argv)
 	/* Warm up: first decisions, the cache entry for the hit case. */
 	(void)run_decide(snap, &algs[0], hit_tc, 0, 0.05, now);
 	if (only != NULL) {
-		for (int i = 0; i < 3; i++)
-			if (strcmp(only, algs[i].jws) == 0)
-				printf("%s miss/off: %.3f us\n", only,
-				    run_decide(snap, &algs[i], NULL, 0, secs, now));
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(only, algs[i].jws) != 0)
+				continue;
+			printf("%s miss/off: %.3f us\n", only,
+			    run_decide(snap, &algs[i], NULL, 0, secs, now));
+			printf("%s miss/fresh: %.3f us\n", only, run_decide(snap,
+			    &algs[i], fresh_tc, 1, secs, now));
+			printf("%s raw: %.3f us\n", only,
+			    run_raw(&algs[i], secs, 0));
+		}
 		if (strcmp(only, "hit") == 0)
 			printf("hit: %.3f us\n", run_decide(snap, &algs[0],
 			    hit_tc, 0, secs, now));
