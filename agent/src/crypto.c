@@ -72,6 +72,9 @@ struct crypto_key {
 	BIGNUM *rsa_n;
 	BN_MONT_CTX *rsa_mont;
 	uint32_t rsa_e;
+	/* The EMSA-PKCS1-v1_5 encoding without its digest, as an integer:
+	 * 0x00 0x01 0xff..0xff 0x00 DigestInfo, for SHA-256, -384, -512. */
+	BIGNUM *rsa_em_head[3];
 	uint8_t fp[32];
 	char desc[24];
 };
@@ -236,6 +239,8 @@ crypto_key_free(struct crypto_key *k)
 	EVP_PKEY_free(k->pkey);
 	BN_MONT_CTX_free(k->rsa_mont);
 	BN_free(k->rsa_n);
+	for (i = 0; i < 3; i++)
+		BN_free(k->rsa_em_head[i]);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
@@ -384,6 +389,70 @@ rsa_modulus_weak(const uint8_t *n, size_t len)
 	return (NULL);
 }
 
+/*
+ * DigestInfo prefixes of RFC 8017 §9.2 note 1 (the AlgorithmIdentifier with
+ * its NULL parameters, then the OCTET STRING header of the hash).
+ */
+static const uint8_t di_sha256[] = {
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+};
+static const uint8_t di_sha384[] = {
+	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30,
+};
+static const uint8_t di_sha512[] = {
+	0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+	0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40,
+};
+
+static const uint8_t *const di_prefix[3] = { di_sha256, di_sha384, di_sha512 };
+_Static_assert(sizeof(di_sha256) == sizeof(di_sha384) &&
+    sizeof(di_sha256) == sizeof(di_sha512), "DigestInfo lengths");
+
+/* The index in di_prefix and rsa_em_head of a ${hl}-byte digest. */
+static int
+di_index(size_t hl)
+{
+	return (hl == 32 ? 0 : hl == 48 ? 1 : 2);
+}
+
+/*
+ * For the direct RS* road (see the file comment): k->rsa_n, its Montgomery
+ * context, and the heads of the three encodings.  0, or -1.
+ */
+static int
+rsa_direct_prepare(struct crypto_key *k, BIGNUM *n, uint32_t e)
+{
+	uint8_t head[RSA_MAX_BYTES];
+	size_t hl, hlen;
+	BN_CTX *bc;
+	int i, rc = -1;
+
+	k->rsa_e = e;
+	if ((k->rsa_n = BN_dup(n)) == NULL || (bc = BN_CTX_new()) == NULL)
+		return (-1);
+	if ((k->rsa_mont = BN_MONT_CTX_new()) == NULL ||
+	    !BN_MONT_CTX_set(k->rsa_mont, k->rsa_n, bc))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		hl = (size_t)32 + (size_t)i * 16;
+		hlen = k->size - hl;	/* >= 256 - 64: room for 8 0xff */
+		head[0] = 0x00;
+		head[1] = 0x01;
+		memset(head + 2, 0xff, hlen - sizeof(di_sha256) - 3);
+		head[hlen - sizeof(di_sha256) - 1] = 0x00;
+		memcpy(head + hlen - sizeof(di_sha256), di_prefix[i],
+		    sizeof(di_sha256));
+		if ((k->rsa_em_head[i] = BN_bin2bn(head, (int)hlen, NULL)) == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	BN_CTX_free(bc);
+	return (rc);
+}
+
 struct crypto_key *
 crypto_key_rsa(const uint8_t *n, size_t n_len, const uint8_t *e,
     size_t e_len, const char **why)
@@ -453,19 +522,9 @@ crypto_key_rsa(const uint8_t *n, size_t n_len, const uint8_t *e,
 		k->algs |= JWS_ALG_BIT(a);
 	if (key_prepare(k) != 0 || key_set_fp(k) != 0)
 		goto err;
-	if (!EVP_default_properties_is_fips_enabled(NULL)) {
-		BN_CTX *bc = BN_CTX_new();
-
-		k->rsa_e = (uint32_t)ev;
-		k->rsa_n = bn_n;
-		bn_n = NULL;
-		if (bc == NULL || (k->rsa_mont = BN_MONT_CTX_new()) == NULL ||
-		    !BN_MONT_CTX_set(k->rsa_mont, k->rsa_n, bc)) {
-			BN_CTX_free(bc);
-			goto err;
-		}
-		BN_CTX_free(bc);
-	}
+	if (!EVP_default_properties_is_fips_enabled(NULL) &&
+	    rsa_direct_prepare(k, bn_n, (uint32_t)ev) != 0)
+		goto err;
 	snprintf(k->desc, sizeof(k->desc), "RSA-%zu", bits);
 	*why = NULL;
 	goto out;
@@ -766,51 +825,33 @@ thread_tls(void)
 }
 
 /*
- * DigestInfo prefixes of RFC 8017 §9.2 note 1 (the AlgorithmIdentifier with
- * its NULL parameters, then the OCTET STRING header of the hash).
- */
-static const uint8_t di_sha256[] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
-};
-static const uint8_t di_sha384[] = {
-	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30,
-};
-static const uint8_t di_sha512[] = {
-	0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40,
-};
-
-/*
  * RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2) of the ${hl}-byte
- * digest ${h}: s < n, m = s^e mod n, and m as k bytes must equal
- * 0x00 0x01 0xff..0xff 0x00 DigestInfo H exactly.  Caller checked that
- * ${sig_len} is the modulus length.  0 if valid, -1 otherwise.
+ * digest ${h}: s < n, m = s^e mod n, and m must equal the integer whose
+ * k-byte big-endian form is the one encoding 0x00 0x01 0xff..0xff 0x00
+ * DigestInfo H.  (m < n < 256^k, so comparing integers is comparing the
+ * k-byte strings; it is done as m >> 8hl == head and m mod 2^8hl == H,
+ * which avoids serialising m, a constant-time loop over k bytes.)  Caller
+ * checked that ${sig_len} is the modulus length.  0 if valid, -1 otherwise.
  */
 static int
 verify_rsa_pkcs1(const struct crypto_key *k, const uint8_t *h, size_t hl,
     const uint8_t *sig, size_t sig_len)
 {
-	const uint8_t *di = hl == 32 ? di_sha256 : hl == 48 ? di_sha384 :
-	    di_sha512;
-	size_t tlen = sizeof(di_sha256) + hl, k_len = k->size;
-	uint8_t em[RSA_MAX_BYTES], want[RSA_MAX_BYTES];
 	struct crypto_tls *t;
-	BIGNUM *s, *a, *r;
+	BIGNUM *s, *a, *r, *top, *hb;
 	BN_CTX *bc;
 	int rc = -1, bit;
 
-	_Static_assert(sizeof(di_sha256) == sizeof(di_sha384) &&
-	    sizeof(di_sha256) == sizeof(di_sha512), "DigestInfo lengths");
-	if (sig_len != k_len || k_len > sizeof(em) || k_len < tlen + 11 ||
+	if (sig_len != k->size || (hl != 32 && hl != 48 && hl != 64) ||
 	    (t = thread_tls()) == NULL)
 		return (-1);
 	bc = t->bn;
 	BN_CTX_start(bc);
 	s = BN_CTX_get(bc);
 	a = BN_CTX_get(bc);
-	if ((r = BN_CTX_get(bc)) == NULL ||
+	r = BN_CTX_get(bc);
+	top = BN_CTX_get(bc);
+	if ((hb = BN_CTX_get(bc)) == NULL ||
 	    BN_bin2bn(sig, (int)sig_len, s) == NULL ||
 	    BN_ucmp(s, k->rsa_n) >= 0)		/* RSAVP1 step 1 */
 		goto out;
@@ -828,16 +869,14 @@ verify_rsa_pkcs1(const struct crypto_key *k, const uint8_t *h, size_t hl,
 			goto out;
 	}
 	if (!BN_from_montgomery(r, r, k->rsa_mont, bc) ||
-	    BN_bn2binpad(r, em, (int)k_len) != (int)k_len)
+	    !BN_rshift(top, r, (int)(8 * hl)) ||
+	    BN_cmp(top, k->rsa_em_head[di_index(hl)]) != 0)
 		goto out;
-	want[0] = 0x00;
-	want[1] = 0x01;
-	memset(want + 2, 0xff, k_len - tlen - 3);
-	want[k_len - tlen - 1] = 0x00;
-	memcpy(want + k_len - tlen, di, sizeof(di_sha256));
-	memcpy(want + k_len - hl, h, hl);
-	if (memcmp(em, want, k_len) == 0)
-		rc = 0;
+	/* r >= head * 2^8hl here, so it has more than 8hl bits to mask. */
+	if (!BN_mask_bits(r, (int)(8 * hl)) ||
+	    BN_bin2bn(h, (int)hl, hb) == NULL || BN_cmp(r, hb) != 0)
+		goto out;
+	rc = 0;
 out:
 	BN_CTX_end(bc);
 	return (rc);
