@@ -4,7 +4,9 @@
 # benchmark issue:
 #   - a verified-token cache hit costs at most 2 us of agent CPU;
 #   - a miss (RS256 / ES256 / EdDSA) costs at most 1.15 x the raw OpenSSL
-#     verify time (`openssl speed rsa2048 ecdsap256 ed25519`).
+#     verify time (`openssl speed rsa2048 ecdsap256 ed25519`), both with the
+#     cache off and with it on (a miss then also pays the cache key, the
+#     insertion and an eviction).
 # Both programs are pinned to one CPU (taskset) when available.
 #
 # Usage: scripts/bench.sh [seconds-per-measurement] [runs]
@@ -64,12 +66,13 @@ awk -v rsa="$rsa" -v ec="$ec" -v ed="$ed" \
     -v m_rs="$(res miss_RS256)" -v m_es="$(res miss_ES256)" -v m_ed="$(res miss_EdDSA)" \
     -v f_rs="$(res fresh_RS256)" -v f_es="$(res fresh_ES256)" -v f_ed="$(res fresh_EdDSA)" \
     -v h_rs="$(res rawhash_RS256)" -v h_es="$(res rawhash_ES256)" -v h_ed="$(res rawhash_EdDSA)" '
-function line(name, vps, miss, fresh, rawhash,   sp, r) {
+function line(name, vps, miss, fresh, rawhash,   sp, r, rf) {
 	sp = 1e6 / vps
 	r = miss / sp
-	printf "%-6s openssl speed verify %7.2f us | miss (cache off) %7.2f us = %.3f x  %s | miss (fresh, cache on) %7.2f us = %.3f x | vs verify incl. hashing the signing input %.3f x\n",
-	    name, sp, miss, r, (r <= 1.15 ? "ok  " : "MISS"), fresh, fresh / sp, miss / rawhash
-	return r <= 1.15
+	rf = fresh / sp
+	printf "%-6s openssl speed verify %7.2f us | miss (cache off) %7.2f us = %.3f x  %s | miss (fresh, cache on) %7.2f us = %.3f x  %s | vs verify incl. hashing the signing input %.3f x\n",
+	    name, sp, miss, r, (r <= 1.15 ? "ok  " : "MISS"), fresh, rf, (rf <= 1.15 ? "ok  " : "MISS"), miss / rawhash
+	return r <= 1.15 && rf <= 1.15
 }
 BEGIN {
 	ok = 1
