@@ -557,6 +557,20 @@ claims_check_rules(const cJSON *payload, const struct claim_rule *rules,
 /* ---- rendering ---------------------------------------------------------- */
 
 /* Append the rendering of scalar ${it} at ${out}+*${n}; -1 if impossible. */
+/*
+ * Bytes render_scalar() must look at: C0 controls (NUL ends the string
+ * first), DEL, and 0xc2, the lead byte of the C1 controls.  One load per
+ * byte instead of three comparisons: every identity value goes through it.
+ */
+static const uint8_t render_attn[256] = {
+	[0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1,
+	[0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1,
+	[0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1,
+	[0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1,
+	[0x1f] = 1, [0x7f] = 1, [0xc2] = 1,
+};
+
 static int
 render_scalar(const cJSON *it, char *out, size_t cap, size_t *n)
 {
@@ -570,9 +584,12 @@ render_scalar(const cJSON *it, char *out, size_t cap, size_t *n)
 		len = strlen(s);
 		for (size_t i = 0; i < len; i++) {
 			unsigned char ch = (unsigned char)s[i];
+
+			if (!render_attn[ch])
+				continue;
 			/* C0, DEL, and C1 (U+0080-U+009F is C2 80..C2 9F). */
-			if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 &&
-			    i + 1 < len && (unsigned char)s[i + 1] < 0xa0))
+			if (ch != 0xc2 || (i + 1 < len &&
+			    (unsigned char)s[i + 1] < 0xa0))
 				return (-1);
 		}
 	} else if (cJSON_IsNumber(it)) {
