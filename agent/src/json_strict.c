@@ -8,6 +8,12 @@
  * object, by hash and length first and byte by byte (both unescaped on the
  * fly) only when those agree.  Records of an object are dropped when it
  * closes.
+ *
+ * json_strict_string() and json_strict_number() export the byte-level rules
+ * (the same escape_decode(), utf8_seq() and number grammar) to jws.c, whose
+ * token parser checks and builds in one pass.  json_strict_string() finds
+ * the bytes that need attention 8 at a time with word arithmetic
+ * (special8()) and copies the plain ones as it goes.
  */
 #include <stdint.h>
 #include <stdlib.h>
