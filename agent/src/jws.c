@@ -204,7 +204,10 @@ member(const cJSON *obj, const char *name)
  * (len / 8 + 4: a token's values are rarely denser than that); a document
  * with more values is parsed again with room for every value it can start
  * ((len + 1 + depth) / 2, see tb_nodes_max()), so a dense input costs two
- * passes, never unbounded memory.
+ * passes, never unbounded memory.  A tree that used much less than its
+ * guess is moved to a block of its exact size (tb_compact()) if it is a
+ * payload: payload trees live on in the verified-token cache, headers are
+ * released with the struct jws.
  */
 
 enum {
@@ -354,6 +357,46 @@ tb_attach(cJSON *parent, cJSON *node)
 	head->prev = node;
 }
 
+/*
+ * A payload tree stays in the verified-token cache as long as its entry,
+ * so a block whose node guess was generous is moved to one of the exact
+ * size (nodes ${used} of ${cap}, strings up to ${str_end}): a copy and a
+ * walk over the nodes, much cheaper than a second pass over the text.
+ * Pointer differences are taken in the old block, which is still live.
+ * If the smaller block cannot be had, the larger one is kept.
+ */
+static cJSON *
+tb_compact(cJSON *nodes, size_t used, size_t cap, const char *str_end)
+{
+	const char *s0 = (const char *)(nodes + cap);
+	size_t sl = (size_t)(str_end - s0);
+	cJSON *nn;
+	char *ns;
+
+	if ((cap - used) * sizeof(*nodes) < 1024 ||
+	    (nn = malloc(used * sizeof(*nn) + sl)) == NULL)
+		return (nodes);
+	ns = (char *)(nn + used);
+	memcpy(nn, nodes, used * sizeof(*nn));
+	memcpy(ns, s0, sl);
+	for (size_t i = 0; i < used; i++) {
+		cJSON *x = &nn[i];
+
+		if (x->next != NULL)
+			x->next = nn + (x->next - nodes);
+		if (x->prev != NULL)
+			x->prev = nn + (x->prev - nodes);
+		if (x->child != NULL)
+			x->child = nn + (x->child - nodes);
+		if (x->string != NULL)
+			x->string = ns + (x->string - s0);
+		if (x->valuestring != NULL)
+			x->valuestring = ns + (x->valuestring - s0);
+	}
+	free(nodes);
+	return (nn);
+}
+
 #define TB_FAIL(id)	do { err = TB_##id; goto fail; } while (0)
 
 /*
@@ -362,10 +405,12 @@ tb_attach(cJSON *parent, cJSON *node)
  * ${max_members} and require_object.  Return the root, or NULL with
  * *${why} set to a JSON_STRICT_REASONS text; *${short_of_nodes} tells the
  * caller that ${cap} nodes were not enough (why is then "out of memory").
+ * With ${compact}, a generous block is moved to one of the exact size.
  */
 static cJSON *
 tree_parse(const uint8_t *buf, size_t len, unsigned max_depth,
-    unsigned max_members, size_t cap, const char **why, bool *short_of_nodes)
+    unsigned max_members, size_t cap, bool compact, const char **why,
+    bool *short_of_nodes)
 {
 	struct tb_frame st[JSON_STRICT_DEPTH_MAX], *f = NULL;
 	const uint8_t *p = buf, *end = buf + len, *q;
@@ -479,7 +524,7 @@ next:
 	if (depth == 0) {
 		if (p != end)
 			TB_FAIL(TRAILING);
-		return (nodes);
+		return (compact ? tb_compact(nodes, used, cap, str) : nodes);
 	}
 	f = &st[depth - 1];
 	if (p >= end)
@@ -566,11 +611,13 @@ decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
 		    "payload: invalid base64url";
 		return (NULL);
 	}
+	/* The payload is kept (token cache): its tree is made compact. */
 	tree = tree_parse(buf, (size_t)n, max_depth, max_members,
-	    (size_t)n / 8 + 4, &why, &short_of_nodes);
+	    (size_t)n / 8 + 4, !in_header, &why, &short_of_nodes);
 	if (tree == NULL && short_of_nodes)
 		tree = tree_parse(buf, (size_t)n, max_depth, max_members,
-		    tb_nodes_max((size_t)n, max_depth), &why, &short_of_nodes);
+		    tb_nodes_max((size_t)n, max_depth), !in_header, &why,
+		    &short_of_nodes);
 	if (tree == NULL) {
 		*detail = json_detail(why, in_header);
 		return (NULL);
