@@ -108,4 +108,36 @@ int json_strict_check_size(const char *buf, size_t len,
  */
 size_t json_strict_unescape(const char *raw, size_t rawlen, char *out);
 
+/*
+ * The two pieces of json_strict_check() that read bytes rather than
+ * structure, for a parser that validates and builds in one pass (jws.c):
+ * whatever they accept, json_strict_check() accepts in that position, and
+ * the other way round.
+ */
+
+/*
+ * json_strict_string(p, end, out, outlen, why):
+ * Validate the JSON string whose opening quote is at ${p} (${end} bounds
+ * the input; never read at or past it) by the rules of json_strict_check()
+ * (UTF-8, known escapes, no \u0000, paired surrogates, no raw control
+ * character) and write its unescaped bytes and a NUL to ${out}, which must
+ * hold at least ${end} - ${p} bytes (the unescaped string and its NUL never
+ * need more than the quoted text; bytes past the NUL may be written too,
+ * within that room).  Return a pointer just past the closing quote and set
+ * *${outlen} to the unescaped length (no NUL inside), or return NULL and
+ * set *${why} (if not NULL) to one of JSON_STRICT_REASONS.
+ */
+const char *json_strict_string(const char *p, const char *end, char *out,
+    size_t *outlen, const char **why);
+
+/*
+ * json_strict_number(p, end, why):
+ * Check the RFC 8259 number grammar at ${p} (a '-' or a digit; ${end}
+ * bounds the input) and return a pointer just past the number, or NULL
+ * with *${why} (if not NULL) set to the "invalid number" or "number with a
+ * leading zero" reason.  What follows the number is not looked at.
+ */
+const char *json_strict_number(const char *p, const char *end,
+    const char **why);
+
 #endif /* !SPOA_JSON_STRICT_H */

@@ -2,9 +2,10 @@
  * jws.h: the Authorization header and compact JWS parsing (RFC 7515 §7.1),
  * before any signature is checked.
  *
- * jws_parse() splits and decodes a token, validates both JSON parts with
- * json_strict (no duplicate keys, UTF-8, depth and member caps) and reads
- * the header fields the verifier needs.  It does no cryptography: the
+ * jws_parse() splits and decodes a token, validates both JSON parts by the
+ * rules of json_strict_check() (no duplicate keys, UTF-8, depth and member
+ * caps; checked while their trees are built, in one pass) and reads the
+ * header fields the verifier needs.  It does no cryptography: the
  * result is NOT trusted until the signature over jws.signing_input has been
  * verified with a key and algorithm taken from our own key set.
  *

@@ -8,6 +8,12 @@
  * object, by hash and length first and byte by byte (both unescaped on the
  * fly) only when those agree.  Records of an object are dropped when it
  * closes.
+ *
+ * json_strict_string() and json_strict_number() export the byte-level rules
+ * (the same escape_decode(), utf8_seq() and number grammar) to jws.c, whose
+ * token parser checks and builds in one pass.  json_strict_string() finds
+ * the bytes that need attention 8 at a time with word arithmetic
+ * (special8()) and copies the plain ones as it goes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -377,20 +383,22 @@ nomem:
 	return (-1);
 }
 
-static int
-parse_number(struct jctx *c)
+/*
+ * The end of the number at ${p} (RFC 8259 grammar), or NULL with *${err}
+ * set.
+ */
+static const uint8_t *
+number_end(const uint8_t *p, const uint8_t *end, enum jerr *err)
 {
-	const uint8_t *p = c->p, *end = c->end;
-
-	if (*p == '-')
+	if (p < end && *p == '-')
 		p++;
 	if (p >= end || *p < '0' || *p > '9')
 		goto bad;
 	if (*p == '0') {
 		p++;
 		if (p < end && *p >= '0' && *p <= '9') {
-			c->err = JERR_LEADING_ZERO;
-			return (-1);
+			*err = JERR_LEADING_ZERO;
+			return (NULL);
 		}
 	} else {
 		while (p < end && *p >= '0' && *p <= '9')
@@ -412,11 +420,21 @@ parse_number(struct jctx *c)
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
 	}
-	c->p = p;
-	return (0);
+	return (p);
 bad:
-	c->err = JERR_NUMBER;
-	return (-1);
+	*err = JERR_NUMBER;
+	return (NULL);
+}
+
+static int
+parse_number(struct jctx *c)
+{
+	const uint8_t *q = number_end(c->p, c->end, &c->err);
+
+	if (q == NULL)
+		return (-1);
+	c->p = q;
+	return (0);
 }
 
 static int
@@ -658,4 +676,116 @@ json_strict_unescape(const char *raw, size_t rawlen, char *out)
 	}
 	out[n] = '\0';
 	return (n);
+}
+
+/*
+ * A word of 8 string bytes, first byte in the low bits whatever the host's
+ * byte order.
+ */
+static inline uint64_t
+load_le64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return (w);
+}
+
+#define ONES	UINT64_C(0x0101010101010101)
+#define HIGHS	UINT64_C(0x8080808080808080)
+
+/*
+ * The high bit of each byte of ${w} that is not a plain string byte (below
+ * 0x20, '"', '\\' or 0x80 and up), exact up to the first such byte: a
+ * subtraction only borrows out of a byte that is flagged, so bits above
+ * the lowest one may be spurious but the lowest one is right.
+ */
+static inline uint64_t
+special8(uint64_t w)
+{
+	uint64_t lt = w - 0x20 * ONES;
+	uint64_t qt = (w ^ ('"' * ONES)) - ONES;
+	uint64_t bs = (w ^ ('\\' * ONES)) - ONES;
+
+	return ((((lt | qt | bs) & ~w) | w) & HIGHS);
+}
+
+const char *
+json_strict_string(const char *sp, const char *se, char *out, size_t *outlen,
+    const char **why)
+{
+	const uint8_t *p = (const uint8_t *)sp + 1, *end = (const uint8_t *)se;
+	uint8_t *o = (uint8_t *)out, tmp[4];
+	enum jerr err = JERR_UNTERMINATED;
+	uint64_t m;
+	unsigned n;
+	size_t used;
+
+	/*
+	 * ${o} never runs ahead of ${p} - ${sp} - 1: escapes shrink and the
+	 * rest is copied as it is, so an 8-byte store at ${o} for 8 bytes
+	 * read at ${p} stays within the ${se} - ${sp} bytes of ${out}.
+	 */
+	for (;;) {
+		/* Plain runs: 8 bytes tested and copied at a time. */
+		while ((size_t)(end - p) >= 8) {
+			memcpy(o, p, 8);
+			if ((m = special8(load_le64(p))) != 0) {
+				n = (unsigned)__builtin_ctzll(m) / 8;
+				p += n;
+				o += n;
+				goto special;
+			}
+			p += 8;
+			o += 8;
+		}
+		while (p < end && plain[*p])
+			*o++ = *p++;
+		if (p >= end)
+			goto fail;
+special:
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			if ((used = escape_decode(p, end, tmp, &n, &err)) == 0)
+				goto fail;
+			memcpy(o, tmp, n);	/* n <= used */
+			p += used;
+			o += n;
+		} else if (*p < 0x20) {
+			err = JERR_CONTROL;
+			goto fail;
+		} else {
+			/* 0x80 and up: plain ASCII never stops a run. */
+			if ((n = utf8_seq(p, (size_t)(end - p))) == 0) {
+				err = JERR_UTF8;
+				goto fail;
+			}
+			memcpy(o, p, n);
+			p += n;
+			o += n;
+		}
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - (uint8_t *)out);
+	return ((const char *)p + 1);
+fail:
+	if (why != NULL)
+		*why = jerr_text[err];
+	return (NULL);
+}
+
+const char *
+json_strict_number(const char *p, const char *end, const char **why)
+{
+	enum jerr err = JERR_NUMBER;
+	const uint8_t *q;
+
+	q = number_end((const uint8_t *)p, (const uint8_t *)end, &err);
+	if (q == NULL && why != NULL)
+		*why = jerr_text[err];
+	return ((const char *)q);
 }

@@ -178,91 +178,128 @@ member(const cJSON *obj, const char *name)
 	return (cJSON_GetObjectItemCaseSensitive(obj, name));
 }
 
-/* ---- trees of validated JSON, in one allocation ---------------------------- */
+/* ---- strict JSON into a tree, one pass, one allocation ----------------- */
 
 /*
  * Every token that misses the cache has its header and payload parsed, so
- * they are not handed to cJSON_Parse (a malloc per node and per string, a
- * second pass over text that json_strict has just read in full) but built
- * here from the text json_strict_check_size() accepted: cJSON nodes (so the
- * rest of the code reads them with the cJSON API, unchanged), the root
- * first, then the unescaped strings, all in one malloc'd block that a single
- * free() releases (jws_tree_free(); never cJSON_Delete).  The result is the
- * tree cJSON_Parse would give, field for field (numbers through strtod
- * like cJSON's); tests/unit/agent/test_jws.c and fuzz_jws compare the two.
+ * they are not handed to cJSON_Parse (a malloc per node and per string)
+ * nor read twice (validate, then build): tree_parse() below checks every
+ * rule of json_strict_check() and builds the tree in the same pass.  The
+ * byte-level rules (strings: UTF-8, escapes, surrogates, \u0000, control
+ * characters; the number grammar) are json_strict's own functions; the
+ * structure (whitespace, depth and member caps, trailing commas, duplicate
+ * keys after unescaping, data after the value) is checked here in the order
+ * json_strict_check() checks it, so both give the same reason for the same
+ * input (fuzz_jws cross-checks the two).
+ *
+ * The result is made of cJSON nodes (the rest of the code reads it with the
+ * cJSON API, unchanged), the root first, then the unescaped strings, all in
+ * one malloc'd block that a single free() releases (jws_tree_free(); never
+ * cJSON_Delete).  It is the tree cJSON_Parse would give, field for field
+ * (numbers through strtod like cJSON's); tests/unit/agent/test_jws.c and
+ * fuzz_jws compare the two.
+ *
+ * Sizing the block before parsing: strings need at most ${len} bytes (an
+ * unescaped string and its NUL fit in its quoted text).  Nodes are guessed
+ * (len / 8 + 4: a token's values are rarely denser than that); a document
+ * with more values is parsed again with room for every value it can start
+ * ((len + 1 + depth) / 2, see tb_nodes_max()), so a dense input costs two
+ * passes, never unbounded memory.  A tree that used much less than its
+ * guess is moved to a block of its exact size (tb_compact()) if it is a
+ * payload: payload trees live on in the verified-token cache, headers are
+ * released with the struct jws.
  */
 
-static const uint8_t *
-tb_ws(const uint8_t *p, const uint8_t *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return (p);
-}
+enum {
+#define X_IDX(id, text) TB_##id,
+	JSON_STRICT_REASONS(X_IDX)
+#undef X_IDX
+};
 
-/* Input bytes of an escape at ${p} (validated: "\\x", "\\uXXXX", or a
- * surrogate pair "\\uD8xx\\uDCxx"). */
-static size_t
-tb_escape_len(const uint8_t *p, const uint8_t *end)
-{
-	if ((size_t)(end - p) < 6 || p[1] != 'u')
-		return (2);
-	if ((p[2] == 'd' || p[2] == 'D') && ((p[3] >= '8' && p[3] <= '9') ||
-	    (p[3] >= 'a' && p[3] <= 'b') || (p[3] >= 'A' && p[3] <= 'B')))
-		return (12);
-	return (6);
-}
+/* An open object or array. */
+struct tb_frame {
+	cJSON *node;
+	unsigned members;
+	uint64_t keys[2];	/* object: a 128-bit filter of its key hashes */
+};
 
-/* The string at *${pp} (at its '"') into the string area; NULL if the area
- * (sized by json_strict: raw length + 1 per string) is short, which does
- * not happen. */
-static char *
-tb_string(const uint8_t **pp, const uint8_t *end, char **str,
-    const char *str_end)
-{
-	const uint8_t *p = *pp + 1;
-	char *s = *str, *o = s;
-	size_t e;
-
-	for (;;) {
-		/* Plain bytes (UTF-8 included) are copied as they are. */
-		while (p < end && o < str_end && *p != '"' && *p != '\\')
-			*o++ = (char)*p++;
-		if (p >= end || o >= str_end)
-			return (NULL);
-		if (*p == '"')
-			break;
-		e = tb_escape_len(p, end);
-		if (e > (size_t)(end - p) || e + 1 > (size_t)(str_end - o))
-			return (NULL);
-		o += json_strict_unescape((const char *)p, e, o);
-		p += e;
-	}
-	*o++ = '\0';
-	*str = o;
-	*pp = p + 1;
-	return (s);
-}
-
-/* A number (validated grammar) at *${pp} into ${node}, as cJSON reads it. */
 static int
-tb_number(const uint8_t **pp, const uint8_t *end, cJSON *node)
+tb_is_ws(uint8_t c)
 {
-	const uint8_t *p = *pp, *q = p;
+	return (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+}
+
+/*
+ * The most nodes a parse of ${len} bytes can start (valid or not): every
+ * value takes a byte, each but the first a separator too, and a container
+ * its closing byte, except those still open (fewer than ${max_depth}).  So
+ * ${len} >= 2 * n - 1 - open.
+ */
+static size_t
+tb_nodes_max(size_t len, unsigned max_depth)
+{
+	return ((len + 1 + max_depth) / 2 + 1);
+}
+
+/* A hash of the unescaped key ${k} of ${n} bytes, for the key filter. */
+static uint64_t
+tb_key_hash(const char *k, size_t n)
+{
+	uint32_t a = 0, b = 0;
+
+	if (n >= 4) {
+		memcpy(&a, k, 4);
+		memcpy(&b, k + n - 4, 4);
+	} else if (n > 0) {
+		a = (uint32_t)(uint8_t)k[0] | (uint32_t)(uint8_t)k[n / 2] << 8 |
+		    (uint32_t)(uint8_t)k[n - 1] << 16;
+	}
+	return ((((uint64_t)a << 32 | b) ^ n) * UINT64_C(0x9e3779b97f4a7c15));
+}
+
+/*
+ * Whether the object of frame ${f} already has the key ${k} (${n} bytes,
+ * NUL-terminated, no NUL inside).  Each key sets two of the 128 bits of
+ * the object's filter; a key that finds both of its bits clear is new (the
+ * answer for most keys, in a few instructions), otherwise the earlier keys
+ * are compared in full.  The filter only saves work: the answer is always
+ * the full comparison's.
+ */
+static bool
+tb_key_dup(struct tb_frame *f, const char *k, size_t n)
+{
+	uint64_t h = tb_key_hash(k, n);
+	unsigned b1 = (unsigned)(h >> 57), b2 = (unsigned)(h >> 50) & 127;
+	uint64_t m1 = UINT64_C(1) << (b1 % 64), m2 = UINT64_C(1) << (b2 % 64);
+	bool seen = (f->keys[b1 / 64] & m1) != 0 && (f->keys[b2 / 64] & m2) != 0;
+	const cJSON *c;
+
+	f->keys[b1 / 64] |= m1;
+	f->keys[b2 / 64] |= m2;
+	if (!seen)
+		return (false);
+	for (c = f->node->child; c != NULL; c = c->next)
+		if (c->string[0] == k[0] && strcmp(c->string, k) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * The number ${p} .. ${q} (json_strict_number() passed it) into ${node}, as
+ * cJSON reads it: cJSON's lexer takes the run of [0-9+-.eE] and strtod's
+ * it, and in an accepted document that run is exactly the number.
+ */
+static int
+tb_number(const uint8_t *p, const uint8_t *q, cJSON *node)
+{
 	char tmp[64], *num, *e, dp;
 	bool integral = true, ok;
-	size_t n;
+	size_t n = (size_t)(q - p);
 	double v;
 
-	while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' ||
-	    *q == '+' || *q == '.' || *q == 'e' || *q == 'E')) {
-		if (*q == '.' || *q == 'e' || *q == 'E' || *q == '+')
+	for (const uint8_t *d = p; d < q; d++)
+		if (*d == '.' || *d == 'e' || *d == 'E')
 			integral = false;
-		q++;
-	}
-	n = (size_t)(q - p);
-	if (n == 0)
-		return (-1);
 	if (integral && n <= 16) {
 		/* Up to 15 digits (and a sign): exact in a double. */
 		const uint8_t *d = p + (*p == '-');
@@ -301,7 +338,6 @@ slow:
 		node->valueint = INT_MIN;
 	else
 		node->valueint = (int)v;
-	*pp = q;
 	return (0);
 }
 
@@ -321,119 +357,233 @@ tb_attach(cJSON *parent, cJSON *node)
 	head->prev = node;
 }
 
-/* Key, then ':', of an object member at *${pp} (at the key's '"'). */
-static char *
-tb_key(const uint8_t **pp, const uint8_t *end, char **str, const char *str_end)
-{
-	char *k = tb_string(pp, end, str, str_end);
-	const uint8_t *p = tb_ws(*pp, end);
-
-	if (k == NULL || p >= end || *p != ':')
-		return (NULL);
-	*pp = tb_ws(p + 1, end);
-	return (k);
-}
-
 /*
- * Build the tree of the ${len} bytes at ${buf}, which json_strict_check_size
- * accepted and measured in ${sz}.  Return the root, or NULL (out of memory).
+ * A payload tree stays in the verified-token cache as long as its entry,
+ * so a block whose node guess was generous is moved to one of the exact
+ * size (nodes ${used} of ${cap}, strings up to ${str_end}): a copy and a
+ * walk over the nodes, much cheaper than a second pass over the text.
+ * Pointer differences are taken in the old block, which is still live.
+ * If the smaller block cannot be had, the larger one is kept.
  */
 static cJSON *
-tree_build(const uint8_t *buf, size_t len, const struct json_strict_size *sz)
+tb_compact(cJSON *nodes, size_t used, size_t cap, const char *str_end)
 {
-	cJSON *stack[JSON_STRICT_DEPTH_MAX], *nodes, *parent = NULL, *node;
-	const uint8_t *p = buf, *end = buf + len;
-	size_t used = 0, depth = 0;
-	char *str, *str_end, *key = NULL;
+	const char *s0 = (const char *)(nodes + cap);
+	size_t sl = (size_t)(str_end - s0);
+	cJSON *nn;
+	char *ns;
 
-	if (sz->values == 0 || sz->values > len || sz->str_bytes > 2 * len)
-		return (NULL);
-	nodes = malloc(sz->values * sizeof(*nodes) + sz->str_bytes);
-	if (nodes == NULL)
-		return (NULL);
-	str = (char *)(nodes + sz->values);
-	str_end = str + sz->str_bytes;
-	p = tb_ws(p, end);
+	if ((cap - used) * sizeof(*nodes) < 1024 ||
+	    (nn = malloc(used * sizeof(*nn) + sl)) == NULL)
+		return (nodes);
+	ns = (char *)(nn + used);
+	memcpy(nn, nodes, used * sizeof(*nn));
+	memcpy(ns, s0, sl);
+	for (size_t i = 0; i < used; i++) {
+		cJSON *x = &nn[i];
+
+		if (x->next != NULL)
+			x->next = nn + (x->next - nodes);
+		if (x->prev != NULL)
+			x->prev = nn + (x->prev - nodes);
+		if (x->child != NULL)
+			x->child = nn + (x->child - nodes);
+		if (x->string != NULL)
+			x->string = ns + (x->string - s0);
+		if (x->valuestring != NULL)
+			x->valuestring = ns + (x->valuestring - s0);
+	}
+	free(nodes);
+	return (nn);
+}
+
+#define TB_FAIL(id)	do { err = TB_##id; goto fail; } while (0)
+
+/*
+ * Check and build the ${len} bytes at ${buf} with room for ${cap} nodes,
+ * under the rules of json_strict_check() with ${max_depth},
+ * ${max_members} and require_object.  Return the root, or NULL with
+ * *${why} set to a JSON_STRICT_REASONS text; *${short_of_nodes} tells the
+ * caller that ${cap} nodes were not enough (why is then "out of memory").
+ * With ${compact}, a generous block is moved to one of the exact size.
+ */
+static cJSON *
+tree_parse(const uint8_t *buf, size_t len, unsigned max_depth,
+    unsigned max_members, size_t cap, bool compact, const char **why,
+    bool *short_of_nodes)
+{
+	struct tb_frame st[JSON_STRICT_DEPTH_MAX], *f = NULL;
+	const uint8_t *p = buf, *end = buf + len, *q;
+	cJSON *nodes = NULL, *node;
+	char *str, *key = NULL;
+	const char *sub = NULL;
+	unsigned depth = 0;
+	size_t used = 0, n;
+	int err = TB_UNEXPECTED;
+
+	*short_of_nodes = false;
+	if (max_depth > JSON_STRICT_DEPTH_MAX)
+		max_depth = JSON_STRICT_DEPTH_MAX;
+	if (len == 0)
+		TB_FAIL(EMPTY);
+	if (cap == 0 || cap > (SIZE_MAX - len) / sizeof(*nodes))
+		TB_FAIL(NOMEM);
+	if ((nodes = malloc(cap * sizeof(*nodes) + len)) == NULL)
+		TB_FAIL(NOMEM);
+	str = (char *)(nodes + cap);
+
+	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		TB_FAIL(BOM);
+	while (p < end && tb_is_ws(*p))
+		p++;
+	if (p >= end)
+		TB_FAIL(EMPTY);
+	if (*p != '{')
+		TB_FAIL(NOT_OBJECT);
 
 value:
-	if (p >= end || used == sz->values)
-		goto fail;
+	/* p is at a value's first byte (whitespace skipped) or the end. */
+	if (p >= end)
+		TB_FAIL(UNEXPECTED);
+	if (used == cap) {
+		*short_of_nodes = true;
+		TB_FAIL(NOMEM);
+	}
 	node = &nodes[used++];
 	memset(node, 0, sizeof(*node));
 	node->string = key;
 	key = NULL;
-	if (parent != NULL)
-		tb_attach(parent, node);
+	if (f != NULL)
+		tb_attach(f->node, node);
 	switch (*p) {
 	case '{':
 	case '[':
+		if (depth >= max_depth)
+			TB_FAIL(TOO_DEEP);
 		node->type = (*p == '{') ? cJSON_Object : cJSON_Array;
-		p = tb_ws(p + 1, end);
-		if (p < end && (*p == '}' || *p == ']')) {
+		f = &st[depth++];
+		f->node = node;
+		f->members = 0;
+		f->keys[0] = f->keys[1] = 0;
+		p++;
+		while (p < end && tb_is_ws(*p))
 			p++;
+		if (p < end && *p == (node->type == cJSON_Object ? '}' : ']')) {
+			p++;
+			depth--;
 			goto next;
 		}
-		if (depth == ARRAY_SIZE(stack))
-			goto fail;
-		stack[depth++] = parent;
-		parent = node;
-		if (node->type == cJSON_Object &&
-		    (key = tb_key(&p, end, &str, str_end)) == NULL)
-			goto fail;
-		goto value;
+		goto member;
 	case '"':
 		node->type = cJSON_String;
-		if ((node->valuestring = tb_string(&p, end, &str, str_end)) ==
-		    NULL)
-			goto fail;
+		q = (const uint8_t *)json_strict_string((const char *)p,
+		    (const char *)end, str, &n, &sub);
+		if (q == NULL)
+			goto fail_sub;
+		node->valuestring = str;
+		str += n + 1;
+		p = q;
+		break;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		q = (const uint8_t *)json_strict_number((const char *)p,
+		    (const char *)end, &sub);
+		if (q == NULL)
+			goto fail_sub;
+		if (tb_number(p, q, node) != 0)
+			TB_FAIL(NOMEM);	/* strtod's copy of a long number */
+		p = q;
 		break;
 	case 't':
-		if ((size_t)(end - p) < 4)
-			goto fail;
+		if ((size_t)(end - p) < 4 || memcmp(p, "true", 4) != 0)
+			TB_FAIL(LITERAL);
 		node->type = cJSON_True;
 		node->valueint = 1;
 		p += 4;
 		break;
 	case 'f':
-		if ((size_t)(end - p) < 5)
-			goto fail;
+		if ((size_t)(end - p) < 5 || memcmp(p, "false", 5) != 0)
+			TB_FAIL(LITERAL);
 		node->type = cJSON_False;
 		p += 5;
 		break;
 	case 'n':
-		if ((size_t)(end - p) < 4)
-			goto fail;
+		if ((size_t)(end - p) < 4 || memcmp(p, "null", 4) != 0)
+			TB_FAIL(LITERAL);
 		node->type = cJSON_NULL;
 		p += 4;
 		break;
 	default:
-		if (tb_number(&p, end, node) != 0)
-			goto fail;
-		break;
+		TB_FAIL(UNEXPECTED);
 	}
 
 next:
-	p = tb_ws(p, end);
-	if (parent == NULL)
-		return (p == end ? nodes : (free(nodes), NULL));
+	/* After a complete value. */
+	while (p < end && tb_is_ws(*p))
+		p++;
+	if (depth == 0) {
+		if (p != end)
+			TB_FAIL(TRAILING);
+		return (compact ? tb_compact(nodes, used, cap, str) : nodes);
+	}
+	f = &st[depth - 1];
 	if (p >= end)
-		goto fail;
+		TB_FAIL(UNEXPECTED);
 	if (*p == ',') {
-		p = tb_ws(p + 1, end);
-		if (parent->type == cJSON_Object &&
-		    (key = tb_key(&p, end, &str, str_end)) == NULL)
-			goto fail;
+		p++;
+		while (p < end && tb_is_ws(*p))
+			p++;
+		if (p < end && (*p == '}' || *p == ']'))
+			TB_FAIL(TRAILING_COMMA);
+		goto member;
+	}
+	if (*p == (f->node->type == cJSON_Object ? '}' : ']')) {
+		p++;
+		depth--;
+		goto next;
+	}
+	TB_FAIL(UNEXPECTED);
+
+member:
+	/* After '{', '[' or ',' and whitespace, in the container of ${f}. */
+	if (f->node->type != cJSON_Object) {
+		if (++f->members > max_members)
+			TB_FAIL(TOO_MANY);
 		goto value;
 	}
-	/* '}' or ']' */
+	if (p >= end || *p != '"')
+		TB_FAIL(KEY_EXPECTED);
+	if (++f->members > max_members)
+		TB_FAIL(TOO_MANY);
+	q = (const uint8_t *)json_strict_string((const char *)p,
+	    (const char *)end, str, &n, &sub);
+	if (q == NULL)
+		goto fail_sub;
+	if (tb_key_dup(f, str, n))
+		TB_FAIL(DUP_KEY);
+	key = str;
+	str += n + 1;
+	p = q;
+	while (p < end && tb_is_ws(*p))
+		p++;
+	if (p >= end || *p != ':')
+		TB_FAIL(COLON);
 	p++;
-	parent = stack[--depth];
-	goto next;
+	while (p < end && tb_is_ws(*p))
+		p++;
+	goto value;
 
+fail_sub:
+	free(nodes);
+	*why = sub;
+	return (NULL);
 fail:
 	free(nodes);
+	*why = jws_json_plain[err];
 	return (NULL);
 }
+
+#undef TB_FAIL
 
 void
 jws_tree_free(struct cJSON *tree)
@@ -442,17 +592,16 @@ jws_tree_free(struct cJSON *tree)
 }
 
 /*
- * Decode segment ${seg}/${seglen} into ${buf} (${cap} bytes), validate it
- * strictly and parse it.  Return the tree or NULL with *${detail} set.
+ * Decode segment ${seg}/${seglen} into ${buf} (${cap} bytes), then check
+ * and parse it in one pass.  Return the tree or NULL with *${detail} set.
  */
 static cJSON *
 decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
     unsigned max_depth, unsigned max_members, int in_header,
     const char **detail)
 {
-	struct json_limits jl = { max_depth, max_members, 1 };
-	struct json_strict_size sz;
 	const char *why = NULL;
+	bool short_of_nodes;
 	ssize_t n;
 	cJSON *tree;
 
@@ -462,17 +611,15 @@ decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
 		    "payload: invalid base64url";
 		return (NULL);
 	}
-	if (json_strict_check_size((const char *)buf, (size_t)n, &jl, &why,
-	    &sz) != 0) {
+	/* The payload is kept (token cache): its tree is made compact. */
+	tree = tree_parse(buf, (size_t)n, max_depth, max_members,
+	    (size_t)n / 8 + 4, !in_header, &why, &short_of_nodes);
+	if (tree == NULL && short_of_nodes)
+		tree = tree_parse(buf, (size_t)n, max_depth, max_members,
+		    tb_nodes_max((size_t)n, max_depth), !in_header, &why,
+		    &short_of_nodes);
+	if (tree == NULL) {
 		*detail = json_detail(why, in_header);
-		return (NULL);
-	}
-	tree = tree_build(buf, (size_t)n, &sz);
-	if (tree == NULL || !cJSON_IsObject(tree)) {
-		/* Only on allocation failure, after json_strict passed. */
-		jws_tree_free(tree);
-		*detail = in_header ? "header: JSON not parsed" :
-		    "payload: JSON not parsed";
 		return (NULL);
 	}
 	return (tree);

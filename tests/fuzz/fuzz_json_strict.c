@@ -3,6 +3,11 @@
  * json_strict accepts, cJSON accepts too, and cJSON's reprint of it is
  * accepted again (so the two parsers agree on what the text is).  The
  * first byte picks the limits; the rest is the document.
+ *
+ * The same document is also the payload of a token given to jws_parse(),
+ * whose one-pass parser must agree with json_strict_check() (with
+ * require_object, as for a payload) on every input: both accept, or both
+ * refuse for the same reason; and what it accepts is cJSON's tree.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,9 +15,91 @@
 
 #include <cjson/cJSON.h>
 
+#include "b64url.h"
 #include "json_strict.h"
+#include "jws.h"
+#include "reason.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Our one-block tree ${a} against cJSON's ${b}; 0 if equal. */
+static int
+tree_diff(const cJSON *a, const cJSON *b, int depth)
+{
+	const cJSON *x, *y;
+
+	if (depth > 200 || a->type != b->type || a->valueint != b->valueint ||
+	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
+		return (1);
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string != NULL && strcmp(a->string, b->string) != 0))
+		return (1);
+	if ((a->valuestring == NULL) != (b->valuestring == NULL) ||
+	    (a->valuestring != NULL &&
+	    strcmp(a->valuestring, b->valuestring) != 0))
+		return (1);
+	for (x = a->child, y = b->child; x != NULL && y != NULL;
+	    x = x->next, y = y->next)
+		if (tree_diff(x, y, depth + 1) != 0)
+			return (1);
+	if (x != NULL || y != NULL)
+		return (1);
+	if (a->child != NULL) {
+		for (x = a->child; x->next != NULL; x = x->next)
+			if (x->next->prev != x)
+				return (1);
+		if (a->child->prev != x)
+			return (1);
+	}
+	return (0);
+}
+
+/* ${doc} as the payload of a token: jws_parse() against json_strict. */
+static void
+cross_check_jws(const char *doc, size_t size, const struct json_limits *lim)
+{
+	static const char hdr[] = "eyJhbGciOiJSUzI1NiJ9.";	/* {"alg":"RS256"} */
+	struct jws_limits jl = JWS_LIMITS_DEFAULT;
+	struct json_limits pl = *lim;
+	const char *why = NULL, *detail = NULL;
+	size_t cap, n;
+	enum reason r;
+	struct jws j;
+	char *tok;
+	int rs, rj;
+
+	if (size == 0)
+		return;		/* an empty payload segment is refused earlier */
+	jl.max_token = SIZE_MAX;
+	jl.payload_max_depth = lim->max_depth;
+	jl.payload_max_members = lim->max_members;
+	pl.require_object = 1;
+	cap = sizeof(hdr) + b64url_encoded_len(size) + 8;
+	if ((tok = malloc(cap)) == NULL)
+		return;
+	memcpy(tok, hdr, sizeof(hdr) - 1);
+	n = sizeof(hdr) - 1;
+	n += b64url_encode((const uint8_t *)doc, size, tok + n, cap - n);
+	memcpy(tok + n, ".c2ln", 5);
+	n += 5;
+
+	rs = json_strict_check(doc, size, &pl, &why);
+	rj = jws_parse(tok, n, &jl, &j, &r, &detail);
+	if (rs != rj)
+		abort();
+	if (rj == 0) {
+		cJSON *ref = cJSON_ParseWithLength(doc, size);
+
+		if (ref == NULL || tree_diff(j.payload, ref, 0) != 0)
+			abort();
+		cJSON_Delete(ref);
+		jws_release(&j);
+	} else if (detail == NULL || strncmp(detail, "payload: ", 9) != 0 ||
+	    strcmp(detail + 9, why) != 0) {
+		abort();	/* refused, but not for json_strict's reason */
+	}
+	free(tok);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,6 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	doc = (const char *)data + 1;
 	size--;
+	cross_check_jws(doc, size, &lim);
 
 	if (json_strict_check(doc, size, &lim, &why) != 0) {
 		if (why == NULL)

@@ -10,6 +10,11 @@
  * the token it builds, so that mutations reach the JSON rules (alg, crit,
  * kid, duplicates, claims) instead of dying in base64.  Any other input is
  * the token itself.
+ *
+ * jws_parse() checks and builds its JSON in one pass; json_strict_check()
+ * is the reference: for a three-segment token whose header (or payload)
+ * decodes, the two must agree on that part (a JSON reason from jws_parse
+ * is json_strict's reason for it, and accepted JSON is accepted by both).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +25,7 @@
 
 #include "b64url.h"
 #include "claims.h"
+#include "json_strict.h"
 #include "config.h"
 #include "jwa.h"
 #include "jws.h"
@@ -130,6 +136,76 @@ check_tree(const char *tok, size_t len, int i, const cJSON *ours)
 	free(buf);
 }
 
+/*
+ * The JSON reason in ${detail} for the part ${prefix} ("header: "), or
+ * NULL if the detail is about something else.
+ */
+static const char *
+json_reason(const char *detail, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	if (detail == NULL || strncmp(detail, prefix, pl) != 0 ||
+	    strcmp(detail + pl, "invalid base64url") == 0)
+		return (NULL);
+	return (detail + pl);
+}
+
+/*
+ * json_strict_check() on the decoded part ${s}/${n} with jws_parse's
+ * default limits for it: 0, -1 (with *${why}), or 1 if it does not decode.
+ */
+static int
+strict_part(const char *s, size_t n, int header, const char **why)
+{
+	static const struct jws_limits dl = JWS_LIMITS_DEFAULT;
+	struct json_limits jl = { header ? dl.header_max_depth :
+	    dl.payload_max_depth, header ? dl.header_max_members :
+	    dl.payload_max_members, 1 };
+	uint8_t *buf;
+	ssize_t dn;
+	int rc = 1;
+
+	if ((buf = malloc(b64url_decoded_len(n) + 1)) == NULL)
+		abort();
+	dn = b64url_decode(s, n, buf, b64url_decoded_len(n));
+	if (dn >= 0)
+		rc = json_strict_check((const char *)buf, (size_t)dn, &jl, why);
+	free(buf);
+	return (rc);
+}
+
+/* jws_parse's answer ${rc}/${detail} on ${tok} against json_strict's. */
+static void
+cross_check_strict(const char *tok, size_t len, int rc, const char *detail)
+{
+	static const struct jws_limits dl = JWS_LIMITS_DEFAULT;
+	const char *d1, *d2, *hw = NULL, *pw = NULL, *jr;
+	int hs, ps;
+
+	if (len == 0 || len > dl.max_token || tok[0] == '{' ||
+	    (d1 = memchr(tok, '.', len)) == NULL ||
+	    (d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok))) == NULL ||
+	    memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - tok)) != NULL ||
+	    d1 == tok || d2 == d1 + 1)
+		return;		/* refused before any JSON is looked at */
+	hs = strict_part(tok, (size_t)(d1 - tok), 1, &hw);
+	ps = strict_part(d1 + 1, (size_t)(d2 - d1 - 1), 0, &pw);
+
+	if (rc == 0 && (hs != 0 || ps != 0))
+		abort();	/* accepted what json_strict refuses */
+	/* The header is read first: its JSON verdict is always json_strict's. */
+	jr = json_reason(detail, "header: ");
+	if (hs == -1 && (rc == 0 || jr == NULL || strcmp(jr, hw) != 0))
+		abort();
+	if (hs != -1 && jr != NULL)
+		abort();
+	/* The payload only after the header and the signature pass. */
+	jr = json_reason(detail, "payload: ");
+	if (jr != NULL && (ps != -1 || strcmp(jr, pw) != 0))
+		abort();
+}
+
 /* Build "b64(part1).b64(part2).b64(part3)" from the structured input. */
 static char *
 build_token(const uint8_t *data, size_t size, size_t *len)
@@ -170,6 +246,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jws j;
 	enum reason r;
 	size_t btlen;
+	int rc;
 
 	if (size > 0 && data[0] == 0x01) {
 		if ((built = build_token(data, size, &size)) == NULL)
@@ -177,7 +254,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tok = built;
 	}
 
-	if (jws_parse(tok, size, NULL, &j, &r, &detail) == 0) {
+	rc = jws_parse(tok, size, NULL, &j, &r, &detail);
+	cross_check_strict(tok, size, rc, rc == 0 ? NULL : detail);
+	if (rc == 0) {
 		if (j.signing_input != tok || j.signing_input_len >= size ||
 		    tok[j.signing_input_len] != '.')
 			abort();

@@ -131,6 +131,110 @@ test_decode_cap(void **state)
 	assert_int_equal(b64url_decode(NULL, 0, NULL, 0), 0);
 }
 
+/* The alphabet's value of ${c}, or -1: a plain reference for the tables. */
+static int
+ref_val(unsigned char c)
+{
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *q = c != 0 ? strchr(alpha, c) : NULL;
+
+	return (q != NULL ? (int)(q - alpha) : -1);
+}
+
+/*
+ * The decoder ORs error bits across blocks (two blocks per step, then
+ * single blocks, then a 2- or 3-character tail) and tests them once: every
+ * byte value outside the alphabet, put at every position of inputs whose
+ * lengths reach each of those paths (first, middle and last block, each of
+ * the 4 positions of a block, both tails), must still be refused.
+ */
+static void
+test_bad_char_every_position(void **state)
+{
+	static const size_t lens[] = { 2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15,
+	    16, 20, 23, 24, 26, 27 };
+	uint8_t out[32];
+	char s[32];
+
+	(void)state;
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		size_t len = lens[li];
+
+		/* 'A' everywhere decodes to zeros, unused bits included. */
+		memset(s, 'A', len);
+		assert_int_equal(b64url_decode(s, len, out, sizeof(out)),
+		    (ssize_t)b64url_decoded_len(len));
+		for (size_t pos = 0; pos < len; pos++) {
+			for (int c = 0; c < 256; c++) {
+				if (ref_val((unsigned char)c) >= 0)
+					continue;
+				memset(s, 'A', len);
+				s[pos] = (char)c;
+				if (b64url_decode(s, len, out, sizeof(out)) != -1)
+					fail_msg("len %zu: byte 0x%02x at %zu "
+					    "accepted", len, c, pos);
+				/* Also with no slack past the result. */
+				if (b64url_decode(s, len, out,
+				    b64url_decoded_len(len)) != -1)
+					fail_msg("len %zu: byte 0x%02x at %zu "
+					    "accepted (exact cap)", len, c, pos);
+			}
+		}
+	}
+}
+
+/* Every alphabet character at every position decodes to its bits. */
+static void
+test_value_every_position(void **state)
+{
+	uint8_t out[32], want[32];
+	char s[24];
+
+	(void)state;
+	for (size_t pos = 0; pos < 24; pos++) {
+		for (int c = 0; c < 256; c++) {
+			int v = ref_val((unsigned char)c);
+			size_t bit = pos * 6;
+
+			if (v < 0)
+				continue;
+			memset(s, 'A', sizeof(s));
+			s[pos] = (char)c;
+			memset(want, 0, sizeof(want));
+			for (int b = 0; b < 6; b++)
+				if (v & (0x20 >> b))
+					want[(bit + (size_t)b) / 8] |=
+					    (uint8_t)(0x80 >> ((bit + (size_t)b) % 8));
+			assert_int_equal(b64url_decode(s, 24, out, 18), 18);
+			assert_memory_equal(out, want, 18);
+		}
+	}
+}
+
+/* Two blocks per step write 8 bytes: never past ${cap}. */
+static void
+test_decode_exact_cap_no_overrun(void **state)
+{
+	uint8_t in[64], buf[80];
+	char enc[96];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 29 + 3);
+	for (size_t len = 0; len <= 48; len++) {
+		size_t n = b64url_encode(in, len, enc, sizeof(enc));
+
+		memset(buf, 0xaa, sizeof(buf));
+		assert_int_equal(b64url_decode(enc, n, buf, len),
+		    (ssize_t)len);
+		assert_memory_equal(buf, in, len);
+		for (size_t i = len; i < sizeof(buf); i++)
+			if (buf[i] != 0xaa)
+				fail_msg("len %zu: byte %zu written", len, i);
+	}
+}
+
 static void
 test_encode_cap(void **state)
 {
@@ -183,6 +287,9 @@ main(void)
 		cmocka_unit_test(test_s13_noncanonical_rejected),
 		cmocka_unit_test(test_unused_bits_exhaustive),
 		cmocka_unit_test(test_decode_cap),
+		cmocka_unit_test(test_bad_char_every_position),
+		cmocka_unit_test(test_value_every_position),
+		cmocka_unit_test(test_decode_exact_cap_no_overrun),
 		cmocka_unit_test(test_encode_cap),
 		cmocka_unit_test(test_roundtrip),
 	};

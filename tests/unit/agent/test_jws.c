@@ -14,6 +14,7 @@
 
 #include "b64url.h"
 #include "config.h"
+#include "json_strict.h"
 #include "jws.h"
 #include "reason.h"
 #include "util.h"
@@ -1457,6 +1458,276 @@ test_tree_matches_cjson(void **state)
 	free(buf);
 }
 
+/* ---- one pass: json_strict's verdicts, from the builder ----------------- */
+
+/*
+ * ${doc} as payload and as the value of a header member: jws_parse() must
+ * give json_strict_check()'s verdict, with its reason.
+ */
+static void
+same_verdict(const char *doc, size_t len, const char *what)
+{
+	struct jws_limits lim = JWS_LIMITS_DEFAULT;
+	struct json_limits pl = { 32, 2048, 1 };
+	const char *why = NULL, *d = NULL;
+	char want[128];
+	enum reason r;
+	struct jws j;
+	char *t;
+	int rs, rj;
+
+	lim.max_token = 1 << 20;
+	rs = json_strict_check(doc, len, &pl, &why);
+	t = mk_n("{\"alg\":\"ES256\"}", 15, doc, len, SIG);
+	rj = jws_parse(t, strlen(t), &lim, &j, &r, &d);
+	free(t);
+	if (rs != rj)
+		fail_msg("%s: json_strict %d (%s), jws_parse %d (%s)", what, rs,
+		    rs ? why : "-", rj, rj ? d : "-");
+	if (rj == 0) {
+		cJSON *ref = cJSON_ParseWithLength(doc, len);
+
+		assert_non_null(ref);
+		tree_eq(j.payload, ref, what);
+		cJSON_Delete(ref);
+		jws_release(&j);
+		return;
+	}
+	snprintf(want, sizeof(want), "payload: %s", why);
+	if (strcmp(d, want) != 0)
+		fail_msg("%s: jws_parse \"%s\", json_strict \"%s\"", what, d,
+		    why);
+}
+
+/* Every json_strict reason, through jws_parse's one pass, both parts. */
+static void
+test_one_pass_every_reason(void **state)
+{
+	static const struct { const char *doc, *why; } v[] = {
+		{ " \t\r\n", "empty document" },
+		{ "\xef\xbb\xbf{}", "byte-order mark" },
+		{ "{\"a\":}", "unexpected character" },
+		{ "{\"a\":1", "unexpected character" },
+		{ "{\"a\":1 x", "unexpected character" },
+		{ "{\"a\":[1 2]}", "unexpected character" },
+		{ "{\"a\":1}{", "data after the JSON value" },
+		{ "{} x", "data after the JSON value" },
+		{ "[1]", "top-level value is not an object" },
+		{ "\"s\"", "top-level value is not an object" },
+		{ "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]"
+		    "]]]]]]]]]]]}", "nesting too deep" },
+		{ "{\"a\":1,}", "trailing comma" },
+		{ "{\"a\":[1,]}", "trailing comma" },
+		{ "{1:2}", "object key expected" },
+		{ "{\"a\":1,2}", "object key expected" },
+		{ "{\"a\" 1}", "colon expected" },
+		{ "{\"a\"", "colon expected" },
+		{ "{\"a\":1,\"a\":2}", "duplicate key" },
+		{ "{\"a\":1,\"\\u0061\":2}", "duplicate key" },
+		{ "{\"x\":{\"k\":1,\"k\":1}}", "duplicate key" },
+		{ "{\"a\":-}", "invalid number" },
+		{ "{\"a\":1.}", "invalid number" },
+		{ "{\"a\":1e}", "invalid number" },
+		{ "{\"a\":+1}", "unexpected character" },
+		{ "{\"a\":01}", "number with a leading zero" },
+		{ "{\"a\":-01}", "number with a leading zero" },
+		{ "{\"a\":tru}", "invalid literal" },
+		{ "{\"a\":nul}", "invalid literal" },
+		{ "{\"a\":fals}", "invalid literal" },
+		{ "{\"a\":True}", "unexpected character" },
+		{ "{\"a\":\"abc", "unterminated string" },
+		{ "{\"a\":\"abcdefghijklmnop", "unterminated string" },
+		{ "{\"a\":\"\\", "unterminated string" },
+		{ "{\"a\":\"x\ty\"}", "control character in string" },
+		{ "{\"a\":\"\\x\"}", "invalid escape" },
+		{ "{\"a\":\"\\u12G4\"}", "invalid escape" },
+		{ "{\"a\":\"\\u12\"}", "invalid escape" },
+		{ "{\"a\":\"\\u0000\"}", "\\u0000 in string" },
+		{ "{\"a\":\"\\udc00\"}", "unpaired surrogate escape" },
+		{ "{\"a\":\"\\ud800x\"}", "unpaired surrogate escape" },
+		{ "{\"a\":\"\\ud800\\u0041\"}", "unpaired surrogate escape" },
+		{ "{\"a\":\"\xc0\xaf\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xf4\x90\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"a\":\"\xe2\x82\"}", "invalid UTF-8" },
+		{ "{\"\xff\":1}", "invalid UTF-8" },
+	};
+	char want[128], hdr[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		const char *why = NULL;
+		struct json_limits pl = { 32, 2048, 1 };
+
+		/* The reference first: the table says what json_strict says. */
+		assert_int_equal(json_strict_check(v[i].doc, strlen(v[i].doc),
+		    &pl, &why), -1);
+		if (strcmp(why, v[i].why) != 0)
+			fail_msg("%s: json_strict says \"%s\"", v[i].doc, why);
+		same_verdict(v[i].doc, strlen(v[i].doc), v[i].doc);
+		snprintf(want, sizeof(want), "payload: %s", v[i].why);
+		EXPECT_HP("{\"alg\":\"ES256\"}", v[i].doc, SIG,
+		    REASON_TOKEN_MALFORMED, want);
+	}
+	/* In the header, with the header's limits (depth 16, 256 members). */
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		if (strcmp(v[i].why, "nesting too deep") == 0)
+			continue;
+		snprintf(hdr, sizeof(hdr), "%s", v[i].doc);
+		snprintf(want, sizeof(want), "header: %s", v[i].why);
+		EXPECT_HP(hdr, PAYLOAD, SIG, REASON_TOKEN_MALFORMED, want);
+	}
+	EXPECT_HP("{\"alg\":\"ES256\",\"x\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}",
+	    PAYLOAD, SIG, REASON_TOKEN_MALFORMED, "header: nesting too deep");
+}
+
+/*
+ * Strings are scanned and copied 8 bytes at a time: every special byte at
+ * every offset of strings of 0..24 bytes, in keys and values, must get
+ * json_strict's verdict and, when accepted, cJSON's string.
+ */
+static void
+test_one_pass_string_offsets(void **state)
+{
+	static const char *const ins[] = {
+		"\x01", "\x1f", "\"", "\\", "\\q", "\\n", "\\u00e9", "\\u0000",
+		"\\ud83d\\ude00", "\\ud83d", "\x7f", " ", "\xc3\xa9", "\xc3",
+		"\xe2\x82\xac", "\xe2\x82", "\xf0\x9f\x98\x80", "\xf0\x9f\x98",
+		"\x80", "\xff", "\xed\xbf\xbf",
+	};
+	char doc[128], what[160];
+
+	(void)state;
+	for (size_t len = 0; len <= 24; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			for (size_t k = 0; k < ARRAY_SIZE(ins); k++) {
+				size_t n = 0, il = strlen(ins[k]);
+
+				/* As a value, then the same bytes as a key. */
+				for (int key = 0; key < 2; key++) {
+					n = 0;
+					memcpy(doc + n, key ? "{\"" : "{\"k\":\"",
+					    key ? 2 : 6);
+					n += key ? 2 : 6;
+					memset(doc + n, 'x', at);
+					n += at;
+					memcpy(doc + n, ins[k], il);
+					n += il;
+					memset(doc + n, 'y', len - at);
+					n += len - at;
+					memcpy(doc + n, key ? "\":1}" : "\"}",
+					    key ? 4 : 2);
+					n += key ? 4 : 2;
+					snprintf(what, sizeof(what),
+					    "len %zu at %zu insert %zu key %d",
+					    len, at, k, key);
+					same_verdict(doc, n, what);
+					/* Cut short: unterminated at every
+					 * length. */
+					same_verdict(doc, n - (key ? 3 : 2),
+					    what);
+				}
+			}
+		}
+	}
+}
+
+/* More values than the first guess of nodes: parsed again, same answer. */
+static void
+test_one_pass_dense(void **state)
+{
+	char *doc = malloc(20000);
+	size_t n;
+
+	(void)state;
+	assert_non_null(doc);
+	/* 2000 one-digit numbers: len / 2 values. */
+	n = (size_t)snprintf(doc, 16, "{\"a\":[");
+	for (int i = 0; i < 2000; i++)
+		doc[n++] = '0', doc[n++] = ',';
+	doc[n - 1] = ']';
+	doc[n++] = '}';
+	same_verdict(doc, n, "2000 numbers");
+	assert_int_equal(compare_doc(doc, n), 1);
+	/* Too many members, found after the guess ran out. */
+	n = (size_t)snprintf(doc, 16, "{\"a\":[");
+	for (int i = 0; i < 2049; i++)
+		doc[n++] = '0', doc[n++] = ',';
+	doc[n - 1] = ']';
+	doc[n++] = '}';
+	same_verdict(doc, n, "2049 numbers");
+	/* Dense and unclosed (the most nodes a prefix can start). */
+	n = (size_t)snprintf(doc, 16, "{\"a\":");
+	for (int i = 0; i < 31; i++)
+		doc[n++] = '[';
+	for (int i = 0; i < 200; i++)
+		doc[n++] = '1', doc[n++] = ',';
+	n--;
+	same_verdict(doc, n, "dense, unclosed");
+	/* Dense empty containers. */
+	n = (size_t)snprintf(doc, 16, "{\"a\":[");
+	for (int i = 0; i < 1000; i++)
+		doc[n++] = '[', doc[n++] = ']', doc[n++] = ',';
+	doc[n - 1] = ']';
+	doc[n++] = '}';
+	same_verdict(doc, n, "1000 empty arrays");
+	free(doc);
+}
+
+/*
+ * Duplicate keys: the per-object filter only skips work.  Many distinct
+ * keys (filter full of bits) pass; a duplicate anywhere among them, raw or
+ * escaped, is found; equal keys in different objects are not duplicates.
+ */
+static void
+test_one_pass_duplicates(void **state)
+{
+	char *doc = malloc(64 * 1024);
+	size_t n;
+
+	(void)state;
+	assert_non_null(doc);
+	for (int dup = -1; dup < 600; dup += 37) {
+		for (int esc = 0; esc < 2; esc++) {
+			n = 0;
+			doc[n++] = '{';
+			for (int i = 0; i < 600; i++)
+				n += (size_t)snprintf(doc + n, 64, "%s\"k%d\":%d",
+				    i ? "," : "", i, i);
+			if (dup >= 0)
+				n += (size_t)snprintf(doc + n, 64, ",\"%sk%d\":0",
+				    esc ? "\\u006b" : "", dup);
+			doc[n++] = '}';
+			same_verdict(doc, n, "600 keys");
+			if (dup < 0)
+				break;
+		}
+	}
+	/* Keys of 0..9 bytes that differ in one byte only. */
+	for (int len = 0; len < 10; len++) {
+		for (int pos = 0; pos < len; pos++) {
+			n = 0;
+			doc[n++] = '{';
+			for (int c = 'a'; c <= 'z'; c++) {
+				doc[n++] = c == 'a' ? '"' : ',';
+				if (c != 'a')
+					doc[n++] = '"';
+				for (int i = 0; i < len; i++)
+					doc[n++] = i == pos ? (char)c : 'q';
+				memcpy(doc + n, "\":1", 3);
+				n += 3;
+			}
+			doc[n++] = '}';
+			same_verdict(doc, n, "one byte apart");
+		}
+	}
+	same_verdict("{\"a\":{\"k\":1},\"b\":{\"k\":1},\"k\":[{\"k\":1},"
+	    "{\"k\":2}]}", 47, "same key, other objects");
+	EXPECT_HP("{\"alg\":\"ES256\"}", "{\"\":1,\"\":2}", SIG,
+	    REASON_TOKEN_MALFORMED, "payload: duplicate key");
+	free(doc);
+}
+
 int
 main(void)
 {
@@ -1482,6 +1753,10 @@ main(void)
 		cmocka_unit_test(test_inspect),
 		cmocka_unit_test(test_payload_opaque),
 		cmocka_unit_test(test_tree_matches_cjson),
+		cmocka_unit_test(test_one_pass_every_reason),
+		cmocka_unit_test(test_one_pass_string_offsets),
+		cmocka_unit_test(test_one_pass_dense),
+		cmocka_unit_test(test_one_pass_duplicates),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
