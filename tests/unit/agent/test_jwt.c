@@ -1428,8 +1428,8 @@ test_s9_s10_jwe_json(void **state)
 	/* S10: JSON serialization, flattened and general, and a hybrid. */
 	{
 		static const char *const authz[] = {
-			"Bearer {\"payload\":\"eyJ9\",\"protected\":\"eyJ9\","
-			    "\"signature\":\"AAAA\"}",
+			("Bearer {\"payload\":\"eyJ9\",\"protected\":\"eyJ9\","
+			    "\"signature\":\"AAAA\"}"),
 			"Bearer {\"payload\":\"eyJ9\",\"signatures\":[]}",
 			"Bearer eyJhbGciOiJSUzI1NiJ9.e30.{\"signature\":\"x\"}",
 		};
