@@ -81,33 +81,6 @@ struct json_limits {
 int json_strict_check(const char *buf, size_t len,
     const struct json_limits *lim, const char **why);
 
-/* What a parse tree of a document that passed needs (upper bounds). */
-struct json_strict_size {
-	size_t values;		/* every value, containers and the root included */
-	size_t str_bytes;	/* raw bytes of every string and key, + 1 each */
-};
-
-/*
- * json_strict_check_size(buf, len, lim, why, size):
- * json_strict_check(), and on success fill *${size} (if not NULL) so that a
- * caller can build the document's tree in one allocation: at most
- * ${size}->values nodes, and the unescaped strings and keys with their NULs
- * fit in ${size}->str_bytes bytes (unescaping never lengthens a string).
- */
-int json_strict_check_size(const char *buf, size_t len,
-    const struct json_limits *lim, const char **why,
-    struct json_strict_size *size);
-
-/*
- * json_strict_unescape(raw, rawlen, out):
- * Decode the ${rawlen} bytes at ${raw}, the content between the quotes of
- * a string of a document that passed json_strict_check(), into ${out}
- * (room for ${rawlen} + 1 bytes), NUL-terminate it and return its length
- * (<= ${rawlen}; no NUL inside: \u0000 never passes).  Input that did not
- * pass gives unspecified (but bounded) output.
- */
-size_t json_strict_unescape(const char *raw, size_t rawlen, char *out);
-
 /*
  * The two pieces of json_strict_check() that read bytes rather than
  * structure, for a parser that validates and builds in one pass (jws.c):

@@ -56,7 +56,6 @@ struct jctx {
 	size_t nkeys, capkeys;
 	struct jkey stack_keys[KEYS_ON_STACK];
 	enum jerr err;
-	size_t values, str_bytes;	/* json_strict_size */
 };
 
 /*
@@ -307,7 +306,6 @@ parse_string(struct jctx *c, struct jkey *k)
 		k->off = (size_t)(c->p + 1 - c->buf);
 		k->rawlen = (size_t)(p - (c->p + 1));
 	}
-	c->str_bytes += (size_t)(p - (c->p + 1)) + 1;
 	c->p = p + 1;
 	return (0);
 }
@@ -522,7 +520,6 @@ value:
 		c->err = JERR_UNEXPECTED;
 		return (-1);
 	}
-	c->values++;
 	switch (*c->p) {
 	case '{':
 	case '[':
@@ -612,14 +609,6 @@ int
 json_strict_check(const char *buf, size_t len, const struct json_limits *lim,
     const char **why)
 {
-	return (json_strict_check_size(buf, len, lim, why, NULL));
-}
-
-int
-json_strict_check_size(const char *buf, size_t len,
-    const struct json_limits *lim, const char **why,
-    struct json_strict_size *size)
-{
 	struct jctx c;
 	int rc;
 
@@ -635,47 +624,13 @@ json_strict_check_size(const char *buf, size_t len,
 	c.nkeys = 0;
 	c.capkeys = KEYS_ON_STACK;
 	c.err = JERR_UNEXPECTED;
-	c.values = 0;
-	c.str_bytes = 0;
 
 	rc = validate(&c, lim);
 	if (c.keys != c.stack_keys)
 		free(c.keys);
 	if (rc != 0 && why != NULL)
 		*why = jerr_text[c.err];
-	if (rc == 0 && size != NULL) {
-		size->values = c.values;
-		size->str_bytes = c.str_bytes;
-	}
 	return (rc);
-}
-
-size_t
-json_strict_unescape(const char *raw, size_t rawlen, char *out)
-{
-	struct ustr u = { (const uint8_t *)raw, (const uint8_t *)raw + rawlen,
-	    { 0 }, 0, 0 };
-	size_t n = 0;
-	int ch;
-
-	/* Plain runs are copied as they are; escapes go through ustr. */
-	while (u.p < u.end) {
-		const uint8_t *s = u.p, *bs;
-
-		bs = memchr(s, '\\', (size_t)(u.end - s));
-		u.p = bs != NULL ? bs : u.end;
-		memcpy(out + n, s, (size_t)(u.p - s));
-		n += (size_t)(u.p - s);
-		if (u.p == u.end)
-			break;
-		if ((ch = ustr_next(&u)) < 0)
-			break;
-		out[n++] = (char)ch;
-		while (u.ipend < u.npend && n < rawlen)
-			out[n++] = (char)u.pend[u.ipend++];
-	}
-	out[n] = '\0';
-	return (n);
 }
 
 /*

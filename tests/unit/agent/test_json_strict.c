@@ -316,69 +316,66 @@ test_length_bounded(void **state)
 	assert_int_equal(json_strict_check("[", 1, &lim_any, NULL), -1);
 }
 
-/* json_strict_check_size: exact value counts, string bytes as raw + 1;
- * json_strict_unescape: the decoded bytes. */
+/*
+ * json_strict_string: the decoded bytes and the end of the quoted string;
+ * every refusal with json_strict_check()'s reason; never a read at or
+ * past ${end} (the input is cut just before its closing quote).
+ */
 static void
-test_size_and_unescape(void **state)
+test_string_decode(void **state)
 {
 	static const struct {
-		const char *doc;
-		size_t values, str_bytes;
-	} v[] = {
-		{ "{}", 1, 0 },
-		{ "[]", 1, 0 },
-		{ "\"\"", 1, 1 },
-		{ "{\"a\":[1,2,{\"b\":null}]}", 6, 4 },
-		{ " [ true , false , null , -1.5e3 ] ", 5, 0 },
-		{ "{\"k\\u00e9\":\"\\ud83d\\ude00x\"}", 2, 8 + 14 },
-		{ "[[[[]]],\"ab\",{}]", 6, 3 },
-	};
-	static const struct {
-		const char *raw, *want;
+		const char *quoted, *want;
 	} u[] = {
-		{ "", "" },
-		{ "plain", "plain" },
-		{ "a\\\"b\\\\c\\/d", "a\"b\\c/d" },
-		{ "\\b\\f\\n\\r\\t", "\b\f\n\r\t" },
-		{ "\\u0041\\u00e9\\u20ac", "A\xc3\xa9\xe2\x82\xac" },
-		{ "x\\ud83d\\ude00y", "x\xf0\x9f\x98\x80y" },
-		{ "\xc3\xa9\\u00E9", "\xc3\xa9\xc3\xa9" },
+		{ "\"\"", "" },
+		{ "\"plain\"", "plain" },
+		{ "\"a\\\"b\\\\c\\/d\"", "a\"b\\c/d" },
+		{ "\"\\b\\f\\n\\r\\t\"", "\b\f\n\r\t" },
+		{ "\"\\u0041\\u00e9\\u20ac\"", "A\xc3\xa9\xe2\x82\xac" },
+		{ "\"x\\ud83d\\ude00y\"", "x\xf0\x9f\x98\x80y" },
+		{ "\"\xc3\xa9\\u00E9\"", "\xc3\xa9\xc3\xa9" },
+		{ "\"longer than eight bytes, then \\n and more\"",
+		    "longer than eight bytes, then \n and more" },
 	};
-	struct json_strict_size sz;
-	const char *why = NULL;
-	char out[64];
+	static const char *const bad[] = {
+		"\"\\u0000\"", "\"\\ud83d\"", "\"\\x\"", "\"a\x01\"",
+		"\"\xc0\xaf\"", "\"12345678\xff\"", "\"\\u12\"",
+	};
+	char out[128];
+	const char *why, *want_why, *q;
+	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		memset(&sz, 0xa5, sizeof(sz));
-		if (json_strict_check_size(v[i].doc, strlen(v[i].doc), &lim_any,
-		    &why, &sz) != 0)
-			fail_msg("%s: %s", v[i].doc, why);
-		if (sz.values != v[i].values || sz.str_bytes != v[i].str_bytes)
-			fail_msg("%s: values %zu bytes %zu, want %zu %zu",
-			    v[i].doc, sz.values, sz.str_bytes, v[i].values,
-			    v[i].str_bytes);
-	}
-	/* Refused: the size is left alone. */
-	memset(&sz, 0xa5, sizeof(sz));
-	assert_int_equal(json_strict_check_size("{\"a\":1,\"a\":2}", 13,
-	    &lim_any, &why, &sz), -1);
-	assert_int_equal(sz.values, (size_t)0xa5a5a5a5a5a5a5a5u);
-	/* A NULL size is json_strict_check(). */
-	assert_int_equal(json_strict_check_size("[1]", 3, &lim_any, NULL,
-	    NULL), 0);
-
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
-		size_t rl = strlen(u[i].raw), n;
+		size_t ql = strlen(u[i].quoted);
 
-		memset(out, 'Z', sizeof(out));
-		n = json_strict_unescape(u[i].raw, rl, out);
-		assert_true(n <= rl);
+		/* A byte after the string must not be consumed. */
+		char buf[128];
+
+		assert_true(ql + 1 < sizeof(buf));
+		memcpy(buf, u[i].quoted, ql);
+		buf[ql] = ',';
+		why = NULL;
+		q = json_strict_string(buf, buf + ql + 1, out, &n, &why);
+		if (q != buf + ql)
+			fail_msg("%s: %s", u[i].quoted, why ? why : "bad end");
 		assert_int_equal(n, strlen(u[i].want));
 		assert_memory_equal(out, u[i].want, n);
 		assert_int_equal(out[n], '\0');
-		/* Nothing written past the NUL. */
-		assert_int_equal(out[n + 1], 'Z');
+		/* Cut before the closing quote: unterminated, no overread. */
+		assert_null(json_strict_string(buf, buf + ql - 1, out, &n, &why));
+		assert_string_equal(why, "unterminated string");
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t bl = strlen(bad[i]);
+
+		why = want_why = NULL;
+		assert_int_equal(json_strict_check(bad[i], bl, &lim_any,
+		    &want_why), -1);
+		assert_null(json_strict_string(bad[i], bad[i] + bl, out, &n,
+		    &why));
+		assert_non_null(why);
+		assert_string_equal(why, want_why);
 	}
 }
 
@@ -395,7 +392,7 @@ main(void)
 		cmocka_unit_test(test_s11_caps),
 		cmocka_unit_test(test_require_object),
 		cmocka_unit_test(test_length_bounded),
-		cmocka_unit_test(test_size_and_unescape),
+		cmocka_unit_test(test_string_decode),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
