@@ -30,6 +30,7 @@
 #include "jwa.h"
 #include "jws.h"
 #include "reason.h"
+#include "tree_diff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -77,38 +78,6 @@ exercise_claims(const cJSON *payload)
 					abort();
 		}
 	}
-}
-
-/* Our one-block tree ${a} against cJSON's ${b}; 0 if equal. */
-static int
-tree_diff(const cJSON *a, const cJSON *b, int depth)
-{
-	const cJSON *x, *y;
-
-	if (depth > 200 || a->type != b->type || a->valueint != b->valueint ||
-	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
-		return (1);
-	if ((a->string == NULL) != (b->string == NULL) ||
-	    (a->string != NULL && strcmp(a->string, b->string) != 0))
-		return (1);
-	if ((a->valuestring == NULL) != (b->valuestring == NULL) ||
-	    (a->valuestring != NULL &&
-	    strcmp(a->valuestring, b->valuestring) != 0))
-		return (1);
-	for (x = a->child, y = b->child; x != NULL && y != NULL;
-	    x = x->next, y = y->next)
-		if (tree_diff(x, y, depth + 1) != 0)
-			return (1);
-	if (x != NULL || y != NULL)
-		return (1);
-	if (a->child != NULL) {
-		for (x = a->child; x->next != NULL; x = x->next)
-			if (x->next->prev != x)
-				return (1);
-		if (a->child->prev != x)
-			return (1);
-	}
-	return (0);
 }
 
 /* Decode segment ${i} (0 header, 1 payload) of ${tok} and compare. */

@@ -1,0 +1,46 @@
+/*
+ * tree_diff.h: for the fuzz targets that compare jws.c's one-block trees
+ * with cJSON_Parse's (fuzz_jws, fuzz_json_strict): every field cJSON
+ * readers see, and the sibling links cJSON keeps (prev of the first child
+ * is the last one).
+ */
+#ifndef SPOA_TREE_DIFF_H
+#define SPOA_TREE_DIFF_H
+
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+/* Our one-block tree ${a} against cJSON's ${b}; 0 if equal. */
+static int
+tree_diff(const cJSON *a, const cJSON *b, int depth)
+{
+	const cJSON *x, *y;
+
+	if (depth > 200 || a->type != b->type || a->valueint != b->valueint ||
+	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
+		return (1);
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string != NULL && strcmp(a->string, b->string) != 0))
+		return (1);
+	if ((a->valuestring == NULL) != (b->valuestring == NULL) ||
+	    (a->valuestring != NULL &&
+	    strcmp(a->valuestring, b->valuestring) != 0))
+		return (1);
+	for (x = a->child, y = b->child; x != NULL && y != NULL;
+	    x = x->next, y = y->next)
+		if (tree_diff(x, y, depth + 1) != 0)
+			return (1);
+	if (x != NULL || y != NULL)
+		return (1);
+	if (a->child != NULL) {
+		for (x = a->child; x->next != NULL; x = x->next)
+			if (x->next->prev != x)
+				return (1);
+		if (a->child->prev != x)
+			return (1);
+	}
+	return (0);
+}
+
+#endif /* !SPOA_TREE_DIFF_H */
