@@ -139,42 +139,52 @@ is_port(const char *p, size_t n)
 	return (true);
 }
 
-bool
-route_host_match(const char *pattern, const char *host, size_t len)
+/*
+ * The host name of a Host header value ${host}/${len}: without its port
+ * (digits only), an IPv6 literal keeping its brackets, a trailing dot
+ * dropped.  Return its length (> 0), or 0 if the value is not a host.
+ */
+static size_t
+host_name_len(const char *host, size_t len)
 {
-	size_t plen;
+	const char *colon;
 
-	if (pattern == NULL)
-		return (true);
 	if (host == NULL || len == 0)
-		return (false);
+		return (0);
 	if (host[0] == '[') {
 		const char *rb = memchr(host, ']', len);
 		size_t hl;
 
 		if (rb == NULL)
-			return (false);
+			return (0);
 		hl = (size_t)(rb - host) + 1;
 		if (hl < len && (host[hl] != ':' ||
 		    !is_port(host + hl + 1, len - hl - 1)))
-			return (false);
-		len = hl;
-	} else {
-		const char *colon = memchr(host, ':', len);
-
-		if (colon != NULL) {
-			size_t hl = (size_t)(colon - host);
-
-			if (!is_port(colon + 1, len - hl - 1))
-				return (false);
-			len = hl;
-		}
-		if (len > 0 && host[len - 1] == '.')
-			len--;
+			return (0);
+		return (hl);
 	}
+	if ((colon = memchr(host, ':', len)) != NULL) {
+		size_t hl = (size_t)(colon - host);
+
+		if (!is_port(colon + 1, len - hl - 1))
+			return (0);
+		len = hl;
+	}
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	return (len);
+}
+
+/* ${pattern} against a host name already reduced by host_name_len(). */
+static bool
+host_name_match(const char *pattern, const char *host, size_t len)
+{
+	size_t plen;
+
+	if (pattern == NULL)
+		return (true);
 	if (len == 0)
 		return (false);
-
 	plen = strlen(pattern);
 	if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
 		const char *suffix = pattern + 1;     /* ".example.com" */
@@ -184,6 +194,12 @@ route_host_match(const char *pattern, const char *host, size_t len)
 		    ascii_caseeq(host + len - slen, suffix, slen));
 	}
 	return (len == plen && ascii_caseeq(host, pattern, len));
+}
+
+bool
+route_host_match(const char *pattern, const char *host, size_t len)
+{
+	return (host_name_match(pattern, host, host_name_len(host, len)));
 }
 
 bool
@@ -221,7 +237,7 @@ route_match(const struct route_cfg *routes, size_t n,
     const struct route_req *req)
 {
 	char path[ROUTE_PATH_MAX + 1];
-	size_t i;
+	size_t i, hlen;
 	int plen;
 
 	if (req->path == NULL)
@@ -230,11 +246,13 @@ route_match(const struct route_cfg *routes, size_t n,
 	    sizeof(path));
 	if (plen < 0)
 		return (ROUTE_REFUSED);
+	/* The Host value is reduced to its name once, not once per route. */
+	hlen = host_name_len(req->host, req->host_len);
 	for (i = 0; i < n && i < (size_t)INT32_MAX; i++) {
 		const struct route_cfg *r = &routes[i];
 
 		if (method_match(&r->methods, req->method, req->method_len) &&
-		    route_host_match(r->host, req->host, req->host_len) &&
+		    host_name_match(r->host, req->host, hlen) &&
 		    route_path_match(r->path_prefix, path, (size_t)plen))
 			return ((int)i);
 	}

@@ -196,6 +196,10 @@ test_path_match(void **state)
 	assert_false(P("/orders/", "/orders"));
 	assert_true(P("/a/b", "/a/b/c"));
 	assert_false(P("/a/b", "/a/bc"));
+	/* Case-insensitive: a route on /admin also catches /ADMIN. */
+	assert_true(P("/admin", "/ADMIN/x"));
+	assert_true(P("/Orders", "/orders"));
+	assert_false(P("/ADMIN", "/ADMINX"));
 #undef P
 }
 
@@ -250,6 +254,12 @@ test_match(void **state)
 	assert_int_equal(m(cfg, NULL, "a.example.com", "/orders"), ROUTE_NONE);
 	assert_int_equal(m(cfg, "GET", "a.example.com", "/ordersX"), ROUTE_NONE);
 	assert_int_equal(m(cfg, "GET", "[::1]:8080", "/anything"), 4);
+	assert_int_equal(m(cfg, "GET", "api.example.com", "/ADMIN/Users"), 1);
+	/* A Host that is not a host name matches only routes without host. */
+	assert_int_equal(m(cfg, "GET", "api.example.com:80x", "/admin"), ROUTE_NONE);
+	assert_int_equal(m(cfg, "GET", "api.example.com:80x", "/pub/x"), 3);
+	assert_int_equal(m(cfg, "GET", "[::1", "/pub/x"), 3);
+	assert_int_equal(m(cfg, "GET", ":443", "/admin"), ROUTE_NONE);
 	assert_int_equal(m(cfg, "GET", NULL, "/pub/x"), 3);
 	assert_int_equal(m(cfg, "GET", NULL, "/pub"), ROUTE_NONE);
 	assert_int_equal(m(cfg, "GET", NULL, "/public"), 5);
