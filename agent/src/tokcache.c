@@ -24,7 +24,7 @@ struct slot {
 
 struct tokcache {
 	struct slot *slots;
-	uint32_t max, nslots, count, hand, free_head;
+	uint32_t max, nslots, cap, count, hand, free_head;	/* cap: slots allocated */
 	uint32_t *buckets;
 	uint32_t mask;
 };
@@ -123,15 +123,18 @@ take_slot(struct tokcache *tc)
 		return (i);
 	}
 	if (tc->nslots < tc->max) {
-		if ((tc->nslots & (tc->nslots - 1)) == 0) {
+		if (tc->nslots == tc->cap) {
 			/* Grow geometrically up to max. */
-			uint32_t ncap = tc->nslots ? tc->nslots * 2 : 64;
+			uint32_t ncap = tc->cap > tc->max / 2 ? tc->max :
+			    tc->cap != 0 ? tc->cap * 2 : 64;
+			struct slot *n;
+
 			if (ncap > tc->max)
 				ncap = tc->max;
-			struct slot *n = realloc(tc->slots, sizeof(*n) * ncap);
-			if (n == NULL)
+			if ((n = realloc(tc->slots, sizeof(*n) * ncap)) == NULL)
 				return (NIL);
 			tc->slots = n;
+			tc->cap = ncap;
 		}
 		return (tc->nslots++);
 	}
