@@ -24,7 +24,9 @@ int loader_build(struct config *cfg, const struct snapshot *prev,
 /*
  * loader_build_ref(file, doc, len, prev, out, errs):
  * Build a snapshot from the config file ${file} (a new reference is taken;
- * ${file} is not modified).  If ${doc} is not NULL it is a policy document
+ * its config is not modified; its client CA store, ${file}->cas, is loaded
+ * once, by the first build that needs it, when no policy replaces the
+ * config).  If ${doc} is not NULL it is a policy document
  * of ${len} bytes fetched from policy_url: its issuers and routes replace
  * the file's (config_policy_parse(), errors prefixed "policy_url"), and
  * the snapshot's policy_loaded is true.  Otherwise a policy_file is
@@ -42,11 +44,25 @@ int loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 /*
  * loader_read_file(path, max, buf, len, err, errlen):
  * Read a regular file of at most ${max} bytes into a NUL-terminated malloc'd
- * *${buf}.  Return 0, or -1 with a message in ${err}.
+ * *${buf}.  Return 0, or -1 with a message in ${err} (also when the file
+ * could not be read whole: an I/O error, or its size changed meanwhile).
  */
 #include <stddef.h>
 int loader_read_file(const char *path, size_t max, char **buf, size_t *len,
     char *err, size_t errlen);
+
+/*
+ * loader_read_secret(file, env, max, buf, len, err, errlen):
+ * A secret (HMAC key, OAuth client secret) from the file ${file} if it is
+ * not NULL, else from the environment variable ${env}: at most ${max}
+ * bytes, trailing CR and LF removed (a file written by an editor ends with
+ * a newline), not empty.  On success return 0 with a NUL-terminated
+ * malloc'd *${buf} of *${len} bytes, which the caller wipes
+ * (explicit_bzero) and frees.  Otherwise return -1 with *${buf} NULL and a
+ * message in ${err} that names the file or variable, never the secret.
+ */
+int loader_read_secret(const char *file, const char *env, size_t max,
+    char **buf, size_t *len, char *err, size_t errlen);
 
 /*
  * loader_keys_from_doc(what, buf, len, out, err, errlen):

@@ -853,49 +853,17 @@ cred_drop_token(struct fetcher *f, struct cred *c)
 	STAT_LOCKED(f, c->st.expires_at = 0);
 }
 
-/* The client secret, one trailing newline removed; wipe it after use. */
+/* The client secret (loader_read_secret()); wipe it after use. */
 static char *
 read_secret(const struct credential *c, size_t *len, char *err, size_t errlen)
 {
-	char *buf = NULL;
+	char why[ERR_MAX - 24];
+	char *buf;
 
-	if (c->client_secret_file != NULL) {
-		char why[ERR_MAX - 24];
-
-		/* The message names the file, never its contents. */
-		if (loader_read_file(c->client_secret_file, SECRET_MAX, &buf, len,
-		    why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "client_secret_file: %s", why);
-			return (NULL);
-		}
-	} else {
-		const char *v = c->client_secret_env != NULL ?
-		    getenv(c->client_secret_env) : NULL;
-
-		if (v == NULL) {
-			snprintf(err, errlen, "client_secret_env: environment "
-			    "variable %s is not set",
-			    c->client_secret_env ? c->client_secret_env : "?");
-			return (NULL);
-		}
-		*len = strlen(v);
-		if ((buf = malloc(*len + 1)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return (NULL);
-		}
-		memcpy(buf, v, *len + 1);
-	}
-	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
-		buf[--*len] = '\0';
-	if (*len == 0) {
-		if (c->client_secret_file != NULL)
-			snprintf(err, errlen, "client_secret_file \"%s\": the "
-			    "client secret is empty", c->client_secret_file);
-		else
-			snprintf(err, errlen, "client_secret_env %s: the "
-			    "client secret is empty", c->client_secret_env ?
-			    c->client_secret_env : "?");
-		wipe_free(buf, 1);
+	if (loader_read_secret(c->client_secret_file, c->client_secret_env,
+	    SECRET_MAX, &buf, len, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", c->client_secret_file != NULL ?
+		    "client_secret_file" : "client_secret_env", why);
 		return (NULL);
 	}
 	return (buf);

@@ -20,6 +20,7 @@
 
 /* Local documents are small; refuse anything absurd. */
 #define LOCAL_DOC_MAX   (16u << 20)
+#define SECRET_MAX      65536
 
 static void
 add_error(struct config_errors *errs, const char *fmt, ...)
@@ -75,10 +76,63 @@ loader_read_file(const char *path, size_t max, char **buf, size_t *len,
 		return (-1);
 	}
 	n = fread(b, 1, (size_t)st.st_size, f);
+	if (ferror(f) || n != (size_t)st.st_size) {
+		/* An I/O error or a file cut short while read: never half a
+		 * document (or half a secret) taken for the whole. */
+		snprintf(err, errlen, "cannot read \"%s\": %s", path,
+		    ferror(f) ? "read error" : "file changed while read");
+		fclose(f);
+		explicit_bzero(b, (size_t)st.st_size + 1);
+		free(b);
+		return (-1);
+	}
 	fclose(f);
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
+	return (0);
+}
+
+int
+loader_read_secret(const char *file, const char *env, size_t max, char **buf,
+    size_t *len, char *err, size_t errlen)
+{
+	const char *v;
+
+	*buf = NULL;
+	*len = 0;
+	if (file != NULL) {
+		/* The message names the file, never its contents. */
+		if (loader_read_file(file, max, buf, len, err, errlen) != 0)
+			return (-1);
+	} else {
+		if (env == NULL || (v = getenv(env)) == NULL) {
+			snprintf(err, errlen, "environment variable %s is not set",
+			    env != NULL ? env : "(none)");
+			return (-1);
+		}
+		if ((*len = strlen(v)) > max) {
+			snprintf(err, errlen, "environment variable %s is longer "
+			    "than %zu bytes", env, max);
+			*len = 0;
+			return (-1);
+		}
+		if ((*buf = malloc(*len + 1)) == NULL) {
+			snprintf(err, errlen, "out of memory reading %s", env);
+			*len = 0;
+			return (-1);
+		}
+		memcpy(*buf, v, *len + 1);
+	}
+	while (*len > 0 && ((*buf)[*len - 1] == '\n' ||
+	    (*buf)[*len - 1] == '\r'))
+		(*buf)[--*len] = '\0';
+	if (*len == 0) {
+		snprintf(err, errlen, "the secret is empty");
+		free(*buf);
+		*buf = NULL;
+		return (-1);
+	}
 	return (0);
 }
 
@@ -104,47 +158,29 @@ loader_keys_from_doc(const char *what, const char *buf, size_t len,
 	return (0);
 }
 
-/* The HMAC secret of issuer ${is}: raw bytes of the file or variable, one
- * trailing newline removed.  Never logged. */
+/* The HMAC secret of issuer ${is} (see loader_read_secret()).  Never
+ * logged. */
 static struct keyset *
 load_secret(const struct issuer_cfg *is, size_t idx, struct config_errors *errs)
 {
+	const char *key = is->hmac_secret_file != NULL ? "hmac_secret_file" :
+	    "hmac_secret_env";
 	char err[512];
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf;
+	size_t len;
 	const char *why = NULL;
 	struct keyset *ks;
 
-	if (is->hmac_secret_file != NULL) {
-		if (loader_read_file(is->hmac_secret_file, 65536, &buf, &len, err,
-		    sizeof(err)) != 0) {
-			add_error(errs, "issuers[%zu].hmac_secret_file: %s", idx, err);
-			return (NULL);
-		}
-	} else {
-		const char *v = getenv(is->hmac_secret_env);
-
-		if (v == NULL) {
-			add_error(errs, "issuers[%zu].hmac_secret_env: environment "
-			    "variable %s is not set", idx, is->hmac_secret_env);
-			return (NULL);
-		}
-		len = strlen(v);
-		buf = malloc(len + 1);
-		if (buf == NULL)
-			return (NULL);
-		memcpy(buf, v, len + 1);
+	if (loader_read_secret(is->hmac_secret_file, is->hmac_secret_env,
+	    SECRET_MAX, &buf, &len, err, sizeof(err)) != 0) {
+		add_error(errs, "issuers[%zu].%s: %s", idx, key, err);
+		return (NULL);
 	}
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
 	ks = keyset_hmac((const uint8_t *)buf, len, &why);
 	explicit_bzero(buf, len);
 	free(buf);
 	if (ks == NULL)
-		add_error(errs, "issuers[%zu].%s: %s", idx, is->hmac_secret_file ?
-		    "hmac_secret_file" : "hmac_secret_env", why);
+		add_error(errs, "issuers[%zu].%s: %s", idx, key, why);
 	return (ks);
 }
 
@@ -279,9 +315,10 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 	if ((ref = effective(file, doc, len, errs)) == NULL)
 		return (-1);
 	s = prev ? snapshot_derive(prev, ref) : snapshot_new(ref);
-	cfgref_unref(ref);
-	if (s == NULL)
+	if (s == NULL) {
+		cfgref_unref(ref);
 		return (-1);
+	}
 	cfg = ref->cfg;
 	s->policy_loaded = doc != NULL || cfg->policy_url == NULL;
 	if (cfg->client_ca_file != NULL && ref->cas == NULL) {
@@ -300,6 +337,7 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 		if (is->algorithms & JWS_ALG_HMAC_MASK)
 			snapshot_set_hmac(s, i, load_secret(is, i, errs));
 	}
+	cfgref_unref(ref);	/* ${s} holds its own reference */
 	if (errs->n > nerr) {
 		snapshot_unref(s);
 		return (-1);

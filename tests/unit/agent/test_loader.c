@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testsupport.h"
 
 #include "config.h"
 #include "decide.h"
 #include "facts.h"
+#include "jwks.h"
 #include "loader.h"
 #include "reason.h"
 #include "snapshot.h"
@@ -103,10 +105,35 @@ test_policy_applied(void **state)
 	assert_int_equal(decide_path(s, "/api"), REASON_TOKEN_MISSING);
 
 	/* Rebuilt with ${s} as prev: key sets of unchanged sources carry. */
-	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
-	    s, &s2, &e), 0);
-	assert_true(s2->policy_loaded);
-	snapshot_unref(s2);
+	{
+		static const uint8_t secret[32] = "0123456789abcdef0123456789abcde";
+		const char *why = NULL;
+		struct keyset *ks = keyset_hmac(secret, sizeof(secret), &why);
+		char *moved;
+		const char *at;
+
+		assert_non_null(ks);
+		snapshot_set_keys(s, 0, ks, 123);
+		keyset_unref(ks);
+		assert_int_equal(loader_build_ref(file, policy_doc,
+		    strlen(policy_doc), s, &s2, &e), 0);
+		assert_true(s2->policy_loaded);
+		assert_ptr_equal(s2->keys[0], ks);
+		assert_int_equal(s2->keys_at[0], 123);
+		snapshot_unref(s2);
+		/* Another key source for the issuer: nothing carries. */
+		at = strstr(policy_doc, "idp.example/k");
+		assert_non_null(at);
+		moved = strdup(policy_doc);
+		assert_non_null(moved);
+		moved[at - policy_doc + strlen("idp.example/")] = 'K';
+		assert_int_equal(loader_build_ref(file, moved, strlen(moved), s,
+		    &s2, &e), 0);
+		assert_true(s2->policy_loaded);
+		assert_null(s2->keys[0]);
+		snapshot_unref(s2);
+		free(moved);
+	}
 	snapshot_unref(s);
 	cfgref_unref(file);
 }
@@ -155,6 +182,69 @@ test_local_config(void **state)
 	cfgref_unref(file);
 }
 
+/* A temporary file holding ${n} bytes of ${data}; its path in ${path}. */
+static void
+temp_file(char path[64], const char *data, size_t n)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/test_loader.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+}
+
+static void
+test_read_secret(void **state)
+{
+	char path[64], err[256], *buf;
+	size_t len;
+
+	(void)state;
+	/* Trailing CR and LF go, inner ones stay. */
+	temp_file(path, "s3cr\ret\r\n\n", 10);
+	assert_int_equal(loader_read_secret(path, NULL, 64, &buf, &len, err,
+	    sizeof(err)), 0);
+	assert_int_equal(len, 7);
+	assert_memory_equal(buf, "s3cr\ret", 8);	/* with its NUL */
+	free(buf);
+	/* Over the limit: refused, named, nothing returned. */
+	assert_int_equal(loader_read_secret(path, NULL, 9, &buf, &len, err,
+	    sizeof(err)), -1);
+	assert_null(buf);
+	assert_non_null(strstr(err, "larger than 9 bytes"));
+	unlink(path);
+	/* Only line breaks: empty. */
+	temp_file(path, "\r\n", 2);
+	assert_int_equal(loader_read_secret(path, NULL, 64, &buf, &len, err,
+	    sizeof(err)), -1);
+	assert_null(buf);
+	assert_string_equal(err, "the secret is empty");
+	unlink(path);
+	assert_int_equal(loader_read_secret(path, NULL, 64, &buf, &len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot read"));
+
+	/* The environment: the file wins when both are given. */
+	assert_int_equal(setenv("SPOA_TEST_SECRET", "from-env\n", 1), 0);
+	assert_int_equal(loader_read_secret(NULL, "SPOA_TEST_SECRET", 64, &buf,
+	    &len, err, sizeof(err)), 0);
+	assert_int_equal(len, 8);
+	assert_string_equal(buf, "from-env");
+	free(buf);
+	assert_int_equal(loader_read_secret(NULL, "SPOA_TEST_SECRET", 4, &buf,
+	    &len, err, sizeof(err)), -1);
+	assert_string_equal(err, "environment variable SPOA_TEST_SECRET is "
+	    "longer than 4 bytes");
+	assert_int_equal(loader_read_secret(NULL, "SPOA_TEST_UNSET_XYZ", 64,
+	    &buf, &len, err, sizeof(err)), -1);
+	assert_null(buf);
+	assert_string_equal(err,
+	    "environment variable SPOA_TEST_UNSET_XYZ is not set");
+	unsetenv("SPOA_TEST_SECRET");
+}
+
 int
 main(void)
 {
@@ -163,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_policy_applied),
 		cmocka_unit_test(test_bad_policy),
 		cmocka_unit_test(test_local_config),
+		cmocka_unit_test(test_read_secret),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
