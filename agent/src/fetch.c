@@ -1318,19 +1318,25 @@ accept_doc(struct fetcher *f, struct source *src, const char *body,
 	return (-1);
 }
 
-static void
+/*
+ * Keep the accepted ${body} as ${src}'s document (state_dir, comparisons).
+ * Return -1 if out of memory: the old bytes stay, and the caller must not
+ * pair them with the new body's validators.
+ */
+static int
 keep_doc(struct source *src, const char *body, size_t len)
 {
 	char *d = malloc(len + 1);
 
 	if (d == NULL)
-		return;         /* keeps the old bytes; only state_dir lags */
+		return (-1);
 	memcpy(d, body, len);
 	d[len] = '\0';
 	free(src->doc);
 	src->doc = d;
 	src->doc_len = len;
 	src->have = true;
+	return (0);
 }
 
 static void
@@ -1376,9 +1382,9 @@ state_load(struct fetcher *f, struct source *src)
 		free(buf);
 		return (false);
 	}
-	keep_doc(src, m.body, m.body_len);
 	/* Validators only apply to the URL they came from. */
-	if (src->url != NULL && m.url.len == strlen(src->url) &&
+	if (keep_doc(src, m.body, m.body_len) == 0 && src->url != NULL &&
+	    m.url.len == strlen(src->url) &&
 	    memcmp(m.url.p, src->url, m.url.len) == 0)
 		set_validators(src, m.etag.p, m.etag.p ? m.etag.len : 0,
 		    m.last_modified.p, m.last_modified.p ? m.last_modified.len : 0,
@@ -1449,9 +1455,13 @@ src_done(struct xfer *x, CURLcode res)
 			src_fail(src, err, true);
 			return;
 		}
-		keep_doc(src, x->body ? x->body : "", x->len);
-		set_validators(src, x->etag, strlen(x->etag), x->lastmod,
-		    strlen(x->lastmod), true);
+		/* Without the new bytes kept, no validators: the next request
+		 * is unconditional (never old bytes under a new ETag). */
+		if (keep_doc(src, x->body ? x->body : "", x->len) == 0)
+			set_validators(src, x->etag, strlen(x->etag), x->lastmod,
+			    strlen(x->lastmod), true);
+		else
+			set_validators(src, NULL, 0, NULL, 0, true);
 		if (src->kind == SRC_JWKS || src->kind == SRC_POLICY)
 			f->dirty = true;
 	} else {
