@@ -54,6 +54,8 @@ spop_data_decode(const uint8_t *buf, size_t len, struct spop_data *d)
 		return (1);
 	case SPOP_DATA_T_INT32:
 	case SPOP_DATA_T_INT64:
+	case SPOP_DATA_T_UINT32:
+	case SPOP_DATA_T_UINT64:
 		/*
 		 * HAProxy reads every integer type into 64 bits.  So do we:
 		 * an INT32 outside the 32-bit range is kept as sent, not
@@ -62,14 +64,10 @@ spop_data_decode(const uint8_t *buf, size_t len, struct spop_data *d)
 		if ((vr = spop_varint_decode(p, rem, &u)) < 0)
 			return (vr);
 		d->type = (enum spop_data_type)(buf[0] & SPOP_DATA_T_MASK);
-		d->u.s64 = u64_to_s64(u);
-		return (1 + vr);
-	case SPOP_DATA_T_UINT32:
-	case SPOP_DATA_T_UINT64:
-		if ((vr = spop_varint_decode(p, rem, &u)) < 0)
-			return (vr);
-		d->type = (enum spop_data_type)(buf[0] & SPOP_DATA_T_MASK);
-		d->u.u64 = u;
+		if (d->type == SPOP_DATA_T_INT32 || d->type == SPOP_DATA_T_INT64)
+			d->u.s64 = u64_to_s64(u);
+		else
+			d->u.u64 = u;
 		return (1 + vr);
 	case SPOP_DATA_T_IPV4:
 		if (rem < sizeof(d->u.ipv4))
@@ -168,84 +166,53 @@ spop_data_get_uint(const struct spop_data *d, uint64_t *v)
 	}
 }
 
+/* Constructors: every other member of the union is zero. */
 struct spop_data
 spop_data_null(void)
 {
-	struct spop_data d;
-
-	memset(&d, 0, sizeof(d));
-	d.type = SPOP_DATA_T_NULL;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_NULL });
 }
 
 struct spop_data
 spop_data_bool(bool b)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_BOOL;
-	d.u.b = b;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_BOOL, .u.b = b });
 }
 
 struct spop_data
 spop_data_int32(int32_t v)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_INT32;
-	d.u.s64 = v;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_INT32, .u.s64 = v });
 }
 
 struct spop_data
 spop_data_uint32(uint32_t v)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_UINT32;
-	d.u.u64 = v;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_UINT32, .u.u64 = v });
 }
 
 struct spop_data
 spop_data_int64(int64_t v)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_INT64;
-	d.u.s64 = v;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_INT64, .u.s64 = v });
 }
 
 struct spop_data
 spop_data_uint64(uint64_t v)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_UINT64;
-	d.u.u64 = v;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_UINT64, .u.u64 = v });
 }
 
 struct spop_data
 spop_data_str(const void *p, size_t len)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_STR;
-	d.u.bytes.ptr = p;
-	d.u.bytes.len = len;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_STR,
+	    .u.bytes = { p, len } });
 }
 
 struct spop_data
 spop_data_bin(const void *p, size_t len)
 {
-	struct spop_data d = spop_data_null();
-
-	d.type = SPOP_DATA_T_BIN;
-	d.u.bytes.ptr = p;
-	d.u.bytes.len = len;
-	return (d);
+	return ((struct spop_data){ .type = SPOP_DATA_T_BIN,
+	    .u.bytes = { p, len } });
 }
