@@ -538,14 +538,7 @@ value:
 			depth--;
 			goto next;
 		}
-		if (f->is_obj) {
-			if (parse_key(c, f, lim->max_members) != 0)
-				return (-1);
-		} else if (++f->members > lim->max_members) {
-			c->err = JERR_TOO_MANY;
-			return (-1);
-		}
-		goto value;
+		goto member;
 	case '"':
 		if (parse_string(c, NULL) != 0)
 			return (-1);
@@ -586,14 +579,7 @@ next:
 			c->err = JERR_TRAILING_COMMA;
 			return (-1);
 		}
-		if (f->is_obj) {
-			if (parse_key(c, f, lim->max_members) != 0)
-				return (-1);
-		} else if (++f->members > lim->max_members) {
-			c->err = JERR_TOO_MANY;
-			return (-1);
-		}
-		goto value;
+		goto member;
 	}
 	if (*c->p == (f->is_obj ? '}' : ']')) {
 		c->p++;
@@ -603,6 +589,17 @@ next:
 	}
 	c->err = JERR_UNEXPECTED;
 	return (-1);
+
+member:
+	/* After '{', '[' or ',' and whitespace, in the container of ${f}. */
+	if (f->is_obj) {
+		if (parse_key(c, f, lim->max_members) != 0)
+			return (-1);
+	} else if (++f->members > lim->max_members) {
+		c->err = JERR_TOO_MANY;
+		return (-1);
+	}
+	goto value;
 }
 
 int
