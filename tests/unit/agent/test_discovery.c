@@ -84,6 +84,11 @@ test_bad(void **state)
 		assert_null(d.jwks_uri);
 	}
 	assert_int_equal(discovery_parse(NULL, 0, false, &d, &why), -1);
+	/* Over the cap whatever max_body_bytes allows; refused on the length
+	 * alone, before a byte is read. */
+	assert_int_equal(discovery_parse("{}", DISCOVERY_DOC_MAX + 1, false, &d,
+	    &why), -1);
+	assert_string_equal(why, "document empty or too large");
 }
 
 static void
