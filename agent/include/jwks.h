@@ -13,8 +13,9 @@
  *    with nothing after the value, valid UTF-8, no \u0000 escape (cJSON
  *    would cut a kid there), no duplicate member names at any depth (cJSON
  *    would silently keep the first one), nesting at most 8 deep (x5c needs
- *    4) and no object or array with more than JWKS_MAX_KEYS members, so a
- *    huge flat array never becomes a cJSON node per element.
+ *    4) and no object or array with more than JWKS_MAX_KEYS members; and
+ *    at most 65536 values in all, so a large document of tiny values
+ *    never becomes millions of cJSON nodes.
  *  - Each key: "kty" RSA, EC or OKP (crv Ed25519) only.  "oct" keys and
  *    every other type are skipped: HMAC secrets come only from the issuer
  *    config (keyset_hmac()), never from a fetched document, so a key set
@@ -91,7 +92,8 @@ struct jwks_report {
  * -1 and leave *${out} untouched.  If ${rep} is not NULL it receives the
  * counts, the first JWKS_REPORT_MAX skipped keys with their reasons, and
  * on failure the reason in ${rep}->error; the caller logs them.  Nothing is
- * logged here.
+ * logged here.  Memory: a copy of the text and at most 65536 cJSON nodes,
+ * freed before returning, besides the set itself.
  */
 int jwks_parse(const char *buf, size_t len, struct keyset **out,
     struct jwks_report *rep);

@@ -2,9 +2,10 @@
  * jwks.c: see jwks.h.
  *
  * The text is checked by json_strict_check() (UTF-8, duplicate names at
- * every depth, \u0000, depth and width caps) before cJSON builds a tree
- * from it, so cJSON only ever sees documents that mean the same thing to
- * every parser and are shaped like a key set.
+ * every depth, \u0000, depth and width caps) and its number of values is
+ * bounded before cJSON builds a tree from it, so cJSON only ever sees
+ * documents that mean the same thing to every parser and are shaped like
+ * a key set.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,16 @@
 static const struct json_limits jwks_limits = {
 	JWKS_JSON_DEPTH, JWKS_MAX_KEYS, 1
 };
+
+/*
+ * The caps above bound each object and array, not their number: 256
+ * arrays of 256 arrays of 30 zeros is 4 MiB of depth-4 JSON that cJSON
+ * turns into 2 million nodes (~165 MiB).  A set needs far fewer values
+ * (a key has about 10, x5c and key_ops included), so the document is
+ * refused above JWKS_MAX_VALUES.  json_limits has no such cap yet; see
+ * value_bound().
+ */
+#define JWKS_MAX_VALUES	65536
 
 #define JWKS_STR_(x)	#x
 #define JWKS_STR(x)	JWKS_STR_(x)
@@ -95,6 +106,23 @@ static const cJSON *
 member(const cJSON *obj, const char *name)
 {
 	return (cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/*
+ * An upper bound on the number of values (cJSON nodes) in the valid JSON
+ * text at ${buf}: each value is the top one, the first in its container
+ * (after '[' or '{') or follows a ','.  Those bytes inside strings are
+ * counted too, which only raises the bound.  Stop counting past ${max}.
+ */
+static size_t
+value_bound(const char *buf, size_t len, size_t max)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < len && n <= max; i++)
+		if (buf[i] == ',' || buf[i] == '[' || buf[i] == '{')
+			n++;
+	return (n);
 }
 
 /*
@@ -466,6 +494,11 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 	}
 	if (json_strict_check(buf, len, &jwks_limits, &why) != 0) {
 		rep->error = json_error(why);
+		goto out;
+	}
+	if (value_bound(buf, len, JWKS_MAX_VALUES) > JWKS_MAX_VALUES) {
+		rep->error = "JSON document with more than "
+		    JWKS_STR(JWKS_MAX_VALUES) " values";
 		goto out;
 	}
 	rep->error = "out of memory";

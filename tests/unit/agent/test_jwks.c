@@ -676,6 +676,31 @@ test_json_limits(void **state)
 	parse_fails(doc, off, "JSON object or array with more than 256 members");
 
 	/*
+	 * Wide and deep: every array within the caps, but together more
+	 * values than a set has (~2 million cJSON nodes at 4 MiB before the
+	 * cap).  200 x 256 passes, 256 x 256 does not.
+	 */
+	for (n = 200; n <= 256; n += 56) {
+		off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":["
+		    GOOD_EC "],\"x\":[", x256, y256);
+		for (i = 0; i < (size_t)n * 256; i++) {
+			if (i % 256 == 0)
+				off += (size_t)snprintf(doc + off,
+				    sizeof(doc) - off, "%s[", i ? "]," : "");
+			else
+				doc[off++] = ',';
+			doc[off++] = '0';
+		}
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, "]]}");
+		if (n == 200) {
+			ks = parse_ok(doc, &rep);
+			keyset_unref(ks);
+		} else
+			parse_fails(doc, off,
+			    "JSON document with more than 65536 values");
+	}
+
+	/*
 	 * Depth: a key's x5c strings are at depth 4; 8 levels pass, 9 do
 	 * not, in an ignored member or inside a key.
 	 */
