@@ -8,10 +8,14 @@
  *    publish sets (RFC 7517 §5, OIDC jwks_uri) and every Wycheproof key
  *    vector is a set, so accepting both would only make the input
  *    ambiguous.  Other top-level members are ignored.
- *  - Duplicate member names anywhere in the document refuse the whole
- *    document (cJSON would silently keep the first one), and so do the
- *    escape \u0000 and raw control characters other than tab, LF and CR
- *    (cJSON would cut a string there or accept invalid JSON).
+ *  - The text must pass json_strict_check() (json_strict.h) or the whole
+ *    document is refused before any tree is built: strict RFC 8259 JSON
+ *    with nothing after the value, valid UTF-8, no \u0000 escape (cJSON
+ *    would cut a kid there), no duplicate member names at any depth (cJSON
+ *    would silently keep the first one), nesting at most 8 deep (x5c needs
+ *    4) and no object or array with more than JWKS_MAX_KEYS members; and
+ *    at most 65536 values in all, so a large document of tiny values
+ *    never becomes millions of cJSON nodes.
  *  - Each key: "kty" RSA, EC or OKP (crv Ed25519) only.  "oct" keys and
  *    every other type are skipped: HMAC secrets come only from the issuer
  *    config (keyset_hmac()), never from a fetched document, so a key set
@@ -29,9 +33,9 @@
  *    ambiguous keys must not verify), unless they are identical (same key,
  *    same algorithms, same issuer), in which case one is kept.
  *  - Skipped keys are reported (position, kid, constant reason) and the
- *    others kept.  A document that is not JSON, has no "keys" array, too
- *    many keys, or ends with no usable key fails as a whole, so it never
- *    replaces a good set.
+ *    others kept.  A document that fails the JSON rules above, has no
+ *    "keys" array, or ends with no usable key fails as a whole, so it
+ *    never replaces a good set.
  * x5c, x5t, x5t#S256 and x5u are ignored (never fetched, never trusted).
  */
 #ifndef SPOA_JWKS_H
@@ -88,7 +92,8 @@ struct jwks_report {
  * -1 and leave *${out} untouched.  If ${rep} is not NULL it receives the
  * counts, the first JWKS_REPORT_MAX skipped keys with their reasons, and
  * on failure the reason in ${rep}->error; the caller logs them.  Nothing is
- * logged here.
+ * logged here.  Memory: a copy of the text and at most 65536 cJSON nodes,
+ * freed before returning, besides the set itself.
  */
 int jwks_parse(const char *buf, size_t len, struct keyset **out,
     struct jwks_report *rep);

@@ -1,9 +1,11 @@
 /*
  * jwks.c: see jwks.h.
  *
- * Until a shared strict-JSON pre-validator exists, duplicate member names
- * are found here by scanning siblings in the cJSON tree (cJSON keeps every
- * duplicate in its child list but returns the first on lookup).
+ * The text is checked by json_strict_check() (UTF-8, duplicate names at
+ * every depth, \u0000, depth and width caps) and its number of values is
+ * bounded before cJSON builds a tree from it, so cJSON only ever sees
+ * documents that mean the same thing to every parser and are shaped like
+ * a key set.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "b64url.h"
+#include "json_strict.h"
 #include "jwa.h"
 #include "util.h"
 #include "jwks.h"
@@ -21,7 +24,79 @@
 #define RSA_E_MAX	8
 #define EC_COORD_MAX	72
 #define ED_KEY_MAX	40
-#define DUP_PAIRWISE_MAX 16
+
+/*
+ * The deepest value a JWK Set needs is a string in a key's "x5c" or
+ * "key_ops" array: set object 1, "keys" 2, key 3, array 4.  8 leaves room
+ * for provider extensions (an object inside a key) without refusing a set
+ * over them.  No object or array of a set needs more than JWKS_MAX_KEYS
+ * members ("keys" itself; a key has about 10, an x5c chain a few), so a
+ * wider one is refused before cJSON allocates a node for each member.
+ */
+#define JWKS_JSON_DEPTH	8
+static const struct json_limits jwks_limits = {
+	JWKS_JSON_DEPTH, JWKS_MAX_KEYS, 1
+};
+
+/*
+ * The caps above bound each object and array, not their number: 256
+ * arrays of 256 arrays of 30 zeros is 4 MiB of depth-4 JSON that cJSON
+ * turns into 2 million nodes (~165 MiB).  A set needs far fewer values
+ * (a key has about 10, x5c and key_ops included), so the document is
+ * refused above JWKS_MAX_VALUES.  json_limits has no such cap yet; see
+ * value_bound().
+ */
+#define JWKS_MAX_VALUES	65536
+
+#define JWKS_STR_(x)	#x
+#define JWKS_STR(x)	JWKS_STR_(x)
+
+enum {
+#define X_IDX(id, text) JWKS_JSON_##id,
+	JSON_STRICT_REASONS(X_IDX)
+#undef X_IDX
+	JWKS_JSON_N
+};
+static const char *const jwks_json_plain[] = {
+#define X_PLAIN(id, text) text,
+	JSON_STRICT_REASONS(X_PLAIN)
+#undef X_PLAIN
+};
+static const char *const jwks_json_error[] = {
+#define X_ERR(id, text) "not valid JSON: " text,
+	JSON_STRICT_REASONS(X_ERR)
+#undef X_ERR
+};
+
+/*
+ * The document error for json_strict reason ${why}: "not valid JSON: "
+ * and the reason, or a plainer sentence for the JWKS-specific limits.
+ */
+static const char *
+json_error(const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < JWKS_JSON_N; i++)
+		if (why != NULL && strcmp(why, jwks_json_plain[i]) == 0)
+			break;
+	switch (i) {
+	case JWKS_JSON_N:
+		return ("not valid JSON");
+	case JWKS_JSON_NOMEM:
+		return ("out of memory");
+	case JWKS_JSON_NOT_OBJECT:
+		return ("not a JWK Set (top-level value is not an object)");
+	case JWKS_JSON_TOO_DEEP:
+		return ("JSON nested deeper than " JWKS_STR(JWKS_JSON_DEPTH)
+		    " levels");
+	case JWKS_JSON_TOO_MANY:
+		return ("JSON object or array with more than "
+		    JWKS_STR(JWKS_MAX_KEYS) " members");
+	default:
+		return (jwks_json_error[i]);
+	}
+}
 
 static const char *const private_members[] = {
 	"d", "p", "q", "dp", "dq", "qi", "oth", "k",
@@ -33,71 +108,21 @@ member(const cJSON *obj, const char *name)
 	return (cJSON_GetObjectItemCaseSensitive(obj, name));
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
-}
-
 /*
- * Refuse what cJSON would silently truncate: a raw control character
- * (never valid JSON: RFC 8259 §7 requires escapes in strings, and only
- * tab, LF and CR are whitespace) and the escape \u0000, which cJSON turns
- * into a NUL inside the C string, so "a\u0000b" would become the kid "a".
- * Conservative (an escaped backslash before it also counts); neither is
- * ever legitimate in a JWKS.  Return a reason, or NULL.
+ * An upper bound on the number of values (cJSON nodes) in the valid JSON
+ * text at ${buf}: each value is the top one, the first in its container
+ * (after '[' or '{') or follows a ','.  Those bytes inside strings are
+ * counted too, which only raises the bound.  Stop counting past ${max}.
  */
-static const char *
-text_prescan(const char *p, size_t len)
+static size_t
+value_bound(const char *buf, size_t len, size_t max)
 {
-	static const char esc[] = "\\u0000";
-	size_t i;
+	size_t i, n = 1;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-			return ("control character in the document");
-		if (c == '\\' && len - i >= sizeof(esc) - 1 &&
-		    memcmp(p + i, esc, sizeof(esc) - 1) == 0)
-			return ("\\u0000 in a string");
-	}
-	return (NULL);
-}
-
-/* 1 if any object in the tree under ${node} repeats a member name. */
-static int
-json_dup_names(const cJSON *node)
-{
-	const cJSON *c, *d;
-	const char **names;
-	size_t m = 0, i;
-	int dup = 0;
-
-	for (c = node->child; c != NULL; c = c->next) {
-		if (c->child != NULL && json_dup_names(c))
-			return (1);
-		m++;
-	}
-	if (!cJSON_IsObject(node) || m < 2)
-		return (0);
-	if (m <= DUP_PAIRWISE_MAX) {
-		for (c = node->child; c != NULL; c = c->next)
-			for (d = c->next; d != NULL; d = d->next)
-				if (strcmp(c->string, d->string) == 0)
-					return (1);
-		return (0);
-	}
-	/* Large objects: sort the names, O(m log m) rather than O(m^2). */
-	if ((names = calloc(m, sizeof(*names))) == NULL)
-		return (1);	/* fail closed */
-	for (i = 0, c = node->child; c != NULL; c = c->next)
-		names[i++] = c->string;
-	qsort(names, m, sizeof(*names), name_cmp);
-	for (i = 1; i < m && !dup; i++)
-		dup = strcmp(names[i - 1], names[i]) == 0;
-	free(names);
-	return (dup);
+	for (i = 0; i < len && n <= max; i++)
+		if (buf[i] == ',' || buf[i] == '[' || buf[i] == '{')
+			n++;
+	return (n);
 }
 
 /*
@@ -454,7 +479,7 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 	size_t index[JWKS_MAX_KEYS];
 	struct keyset *ks = NULL;
 	cJSON *root = NULL;
-	const char *end = NULL, *why;
+	const char *why;
 	char *copy = NULL;
 	size_t n, i;
 	int rc = -1;
@@ -467,28 +492,24 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 		rep->error = "document empty or too large";
 		goto out;
 	}
-	if ((rep->error = text_prescan(buf, len)) != NULL)
+	if (json_strict_check(buf, len, &jwks_limits, &why) != 0) {
+		rep->error = json_error(why);
 		goto out;
+	}
+	if (value_bound(buf, len, JWKS_MAX_VALUES) > JWKS_MAX_VALUES) {
+		rep->error = "JSON document with more than "
+		    JWKS_STR(JWKS_MAX_VALUES) " values";
+		goto out;
+	}
 	rep->error = "out of memory";
 	/* cJSON gets a NUL-terminated private copy: it cannot run past it. */
 	if ((copy = malloc(len + 1)) == NULL)
 		goto out;
 	memcpy(copy, buf, len);
 	copy[len] = '\0';
-	root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-	if (root == NULL || end == NULL || end < copy || end > copy + len) {
+	if ((root = cJSON_ParseWithLength(copy, len)) == NULL) {
+		/* After json_strict_check(): out of memory, in practice. */
 		rep->error = "not valid JSON";
-		goto out;
-	}
-	for (; end < copy + len; end++) {
-		if (*end != ' ' && *end != '\t' && *end != '\n' &&
-		    *end != '\r') {
-			rep->error = "data after the JSON value";
-			goto out;
-		}
-	}
-	if (json_dup_names(root)) {
-		rep->error = "duplicate member name";
 		goto out;
 	}
 	if (!cJSON_IsObject(root) ||
@@ -496,6 +517,7 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 		rep->error = "not a JWK Set (no \"keys\" array)";
 		goto out;
 	}
+	/* jwks_limits already caps "keys"; this guards elems[] and index[]. */
 	for (n = 0, el = keys->child; el != NULL; el = el->next)
 		if (++n > JWKS_MAX_KEYS) {
 			rep->error = "more than 256 keys";

@@ -485,19 +485,29 @@ test_document_failures(void **state)
 	    x256, y256);
 	parse_fails(good, 0, "document empty or too large");
 	parse_fails(NULL, 5, "document empty or too large");
-	parse_fails("not json", 8, "not valid JSON");
-	parse_fails("{\"keys\":[", 9, "not valid JSON");
+	parse_fails("not json", 8,
+	    "not a JWK Set (top-level value is not an object)");
+	parse_fails("{not json}", 10, "not valid JSON: object key expected");
+	parse_fails("{\"keys\":[", 9, "not valid JSON: unexpected character");
 	doc = fmt("%s x", good);
-	parse_fails(doc, strlen(doc), "data after the JSON value");
+	parse_fails(doc, strlen(doc), "not valid JSON: data after the JSON value");
 	doc = fmt("%s{}", good);
-	parse_fails(doc, strlen(doc), "data after the JSON value");
+	parse_fails(doc, strlen(doc), "not valid JSON: data after the JSON value");
 	/* A NUL inside the length is data, not an end; raw controls fail. */
 	memcpy(good + glen, "\0 ", 2);
-	parse_fails(good, glen + 2, "control character in the document");
+	parse_fails(good, glen + 2, "not valid JSON: data after the JSON value");
 	good[glen] = '\0';
 	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"go\x01od\","
 	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x256, y256);
-	parse_fails(doc, strlen(doc), "control character in the document");
+	parse_fails(doc, strlen(doc),
+	    "not valid JSON: control character in string");
+	/* Not RFC 8259, though cJSON would take some of it. */
+	doc = fmt("{\"keys\":[" GOOD_EC ",]}", x256, y256);
+	parse_fails(doc, strlen(doc), "not valid JSON: trailing comma");
+	parse_fails("\xef\xbb\xbf{\"keys\":[]}", 14,
+	    "not valid JSON: byte-order mark");
+	parse_fails("{\"keys\":[],\"n\":01}", 18,
+	    "not valid JSON: number with a leading zero");
 	/* Trailing whitespace is fine, and len excludes anything beyond. */
 	doc = fmt("%s \r\n\t", good);
 	ks = parse_ok(doc, &rep);
@@ -508,28 +518,45 @@ test_document_failures(void **state)
 
 	/* Not a JWK Set. */
 	doc = fmt("[" GOOD_EC "]", x256, y256);
-	parse_fails(doc, strlen(doc), "not a JWK Set (no \"keys\" array)");
+	parse_fails(doc, strlen(doc),
+	    "not a JWK Set (top-level value is not an object)");
 	doc = fmt(GOOD_EC, x256, y256);		/* a bare JWK */
 	parse_fails(doc, strlen(doc), "not a JWK Set (no \"keys\" array)");
 	parse_fails("{\"keys\":{}}", 11, "not a JWK Set (no \"keys\" array)");
 	parse_fails("{\"Keys\":[]}", 11, "not a JWK Set (no \"keys\" array)");
-	parse_fails("\"keys\"", 6, "not a JWK Set (no \"keys\" array)");
+	parse_fails("\"keys\"", 6,
+	    "not a JWK Set (top-level value is not an object)");
 	parse_fails("{\"keys\":[]}", 11, "no usable key");
 
-	/* Duplicate member names, at any depth (S12). */
+	/*
+	 * Duplicate member names, at any depth (S12): the set (depth 1), a
+	 * key (depth 3), deep in an ignored member, and spelled differently
+	 * ("\u0079" is "y").
+	 */
 	doc = fmt("{\"keys\":[" GOOD_EC "],\"keys\":[]}", x256, y256);
-	parse_fails(doc, strlen(doc), "duplicate member name");
+	parse_fails(doc, strlen(doc), "not valid JSON: duplicate key");
+	doc = fmt("{\"keys\":[" GOOD_EC "],\"x\":1,\"x\":1}", x256, y256);
+	parse_fails(doc, strlen(doc), "not valid JSON: duplicate key");
 	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"good\",\"crv\":\"P-256\","
 	    "\"x\":\"%s\",\"y\":\"%s\",\"y\":\"%s\"}]}", x256, y256_bad, y256);
-	parse_fails(doc, strlen(doc), "duplicate member name");
+	parse_fails(doc, strlen(doc), "not valid JSON: duplicate key");
+	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"good\",\"crv\":\"P-256\","
+	    "\"x\":\"%s\",\"y\":\"%s\",\"\\u0079\":\"%s\"}]}", x256, y256_bad,
+	    y256);
+	parse_fails(doc, strlen(doc), "not valid JSON: duplicate key");
 	doc = fmt("{\"keys\":[" GOOD_EC "],\"x\":[{\"a\":{\"b\":1,\"b\":2}}]}",
 	    x256, y256);
-	parse_fails(doc, strlen(doc), "duplicate member name");
+	parse_fails(doc, strlen(doc), "not valid JSON: duplicate key");
+	/* The same name in different objects is no duplicate. */
+	doc = fmt("{\"keys\":[" GOOD_EC "],\"kty\":{\"kty\":{\"kty\":1}}}",
+	    x256, y256);
+	ks = parse_ok(doc, &rep);
+	keyset_unref(ks);
 
 	/* An escaped NUL would truncate the kid in cJSON: refused. */
 	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"good\\u0000evil\","
 	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x256, y256);
-	parse_fails(doc, strlen(doc), "\\u0000 in a string");
+	parse_fails(doc, strlen(doc), "not valid JSON: \\u0000 in string");
 	/* Non-ASCII kids are kept byte for byte. */
 	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\\u00e9\xc3\xa9\","
 	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x256, y256);
@@ -542,7 +569,7 @@ test_document_failures(void **state)
 		parse_fails(good, i, NULL);
 }
 
-/* Objects above the pairwise threshold go through the sorted scan. */
+/* Wide objects: a duplicate among many names is still found. */
 static void
 test_large_objects(void **state)
 {
@@ -561,7 +588,7 @@ test_large_objects(void **state)
 	ks = parse_ok(doc, &rep);
 	keyset_unref(ks);
 	doc = fmt("{%s\"m050\":0,\"keys\":[" GOOD_EC "]}", members, x256, y256);
-	parse_fails(doc, strlen(doc), "duplicate member name");
+	parse_fails(doc, strlen(doc), "not valid JSON: duplicate key");
 }
 
 static void
@@ -583,11 +610,167 @@ test_key_cap(void **state)
 		off += (size_t)snprintf(doc + off, sizeof(doc) - off, "]}");
 		assert_true(off < sizeof(doc));
 		assert_int_equal(jwks_parse(doc, off, &ks, &rep), -1);
-		assert_string_equal(rep.error,
-		    n == 256 ? "no usable key" : "more than 256 keys");
+		assert_string_equal(rep.error, n == 256 ? "no usable key" :
+		    "JSON object or array with more than 256 members");
 		if (n == 256)
 			assert_int_equal(rep.n_skipped, 256);
 	}
+}
+
+/*
+ * Width and depth are refused by json_strict_check() before cJSON builds
+ * anything: a flat array of 4 MiB of zeros in an ignored member used to
+ * become a cJSON node per zero.
+ */
+static void
+test_json_limits(void **state)
+{
+	static char doc[JWKS_MAX_DOC];
+	struct jwks_report rep;
+	struct keyset *ks;
+	size_t off, i;
+	int n, d;
+
+	(void)state;
+	/* 256 members in an array or object pass, 257 do not. */
+	for (n = 256; n <= 257; n++) {
+		off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":["
+		    GOOD_EC "],\"x\":[", x256, y256);
+		for (i = 0; i < (size_t)n; i++)
+			off += (size_t)snprintf(doc + off, sizeof(doc) - off,
+			    "%s0", i ? "," : "");
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, "]}");
+		if (n == 256) {
+			ks = parse_ok(doc, &rep);
+			keyset_unref(ks);
+		} else
+			parse_fails(doc, off, "JSON object or array with more "
+			    "than 256 members");
+	}
+	off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":[" GOOD_EC "]",
+	    x256, y256);
+	for (i = 0; i < 256; i++)
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off,
+		    ",\"m%zu\":0", i);
+	off += (size_t)snprintf(doc + off, sizeof(doc) - off, "}");
+	parse_fails(doc, off, "JSON object or array with more than 256 members");
+	/* In a key object too (x5c is an array in a key). */
+	off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"EC\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"x5c\":[", x256,
+	    y256);
+	for (i = 0; i < 257; i++)
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off,
+		    "%s\"MA\"", i ? "," : "");
+	off += (size_t)snprintf(doc + off, sizeof(doc) - off, "]}]}");
+	parse_fails(doc, off, "JSON object or array with more than 256 members");
+
+	/* The 4 MiB flat array: refused, quickly, whatever its length. */
+	off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":[],\"x\":[0");
+	while (off + 3 < sizeof(doc)) {
+		memcpy(doc + off, ",0", 2);
+		off += 2;
+	}
+	memcpy(doc + off, "]}", 2);
+	off += 2;
+	assert_true(off <= JWKS_MAX_DOC);
+	parse_fails(doc, off, "JSON object or array with more than 256 members");
+
+	/*
+	 * Wide and deep: every array within the caps, but together more
+	 * values than a set has (~2 million cJSON nodes at 4 MiB before the
+	 * cap).  200 x 256 passes, 256 x 256 does not.
+	 */
+	for (n = 200; n <= 256; n += 56) {
+		off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":["
+		    GOOD_EC "],\"x\":[", x256, y256);
+		for (i = 0; i < (size_t)n * 256; i++) {
+			if (i % 256 == 0)
+				off += (size_t)snprintf(doc + off,
+				    sizeof(doc) - off, "%s[", i ? "]," : "");
+			else
+				doc[off++] = ',';
+			doc[off++] = '0';
+		}
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, "]]}");
+		if (n == 200) {
+			ks = parse_ok(doc, &rep);
+			keyset_unref(ks);
+		} else
+			parse_fails(doc, off,
+			    "JSON document with more than 65536 values");
+	}
+
+	/*
+	 * Depth: a key's x5c strings are at depth 4; 8 levels pass, 9 do
+	 * not, in an ignored member or inside a key.
+	 */
+	for (d = 8; d <= 9; d++) {
+		off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":["
+		    GOOD_EC "],\"x\":", x256, y256);
+		for (i = 2; i < (size_t)d; i++)
+			doc[off++] = '[';
+		doc[off++] = '{';
+		doc[off++] = '}';
+		for (i = 2; i < (size_t)d; i++)
+			doc[off++] = ']';
+		doc[off++] = '}';
+		doc[off] = '\0';
+		if (d == 8) {
+			ks = parse_ok(doc, &rep);
+			keyset_unref(ks);
+		} else
+			parse_fails(doc, off,
+			    "JSON nested deeper than 8 levels");
+	}
+	off = (size_t)snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"EC\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\","
+	    "\"ext\":{\"a\":[{\"b\":[[{}]]}]}}]}", x256, y256);
+	parse_fails(doc, off, "JSON nested deeper than 8 levels");
+	/* The Entra shape at its deepest: x5c and key_ops, depth 4. */
+	ks = parse_ok(fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"c\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\","
+	    "\"key_ops\":[\"verify\"],\"x5c\":[\"MA\",\"MB\"]}]}", x256, y256),
+	    &rep);
+	assert_int_equal(ks->n, 1);
+	keyset_unref(ks);
+}
+
+/* The text must be UTF-8; a kid with invalid bytes refuses the set. */
+static void
+test_utf8(void **state)
+{
+	static const char *const bad[] = {
+		"\xff",		/* never in UTF-8 */
+		"\xc3",		/* truncated sequence */
+		"\xc0\xaf",	/* overlong '/' */
+		"\xed\xa0\x80",	/* encoded surrogate */
+		"\xf4\x90\x80\x80",	/* above U+10FFFF */
+		"\\ud800",	/* unpaired surrogate escape */
+	};
+	struct jwks_report rep;
+	struct keyset *ks;
+	size_t i;
+	char *doc;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k%s\","
+		    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", bad[i],
+		    x256, y256);
+		parse_fails(doc, strlen(doc), i + 1 < ARRAY_SIZE(bad) ?
+		    "not valid JSON: invalid UTF-8" :
+		    "not valid JSON: unpaired surrogate escape");
+	}
+	/* Also where jwks_parse never looks: in a member name. */
+	doc = fmt("{\"keys\":[" GOOD_EC "],\"\xfe\":1}", x256, y256);
+	parse_fails(doc, strlen(doc), "not valid JSON: invalid UTF-8");
+	/* Four-byte characters and escaped pairs are kids like any other. */
+	doc = fmt("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"\xf0\x9f\x94\x91"
+	    "\\ud83d\\udd11\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+	    x256, y256);
+	ks = parse_ok(doc, &rep);
+	assert_non_null(keyset_find(ks, "\xf0\x9f\x94\x91\xf0\x9f\x94\x91", 8));
+	keyset_unref(ks);
 }
 
 /* Wycheproof DuplicateKid, and what identical duplicates do. */
@@ -804,6 +987,8 @@ main(void)
 		cmocka_unit_test(test_document_failures),
 		cmocka_unit_test(test_large_objects),
 		cmocka_unit_test(test_key_cap),
+		cmocka_unit_test(test_json_limits),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_duplicate_kids),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_refcount),
