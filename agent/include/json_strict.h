@@ -27,6 +27,7 @@
 	X(NOT_OBJECT,	"top-level value is not an object")		\
 	X(TOO_DEEP,	"nesting too deep")				\
 	X(TOO_MANY,	"too many members")				\
+	X(TOO_MANY_VALUES, "too many values")				\
 	X(TRAILING_COMMA, "trailing comma")				\
 	X(KEY_EXPECTED,	"object key expected")				\
 	X(COLON,	"colon expected")				\
@@ -49,6 +50,8 @@ struct json_limits {
 	unsigned max_depth;	/* nesting of objects/arrays; the top one is 1 */
 	unsigned max_members;	/* per object (keys) or array (elements) */
 	int require_object;	/* the top-level value must be an object */
+	unsigned max_values;	/* values in the whole document (containers
+				 * included); 0: no limit */
 };
 
 /*
@@ -63,7 +66,9 @@ struct json_limits {
  *  - no two keys of one object are equal after unescaping ("a" and
  *    "\u0061" collide), at every depth;
  *  - nesting depth <= ${lim}->max_depth (capped at JSON_STRICT_DEPTH_MAX),
- *    members of any one object or array <= ${lim}->max_members, and if
+ *    members of any one object or array <= ${lim}->max_members, values
+ *    in the whole document <= ${lim}->max_values when it is not 0 (what a
+ *    parser building a tree will allocate a node for), and if
  *    ${lim}->require_object the top-level value is an object.
  * Everything RFC 8259 forbids is rejected: trailing commas, comments,
  * NaN/Infinity, leading zeros or '+', single quotes, raw control characters

@@ -12,7 +12,7 @@
 #include "json_strict.h"
 
 /* Provider metadata is flat; a few arrays of strings at most. */
-static const struct json_limits discovery_limits = { 16, 4096, 1 };
+static const struct json_limits discovery_limits = { 16, 4096, 1, 0 };
 
 /* A string member: non-empty, bounded, no control characters. */
 static const char *

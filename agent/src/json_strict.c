@@ -494,6 +494,7 @@ validate(struct jctx *c, const struct json_limits *lim)
 {
 	struct jframe st[JSON_STRICT_DEPTH_MAX];
 	unsigned depth = 0, max_depth = lim->max_depth;
+	size_t values = 0;
 	struct jframe *f;
 
 	if (max_depth > JSON_STRICT_DEPTH_MAX)
@@ -518,6 +519,10 @@ value:
 	/* c->p is at a value's first byte (whitespace skipped) or the end. */
 	if (c->p >= c->end) {
 		c->err = JERR_UNEXPECTED;
+		return (-1);
+	}
+	if (lim->max_values != 0 && ++values > lim->max_values) {
+		c->err = JERR_TOO_MANY_VALUES;
 		return (-1);
 	}
 	switch (*c->p) {

@@ -34,19 +34,17 @@
  * wider one is refused before cJSON allocates a node for each member.
  */
 #define JWKS_JSON_DEPTH	8
-static const struct json_limits jwks_limits = {
-	JWKS_JSON_DEPTH, JWKS_MAX_KEYS, 1
-};
-
 /*
- * The caps above bound each object and array, not their number: 256
- * arrays of 256 arrays of 30 zeros is 4 MiB of depth-4 JSON that cJSON
- * turns into 2 million nodes (~165 MiB).  A set needs far fewer values
- * (a key has about 10, x5c and key_ops included), so the document is
- * refused above JWKS_MAX_VALUES.  json_limits has no such cap yet; see
- * value_bound().
+ * Those caps bound each object and array, not their number: 256 arrays of
+ * 256 arrays of 30 zeros is 4 MiB of depth-4 JSON that cJSON would turn
+ * into 2 million nodes (~165 MiB).  A set needs far fewer values (a key
+ * has about 10, x5c and key_ops included), so the document is refused
+ * above JWKS_MAX_VALUES, before cJSON allocates anything.
  */
 #define JWKS_MAX_VALUES	65536
+static const struct json_limits jwks_limits = {
+	JWKS_JSON_DEPTH, JWKS_MAX_KEYS, 1, JWKS_MAX_VALUES
+};
 
 #define JWKS_STR_(x)	#x
 #define JWKS_STR(x)	JWKS_STR_(x)
@@ -93,6 +91,9 @@ json_error(const char *why)
 	case JWKS_JSON_TOO_MANY:
 		return ("JSON object or array with more than "
 		    JWKS_STR(JWKS_MAX_KEYS) " members");
+	case JWKS_JSON_TOO_MANY_VALUES:
+		return ("JSON document with more than "
+		    JWKS_STR(JWKS_MAX_VALUES) " values");
 	default:
 		return (jwks_json_error[i]);
 	}
@@ -106,23 +107,6 @@ static const cJSON *
 member(const cJSON *obj, const char *name)
 {
 	return (cJSON_GetObjectItemCaseSensitive(obj, name));
-}
-
-/*
- * An upper bound on the number of values (cJSON nodes) in the valid JSON
- * text at ${buf}: each value is the top one, the first in its container
- * (after '[' or '{') or follows a ','.  Those bytes inside strings are
- * counted too, which only raises the bound.  Stop counting past ${max}.
- */
-static size_t
-value_bound(const char *buf, size_t len, size_t max)
-{
-	size_t i, n = 1;
-
-	for (i = 0; i < len && n <= max; i++)
-		if (buf[i] == ',' || buf[i] == '[' || buf[i] == '{')
-			n++;
-	return (n);
 }
 
 /*
@@ -494,11 +478,6 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 	}
 	if (json_strict_check(buf, len, &jwks_limits, &why) != 0) {
 		rep->error = json_error(why);
-		goto out;
-	}
-	if (value_bound(buf, len, JWKS_MAX_VALUES) > JWKS_MAX_VALUES) {
-		rep->error = "JSON document with more than "
-		    JWKS_STR(JWKS_MAX_VALUES) " values";
 		goto out;
 	}
 	rep->error = "out of memory";

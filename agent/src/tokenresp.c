@@ -14,7 +14,7 @@
 #include "strnum.h"
 #include "tokenresp.h"
 
-static const struct json_limits token_limits = { 8, 256, 1 };
+static const struct json_limits token_limits = { 8, 256, 1, 0 };
 
 /* Year 9999 in epoch seconds: beyond is not a date. */
 #define EPOCH_MAX       253402300799.0

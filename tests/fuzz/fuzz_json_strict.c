@@ -73,7 +73,7 @@ cross_check_jws(const char *doc, size_t size, const struct json_limits *lim)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct json_limits lim = { 32, 2048, 0 };
+	struct json_limits lim = { 32, 2048, 0, 0 };
 	const char *why = NULL, *doc;
 	char *copy, *re;
 	cJSON *tree;

@@ -130,7 +130,7 @@ strict_part(const char *s, size_t n, int header, const char **why)
 	static const struct jws_limits dl = JWS_LIMITS_DEFAULT;
 	struct json_limits jl = { header ? dl.header_max_depth :
 	    dl.payload_max_depth, header ? dl.header_max_members :
-	    dl.payload_max_members, 1 };
+	    dl.payload_max_members, 1, 0 };
 	uint8_t *buf;
 	ssize_t dn;
 	int rc = 1;

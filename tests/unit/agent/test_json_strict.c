@@ -10,8 +10,8 @@
 
 #include "json_strict.h"
 
-static const struct json_limits lim_any = { 32, 2048, 0 };
-static const struct json_limits lim_obj = { 32, 2048, 1 };
+static const struct json_limits lim_any = { 32, 2048, 0, 0 };
+static const struct json_limits lim_obj = { 32, 2048, 1, 0 };
 
 static const char *
 check_n(const char *s, size_t n, const struct json_limits *lim)
@@ -234,7 +234,7 @@ test_many_keys(void **state)
 static void
 test_s11_caps(void **state)
 {
-	struct json_limits l = { 3, 4, 0 };
+	struct json_limits l = { 3, 4, 0, 0 };
 	char *deep;
 	size_t n = 0;
 
@@ -250,6 +250,18 @@ test_s11_caps(void **state)
 	    &l), "too many members");
 	/* The cap is per container, not a total. */
 	assert_null(check("[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]", &l));
+	/* max_values is the total: containers, keys' values and the root. */
+	l.max_values = 21;
+	assert_null(check("[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]", &l));
+	l.max_values = 20;
+	assert_string_equal(check("[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]",
+	    &l), "too many values");
+	l.max_values = 3;
+	assert_null(check("{\"a\":{\"b\":1}}", &l));
+	assert_null(check("{\"a\":1,\"b\":{}}", &l));
+	assert_string_equal(check("{\"a\":{\"b\":[1]}}", &l),
+	    "too many values");
+	l.max_values = 0;
 
 	/* 10 000-deep nesting, with the payload limits of jws. */
 	deep = malloc(20001);

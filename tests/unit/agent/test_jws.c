@@ -1468,7 +1468,7 @@ static void
 same_verdict(const char *doc, size_t len, const char *what)
 {
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
-	struct json_limits pl = { 32, 2048, 1 };
+	struct json_limits pl = { 32, 2048, 1, 0 };
 	const char *why = NULL, *d = NULL;
 	char want[128];
 	enum reason r;
@@ -1557,7 +1557,7 @@ test_one_pass_every_reason(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		const char *why = NULL;
-		struct json_limits pl = { 32, 2048, 1 };
+		struct json_limits pl = { 32, 2048, 1, 0 };
 
 		/* The reference first: the table says what json_strict says. */
 		assert_int_equal(json_strict_check(v[i].doc, strlen(v[i].doc),
