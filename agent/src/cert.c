@@ -9,9 +9,11 @@
  * asn1_string_canon, what X509_NAME_cmp compares): per attribute, the value
  * converted to UTF-8, leading and trailing whitespace dropped, inner runs
  * of whitespace collapsed to one space, ASCII lowercased.  The certificate
- * side is canonicalised at analysis time; a configured DN string is parsed
- * and canonicalised at match time (a few hundred nanoseconds, no
- * allocation).
+ * side is canonicalised at analysis time; a configured DN string is parsed,
+ * its types resolved and its values canonicalised once, by
+ * cert_dn_compile() when the configuration is loaded.  On the request path
+ * (cert_rule_match) a DN rule is only compared: no parsing, no OpenSSL
+ * call, no allocation.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -40,6 +42,8 @@
 #define CA_STORE_MAX            4096            /* certificates per bundle */
 #define CA_FILE_MAX             (16u << 20)     /* bytes of a bundle file */
 #define DN_TYPE_MAX             128             /* bytes of a type in text */
+
+static const char dn_too_long[] = "values longer than 4096 bytes in all";
 
 struct cert_dn_ent {
 	int nid;                /* NID_undef if OpenSSL does not know it */
@@ -343,12 +347,13 @@ static const struct {
 /* One attribute of a DN written in a rule. */
 struct dn_attr {
 	int nid;
-	const char *oid;        /* in the scratch buffer, when nid is undef */
-	const uint8_t *val;     /* canonical, in the scratch buffer */
+	const char *oid;        /* in the value bytes, when nid is undef */
+	const uint8_t *val;     /* canonical, in the value bytes */
 	size_t vlen;
 	int rdn;                /* text order: 0 = most specific */
 };
 
+/* What dn_parse() fills: attributes pointing into buf. */
 struct dn_scratch {
 	uint8_t buf[CERT_DN_TEXT_MAX];
 	size_t used;
@@ -357,8 +362,20 @@ struct dn_scratch {
 	int nrdn;
 };
 
-/* Resolve the type text ${t} (${len} bytes); -1 if unknown. */
-static int
+/*
+ * A compiled DN rule: one allocation, the attributes then the bytes they
+ * point into (canonical values and dotted OIDs), read-only once built.
+ */
+struct cert_dn_rule {
+	size_t n;
+	int nrdn;
+	struct dn_attr a[];
+};
+
+static const char dn_bad_type[] = "unknown attribute type";
+
+/* Resolve the type text ${t} (${len} bytes); NULL, or a reason. */
+static const char *
 dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 {
 	char name[DN_TYPE_MAX];
@@ -372,8 +389,10 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 		t += 4;         /* "OID.2.5.4.3" (Windows) */
 		len -= 4;
 	}
-	if (len == 0 || len >= sizeof(name))
-		return (-1);
+	if (len == 0)
+		return ("attribute type missing");
+	if (len >= sizeof(name))
+		return (dn_bad_type);
 	memcpy(name, t, len);
 	name[len] = '\0';
 	for (size_t i = 0; i < len; i++)
@@ -397,13 +416,13 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 			ERR_clear_error();
 		}
 		if (nid == NID_undef)
-			return (-1);
+			return (dn_bad_type);
 		a->nid = nid;
-		return (0);
+		return (NULL);
 	}
 	if ((obj = OBJ_txt2obj(name, 1)) == NULL) {
 		ERR_clear_error();
-		return (-1);
+		return ("not a valid OID");
 	}
 	a->nid = OBJ_obj2nid(obj);
 	if (a->nid == NID_undef) {
@@ -412,13 +431,14 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 		n = OBJ_obj2txt((char *)s->buf + s->used, (int)room, obj, 1);
 		if (n <= 0 || (size_t)n >= room) {
 			ASN1_OBJECT_free(obj);
-			return (-1);
+			ERR_clear_error();
+			return (n <= 0 ? "not a valid OID" : dn_too_long);
 		}
 		a->oid = (const char *)s->buf + s->used;
 		s->used += (size_t)n + 1;
 	}
 	ASN1_OBJECT_free(obj);
-	return (0);
+	return (NULL);
 }
 
 static bool
@@ -428,17 +448,20 @@ is_dn_sep(char ch)
 }
 
 /*
- * Parse the DN text ${p} into ${s} (see cert_dn_match() for the grammar).
- * Return 0, or -1 if it is malformed or exceeds the scratch space.
+ * Parse the DN text ${p} into ${s} (see cert_dn_compile() for the
+ * grammar).  Return NULL, or a constant reason if it is malformed or
+ * exceeds the scratch space.
  */
-static int
+static const char *
 dn_parse(const char *p, struct dn_scratch *s)
 {
+	const char *w;
+
 	s->used = 0;
 	s->n = 0;
 	s->nrdn = 0;
 	if (*p == '\0')
-		return (-1);
+		return ("empty");
 	for (;;) {
 		struct dn_attr *a;
 		const char *t, *te;
@@ -446,33 +469,37 @@ dn_parse(const char *p, struct dn_scratch *s)
 		size_t rawlen = 0, room;
 
 		if (s->n == ARRAY_SIZE(s->a))
-			return (-1);
+			return ("more than 64 attributes");
 		a = &s->a[s->n];
 		while (is_space((unsigned char)*p))
 			p++;
 		for (t = p; *p != '=' && *p != '\0' && !is_dn_sep(*p); p++)
 			;
 		if (*p != '=')
-			return (-1);
+			return (t == p ? "empty attribute" :
+			    "attribute without '='");
 		for (te = p; te > t && is_space((unsigned char)te[-1]); te--)
 			;
-		if (dn_type(s, t, (size_t)(te - t), a) != 0)
-			return (-1);
+		if ((w = dn_type(s, t, (size_t)(te - t), a)) != NULL)
+			return (w);
 		p++;
 		while (is_space((unsigned char)*p))
 			p++;
 		if (*p == '#')
-			return (-1);    /* BER value: not supported */
+			return ("#hex (BER) values are not supported");
 		raw = s->buf + s->used;
 		room = sizeof(s->buf) - s->used;
 		if (*p == '"') {
 			for (p++; *p != '"'; p++) {
-				if (*p == '\0' || rawlen == room)
-					return (-1);
+				if (*p == '\0')
+					return ("unterminated quoted value");
+				if (rawlen == room)
+					return (dn_too_long);
 				if (*p == '\\') {
 					p++;
 					if (*p == '\0')
-						return (-1);
+						return ("unterminated quoted "
+						    "value");
 				}
 				raw[rawlen++] = (uint8_t)*p;
 			}
@@ -480,16 +507,17 @@ dn_parse(const char *p, struct dn_scratch *s)
 			while (is_space((unsigned char)*p))
 				p++;
 			if (*p != '\0' && !is_dn_sep(*p))
-				return (-1);
+				return ("text after a quoted value");
 		} else {
 			for (; *p != '\0' && !is_dn_sep(*p); p++) {
 				int hi, lo;
 
 				if (rawlen == room)
-					return (-1);
+					return (dn_too_long);
 				if (*p != '\\') {
 					if (*p == '"')
-						return (-1);
+						return ("'\"' inside an unquoted "
+						    "value");
 					raw[rawlen++] = (uint8_t)*p;
 					continue;
 				}
@@ -501,7 +529,7 @@ dn_parse(const char *p, struct dn_scratch *s)
 				} else if (*p != '\0') {
 					raw[rawlen++] = (uint8_t)*p;
 				} else {
-					return (-1);
+					return ("'\\' at the end");
 				}
 			}
 		}
@@ -518,7 +546,50 @@ dn_parse(const char *p, struct dn_scratch *s)
 		p++;
 	}
 	s->nrdn++;
+	return (NULL);
+}
+
+int
+cert_dn_compile(const char *text, struct cert_dn_rule **out,
+    const char **why)
+{
+	struct dn_scratch s;
+	struct cert_dn_rule *r;
+	const char *w;
+	uint8_t *bytes;
+
+	*out = NULL;
+	w = text == NULL ? "empty" : dn_parse(text, &s);
+	if (w != NULL) {
+		if (why != NULL)
+			*why = w;
+		return (-1);
+	}
+	r = malloc(sizeof(*r) + s.n * sizeof(r->a[0]) + s.used);
+	if (r == NULL) {
+		if (why != NULL)
+			*why = NULL;    /* not the text's fault */
+		return (-1);
+	}
+	r->n = s.n;
+	r->nrdn = s.nrdn;
+	bytes = (uint8_t *)&r->a[s.n];
+	memcpy(bytes, s.buf, s.used);
+	for (size_t i = 0; i < s.n; i++) {
+		r->a[i] = s.a[i];
+		r->a[i].val = bytes + (s.a[i].val - s.buf);
+		if (s.a[i].oid != NULL)
+			r->a[i].oid = (const char *)bytes +
+			    ((const uint8_t *)s.a[i].oid - s.buf);
+	}
+	*out = r;
 	return (0);
+}
+
+void
+cert_dn_rule_free(struct cert_dn_rule *rule)
+{
+	free(rule);
 }
 
 static bool
@@ -534,16 +605,14 @@ dn_attr_eq(const struct dn_attr *a, const struct cert_dn_ent *e)
 }
 
 bool
-cert_dn_match(const char *text, const struct cert_dn *dn)
+cert_dn_rule_match(const struct cert_dn_rule *r, const struct cert_dn *dn)
 {
-	struct dn_scratch s;
 	size_t j, ai = 0;
 
-	if (text == NULL || dn == NULL || dn_parse(text, &s) != 0 ||
-	    s.nrdn != dn->nrdn || s.n != dn->n)
+	if (r == NULL || dn == NULL || r->nrdn != dn->nrdn || r->n != dn->n)
 		return (false);
 	/* Text RDN k is certificate RDN (set) nrdn - 1 - k. */
-	for (int k = 0; k < s.nrdn; k++) {
+	for (int k = 0; k < r->nrdn; k++) {
 		int set = dn->nrdn - 1 - k;
 		size_t cstart, cend, aend;
 		uint64_t used = 0;
@@ -554,14 +623,14 @@ cert_dn_match(const char *text, const struct cert_dn *dn)
 		for (cend = cstart; cend < dn->n && dn->e[cend].set == set;
 		    cend++)
 			;
-		for (aend = ai; aend < s.n && s.a[aend].rdn == k; aend++)
+		for (aend = ai; aend < r->n && r->a[aend].rdn == k; aend++)
 			;
 		if (cend - cstart != aend - ai)
 			return (false);
 		for (; ai < aend; ai++) {
 			for (j = cstart; j < cend; j++) {
 				if ((used >> (j - cstart) & 1) == 0 &&
-				    dn_attr_eq(&s.a[ai], &dn->e[j]))
+				    dn_attr_eq(&r->a[ai], &dn->e[j]))
 					break;
 			}
 			if (j == cend)
@@ -1106,10 +1175,10 @@ names_in(const struct strlist *l, char *const *v, size_t n, bool nocase)
 }
 
 static bool
-dn_in(const struct strlist *l, const struct cert_dn *dn)
+dn_in(const struct dnlist *l, const struct cert_dn *dn)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (cert_dn_match(l->v[i], dn))
+		if (cert_dn_rule_match(l->dn[i], dn))
 			return (true);
 	return (false);
 }
@@ -1134,8 +1203,10 @@ identity_matches(const struct cert_identity *id, const struct cert_info *ci)
 	ATTR(id->serial != NULL, strcmp(id->serial, ci->serial) == 0);
 	ATTR(id->common_name != NULL,
 	    ci->cn != NULL && strcmp(id->common_name, ci->cn) == 0);
-	ATTR(id->subject != NULL, cert_dn_match(id->subject, ci->subject_dn));
-	ATTR(id->issuer != NULL, cert_dn_match(id->issuer, ci->issuer_dn));
+	ATTR(id->subject_dn != NULL, cert_dn_rule_match(id->subject_dn,
+	    ci->subject_dn));
+	ATTR(id->issuer_dn != NULL, cert_dn_rule_match(id->issuer_dn,
+	    ci->issuer_dn));
 	ATTR(id->dns_name != NULL, name_is(ci->dns, ci->ndns, id->dns_name,
 	    true));
 	ATTR(id->uri != NULL, name_is(ci->uris, ci->nuris, id->uri, false));
