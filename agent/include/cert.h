@@ -145,6 +145,19 @@ int cert_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
 const struct cert_info *cert_analyze(const uint8_t *der, size_t len,
     const struct ca_store *cas, const char **why);
 
+/*
+ * cert_analyze_ex(der, len, cas, why, temporary):
+ * cert_analyze(), and on failure *${temporary} (if ${temporary} is not
+ * NULL) tells a refusal of the certificate (false) from a failure that
+ * says nothing about it (true: an allocation failed, here or inside
+ * OpenSSL as its error queue reports it, or a digest could not be
+ * computed; *${why} is then "out of memory" or "digest failed").  The same
+ * bytes may well pass next time: a cache must not remember that failure.
+ * *${temporary} is left alone on success.
+ */
+const struct cert_info *cert_analyze_ex(const uint8_t *der, size_t len,
+    const struct ca_store *cas, const char **why, bool *temporary);
+
 /* cert_info_ref(ci): take one more reference; return ${ci}. */
 const struct cert_info *cert_info_ref(const struct cert_info *ci);
 

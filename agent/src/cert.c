@@ -15,6 +15,7 @@
  * (cert_rule_match) a DN rule is only compared: no parsing, no OpenSSL
  * call, no allocation.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -221,10 +222,32 @@ cert_x509_time(const ASN1_TIME *t, int64_t *out)
 	return (0);
 }
 
+/* ---- allocation failures -------------------------------------------- */
+
+/*
+ * Whether OpenSSL's error queue holds an allocation failure (its own
+ * ERR_R_MALLOC_FAILURE, or ENOMEM); empties the queue.  Called after an
+ * OpenSSL call failed, to tell "out of memory" from "bad certificate".
+ */
+static bool
+ossl_nomem(void)
+{
+	unsigned long e;
+	bool nomem = false;
+
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_SYSTEM_ERROR(e) ? ERR_GET_REASON(e) == ENOMEM :
+		    ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+			nomem = true;
+	}
+	return (nomem);
+}
+
 /* ---- names ---------------------------------------------------------- */
 
-int
-cert_x509_name_text(const X509_NAME *name, char **out)
+/* cert_x509_name_text(), and *${nomem} set if it failed for lack of memory. */
+static int
+name_text(const X509_NAME *name, char **out, bool *nomem)
 {
 	BIO *b;
 	char *p;
@@ -232,16 +255,23 @@ cert_x509_name_text(const X509_NAME *name, char **out)
 	int ret = -1;
 
 	*out = NULL;
-	if ((b = BIO_new(BIO_s_mem())) == NULL)
+	ERR_clear_error();
+	if ((b = BIO_new(BIO_s_mem())) == NULL) {
+		*nomem = true;
 		goto out;
+	}
 	if (X509_NAME_print_ex(b, name, 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+		*nomem = ossl_nomem();
 		goto out;
+	}
 	n = BIO_get_mem_data(b, &p);
 	if (n < 0 || n > CERT_DN_TEXT_MAX || memchr(p, '\0', (size_t)n) != NULL)
 		goto out;
-	if ((*out = malloc((size_t)n + 1)) == NULL)
+	if ((*out = malloc((size_t)n + 1)) == NULL) {
+		*nomem = true;
 		goto out;
+	}
 	memcpy(*out, p, (size_t)n);
 	(*out)[n] = '\0';
 	ret = 0;
@@ -249,6 +279,14 @@ out:
 	BIO_free(b);
 	ERR_clear_error();
 	return (ret);
+}
+
+int
+cert_x509_name_text(const X509_NAME *name, char **out)
+{
+	bool nomem = false;
+
+	return (name_text(name, out, &nomem));
 }
 
 static void
@@ -262,16 +300,22 @@ dn_clear(struct cert_dn *dn)
 	memset(dn, 0, sizeof(*dn));
 }
 
-/* ${name} in comparable form.  Return 0, or -1 (bound, allocation). */
+/*
+ * ${name} in comparable form.  Return 0, or -1 (a bound exceeded, or an
+ * allocation failure: then *${nomem} is set).
+ */
 static int
-dn_build(const X509_NAME *name, struct cert_dn *dn)
+dn_build(const X509_NAME *name, struct cert_dn *dn, bool *nomem)
 {
 	int n = X509_NAME_entry_count(name);
 
 	if (n < 0 || n > CERT_DN_ENTRIES_MAX)
 		return (-1);
-	if ((dn->e = calloc(n > 0 ? (size_t)n : 1, sizeof(*dn->e))) == NULL)
+	ERR_clear_error();
+	if ((dn->e = calloc(n > 0 ? (size_t)n : 1, sizeof(*dn->e))) == NULL) {
+		*nomem = true;
 		return (-1);
+	}
 	for (int i = 0; i < n; i++) {
 		const X509_NAME_ENTRY *ne = X509_NAME_get_entry(name, i);
 		struct cert_dn_ent *e = &dn->e[i];
@@ -288,18 +332,29 @@ dn_build(const X509_NAME *name, struct cert_dn *dn)
 		if (e->nid == NID_undef) {
 			ul = OBJ_obj2txt(oid, sizeof(oid),
 			    X509_NAME_ENTRY_get_object(ne), 1);
-			if (ul <= 0 || (size_t)ul >= sizeof(oid) ||
-			    (e->oid = strdup(oid)) == NULL)
+			if (ul <= 0) {
+				*nomem = ossl_nomem();
 				return (-1);
+			}
+			if ((size_t)ul >= sizeof(oid))
+				return (-1);
+			if ((e->oid = strdup(oid)) == NULL) {
+				*nomem = true;
+				return (-1);
+			}
 		}
 		ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(ne));
 		if (ul < 0) {
-			ERR_clear_error();
+			if (ossl_nomem()) {
+				*nomem = true;
+				return (-1);
+			}
 			continue;       /* not a string: never matches */
 		}
 		e->canon = malloc(ul > 0 ? (size_t)ul : 1);
 		if (e->canon == NULL) {
 			OPENSSL_free(u);
+			*nomem = true;
 			return (-1);
 		}
 		e->canon_len = dn_canon(u, (size_t)ul, e->canon);
@@ -892,8 +947,10 @@ dup_bytes(const uint8_t *p, size_t n)
 	return (s);
 }
 
+static const char nomem_msg[] = "out of memory";
+
 static const char *
-add_san(char ***v, size_t *n, const ASN1_IA5STRING *s)
+add_san(char ***v, size_t *n, const ASN1_IA5STRING *s, bool *nomem)
 {
 	const uint8_t *p = ASN1_STRING_get0_data(s);
 	size_t len = (size_t)ASN1_STRING_length(s);
@@ -904,43 +961,53 @@ add_san(char ***v, size_t *n, const ASN1_IA5STRING *s)
 		return ("too many subjectAltName entries of one kind");
 	if ((w = name_bytes_ok(p, len)) != NULL)
 		return (w);
-	if ((nv = realloc(*v, (*n + 1) * sizeof(**v))) == NULL)
-		return ("out of memory");
+	if ((nv = realloc(*v, (*n + 1) * sizeof(**v))) == NULL) {
+		*nomem = true;
+		return (nomem_msg);
+	}
 	*v = nv;
-	if ((nv[*n] = dup_bytes(p, len)) == NULL)
-		return ("out of memory");
+	if ((nv[*n] = dup_bytes(p, len)) == NULL) {
+		*nomem = true;
+		return (nomem_msg);
+	}
 	(*n)++;
 	return (NULL);
 }
 
 static const char *
-get_sans(X509 *x, struct cert_info *ci)
+get_sans(X509 *x, struct cert_info *ci, bool *nomem)
 {
 	GENERAL_NAMES *gens;
 	const char *w = NULL;
 	int crit = -1;
 
+	ERR_clear_error();
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	if (gens == NULL) {
-		ERR_clear_error();
 		if (crit == -1)
 			return (NULL);  /* no SAN extension */
-		return (crit == -2 ? "duplicate subjectAltName extensions" :
-		    "malformed subjectAltName");
+		if (crit == -2)
+			return ("duplicate subjectAltName extensions");
+		if (ossl_nomem()) {
+			*nomem = true;
+			return (nomem_msg);
+		}
+		return ("malformed subjectAltName");
 	}
 	for (int i = 0; i < sk_GENERAL_NAME_num(gens) && w == NULL; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 
 		switch (g->type) {
 		case GEN_DNS:
-			w = add_san(&ci->dns, &ci->ndns, g->d.dNSName);
+			w = add_san(&ci->dns, &ci->ndns, g->d.dNSName, nomem);
 			break;
 		case GEN_URI:
 			w = add_san(&ci->uris, &ci->nuris,
-			    g->d.uniformResourceIdentifier);
+			    g->d.uniformResourceIdentifier, nomem);
 			break;
 		case GEN_EMAIL:
-			w = add_san(&ci->emails, &ci->nemails, g->d.rfc822Name);
+			w = add_san(&ci->emails, &ci->nemails, g->d.rfc822Name,
+			    nomem);
 			break;
 		default:
 			break;
@@ -951,7 +1018,7 @@ get_sans(X509 *x, struct cert_info *ci)
 }
 
 static const char *
-get_cn(const X509_NAME *subj, struct cert_info *ci)
+get_cn(const X509_NAME *subj, struct cert_info *ci, bool *nomem)
 {
 	unsigned char *u = NULL;
 	const char *w;
@@ -960,21 +1027,27 @@ get_cn(const X509_NAME *subj, struct cert_info *ci)
 	i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
 	if (i < 0)
 		return (NULL);
+	ERR_clear_error();
 	n = ASN1_STRING_to_UTF8(&u,
 	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
 	if (n < 0) {
-		ERR_clear_error();
+		if (ossl_nomem()) {
+			*nomem = true;
+			return (nomem_msg);
+		}
 		return ("common name is not a string");
 	}
 	if ((w = name_bytes_ok(u, (size_t)n)) == NULL &&
-	    (ci->cn = dup_bytes(u, (size_t)n)) == NULL)
-		w = "out of memory";
+	    (ci->cn = dup_bytes(u, (size_t)n)) == NULL) {
+		*nomem = true;
+		w = nomem_msg;
+	}
 	OPENSSL_free(u);
 	return (w);
 }
 
 static const char *
-get_serial(const X509 *x, struct cert_info *ci)
+get_serial(const X509 *x, struct cert_info *ci, bool *nomem)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
 	const uint8_t *p = ASN1_STRING_get0_data(sn);
@@ -1000,42 +1073,110 @@ get_serial(const X509 *x, struct cert_info *ci)
 	} else if (hex[o] == '0') {
 		memmove(hex + o, hex + o + 1, 2 * n);   /* one leading zero */
 	}
-	if ((ci->serial = strdup(hex)) == NULL)
-		return ("out of memory");
+	if ((ci->serial = strdup(hex)) == NULL) {
+		*nomem = true;
+		return (nomem_msg);
+	}
 	return (NULL);
 }
 
-static void
-find_issuer(X509 *x, const struct ca_store *cas, struct cert_info *ci)
+/*
+ * The index of the CA of ${cas} that signed ${x}, or -1.  *${doubt} is set
+ * if some CA was turned down for more than its name: a failed allocation
+ * inside X509_check_issued() or X509_verify() can look like such a "no"
+ * without a trace in the error queue.
+ */
+static long
+issuer_index(X509 *x, const struct ca_store *cas, bool *doubt)
 {
 	for (size_t i = 0; i < ca_store_count(cas); i++) {
 		X509 *ca = cas->v[i].x;
 		EVP_PKEY *k;
+		int rc;
 
 		/* Issuer name, AKID/SKID, keyUsage keyCertSign. */
-		if (X509_check_issued(ca, x) != X509_V_OK)
+		if ((rc = X509_check_issued(ca, x)) != X509_V_OK) {
+			if (rc != X509_V_ERR_SUBJECT_ISSUER_MISMATCH)
+				*doubt = true;
 			continue;
-		if ((k = X509_get0_pubkey(ca)) == NULL || X509_verify(x, k) != 1)
+		}
+		if ((k = X509_get0_pubkey(ca)) == NULL || X509_verify(x, k) != 1) {
+			*doubt = true;
 			continue;
+		}
+		return ((long)i);
+	}
+	return (-1);
+}
+
+/*
+ * Record the CA of ${cas} that signed ${x}.  Return 0, or -1 if the answer
+ * may be wrong for lack of memory: an allocation failure was reported, or
+ * a CA turned down for more than its name was accepted on a second look.
+ */
+static int
+find_issuer(X509 *x, const struct ca_store *cas, struct cert_info *ci)
+{
+	bool doubt = false;
+	long i;
+
+	ERR_clear_error();
+	i = issuer_index(x, cas, &doubt);
+	if (ossl_nomem())
+		return (-1);
+	if (i < 0 && doubt) {
+		doubt = false;
+		i = issuer_index(x, cas, &doubt);
+		ERR_clear_error();
+		if (i >= 0)
+			return (-1);    /* the first "no" was not the CA's */
+	}
+	if (i >= 0) {
 		ci->has_issuer_sha256 = true;
 		memcpy(ci->issuer_sha256, cas->v[i].sha256, 32);
-		break;
 	}
+	return (0);
+}
+
+/*
+ * Whether OpenSSL found the extensions of ${x} (decoded from the ${len}
+ * bytes at ${der}) invalid.  An allocation failure while it decodes them
+ * looks the same (EXFLAG_INVALID, and its error queue keeps only "invalid
+ * certificate"), and a refusal is remembered: so decode the bytes once
+ * more and believe it only if the second look agrees; else set *${nomem}.
+ */
+static bool
+extensions_invalid(X509 *x, const uint8_t *der, size_t len, bool *nomem)
+{
+	const unsigned char *p = der;
+	uint32_t flags = X509_get_extension_flags(x);
+	X509 *y;
+
+	if ((flags & EXFLAG_INVALID) == 0)
+		return (false);
 	ERR_clear_error();
+	if ((y = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    X509_get_extension_flags(y) != flags)
+		*nomem = true;  /* decoded once already: not the bytes */
+	X509_free(y);
+	ERR_clear_error();
+	return (true);
 }
 
 const struct cert_info *
-cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
-    const char **why)
+cert_analyze_ex(const uint8_t *der, size_t len, const struct ca_store *cas,
+    const char **why, bool *temporary)
 {
 	const unsigned char *p = der;
 	unsigned char *re = NULL;
 	struct cert_obj *o = NULL;
 	struct cert_info *ci;
 	const char *w = NULL;
+	bool nomem = false, nodigest = false;
 	X509 *x = NULL;
 	int rl;
 
+	ERR_clear_error();
 	if (der == NULL || len == 0) {
 		w = "empty certificate";
 		goto fail;
@@ -1045,6 +1186,7 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 		goto fail;
 	}
 	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		nomem = ossl_nomem();
 		w = "not a DER-encoded X.509 certificate";
 		goto fail;
 	}
@@ -1054,21 +1196,23 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 	}
 	rl = i2d_X509(x, &re);
 	if (rl < 0 || (size_t)rl != len || memcmp(re, der, len) != 0) {
+		nomem = rl < 0 && ossl_nomem();
 		w = "certificate is not in canonical DER";
 		goto fail;
 	}
-	if ((X509_get_extension_flags(x) & EXFLAG_INVALID) != 0) {
+	if (extensions_invalid(x, der, len, &nomem)) {
 		w = "invalid certificate extensions";
 		goto fail;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		w = "out of memory";
+		nomem = true;
 		goto fail;
 	}
 	atomic_init(&o->refs, 1);
 	ci = &o->pub;
 	if (cert_sha256(der, len, ci->sha256) != 0 ||
 	    cert_sha1(der, len, ci->sha1) != 0) {
+		nodigest = true;        /* says nothing about the certificate */
 		w = "digest failed";
 		goto fail;
 	}
@@ -1076,17 +1220,18 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 	hex_encode(ci->sha256, 32, ci->sha256_hex);
 	hex_encode(ci->sha1, 20, ci->sha1_hex);
 
-	if (cert_x509_name_text(X509_get_subject_name(x), &ci->subject) != 0 ||
-	    cert_x509_name_text(X509_get_issuer_name(x), &ci->issuer) != 0 ||
-	    dn_build(X509_get_subject_name(x), &o->sdn) != 0 ||
-	    dn_build(X509_get_issuer_name(x), &o->idn) != 0) {
+	if (name_text(X509_get_subject_name(x), &ci->subject, &nomem) != 0 ||
+	    name_text(X509_get_issuer_name(x), &ci->issuer, &nomem) != 0 ||
+	    dn_build(X509_get_subject_name(x), &o->sdn, &nomem) != 0 ||
+	    dn_build(X509_get_issuer_name(x), &o->idn, &nomem) != 0) {
 		w = "subject or issuer name unprintable or too large";
 		goto fail;
 	}
 	ci->subject_dn = &o->sdn;
 	ci->issuer_dn = &o->idn;
-	if ((w = get_cn(X509_get_subject_name(x), ci)) != NULL ||
-	    (w = get_serial(x, ci)) != NULL || (w = get_sans(x, ci)) != NULL)
+	if ((w = get_cn(X509_get_subject_name(x), ci, &nomem)) != NULL ||
+	    (w = get_serial(x, ci, &nomem)) != NULL ||
+	    (w = get_sans(x, ci, &nomem)) != NULL)
 		goto fail;
 	if (cert_x509_time(X509_get0_notBefore(x), &ci->not_before) != 0 ||
 	    cert_x509_time(X509_get0_notAfter(x), &ci->not_after) != 0) {
@@ -1094,7 +1239,10 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 		goto fail;
 	}
 	if (cas != NULL) {
-		find_issuer(x, cas, ci);
+		if (find_issuer(x, cas, ci) != 0) {
+			nomem = true;
+			goto fail;
+		}
 		ci->ca_gen = cas->gen;
 	}
 	OPENSSL_free(re);
@@ -1107,9 +1255,20 @@ fail:
 	OPENSSL_free(re);
 	X509_free(x);
 	ERR_clear_error();
+	if (nomem)
+		w = nomem_msg;
 	if (why != NULL)
 		*why = w;
+	if (temporary != NULL)
+		*temporary = nomem || nodigest;
 	return (NULL);
+}
+
+const struct cert_info *
+cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
+    const char **why)
+{
+	return (cert_analyze_ex(der, len, cas, why, NULL));
 }
 
 const struct cert_info *
