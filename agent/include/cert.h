@@ -145,6 +145,19 @@ int cert_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
 const struct cert_info *cert_analyze(const uint8_t *der, size_t len,
     const struct ca_store *cas, const char **why);
 
+/*
+ * cert_analyze_ex(der, len, cas, why, temporary):
+ * cert_analyze(), and on failure *${temporary} (if ${temporary} is not
+ * NULL) tells a refusal of the certificate (false) from a failure that
+ * says nothing about it (true: an allocation failed, here or inside
+ * OpenSSL as its error queue reports it, or a digest could not be
+ * computed; *${why} is then "out of memory" or "digest failed").  The same
+ * bytes may well pass next time: a cache must not remember that failure.
+ * *${temporary} is left alone on success.
+ */
+const struct cert_info *cert_analyze_ex(const uint8_t *der, size_t len,
+    const struct ca_store *cas, const char **why, bool *temporary);
+
 /* cert_info_ref(ci): take one more reference; return ${ci}. */
 const struct cert_info *cert_info_ref(const struct cert_info *ci);
 
@@ -164,7 +177,8 @@ void cert_info_unref(const struct cert_info *ci);
  *  - dns_names: any dNSName SAN, ASCII case-insensitive, literal (a
  *    "*.x" SAN matches only the text "*.x");
  *  - uris, emails: any SAN of that kind, byte-exact;
- *  - subjects, issuers: DN text, compared as cert_dn_match() says.
+ *  - subjects, issuers: compiled DNs, compared as cert_dn_rule_match()
+ *    says.
  * If ${rule}'s identities list is non-empty, at least one identity must
  * have ALL of its given attributes matching (same comparisons).
  * ${rule}->check_validity is not applied here: see cert_validity().
@@ -174,29 +188,50 @@ void cert_info_unref(const struct cert_info *ci);
 int cert_rule_match(const struct cert_rule *rule, const struct cert_info *ci,
     const char **why);
 
+struct cert_dn_rule;            /* a compiled DN rule (private) */
+
 /*
- * cert_dn_match(text, dn):
- * Compare a DN written by a user (${text}, RFC 4514/2253 order: most
- * specific RDN first) with ${dn} (cert_info.subject_dn or issuer_dn).
+ * cert_dn_compile(text, out, why):
+ * Compile a DN written by a user (${text}, RFC 4514/2253 order: most
+ * specific RDN first) for cert_dn_rule_match().
  * ${text}: RDNs separated by ',' (or ';'), attributes of one RDN by '+',
  * each "type=value".  type: a usual name, case-insensitive (CN, O, OU, C,
  * L, ST or S, STREET, DC, UID (userId), E or emailAddress, serialNumber,
  * title, GN, SN (surname), and their long forms), else any other short or
  * long name OpenSSL knows (case-sensitive), or a dotted OID, optionally
- * prefixed "OID.".  value: '\' escapes one special
- * character or two hex digits; a value may be "quoted" (APIM style
- * O="Contoso, Inc."); "#hex" (BER) values never match.  Spaces around
- * separators and around '=' are ignored.
- * The DNs match if they have the same RDNs in the same order, each with the
- * same attribute types (in any order inside one RDN), and values equal
- * after OpenSSL's canonical form (the one X509_NAME_cmp() compares):
- * UTF-8, leading and trailing whitespace removed, internal whitespace runs
- * collapsed to one space, ASCII letters lowercased.  So "CN=a,O=b",
- * "CN=a, O=b", "cn = A ,o=B" match the certificate DN CN=a,O=b, but
- * "O=b,CN=a" does not.  Unparseable text never matches.
- * Return true if they match.
+ * prefixed "OID.".  value: '\' escapes one special character or two hex
+ * digits; a value may be "quoted" (APIM style O="Contoso, Inc.").  Spaces
+ * around separators and around '=' are ignored.  Refused: an empty text,
+ * an attribute without '=', an unknown type, "#hex" (BER) values, an
+ * unterminated quote, text after a closing quote, a bare '"', a trailing
+ * '\', more than CERT_DN_ENTRIES_MAX attributes, values of more than
+ * CERT_DN_TEXT_MAX bytes in all.
+ * Types are resolved and values canonicalised here, once, so matching
+ * parses nothing and allocates nothing.  On success store a new rule in
+ * *${out} (free with cert_dn_rule_free()) and return 0.  On failure set
+ * *${out} to NULL and return -1, with in *${why} (if ${why} is not NULL)
+ * a constant reason if ${text} is not a DN, or NULL if memory ran out.
  */
-bool cert_dn_match(const char *text, const struct cert_dn *dn);
+int cert_dn_compile(const char *text, struct cert_dn_rule **out,
+    const char **why);
+
+/*
+ * cert_dn_rule_match(rule, dn):
+ * Compare a compiled ${rule} with ${dn} (cert_info.subject_dn or
+ * issuer_dn).  The DNs match if they have the same RDNs in the same order,
+ * each with the same attribute types (in any order inside one RDN), and
+ * values equal after OpenSSL's canonical form (the one X509_NAME_cmp()
+ * compares): UTF-8, leading and trailing whitespace removed, internal
+ * whitespace runs collapsed to one space, ASCII letters lowercased.  So
+ * "CN=a,O=b", "CN=a, O=b", "cn = A ,o=B" match the certificate DN
+ * CN=a,O=b, but "O=b,CN=a" does not.  Return true if they match; false if
+ * not, or if either is NULL.  Reads only; no allocation.
+ */
+bool cert_dn_rule_match(const struct cert_dn_rule *rule,
+    const struct cert_dn *dn);
+
+/* cert_dn_rule_free(rule): release ${rule}; NULL is a no-op. */
+void cert_dn_rule_free(struct cert_dn_rule *rule);
 
 /*
  * cert_validity(ci, now, skew_s):

@@ -4,7 +4,8 @@
  * the CA store the analysis used (ca_store_gen()), so a reloaded
  * client_ca_file never serves a stale issuer thumbprint.  Failed analyses
  * are cached too (the reason is a constant string), so a client repeating a
- * certificate we refuse costs one hash per request, not one parse.
+ * certificate we refuse costs one hash per request, not one parse; a
+ * failure cert_analyze_ex() calls temporary (memory ran out) is not.
  * Bounded: when full, the CLOCK hand evicts an entry not used since it last
  * passed.
  *

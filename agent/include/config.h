@@ -88,12 +88,23 @@ struct claim_var {
 	char *var;                    /* "claim_<...>" variable name, without scope/prefix */
 };
 
+struct cert_dn_rule;             /* cert.h: a DN compiled by cert_dn_compile() */
+
+/* DNs of a client_cert rule: as written, and compiled (same order). */
+struct dnlist {
+	char **text;
+	struct cert_dn_rule **dn;
+	size_t n;
+};
+
 struct cert_identity {
 	/* NULL = not given.  Thumbprints normalised to 32/20 raw bytes. */
 	bool has_sha256, has_sha1, has_issuer_sha256;
 	uint8_t sha256[32], sha1[20], issuer_sha256[32];
 	char *serial;                 /* lowercase hex, no separators, no leading zeros */
 	char *common_name, *subject, *issuer, *dns_name, *uri, *email;
+	/* subject and issuer compiled; non-NULL exactly when the text is */
+	struct cert_dn_rule *subject_dn, *issuer_dn;
 };
 
 struct cert_rule {
@@ -102,7 +113,8 @@ struct cert_rule {
 	uint8_t (*sha1)[20]; size_t nsha1;
 	uint8_t (*issuer_sha256)[32]; size_t nissuer_sha256;
 	struct strlist serials;       /* normalised like cert_identity.serial */
-	struct strlist common_names, subjects, issuers, dns_names, uris, emails;
+	struct strlist common_names, dns_names, uris, emails;
+	struct dnlist subjects, issuers;
 	struct cert_identity *identities;
 	size_t nidentities;
 	bool check_validity;

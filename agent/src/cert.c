@@ -9,10 +9,13 @@
  * asn1_string_canon, what X509_NAME_cmp compares): per attribute, the value
  * converted to UTF-8, leading and trailing whitespace dropped, inner runs
  * of whitespace collapsed to one space, ASCII lowercased.  The certificate
- * side is canonicalised at analysis time; a configured DN string is parsed
- * and canonicalised at match time (a few hundred nanoseconds, no
- * allocation).
+ * side is canonicalised at analysis time; a configured DN string is parsed,
+ * its types resolved and its values canonicalised once, by
+ * cert_dn_compile() when the configuration is loaded.  On the request path
+ * (cert_rule_match) a DN rule is only compared: no parsing, no OpenSSL
+ * call, no allocation.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -40,6 +43,8 @@
 #define CA_STORE_MAX            4096            /* certificates per bundle */
 #define CA_FILE_MAX             (16u << 20)     /* bytes of a bundle file */
 #define DN_TYPE_MAX             128             /* bytes of a type in text */
+
+static const char dn_too_long[] = "values longer than 4096 bytes in all";
 
 struct cert_dn_ent {
 	int nid;                /* NID_undef if OpenSSL does not know it */
@@ -217,10 +222,32 @@ cert_x509_time(const ASN1_TIME *t, int64_t *out)
 	return (0);
 }
 
+/* ---- allocation failures -------------------------------------------- */
+
+/*
+ * Whether OpenSSL's error queue holds an allocation failure (its own
+ * ERR_R_MALLOC_FAILURE, or ENOMEM); empties the queue.  Called after an
+ * OpenSSL call failed, to tell "out of memory" from "bad certificate".
+ */
+static bool
+ossl_nomem(void)
+{
+	unsigned long e;
+	bool nomem = false;
+
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_SYSTEM_ERROR(e) ? ERR_GET_REASON(e) == ENOMEM :
+		    ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+			nomem = true;
+	}
+	return (nomem);
+}
+
 /* ---- names ---------------------------------------------------------- */
 
-int
-cert_x509_name_text(const X509_NAME *name, char **out)
+/* cert_x509_name_text(), and *${nomem} set if it failed for lack of memory. */
+static int
+name_text(const X509_NAME *name, char **out, bool *nomem)
 {
 	BIO *b;
 	char *p;
@@ -228,16 +255,23 @@ cert_x509_name_text(const X509_NAME *name, char **out)
 	int ret = -1;
 
 	*out = NULL;
-	if ((b = BIO_new(BIO_s_mem())) == NULL)
+	ERR_clear_error();
+	if ((b = BIO_new(BIO_s_mem())) == NULL) {
+		*nomem = true;
 		goto out;
+	}
 	if (X509_NAME_print_ex(b, name, 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+		*nomem = ossl_nomem();
 		goto out;
+	}
 	n = BIO_get_mem_data(b, &p);
 	if (n < 0 || n > CERT_DN_TEXT_MAX || memchr(p, '\0', (size_t)n) != NULL)
 		goto out;
-	if ((*out = malloc((size_t)n + 1)) == NULL)
+	if ((*out = malloc((size_t)n + 1)) == NULL) {
+		*nomem = true;
 		goto out;
+	}
 	memcpy(*out, p, (size_t)n);
 	(*out)[n] = '\0';
 	ret = 0;
@@ -245,6 +279,14 @@ out:
 	BIO_free(b);
 	ERR_clear_error();
 	return (ret);
+}
+
+int
+cert_x509_name_text(const X509_NAME *name, char **out)
+{
+	bool nomem = false;
+
+	return (name_text(name, out, &nomem));
 }
 
 static void
@@ -258,16 +300,22 @@ dn_clear(struct cert_dn *dn)
 	memset(dn, 0, sizeof(*dn));
 }
 
-/* ${name} in comparable form.  Return 0, or -1 (bound, allocation). */
+/*
+ * ${name} in comparable form.  Return 0, or -1 (a bound exceeded, or an
+ * allocation failure: then *${nomem} is set).
+ */
 static int
-dn_build(const X509_NAME *name, struct cert_dn *dn)
+dn_build(const X509_NAME *name, struct cert_dn *dn, bool *nomem)
 {
 	int n = X509_NAME_entry_count(name);
 
 	if (n < 0 || n > CERT_DN_ENTRIES_MAX)
 		return (-1);
-	if ((dn->e = calloc(n > 0 ? (size_t)n : 1, sizeof(*dn->e))) == NULL)
+	ERR_clear_error();
+	if ((dn->e = calloc(n > 0 ? (size_t)n : 1, sizeof(*dn->e))) == NULL) {
+		*nomem = true;
 		return (-1);
+	}
 	for (int i = 0; i < n; i++) {
 		const X509_NAME_ENTRY *ne = X509_NAME_get_entry(name, i);
 		struct cert_dn_ent *e = &dn->e[i];
@@ -284,18 +332,29 @@ dn_build(const X509_NAME *name, struct cert_dn *dn)
 		if (e->nid == NID_undef) {
 			ul = OBJ_obj2txt(oid, sizeof(oid),
 			    X509_NAME_ENTRY_get_object(ne), 1);
-			if (ul <= 0 || (size_t)ul >= sizeof(oid) ||
-			    (e->oid = strdup(oid)) == NULL)
+			if (ul <= 0) {
+				*nomem = ossl_nomem();
 				return (-1);
+			}
+			if ((size_t)ul >= sizeof(oid))
+				return (-1);
+			if ((e->oid = strdup(oid)) == NULL) {
+				*nomem = true;
+				return (-1);
+			}
 		}
 		ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(ne));
 		if (ul < 0) {
-			ERR_clear_error();
+			if (ossl_nomem()) {
+				*nomem = true;
+				return (-1);
+			}
 			continue;       /* not a string: never matches */
 		}
 		e->canon = malloc(ul > 0 ? (size_t)ul : 1);
 		if (e->canon == NULL) {
 			OPENSSL_free(u);
+			*nomem = true;
 			return (-1);
 		}
 		e->canon_len = dn_canon(u, (size_t)ul, e->canon);
@@ -343,12 +402,13 @@ static const struct {
 /* One attribute of a DN written in a rule. */
 struct dn_attr {
 	int nid;
-	const char *oid;        /* in the scratch buffer, when nid is undef */
-	const uint8_t *val;     /* canonical, in the scratch buffer */
+	const char *oid;        /* in the value bytes, when nid is undef */
+	const uint8_t *val;     /* canonical, in the value bytes */
 	size_t vlen;
 	int rdn;                /* text order: 0 = most specific */
 };
 
+/* What dn_parse() fills: attributes pointing into buf. */
 struct dn_scratch {
 	uint8_t buf[CERT_DN_TEXT_MAX];
 	size_t used;
@@ -357,8 +417,20 @@ struct dn_scratch {
 	int nrdn;
 };
 
-/* Resolve the type text ${t} (${len} bytes); -1 if unknown. */
-static int
+/*
+ * A compiled DN rule: one allocation, the attributes then the bytes they
+ * point into (canonical values and dotted OIDs), read-only once built.
+ */
+struct cert_dn_rule {
+	size_t n;
+	int nrdn;
+	struct dn_attr a[];
+};
+
+static const char dn_bad_type[] = "unknown attribute type";
+
+/* Resolve the type text ${t} (${len} bytes); NULL, or a reason. */
+static const char *
 dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 {
 	char name[DN_TYPE_MAX];
@@ -372,8 +444,10 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 		t += 4;         /* "OID.2.5.4.3" (Windows) */
 		len -= 4;
 	}
-	if (len == 0 || len >= sizeof(name))
-		return (-1);
+	if (len == 0)
+		return ("attribute type missing");
+	if (len >= sizeof(name))
+		return (dn_bad_type);
 	memcpy(name, t, len);
 	name[len] = '\0';
 	for (size_t i = 0; i < len; i++)
@@ -397,13 +471,13 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 			ERR_clear_error();
 		}
 		if (nid == NID_undef)
-			return (-1);
+			return (dn_bad_type);
 		a->nid = nid;
-		return (0);
+		return (NULL);
 	}
 	if ((obj = OBJ_txt2obj(name, 1)) == NULL) {
 		ERR_clear_error();
-		return (-1);
+		return ("not a valid OID");
 	}
 	a->nid = OBJ_obj2nid(obj);
 	if (a->nid == NID_undef) {
@@ -412,13 +486,14 @@ dn_type(struct dn_scratch *s, const char *t, size_t len, struct dn_attr *a)
 		n = OBJ_obj2txt((char *)s->buf + s->used, (int)room, obj, 1);
 		if (n <= 0 || (size_t)n >= room) {
 			ASN1_OBJECT_free(obj);
-			return (-1);
+			ERR_clear_error();
+			return (n <= 0 ? "not a valid OID" : dn_too_long);
 		}
 		a->oid = (const char *)s->buf + s->used;
 		s->used += (size_t)n + 1;
 	}
 	ASN1_OBJECT_free(obj);
-	return (0);
+	return (NULL);
 }
 
 static bool
@@ -428,17 +503,20 @@ is_dn_sep(char ch)
 }
 
 /*
- * Parse the DN text ${p} into ${s} (see cert_dn_match() for the grammar).
- * Return 0, or -1 if it is malformed or exceeds the scratch space.
+ * Parse the DN text ${p} into ${s} (see cert_dn_compile() for the
+ * grammar).  Return NULL, or a constant reason if it is malformed or
+ * exceeds the scratch space.
  */
-static int
+static const char *
 dn_parse(const char *p, struct dn_scratch *s)
 {
+	const char *w;
+
 	s->used = 0;
 	s->n = 0;
 	s->nrdn = 0;
 	if (*p == '\0')
-		return (-1);
+		return ("empty");
 	for (;;) {
 		struct dn_attr *a;
 		const char *t, *te;
@@ -446,33 +524,37 @@ dn_parse(const char *p, struct dn_scratch *s)
 		size_t rawlen = 0, room;
 
 		if (s->n == ARRAY_SIZE(s->a))
-			return (-1);
+			return ("more than 64 attributes");
 		a = &s->a[s->n];
 		while (is_space((unsigned char)*p))
 			p++;
 		for (t = p; *p != '=' && *p != '\0' && !is_dn_sep(*p); p++)
 			;
 		if (*p != '=')
-			return (-1);
+			return (t == p ? "empty attribute" :
+			    "attribute without '='");
 		for (te = p; te > t && is_space((unsigned char)te[-1]); te--)
 			;
-		if (dn_type(s, t, (size_t)(te - t), a) != 0)
-			return (-1);
+		if ((w = dn_type(s, t, (size_t)(te - t), a)) != NULL)
+			return (w);
 		p++;
 		while (is_space((unsigned char)*p))
 			p++;
 		if (*p == '#')
-			return (-1);    /* BER value: not supported */
+			return ("#hex (BER) values are not supported");
 		raw = s->buf + s->used;
 		room = sizeof(s->buf) - s->used;
 		if (*p == '"') {
 			for (p++; *p != '"'; p++) {
-				if (*p == '\0' || rawlen == room)
-					return (-1);
+				if (*p == '\0')
+					return ("unterminated quoted value");
+				if (rawlen == room)
+					return (dn_too_long);
 				if (*p == '\\') {
 					p++;
 					if (*p == '\0')
-						return (-1);
+						return ("unterminated quoted "
+						    "value");
 				}
 				raw[rawlen++] = (uint8_t)*p;
 			}
@@ -480,16 +562,17 @@ dn_parse(const char *p, struct dn_scratch *s)
 			while (is_space((unsigned char)*p))
 				p++;
 			if (*p != '\0' && !is_dn_sep(*p))
-				return (-1);
+				return ("text after a quoted value");
 		} else {
 			for (; *p != '\0' && !is_dn_sep(*p); p++) {
 				int hi, lo;
 
 				if (rawlen == room)
-					return (-1);
+					return (dn_too_long);
 				if (*p != '\\') {
 					if (*p == '"')
-						return (-1);
+						return ("'\"' inside an unquoted "
+						    "value");
 					raw[rawlen++] = (uint8_t)*p;
 					continue;
 				}
@@ -501,7 +584,7 @@ dn_parse(const char *p, struct dn_scratch *s)
 				} else if (*p != '\0') {
 					raw[rawlen++] = (uint8_t)*p;
 				} else {
-					return (-1);
+					return ("'\\' at the end");
 				}
 			}
 		}
@@ -518,7 +601,50 @@ dn_parse(const char *p, struct dn_scratch *s)
 		p++;
 	}
 	s->nrdn++;
+	return (NULL);
+}
+
+int
+cert_dn_compile(const char *text, struct cert_dn_rule **out,
+    const char **why)
+{
+	struct dn_scratch s;
+	struct cert_dn_rule *r;
+	const char *w;
+	uint8_t *bytes;
+
+	*out = NULL;
+	w = text == NULL ? "empty" : dn_parse(text, &s);
+	if (w != NULL) {
+		if (why != NULL)
+			*why = w;
+		return (-1);
+	}
+	r = malloc(sizeof(*r) + s.n * sizeof(r->a[0]) + s.used);
+	if (r == NULL) {
+		if (why != NULL)
+			*why = NULL;    /* not the text's fault */
+		return (-1);
+	}
+	r->n = s.n;
+	r->nrdn = s.nrdn;
+	bytes = (uint8_t *)&r->a[s.n];
+	memcpy(bytes, s.buf, s.used);
+	for (size_t i = 0; i < s.n; i++) {
+		r->a[i] = s.a[i];
+		r->a[i].val = bytes + (s.a[i].val - s.buf);
+		if (s.a[i].oid != NULL)
+			r->a[i].oid = (const char *)bytes +
+			    ((const uint8_t *)s.a[i].oid - s.buf);
+	}
+	*out = r;
 	return (0);
+}
+
+void
+cert_dn_rule_free(struct cert_dn_rule *rule)
+{
+	free(rule);
 }
 
 static bool
@@ -534,16 +660,14 @@ dn_attr_eq(const struct dn_attr *a, const struct cert_dn_ent *e)
 }
 
 bool
-cert_dn_match(const char *text, const struct cert_dn *dn)
+cert_dn_rule_match(const struct cert_dn_rule *r, const struct cert_dn *dn)
 {
-	struct dn_scratch s;
 	size_t j, ai = 0;
 
-	if (text == NULL || dn == NULL || dn_parse(text, &s) != 0 ||
-	    s.nrdn != dn->nrdn || s.n != dn->n)
+	if (r == NULL || dn == NULL || r->nrdn != dn->nrdn || r->n != dn->n)
 		return (false);
 	/* Text RDN k is certificate RDN (set) nrdn - 1 - k. */
-	for (int k = 0; k < s.nrdn; k++) {
+	for (int k = 0; k < r->nrdn; k++) {
 		int set = dn->nrdn - 1 - k;
 		size_t cstart, cend, aend;
 		uint64_t used = 0;
@@ -554,14 +678,14 @@ cert_dn_match(const char *text, const struct cert_dn *dn)
 		for (cend = cstart; cend < dn->n && dn->e[cend].set == set;
 		    cend++)
 			;
-		for (aend = ai; aend < s.n && s.a[aend].rdn == k; aend++)
+		for (aend = ai; aend < r->n && r->a[aend].rdn == k; aend++)
 			;
 		if (cend - cstart != aend - ai)
 			return (false);
 		for (; ai < aend; ai++) {
 			for (j = cstart; j < cend; j++) {
 				if ((used >> (j - cstart) & 1) == 0 &&
-				    dn_attr_eq(&s.a[ai], &dn->e[j]))
+				    dn_attr_eq(&r->a[ai], &dn->e[j]))
 					break;
 			}
 			if (j == cend)
@@ -823,8 +947,10 @@ dup_bytes(const uint8_t *p, size_t n)
 	return (s);
 }
 
+static const char nomem_msg[] = "out of memory";
+
 static const char *
-add_san(char ***v, size_t *n, const ASN1_IA5STRING *s)
+add_san(char ***v, size_t *n, const ASN1_IA5STRING *s, bool *nomem)
 {
 	const uint8_t *p = ASN1_STRING_get0_data(s);
 	size_t len = (size_t)ASN1_STRING_length(s);
@@ -835,43 +961,53 @@ add_san(char ***v, size_t *n, const ASN1_IA5STRING *s)
 		return ("too many subjectAltName entries of one kind");
 	if ((w = name_bytes_ok(p, len)) != NULL)
 		return (w);
-	if ((nv = realloc(*v, (*n + 1) * sizeof(**v))) == NULL)
-		return ("out of memory");
+	if ((nv = realloc(*v, (*n + 1) * sizeof(**v))) == NULL) {
+		*nomem = true;
+		return (nomem_msg);
+	}
 	*v = nv;
-	if ((nv[*n] = dup_bytes(p, len)) == NULL)
-		return ("out of memory");
+	if ((nv[*n] = dup_bytes(p, len)) == NULL) {
+		*nomem = true;
+		return (nomem_msg);
+	}
 	(*n)++;
 	return (NULL);
 }
 
 static const char *
-get_sans(X509 *x, struct cert_info *ci)
+get_sans(X509 *x, struct cert_info *ci, bool *nomem)
 {
 	GENERAL_NAMES *gens;
 	const char *w = NULL;
 	int crit = -1;
 
+	ERR_clear_error();
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	if (gens == NULL) {
-		ERR_clear_error();
 		if (crit == -1)
 			return (NULL);  /* no SAN extension */
-		return (crit == -2 ? "duplicate subjectAltName extensions" :
-		    "malformed subjectAltName");
+		if (crit == -2)
+			return ("duplicate subjectAltName extensions");
+		if (ossl_nomem()) {
+			*nomem = true;
+			return (nomem_msg);
+		}
+		return ("malformed subjectAltName");
 	}
 	for (int i = 0; i < sk_GENERAL_NAME_num(gens) && w == NULL; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 
 		switch (g->type) {
 		case GEN_DNS:
-			w = add_san(&ci->dns, &ci->ndns, g->d.dNSName);
+			w = add_san(&ci->dns, &ci->ndns, g->d.dNSName, nomem);
 			break;
 		case GEN_URI:
 			w = add_san(&ci->uris, &ci->nuris,
-			    g->d.uniformResourceIdentifier);
+			    g->d.uniformResourceIdentifier, nomem);
 			break;
 		case GEN_EMAIL:
-			w = add_san(&ci->emails, &ci->nemails, g->d.rfc822Name);
+			w = add_san(&ci->emails, &ci->nemails, g->d.rfc822Name,
+			    nomem);
 			break;
 		default:
 			break;
@@ -882,7 +1018,7 @@ get_sans(X509 *x, struct cert_info *ci)
 }
 
 static const char *
-get_cn(const X509_NAME *subj, struct cert_info *ci)
+get_cn(const X509_NAME *subj, struct cert_info *ci, bool *nomem)
 {
 	unsigned char *u = NULL;
 	const char *w;
@@ -891,21 +1027,27 @@ get_cn(const X509_NAME *subj, struct cert_info *ci)
 	i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
 	if (i < 0)
 		return (NULL);
+	ERR_clear_error();
 	n = ASN1_STRING_to_UTF8(&u,
 	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
 	if (n < 0) {
-		ERR_clear_error();
+		if (ossl_nomem()) {
+			*nomem = true;
+			return (nomem_msg);
+		}
 		return ("common name is not a string");
 	}
 	if ((w = name_bytes_ok(u, (size_t)n)) == NULL &&
-	    (ci->cn = dup_bytes(u, (size_t)n)) == NULL)
-		w = "out of memory";
+	    (ci->cn = dup_bytes(u, (size_t)n)) == NULL) {
+		*nomem = true;
+		w = nomem_msg;
+	}
 	OPENSSL_free(u);
 	return (w);
 }
 
 static const char *
-get_serial(const X509 *x, struct cert_info *ci)
+get_serial(const X509 *x, struct cert_info *ci, bool *nomem)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
 	const uint8_t *p = ASN1_STRING_get0_data(sn);
@@ -931,42 +1073,110 @@ get_serial(const X509 *x, struct cert_info *ci)
 	} else if (hex[o] == '0') {
 		memmove(hex + o, hex + o + 1, 2 * n);   /* one leading zero */
 	}
-	if ((ci->serial = strdup(hex)) == NULL)
-		return ("out of memory");
+	if ((ci->serial = strdup(hex)) == NULL) {
+		*nomem = true;
+		return (nomem_msg);
+	}
 	return (NULL);
 }
 
-static void
-find_issuer(X509 *x, const struct ca_store *cas, struct cert_info *ci)
+/*
+ * The index of the CA of ${cas} that signed ${x}, or -1.  *${doubt} is set
+ * if some CA was turned down for more than its name: a failed allocation
+ * inside X509_check_issued() or X509_verify() can look like such a "no"
+ * without a trace in the error queue.
+ */
+static long
+issuer_index(X509 *x, const struct ca_store *cas, bool *doubt)
 {
 	for (size_t i = 0; i < ca_store_count(cas); i++) {
 		X509 *ca = cas->v[i].x;
 		EVP_PKEY *k;
+		int rc;
 
 		/* Issuer name, AKID/SKID, keyUsage keyCertSign. */
-		if (X509_check_issued(ca, x) != X509_V_OK)
+		if ((rc = X509_check_issued(ca, x)) != X509_V_OK) {
+			if (rc != X509_V_ERR_SUBJECT_ISSUER_MISMATCH)
+				*doubt = true;
 			continue;
-		if ((k = X509_get0_pubkey(ca)) == NULL || X509_verify(x, k) != 1)
+		}
+		if ((k = X509_get0_pubkey(ca)) == NULL || X509_verify(x, k) != 1) {
+			*doubt = true;
 			continue;
+		}
+		return ((long)i);
+	}
+	return (-1);
+}
+
+/*
+ * Record the CA of ${cas} that signed ${x}.  Return 0, or -1 if the answer
+ * may be wrong for lack of memory: an allocation failure was reported, or
+ * a CA turned down for more than its name was accepted on a second look.
+ */
+static int
+find_issuer(X509 *x, const struct ca_store *cas, struct cert_info *ci)
+{
+	bool doubt = false;
+	long i;
+
+	ERR_clear_error();
+	i = issuer_index(x, cas, &doubt);
+	if (ossl_nomem())
+		return (-1);
+	if (i < 0 && doubt) {
+		doubt = false;
+		i = issuer_index(x, cas, &doubt);
+		ERR_clear_error();
+		if (i >= 0)
+			return (-1);    /* the first "no" was not the CA's */
+	}
+	if (i >= 0) {
 		ci->has_issuer_sha256 = true;
 		memcpy(ci->issuer_sha256, cas->v[i].sha256, 32);
-		break;
 	}
+	return (0);
+}
+
+/*
+ * Whether OpenSSL found the extensions of ${x} (decoded from the ${len}
+ * bytes at ${der}) invalid.  An allocation failure while it decodes them
+ * looks the same (EXFLAG_INVALID, and its error queue keeps only "invalid
+ * certificate"), and a refusal is remembered: so decode the bytes once
+ * more and believe it only if the second look agrees; else set *${nomem}.
+ */
+static bool
+extensions_invalid(X509 *x, const uint8_t *der, size_t len, bool *nomem)
+{
+	const unsigned char *p = der;
+	uint32_t flags = X509_get_extension_flags(x);
+	X509 *y;
+
+	if ((flags & EXFLAG_INVALID) == 0)
+		return (false);
 	ERR_clear_error();
+	if ((y = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    X509_get_extension_flags(y) != flags)
+		*nomem = true;  /* decoded once already: not the bytes */
+	X509_free(y);
+	ERR_clear_error();
+	return (true);
 }
 
 const struct cert_info *
-cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
-    const char **why)
+cert_analyze_ex(const uint8_t *der, size_t len, const struct ca_store *cas,
+    const char **why, bool *temporary)
 {
 	const unsigned char *p = der;
 	unsigned char *re = NULL;
 	struct cert_obj *o = NULL;
 	struct cert_info *ci;
 	const char *w = NULL;
+	bool nomem = false, nodigest = false;
 	X509 *x = NULL;
 	int rl;
 
+	ERR_clear_error();
 	if (der == NULL || len == 0) {
 		w = "empty certificate";
 		goto fail;
@@ -976,6 +1186,7 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 		goto fail;
 	}
 	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		nomem = ossl_nomem();
 		w = "not a DER-encoded X.509 certificate";
 		goto fail;
 	}
@@ -985,21 +1196,23 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 	}
 	rl = i2d_X509(x, &re);
 	if (rl < 0 || (size_t)rl != len || memcmp(re, der, len) != 0) {
+		nomem = rl < 0 && ossl_nomem();
 		w = "certificate is not in canonical DER";
 		goto fail;
 	}
-	if ((X509_get_extension_flags(x) & EXFLAG_INVALID) != 0) {
+	if (extensions_invalid(x, der, len, &nomem)) {
 		w = "invalid certificate extensions";
 		goto fail;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		w = "out of memory";
+		nomem = true;
 		goto fail;
 	}
 	atomic_init(&o->refs, 1);
 	ci = &o->pub;
 	if (cert_sha256(der, len, ci->sha256) != 0 ||
 	    cert_sha1(der, len, ci->sha1) != 0) {
+		nodigest = true;        /* says nothing about the certificate */
 		w = "digest failed";
 		goto fail;
 	}
@@ -1007,17 +1220,18 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 	hex_encode(ci->sha256, 32, ci->sha256_hex);
 	hex_encode(ci->sha1, 20, ci->sha1_hex);
 
-	if (cert_x509_name_text(X509_get_subject_name(x), &ci->subject) != 0 ||
-	    cert_x509_name_text(X509_get_issuer_name(x), &ci->issuer) != 0 ||
-	    dn_build(X509_get_subject_name(x), &o->sdn) != 0 ||
-	    dn_build(X509_get_issuer_name(x), &o->idn) != 0) {
+	if (name_text(X509_get_subject_name(x), &ci->subject, &nomem) != 0 ||
+	    name_text(X509_get_issuer_name(x), &ci->issuer, &nomem) != 0 ||
+	    dn_build(X509_get_subject_name(x), &o->sdn, &nomem) != 0 ||
+	    dn_build(X509_get_issuer_name(x), &o->idn, &nomem) != 0) {
 		w = "subject or issuer name unprintable or too large";
 		goto fail;
 	}
 	ci->subject_dn = &o->sdn;
 	ci->issuer_dn = &o->idn;
-	if ((w = get_cn(X509_get_subject_name(x), ci)) != NULL ||
-	    (w = get_serial(x, ci)) != NULL || (w = get_sans(x, ci)) != NULL)
+	if ((w = get_cn(X509_get_subject_name(x), ci, &nomem)) != NULL ||
+	    (w = get_serial(x, ci, &nomem)) != NULL ||
+	    (w = get_sans(x, ci, &nomem)) != NULL)
 		goto fail;
 	if (cert_x509_time(X509_get0_notBefore(x), &ci->not_before) != 0 ||
 	    cert_x509_time(X509_get0_notAfter(x), &ci->not_after) != 0) {
@@ -1025,7 +1239,10 @@ cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
 		goto fail;
 	}
 	if (cas != NULL) {
-		find_issuer(x, cas, ci);
+		if (find_issuer(x, cas, ci) != 0) {
+			nomem = true;
+			goto fail;
+		}
 		ci->ca_gen = cas->gen;
 	}
 	OPENSSL_free(re);
@@ -1038,9 +1255,20 @@ fail:
 	OPENSSL_free(re);
 	X509_free(x);
 	ERR_clear_error();
+	if (nomem)
+		w = nomem_msg;
 	if (why != NULL)
 		*why = w;
+	if (temporary != NULL)
+		*temporary = nomem || nodigest;
 	return (NULL);
+}
+
+const struct cert_info *
+cert_analyze(const uint8_t *der, size_t len, const struct ca_store *cas,
+    const char **why)
+{
+	return (cert_analyze_ex(der, len, cas, why, NULL));
 }
 
 const struct cert_info *
@@ -1106,10 +1334,10 @@ names_in(const struct strlist *l, char *const *v, size_t n, bool nocase)
 }
 
 static bool
-dn_in(const struct strlist *l, const struct cert_dn *dn)
+dn_in(const struct dnlist *l, const struct cert_dn *dn)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (cert_dn_match(l->v[i], dn))
+		if (cert_dn_rule_match(l->dn[i], dn))
 			return (true);
 	return (false);
 }
@@ -1134,8 +1362,10 @@ identity_matches(const struct cert_identity *id, const struct cert_info *ci)
 	ATTR(id->serial != NULL, strcmp(id->serial, ci->serial) == 0);
 	ATTR(id->common_name != NULL,
 	    ci->cn != NULL && strcmp(id->common_name, ci->cn) == 0);
-	ATTR(id->subject != NULL, cert_dn_match(id->subject, ci->subject_dn));
-	ATTR(id->issuer != NULL, cert_dn_match(id->issuer, ci->issuer_dn));
+	ATTR(id->subject_dn != NULL, cert_dn_rule_match(id->subject_dn,
+	    ci->subject_dn));
+	ATTR(id->issuer_dn != NULL, cert_dn_rule_match(id->issuer_dn,
+	    ci->issuer_dn));
 	ATTR(id->dns_name != NULL, name_is(ci->dns, ci->ndns, id->dns_name,
 	    true));
 	ATTR(id->uri != NULL, name_is(ci->uris, ci->nuris, id->uri, false));

@@ -143,6 +143,7 @@ certcache_get(struct certcache *cc, const uint8_t *der, size_t len,
 {
 	const struct cert_info *ci;
 	const char *w = NULL;
+	bool temporary = false;
 	uint64_t gen = ca_store_gen(cas);
 	uint8_t key[32];
 	struct slot *s;
@@ -170,12 +171,12 @@ certcache_get(struct certcache *cc, const uint8_t *der, size_t len,
 		return (cert_info_ref(s->ci));
 	}
 	cc->misses++;
-	ci = cert_analyze(der, len, cas, &w);
+	ci = cert_analyze_ex(der, len, cas, &w, &temporary);
 	if (i != NIL)
 		drop(cc, i);    /* made with another store */
-	/* Cache refusals too, but not a transient allocation failure. */
-	if ((ci != NULL || strcmp(w, "out of memory") != 0) &&
-	    (i = take_slot(cc)) != NIL) {
+	/* Cache refusals too, but not a failure that says nothing about the
+	 * certificate (memory ran out): the next request analyses again. */
+	if ((ci != NULL || !temporary) && (i = take_slot(cc)) != NIL) {
 		s = &cc->slots[i];
 		memcpy(s->key, key, 32);
 		s->gen = gen;

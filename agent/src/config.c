@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "b64url.h"
+#include "cert.h"
 #include "cidr.h"
 #include "jwa.h"
 #include "log.h"
@@ -1745,6 +1746,73 @@ get_id_thumb(struct pctx *c, const cJSON *o, const char *path,
 	*has = true;
 }
 
+/* Compile the DN ${s} into *${out}; report at ${p} if it is not one. */
+static int
+dn_compile(struct pctx *c, const char *p, const char *s,
+    struct cert_dn_rule **out)
+{
+	const char *why = NULL;
+
+	if (cert_dn_compile(s, out, &why) == 0)
+		return (0);
+	if (why == NULL)
+		oom(c);
+	else
+		perr(c, p, "not a distinguished name: %s", why);
+	return (-1);
+}
+
+/* The DN at ${key} of ${o}: its text and compiled form, or neither. */
+static void
+get_dn(struct pctx *c, const cJSON *o, const char *path, const char *key,
+    char **text, struct cert_dn_rule **dn)
+{
+	char p[CFG_PATH_MAX];
+	const char *s;
+
+	if (get_sval(c, o, path, key, false, &s) != PRESENT)
+		return;
+	path_key(p, sizeof(p), path, key);
+	if (dn_compile(c, p, s, dn) != 0)
+		return;
+	if ((*text = xstrdup(c, s)) == NULL) {
+		cert_dn_rule_free(*dn);
+		*dn = NULL;
+	}
+}
+
+/* The array of DNs at ${key} of ${o}. */
+static void
+get_dnlist(struct pctx *c, const cJSON *o, const char *path,
+    const char *key, struct dnlist *out)
+{
+	char p[CFG_PATH_MAX], ep[CFG_PATH_MAX];
+	const cJSON *it = get(o, key);
+	const char *s;
+	size_t n, i = 0;
+
+	if (it == NULL)
+		return;
+	path_key(p, sizeof(p), path, key);
+	if (!array_ok(c, it, p, "strings", 0, SIZE_MAX, &n) || n == 0)
+		return;
+	if ((out->text = xcalloc(c, n, sizeof(*out->text))) == NULL ||
+	    (out->dn = xcalloc(c, n, sizeof(*out->dn))) == NULL)
+		return;
+	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
+		path_idx(ep, sizeof(ep), p, i);
+		if ((s = str_value(c, e, ep)) == NULL ||
+		    dn_compile(c, ep, s, &out->dn[out->n]) != 0)
+			continue;
+		if ((out->text[out->n] = xstrdup(c, s)) == NULL) {
+			cert_dn_rule_free(out->dn[out->n]);
+			out->dn[out->n] = NULL;
+			continue;
+		}
+		out->n++;
+	}
+}
+
 static void
 parse_identity(struct pctx *c, const cJSON *o, const char *path,
     struct cert_identity *id)
@@ -1762,8 +1830,8 @@ parse_identity(struct pctx *c, const cJSON *o, const char *path,
 	    &id->serial);
 	(void)get_str(c, o, path, "common_name", false, NULL, 0,
 	    &id->common_name);
-	(void)get_str(c, o, path, "subject", false, NULL, 0, &id->subject);
-	(void)get_str(c, o, path, "issuer", false, NULL, 0, &id->issuer);
+	get_dn(c, o, path, "subject", &id->subject, &id->subject_dn);
+	get_dn(c, o, path, "issuer", &id->issuer, &id->issuer_dn);
 	(void)get_str(c, o, path, "dns_name", false, NULL, 0, &id->dns_name);
 	(void)get_str(c, o, path, "uri", false, NULL, 0, &id->uri);
 	(void)get_str(c, o, path, "email", false, NULL, 0, &id->email);
@@ -1809,10 +1877,8 @@ parse_client_cert(struct pctx *c, const cJSON *o, const char *path,
 	    &cr->serials);
 	(void)get_strlist(c, o, path, "common_names", 0, SIZE_MAX, NULL, 0,
 	    &cr->common_names);
-	(void)get_strlist(c, o, path, "subjects", 0, SIZE_MAX, NULL, 0,
-	    &cr->subjects);
-	(void)get_strlist(c, o, path, "issuers", 0, SIZE_MAX, NULL, 0,
-	    &cr->issuers);
+	get_dnlist(c, o, path, "subjects", &cr->subjects);
+	get_dnlist(c, o, path, "issuers", &cr->issuers);
 	(void)get_strlist(c, o, path, "dns_names", 0, SIZE_MAX, NULL, 0,
 	    &cr->dns_names);
 	(void)get_strlist(c, o, path, "uris", 0, SIZE_MAX, NULL, 0, &cr->uris);
@@ -2754,6 +2820,18 @@ strlist_free(struct strlist *l)
 }
 
 static void
+dnlist_free(struct dnlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->text[i]);
+		cert_dn_rule_free(l->dn[i]);
+	}
+	free(l->text);
+	free(l->dn);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
 listen_free(struct listen_addr *la)
 {
 	free(la->host);
@@ -2787,8 +2865,8 @@ cert_rule_free(struct cert_rule *cr)
 	free(cr->issuer_sha256);
 	strlist_free(&cr->serials);
 	strlist_free(&cr->common_names);
-	strlist_free(&cr->subjects);
-	strlist_free(&cr->issuers);
+	dnlist_free(&cr->subjects);
+	dnlist_free(&cr->issuers);
 	strlist_free(&cr->dns_names);
 	strlist_free(&cr->uris);
 	strlist_free(&cr->emails);
@@ -2799,6 +2877,8 @@ cert_rule_free(struct cert_rule *cr)
 		free(id->common_name);
 		free(id->subject);
 		free(id->issuer);
+		cert_dn_rule_free(id->subject_dn);
+		cert_dn_rule_free(id->issuer_dn);
 		free(id->dns_name);
 		free(id->uri);
 		free(id->email);

@@ -2,6 +2,9 @@
  * fuzz_config.c: config_parse() and config_policy_parse() on arbitrary
  * bytes.  On success the parsed struct must satisfy the schema's
  * invariants; on failure there must be at least one error and no config.
+ * Every DN of a client_cert rule (subjects, issuers, identities' subject
+ * and issuer) is compiled at parse time: an accepted config holds the
+ * compiled form of each, a bad DN is an error.
  * Leaks are caught by ASan/LSan in the libFuzzer and replay builds.
  *
  * An input whose first byte is 0x01..0x04 is spliced into a valid
@@ -50,6 +53,16 @@ check_strlist(const struct strlist *l)
 	CHECK(l->n == 0 || l->v != NULL);
 	for (size_t i = 0; i < l->n; i++)
 		CHECK(l->v[i] != NULL && l->v[i][0] != '\0');
+}
+
+/* Every DN of a rule has its text and its compiled form. */
+static void
+check_dnlist(const struct dnlist *l)
+{
+	CHECK(l->n == 0 || (l->text != NULL && l->dn != NULL));
+	for (size_t i = 0; i < l->n; i++)
+		CHECK(l->text[i] != NULL && l->text[i][0] != '\0' &&
+		    l->dn[i] != NULL);
 }
 
 static void
@@ -139,6 +152,17 @@ check_issuers_routes(const struct config *cfg)
 				    strlen(cr->serials.v[j]));
 			CHECK(cr->nissuer_sha256 == 0 ||
 			    cfg->client_ca_file != NULL);
+			check_dnlist(&cr->subjects);
+			check_dnlist(&cr->issuers);
+			for (j = 0; j < cr->nidentities; j++) {
+				const struct cert_identity *id =
+				    &cr->identities[j];
+
+				CHECK((id->subject == NULL) ==
+				    (id->subject_dn == NULL));
+				CHECK((id->issuer == NULL) ==
+				    (id->issuer_dn == NULL));
+			}
 		}
 	}
 }

@@ -79,6 +79,8 @@ struct dn_ent {
 	int set;                /* 0: new RDN, -1: same RDN as previous */
 };
 
+#include "dn_cases.h"
+
 struct san_ent {
 	int type;               /* GEN_DNS, GEN_URI, GEN_EMAIL */
 	const char *val;
@@ -584,6 +586,29 @@ test_serials(void **state)
 
 /* ---- DN matching ---------------------------------------------------- */
 
+/*
+ * Compile ${text} and match it against ${dn}: false if it does not
+ * compile (what the text matcher answered for unparseable text), so the
+ * yes/no tables below keep their meaning.
+ */
+static bool
+dn_match(const char *text, const struct cert_dn *dn)
+{
+	struct cert_dn_rule *r = NULL;
+	const char *why = NULL;
+	bool m;
+
+	if (cert_dn_compile(text, &r, &why) != 0) {
+		assert_null(r);
+		assert_non_null(why);
+		return (false);
+	}
+	assert_non_null(r);
+	m = cert_dn_rule_match(r, dn);
+	cert_dn_rule_free(r);
+	return (m);
+}
+
 static void
 test_dn_match_pki(void **state)
 {
@@ -622,17 +647,17 @@ test_dn_match_pki(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!cert_dn_match(yes[i], ci->subject_dn))
+		if (!dn_match(yes[i], ci->subject_dn))
 			fail_msg("should match: %s", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (cert_dn_match(no[i], ci->subject_dn))
+		if (dn_match(no[i], ci->subject_dn))
 			fail_msg("should not match: %s", no[i]);
 	/* The printed form matches itself; subject is not issuer. */
-	assert_true(cert_dn_match(ci->subject, ci->subject_dn));
-	assert_true(cert_dn_match(ci->issuer, ci->issuer_dn));
-	assert_false(cert_dn_match(ci->subject, ci->issuer_dn));
-	assert_false(cert_dn_match(NULL, ci->subject_dn));
-	assert_false(cert_dn_match("CN=x", NULL));
+	assert_true(dn_match(ci->subject, ci->subject_dn));
+	assert_true(dn_match(ci->issuer, ci->issuer_dn));
+	assert_false(dn_match(ci->subject, ci->issuer_dn));
+	assert_false(dn_match(NULL, ci->subject_dn));
+	assert_false(dn_match("CN=x", NULL));
 	cert_info_unref(ci);
 }
 
@@ -713,12 +738,12 @@ test_dn_match_special(void **state)
 	assert_string_equal(ci->subject, "OU=b+CN=a,O=Contoso\\, Inc.");
 	assert_string_equal(ci->cn, "a");
 	for (size_t i = 0; i < sizeof(multi_yes) / sizeof(multi_yes[0]); i++)
-		if (!cert_dn_match(multi_yes[i], ci->subject_dn))
+		if (!dn_match(multi_yes[i], ci->subject_dn))
 			fail_msg("should match: %s", multi_yes[i]);
 	for (size_t i = 0; i < sizeof(multi_no) / sizeof(multi_no[0]); i++)
-		if (cert_dn_match(multi_no[i], ci->subject_dn))
+		if (dn_match(multi_no[i], ci->subject_dn))
 			fail_msg("should not match: %s", multi_no[i]);
-	assert_true(cert_dn_match(ci->subject, ci->subject_dn));
+	assert_true(dn_match(ci->subject, ci->subject_dn));
 	cert_info_unref(ci);
 
 	sp.subject = intl;
@@ -732,22 +757,22 @@ test_dn_match_special(void **state)
 		char text[256];
 
 		snprintf(text, sizeof(text), "1.2.3.4.5=odd,%s", intl_yes[i]);
-		if (!cert_dn_match(text, ci->subject_dn))
+		if (!dn_match(text, ci->subject_dn))
 			fail_msg("should match: %s", text);
 		snprintf(text, sizeof(text), "1.2.3.4.5=ODD ,%s", intl_yes[i]);
-		if (!cert_dn_match(text, ci->subject_dn))
+		if (!dn_match(text, ci->subject_dn))
 			fail_msg("should match: %s", text);
 	}
 	for (size_t i = 0; i < sizeof(intl_no) / sizeof(intl_no[0]); i++) {
 		char text[256];
 
 		snprintf(text, sizeof(text), "1.2.3.4.5=odd,%s", intl_no[i]);
-		if (cert_dn_match(text, ci->subject_dn))
+		if (dn_match(text, ci->subject_dn))
 			fail_msg("should not match: %s", text);
 	}
 	/* The printed form dumps the unknown attribute: it cannot match. */
-	assert_false(cert_dn_match(ci->subject, ci->subject_dn));
-	assert_false(cert_dn_match("1.2.3.4.6=odd,CN=Jos\xc3\xa9 #1 <x>,"
+	assert_false(dn_match(ci->subject, ci->subject_dn));
+	assert_false(dn_match("1.2.3.4.6=odd,CN=Jos\xc3\xa9 #1 <x>,"
 	    "O=Zo\xc3\xab,C=DE", ci->subject_dn));
 	cert_info_unref(ci);
 
@@ -764,15 +789,15 @@ test_dn_match_special(void **state)
 		ci = analyze_spec(&sp, &why);
 		assert_non_null(ci);
 		assert_string_equal(ci->subject, "UID=jdoe,DC=example,DC=com");
-		assert_true(cert_dn_match("uid=jdoe,dc=example,dc=com",
+		assert_true(dn_match("uid=jdoe,dc=example,dc=com",
 		    ci->subject_dn));
-		assert_true(cert_dn_match("userId=jdoe, DC=Example, DC=COM",
+		assert_true(dn_match("userId=jdoe, DC=Example, DC=COM",
 		    ci->subject_dn));
-		assert_true(cert_dn_match("0.9.2342.19200300.100.1.1=jdoe,"
+		assert_true(dn_match("0.9.2342.19200300.100.1.1=jdoe,"
 		    "0.9.2342.19200300.100.1.25=example,DC=com", ci->subject_dn));
-		assert_false(cert_dn_match("CN=jdoe,dc=example,dc=com",
+		assert_false(dn_match("CN=jdoe,dc=example,dc=com",
 		    ci->subject_dn));
-		assert_false(cert_dn_match("uid=jdoe,dc=com,dc=example",
+		assert_false(dn_match("uid=jdoe,dc=com,dc=example",
 		    ci->subject_dn));
 		assert_null(ci->cn);
 		cert_info_unref(ci);
@@ -795,13 +820,181 @@ test_dn_match_special(void **state)
 		assert_int_not_equal(openssl_cmp(der, len, other, 8), 0);
 		ci = cert_analyze(der, len, NULL, &why);
 		assert_non_null(ci);
-		assert_true(cert_dn_match("1.2.3.4.5=odd,CN=jos\xc3\xa9  #1 <X>,"
+		assert_true(dn_match("1.2.3.4.5=odd,CN=jos\xc3\xa9  #1 <X>,"
 		    "O=ZO\xc3\xab,C=de", ci->subject_dn));
-		assert_false(cert_dn_match("1.2.3.4.5=even,CN=Jos\xc3\xa9 #1 <x>,"
+		assert_false(dn_match("1.2.3.4.5=even,CN=Jos\xc3\xa9 #1 <x>,"
 		    "O=Zo\xc3\xab,C=DE", ci->subject_dn));
 		cert_info_unref(ci);
 	}
 	free(der);
+}
+
+/*
+ * The compiled rules agree with the text matcher they replace: a text it
+ * could not parse does not compile, any other compiles and matches exactly
+ * the DNs it matched (dn_cases.h holds its verdicts).
+ */
+static void
+test_dn_compiled_as_text(void **state)
+{
+	const struct cert_info *ci[DNCASE_NDN];
+	size_t refused = 0, matched = 0;
+	const char *why;
+	struct spec sp;
+
+	(void)state;
+	assert_int_equal(sizeof(dncase_want) / sizeof(dncase_want[0]),
+	    DNCASE_NTEXT);
+	memset(&sp, 0, sizeof(sp));
+	for (size_t j = 0; j < DNCASE_NDN; j++) {
+		sp.subject = dncase_dns[j];
+		ci[j] = analyze_spec(&sp, &why);
+		if (ci[j] == NULL)
+			fail_msg("DN %zu: %s", j, why);
+	}
+	for (size_t i = 0; i < DNCASE_NTEXT; i++) {
+		const char *text = dncase_texts[i];
+		struct cert_dn_rule *r = (struct cert_dn_rule *)(void *)&sp;
+		int rc;
+
+		why = NULL;
+		rc = cert_dn_compile(text, &r, &why);
+		if (dncase_want[i] == NULL) {
+			if (rc == 0)
+				fail_msg("compiles, was refused: %s", text);
+			assert_int_equal(rc, -1);
+			assert_null(r);
+			assert_non_null(why);
+			refused++;
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("does not compile (%s): %s", why, text);
+		assert_non_null(r);
+		assert_int_equal(strlen(dncase_want[i]), DNCASE_NDN);
+		for (size_t j = 0; j < DNCASE_NDN; j++) {
+			bool want = dncase_want[i][j] == '1';
+
+			if (cert_dn_rule_match(r, ci[j]->subject_dn) != want)
+				fail_msg("text %zu, DN %zu: want %d: %s", i, j,
+				    want, text);
+			/* Every issuer is CN=test. */
+			if (cert_dn_rule_match(r, ci[j]->issuer_dn))
+				fail_msg("matches CN=test: %s", text);
+			matched += want;
+		}
+		assert_false(cert_dn_rule_match(r, NULL));
+		cert_dn_rule_free(r);
+	}
+	/* The tables exercise both sides. */
+	assert_true(refused >= 25);
+	assert_true(matched >= 40);
+	for (size_t j = 0; j < DNCASE_NDN; j++)
+		cert_info_unref(ci[j]);
+}
+
+/* Refusals carry their reason; bounds are those of the text matcher. */
+static void
+test_dn_compile_errors(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "", "empty" },
+		{ "CN=a,Bogus=zz", "unknown attribute type" },
+		{ "not a dn", "attribute without '='" },
+		{ "#0403", "attribute without '='" },
+		{ "CN=#0403", "#hex (BER) values are not supported" },
+		{ "CN= #0403", "#hex (BER) values are not supported" },
+		{ "=x", "attribute type missing" },
+		{ "OID.=x", "attribute type missing" },
+		{ "1.40=x", "not a valid OID" },
+		{ "CN=a,,O=b", "empty attribute" },
+		{ "CN=a+", "empty attribute" },
+		{ ",", "empty attribute" },
+		{ "CN=\"a", "unterminated quoted value" },
+		{ "CN=\"a\\", "unterminated quoted value" },
+		{ "CN=\"a\" b", "text after a quoted value" },
+		{ "CN=a\"b", "'\"' inside an unquoted value" },
+		{ "CN=a\\", "'\\' at the end" },
+	};
+	struct cert_dn_rule *r;
+	const char *why;
+	char *text, *p;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		r = (struct cert_dn_rule *)(void *)&why;
+		if (cert_dn_compile(bad[i].text, &r, &why) != -1)
+			fail_msg("compiles: %s", bad[i].text);
+		assert_null(r);
+		if (why == NULL || strcmp(why, bad[i].why) != 0)
+			fail_msg("%s: got %s, want %s", bad[i].text,
+			    why != NULL ? why : "NULL", bad[i].why);
+	}
+	why = NULL;
+	assert_int_equal(cert_dn_compile(NULL, &r, &why), -1);
+	assert_string_equal(why, "empty");
+	assert_int_equal(cert_dn_compile("CN=#00", &r, NULL), -1);
+
+	/* 64 attributes compile, 65 do not. */
+	n = 65 * 5;
+	text = malloc(n + 1);
+	assert_non_null(text);
+	for (p = text, n = 0; n < 65; n++, p += 5)
+		memcpy(p, "CN=a,", 5);
+	p[-1] = '\0';
+	assert_int_equal(cert_dn_compile(text, &r, &why), -1);
+	assert_string_equal(why, "more than 64 attributes");
+	text[64 * 5 - 1] = '\0';
+	assert_int_equal(cert_dn_compile(text, &r, &why), 0);
+	cert_dn_rule_free(r);
+	free(text);
+
+	/* Values of CERT_DN_TEXT_MAX bytes in all, not one more (escaped
+	 * spaces count before the canonical form trims them). */
+	text = malloc(CERT_DN_TEXT_MAX + 16);
+	assert_non_null(text);
+	memcpy(text, "CN=", 3);
+	memset(text + 3, 'x', CERT_DN_TEXT_MAX);
+	text[3 + CERT_DN_TEXT_MAX] = '\0';
+	assert_int_equal(cert_dn_compile(text, &r, &why), 0);
+	cert_dn_rule_free(r);
+	text[3 + CERT_DN_TEXT_MAX] = 'x';
+	text[4 + CERT_DN_TEXT_MAX] = '\0';
+	assert_int_equal(cert_dn_compile(text, &r, &why), -1);
+	assert_string_equal(why, "values longer than 4096 bytes in all");
+	free(text);
+	cert_dn_rule_free(NULL);
+}
+
+/* A compiled rule keeps nothing of its text: it matches after the text is
+ * gone, and the same way as the text did. */
+static void
+test_dn_rule_owns(void **state)
+{
+	const struct cert_info *ci = analyze_file("client-valid.pem", cas);
+	struct cert_dn_rule *r = NULL, *o = NULL;
+	char *text = strdup("cn = Client-Valid , OU=orders;O=\"spoa-iam "
+	    "  tests\"");
+	const char *why = NULL;
+
+	(void)state;
+	assert_non_null(text);
+	assert_int_equal(cert_dn_compile(text, &r, &why), 0);
+	assert_int_equal(cert_dn_compile("OID.1.2.3.4=x,CN=client-valid", &o,
+	    &why), 0);
+	memset(text, 'Z', strlen(text));
+	free(text);
+	assert_true(cert_dn_rule_match(r, ci->subject_dn));
+	assert_false(cert_dn_rule_match(r, ci->issuer_dn));
+	assert_false(cert_dn_rule_match(o, ci->subject_dn));
+	assert_false(cert_dn_rule_match(NULL, ci->subject_dn));
+	cert_dn_rule_free(r);
+	cert_dn_rule_free(o);
+	cert_info_unref(ci);
 }
 
 /* ---- rules ---------------------------------------------------------- */
@@ -1144,6 +1337,9 @@ main(void)
 		cmocka_unit_test(test_serials),
 		cmocka_unit_test(test_dn_match_pki),
 		cmocka_unit_test(test_dn_match_special),
+		cmocka_unit_test(test_dn_compiled_as_text),
+		cmocka_unit_test(test_dn_compile_errors),
+		cmocka_unit_test(test_dn_rule_owns),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_binding),

@@ -348,8 +348,12 @@ test_full(void **state)
 	assert_string_equal(cc->serials.v[1], "0");
 	assert_string_equal(cc->serials.v[2], "0");
 	assert_string_equal(cc->common_names.v[0], "cn1");
-	assert_string_equal(cc->subjects.v[0], "CN=a,O=b");
-	assert_string_equal(cc->issuers.v[0], "CN=ca,O=b");
+	assert_int_equal(cc->subjects.n, 1);
+	assert_string_equal(cc->subjects.text[0], "CN=a,O=b");
+	assert_non_null(cc->subjects.dn[0]);
+	assert_int_equal(cc->issuers.n, 1);
+	assert_string_equal(cc->issuers.text[0], "CN=ca,O=b");
+	assert_non_null(cc->issuers.dn[0]);
 	assert_int_equal(cc->nissuer_sha256, 1);
 	assert_int_equal(cc->issuer_sha256[0][0], 0xff);
 	assert_string_equal(cc->dns_names.v[0], "a.example.com");
@@ -365,12 +369,18 @@ test_full(void **state)
 	assert_string_equal(cc->identities[0].serial, "f");
 	assert_string_equal(cc->identities[0].common_name, "cn");
 	assert_string_equal(cc->identities[0].subject, "CN=s");
+	assert_non_null(cc->identities[0].subject_dn);
 	assert_string_equal(cc->identities[0].issuer, "CN=i");
+	assert_non_null(cc->identities[0].issuer_dn);
 	assert_string_equal(cc->identities[0].dns_name, "d");
 	assert_string_equal(cc->identities[0].uri, "u");
 	assert_string_equal(cc->identities[0].email, "e");
 	assert_false(cc->identities[1].has_sha256);
 	assert_null(cc->identities[1].serial);
+	assert_null(cc->identities[1].subject);
+	assert_null(cc->identities[1].subject_dn);
+	assert_null(cc->identities[1].issuer);
+	assert_null(cc->identities[1].issuer_dn);
 	assert_string_equal(cc->identities[1].common_name, "only");
 
 	r = &cfg->routes[1];
@@ -737,6 +747,50 @@ static const struct err_case err_cases[] = {
 	{ RDOC("'require':'mtls','client_cert':{'serials':[':']}"),
 	  "routes[0].client_cert.serials[0]: must be a hex serial number (':' separators allowed)" },
 	{ RDOC("'require':'mtls','client_cert':{'subjects':['']}"), "routes[0].client_cert.subjects[0]: must not be empty" },
+	/* DNs are compiled at load time: a bad one is an error, with its path. */
+#define DNERR "not a distinguished name: "
+	{ RDOC("'require':'mtls','client_cert':{'subjects':['CN=a','CN=a,Bogus=zz']}"),
+	  "routes[0].client_cert.subjects[1]: " DNERR "unknown attribute type" },
+	{ RDOC("'require':'mtls','client_cert':{'subjects':['not a dn']}"),
+	  "routes[0].client_cert.subjects[0]: " DNERR "attribute without '='" },
+	{ RDOC("'require':'mtls','client_cert':{'subjects':['CN=a+OU=b,O=Contoso, Inc.']}"),
+	  "routes[0].client_cert.subjects[0]: " DNERR "attribute without '='" },
+	{ RDOC("'require':'mtls','client_cert':{'subjects':['CN=a',5]}"),
+	  "routes[0].client_cert.subjects[1]: must be a string" },
+	{ RDOC("'require':'mtls','client_cert':{'subjects':'CN=a'}"),
+	  "routes[0].client_cert.subjects: must be an array of strings" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=#0403']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "#hex (BER) values are not supported" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['DESCRIPTION=x']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "unknown attribute type" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['1.40=x']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "not a valid OID" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['OID.=x']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "attribute type missing" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':[' =x']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "attribute type missing" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=a,,O=b']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "empty attribute" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=a;']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "empty attribute" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':[' ']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "empty attribute" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=\\\"a']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "unterminated quoted value" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=\\\"a\\\" b']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "text after a quoted value" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=a\\\"b']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "'\"' inside an unquoted value" },
+	{ RDOC("'require':'mtls','client_cert':{'issuers':['CN=a\\\\']}"),
+	  "routes[0].client_cert.issuers[0]: " DNERR "'\\' at the end" },
+	{ RDOC("'require':'mtls','client_cert':{'identities':[{'issuer':'#0403'}]}"),
+	  "routes[0].client_cert.identities[0].issuer: " DNERR "attribute without '='" },
+	{ RDOC("'require':'mtls','client_cert':{'identities':[{'common_name':'a'},{'subject':'CN=a+'}]}"),
+	  "routes[0].client_cert.identities[1].subject: " DNERR "empty attribute" },
+	{ RDOC("'require':'mtls','client_cert':{'identities':[{'subject':'CN=a','issuer':'CN=#00'}]}"),
+	  "routes[0].client_cert.identities[0].issuer: " DNERR "#hex (BER) values are not supported" },
+	{ RDOC("'require':'mtls','client_cert':{'identities':[{'subject':''}]}"),
+	  "routes[0].client_cert.identities[0].subject: must not be empty" },
 	{ RDOC("'require':'mtls','client_cert':{'issuer_thumbprints_sha256':[]}"),
 	  "routes[0].client_cert.issuer_thumbprints_sha256: requires client_ca_file" },
 	{ RDOC("'require':'mtls','client_cert':{'identities':[]}"), "routes[0].client_cert.identities: must not be empty" },
@@ -897,7 +951,8 @@ test_policy(void **state)
 	    "{'name':'b','issuer':'ib','jwks_file':'b.json','audiences':['y']}],"
 	    "'routes':[{'name':'p1','require':'jwt','issuers':['b']},"
 	    "{'name':'p2','require':'mtls','client_cert':{'issuer_thumbprints_sha256':"
-	    "['00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff']}}]}");
+	    "['00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'],"
+	    "'subjects':['CN=x, O=y']}}]}");
 	assert_int_equal(config_policy_parse(doc, strlen(doc), "policy_url", base,
 	    &pol, &e), 0);
 	free(doc);
@@ -910,6 +965,10 @@ test_policy(void **state)
 	assert_int_equal(pol->nroutes, 2);
 	assert_string_equal(pol->routes[0].name, "p1");
 	assert_int_equal(pol->routes[0].issuers[0], 1);
+	assert_int_equal(pol->routes[1].client_cert->subjects.n, 1);
+	assert_string_equal(pol->routes[1].client_cert->subjects.text[0],
+	    "CN=x, O=y");
+	assert_non_null(pol->routes[1].client_cert->subjects.dn[0]);
 	/* The rest is a deep copy of the base. */
 	assert_int_equal(pol->nlisten, 2);
 	assert_ptr_not_equal(pol->listen, base->listen);
@@ -958,6 +1017,22 @@ test_policy(void **state)
 	assert_int_equal(base->nroutes, 1);
 	assert_ptr_equal(base->routes, base_routes);
 	assert_string_equal(base->routes[0].name, "local-route");
+
+	/* A DN that does not compile fails the document like the config. */
+	pol = (struct config *)1;
+	doc = sq("{'issuers':[],'routes':[{'name':'m','require':'mtls','client_cert':"
+	    "{'subjects':['CN=ok'],'identities':[{'issuer':'CN=a,Bogus=zz'}]}}]}");
+	assert_int_equal(config_policy_parse(doc, strlen(doc), "policy_url", base,
+	    &pol, &e), -1);
+	free(doc);
+	assert_null(pol);
+	if (e.n != 1)
+		dump_errors("policy", &e);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.v[0], "policy_url.routes[0].client_cert.identities[0]."
+	    "issuer: not a distinguished name: unknown attribute type");
+	config_errors_free(&e);
+	assert_ptr_equal(base->routes, base_routes);
 
 	/* Document-level errors use the name alone. */
 	doc = sq("{'issuers':[]}");
