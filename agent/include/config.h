@@ -16,6 +16,10 @@
 #include "cidr.h"
 #include "jwa.h"
 
+/* Largest local document (policy_file, jwks_file), for the loader and
+ * for --check alike. */
+#define CONFIG_LOCAL_DOC_MAX	(16u << 20)
+
 /* A list of NUL-terminated strings. */
 struct strlist {
 	char **v;

@@ -7,6 +7,8 @@
 #ifndef SPOA_LOADER_H
 #define SPOA_LOADER_H
 
+#include <stddef.h>
+
 struct config;
 struct config_errors;
 struct snapshot;
@@ -40,16 +42,6 @@ struct cfgref;
 int loader_build_ref(struct cfgref *file, const char *doc, size_t len,
     const struct snapshot *prev, struct snapshot **out,
     struct config_errors *errs);
-
-/*
- * loader_read_file(path, max, buf, len, err, errlen):
- * Read a regular file of at most ${max} bytes into a NUL-terminated malloc'd
- * *${buf}.  Return 0, or -1 with a message in ${err} (also when the file
- * could not be read whole: an I/O error, or its size changed meanwhile).
- */
-#include <stddef.h>
-int loader_read_file(const char *path, size_t max, char **buf, size_t *len,
-    char *err, size_t errlen);
 
 /*
  * loader_read_secret(file, env, max, buf, len, err, errlen):

@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "util.h"
 #include "cert_int.h"
 #include "b64url.h"
@@ -805,47 +806,17 @@ fail:
 struct ca_store *
 ca_store_load(const char *path, char *err, size_t errlen)
 {
-	struct ca_store *cas = NULL;
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	char sub[256];
-	FILE *f;
+	struct ca_store *cas;
+	char why[FILEIO_WHY_MAX], sub[256], *buf;
+	size_t len;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		cert_set_err(err, errlen, "%s: cannot open", path);
+	if (fileio_read(path, CA_FILE_MAX, &buf, &len, why, sizeof(why)) != 0) {
+		cert_set_err(err, errlen, "%s: cannot read: %s", path, why);
 		return (NULL);
 	}
-	for (;;) {
-		if (len == cap) {
-			uint8_t *nb;
-
-			if (cap >= CA_FILE_MAX) {
-				cert_set_err(err, errlen, "%s: larger than %u bytes",
-				    path, CA_FILE_MAX);
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				cert_set_err(err, errlen, "%s: out of memory", path);
-				goto out;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				cert_set_err(err, errlen, "%s: read error", path);
-				goto out;
-			}
-			break;
-		}
-	}
-	cas = ca_store_load_mem(buf, len, sub, sizeof(sub));
+	cas = ca_store_load_mem((const uint8_t *)buf, len, sub, sizeof(sub));
 	if (cas == NULL)
 		cert_set_err(err, errlen, "%s: %s", path, sub);
-out:
-	fclose(f);
 	free(buf);
 	return (cas);
 }

@@ -33,6 +33,7 @@
 #include "b64url.h"
 #include "cert.h"
 #include "cidr.h"
+#include "fileio.h"
 #include "jwa.h"
 #include "log.h"
 #include "route.h"
@@ -2534,80 +2535,24 @@ config_parse(const char *buf, size_t len, const char *base_dir,
 	return (0);
 }
 
-/* Read at most ${max} bytes of the regular file ${path}; errno on error. */
-static char *
-read_file(const char *path, size_t max, size_t *lenp, const char **why)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	int fd;
-
-	*why = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1)
-		return (NULL);
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > max) {
-		*why = "file too large";
-		goto fail;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto fail;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	close(fd);
-	*lenp = n;
-	return (buf);
-fail:
-	{
-		int e = errno;
-
-		free(buf);
-		close(fd);
-		errno = e;
-	}
-	return (NULL);
-}
-
 int
 config_parse_file(const char *path, struct config **cfgp,
     struct config_errors *errs)
 {
 	char *buf, *dir = NULL, *base = NULL, *slash;
-	const char *why;
+	char why[FILEIO_WHY_MAX];
 	size_t len = 0;
 	struct pctx c;
 	int r = -1;
 
 	*cfgp = NULL;
-	if ((buf = read_file(path, CFG_FILE_MAX, &len, &why)) == NULL) {
+	if (fileio_read(path, CFG_FILE_MAX, &buf, &len, why,
+	    sizeof(why)) != 0) {
 		char line[512];
 		struct quoted q;
 
-		if (why != NULL && strcmp(why, "file too large") == 0)
-			(void)snprintf(line, sizeof(line),
-			    "%s: file too large (max %u bytes)",
-			    quote(&q, path), CFG_FILE_MAX);
-		else
-			(void)snprintf(line, sizeof(line), "%s: cannot read: %s",
-			    quote(&q, path), why != NULL ? why :
-			    strerror(errno));
+		(void)snprintf(line, sizeof(line), "%s: cannot read: %s",
+		    quote(&q, path), why);
 		(void)errs_push(errs, line);
 		return (-1);
 	}
@@ -2753,7 +2698,7 @@ config_check_files(const struct config *cfg, struct config_errors *errs)
 	size_t i;
 
 	pctx_init(&c, errs, "config", false);
-	check_file(&c, "policy_file", cfg->policy_file);
+	/* policy_file: read and checked whole below. */
 	check_file(&c, "policy_ca_file", cfg->policy_ca_file);
 	check_file(&c, "client_ca_file", cfg->client_ca_file);
 	check_file(&c, "fetch.ca_file", cfg->fetch.ca_file);
@@ -2781,12 +2726,17 @@ config_check_files(const struct config *cfg, struct config_errors *errs)
 	/* A local policy document: parse it and check what it names. */
 	if (cfg->policy_file != NULL) {
 		struct config *pol = NULL;
-		const char *why;
+		char why[FILEIO_WHY_MAX];
+		struct quoted qp;
 		size_t len = 0;
 		char *buf;
 
-		buf = read_file(cfg->policy_file, CFG_DOC_MAX, &len, &why);
-		if (buf != NULL) {
+		/* The loader's limit: what passes here loads there. */
+		if (fileio_read(cfg->policy_file, CONFIG_LOCAL_DOC_MAX, &buf,
+		    &len, why, sizeof(why)) != 0) {
+			perr(&c, "policy_file", "cannot read %s: %s",
+			    quote(&qp, cfg->policy_file), why);
+		} else {
 			if (config_policy_parse(buf, len, "policy_file", cfg,
 			    &pol, errs) != 0) {
 				policy_bad = true;

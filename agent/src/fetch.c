@@ -43,6 +43,7 @@
 #include "crl.h"
 #include "crypto.h"
 #include "discovery.h"
+#include "fileio.h"
 #include "fetch.h"
 #include "jwks.h"
 #include "loader.h"
@@ -466,9 +467,10 @@ state_read(struct fetcher *f, struct source *src, char **buf,
 		return (-1);
 	if (access(path, F_OK) != 0)
 		return (-1);
-	if (loader_read_file(path, (size_t)fcfg(f)->max_body_bytes +
+	if (fileio_read(path, (size_t)fcfg(f)->max_body_bytes +
 	    STATEMETA_HEADER_MAX, buf, &len, err, sizeof(err)) != 0) {
-		log_warn("%s: state_dir: %s", src->id, err);
+		log_warn("%s: state_dir: cannot read \"%s\": %s", src->id, path,
+		    err);
 		return (-1);
 	}
 	if (statemeta_parse(*buf, len, m, &why) != 0) {
@@ -1221,11 +1223,15 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 		goto out;
 	}
 	for (nf = 0; nf < cfg->crl_files.n; nf++) {
+		char why[FILEIO_WHY_MAX];
 		size_t len;
 
-		if (loader_read_file(cfg->crl_files.v[nf], CRL_DOC_MAX,
-		    &files[nf], &len, err, errlen) != 0)
+		if (fileio_read(cfg->crl_files.v[nf], CRL_DOC_MAX, &files[nf],
+		    &len, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "cannot read \"%s\": %s",
+			    cfg->crl_files.v[nf], why);
 			goto out;
+		}
 		docs[n].name = cfg->crl_files.v[nf];
 		docs[n].buf = (const uint8_t *)files[nf];
 		docs[n++].len = len;

@@ -13,13 +13,13 @@
 #include "cert.h"
 #include "config.h"
 #include "crl.h"
+#include "fileio.h"
 #include "jwks.h"
 #include "loader.h"
 #include "log.h"
 #include "snapshot.h"
 
 /* Local documents are small; refuse anything absurd. */
-#define LOCAL_DOC_MAX   (16u << 20)
 #define SECRET_MAX      65536
 
 static void
@@ -44,52 +44,17 @@ add_error(struct config_errors *errs, const char *fmt, ...)
 		errs->n++;
 }
 
-int
-loader_read_file(const char *path, size_t max, char **buf, size_t *len,
-    char *err, size_t errlen)
+/* ${path} into *${buf} (fileio_read()), the message naming the file. */
+static int
+read_file(const char *path, size_t max, char **buf, size_t *len, char *err,
+    size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	char *b;
-	size_t n;
+	char why[FILEIO_WHY_MAX];
 
-	*buf = NULL;
-	*len = 0;
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(errno));
+	if (fileio_read(path, max, buf, len, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot read \"%s\": %s", path, why);
 		return (-1);
 	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "\"%s\" is not a regular file", path);
-		fclose(f);
-		return (-1);
-	}
-	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen, "\"%s\" is larger than %zu bytes", path, max);
-		fclose(f);
-		return (-1);
-	}
-	b = malloc((size_t)st.st_size + 1);
-	if (b == NULL) {
-		snprintf(err, errlen, "out of memory reading \"%s\"", path);
-		fclose(f);
-		return (-1);
-	}
-	n = fread(b, 1, (size_t)st.st_size, f);
-	if (ferror(f) || n != (size_t)st.st_size) {
-		/* An I/O error or a file cut short while read: never half a
-		 * document (or half a secret) taken for the whole. */
-		snprintf(err, errlen, "cannot read \"%s\": %s", path,
-		    ferror(f) ? "read error" : "file changed while read");
-		fclose(f);
-		explicit_bzero(b, (size_t)st.st_size + 1);
-		free(b);
-		return (-1);
-	}
-	fclose(f);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
 	return (0);
 }
 
@@ -103,7 +68,7 @@ loader_read_secret(const char *file, const char *env, size_t max, char **buf,
 	*len = 0;
 	if (file != NULL) {
 		/* The message names the file, never its contents. */
-		if (loader_read_file(file, max, buf, len, err, errlen) != 0)
+		if (read_file(file, max, buf, len, err, errlen) != 0)
 			return (-1);
 	} else {
 		if (env == NULL || (v = getenv(env)) == NULL) {
@@ -193,7 +158,7 @@ load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
 	size_t len;
 	struct keyset *ks = NULL;
 
-	if (loader_read_file(is->source_location, LOCAL_DOC_MAX, &buf, &len, err,
+	if (read_file(is->source_location, CONFIG_LOCAL_DOC_MAX, &buf, &len, err,
 	    sizeof(err)) != 0) {
 		add_error(errs, "issuers[%zu].jwks_file: %s", idx, err);
 		return (-1);
@@ -238,7 +203,7 @@ load_crl_files(struct snapshot *s, const struct ca_store *cas,
 	for (i = 0; i < n; i++) {
 		size_t len;
 
-		if (loader_read_file(cfg->crl_files.v[i], CRL_DOC_MAX, &bufs[i],
+		if (read_file(cfg->crl_files.v[i], CRL_DOC_MAX, &bufs[i],
 		    &len, err, sizeof(err)) != 0) {
 			add_error(errs, "crl_files[%zu]: %s", i, err);
 			goto out;
@@ -284,7 +249,7 @@ effective(struct cfgref *file, const char *doc, size_t len,
 		return (cfgref_ref(file));
 	if (doc == NULL) {
 		name = "policy_file";
-		if (loader_read_file(cfg->policy_file, LOCAL_DOC_MAX, &buf, &len,
+		if (read_file(cfg->policy_file, CONFIG_LOCAL_DOC_MAX, &buf, &len,
 		    err, sizeof(err)) != 0) {
 			add_error(errs, "policy_file: %s", err);
 			return (NULL);

@@ -1167,6 +1167,27 @@ test_check_files(void **state)
 	config_errors_free(&e);
 	config_free(cfg);
 
+	/* A policy_file the loader would refuse as too large is refused here
+	 * too, with the same limit (a sparse file: no 16 MiB written). */
+	{
+		FILE *fp = fopen(path, "w");
+
+		assert_non_null(fp);
+		assert_int_equal(ftruncate(fileno(fp),
+		    (off_t)CONFIG_LOCAL_DOC_MAX + 1), 0);
+		fclose(fp);
+	}
+	doc = sq("{'listen':['127.0.0.1:1'],'policy_file':'policy.json'}");
+	assert_int_equal(config_parse(doc, strlen(doc), tmpdir, &cfg, &e), 0);
+	free(doc);
+	assert_int_equal(config_check_files(cfg, &e), -1);
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "policy_file: cannot read \"%s\": "
+	    "larger than %u bytes", path, CONFIG_LOCAL_DOC_MAX);
+	assert_string_equal(e.v[0], want);
+	config_errors_free(&e);
+	config_free(cfg);
+
 	/* Everything present: no error. */
 	doc = sq("{'listen':['127.0.0.1:1'],'fetch':{'ca_file':'present.json'},"
 	    "'issuers':[{'name':'a','issuer':'a','jwks_file':'present.json','audiences':['x']}],"
