@@ -1,6 +1,7 @@
 /*
  * admin.c: see admin.h.  Deliberately small: GET only, one request per
- * connection, 8 KiB request cap, 2 s to send it, nothing on it changes
+ * connection, 8 KiB request cap, 2 s to send it, at most ADMIN_CONNS_MAX
+ * connections at a time (more are closed at once), nothing on it changes
  * state.
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #define ADMIN_REQ_MAX    8192
 #define ADMIN_BODY_MAX   (4u << 20)
 #define ADMIN_TIMEOUT    2.0
+#define ADMIN_CONNS_MAX  32
 
 struct aconn;
 
@@ -32,7 +34,9 @@ struct admin {
 	struct ev_loop *loop;
 	int fd;
 	struct aconn *conns;          /* open connections, freed on close */
+	size_t nconns;                /* ... and how many (<= ADMIN_CONNS_MAX) */
 	ev_io io;
+	struct server_gate gate;      /* pauses on EMFILE and friends */
 	const struct agent_stats *stats;
 	struct admin_providers prov;
 };
@@ -155,6 +159,7 @@ aconn_free(struct aconn *c)
 	ev_io_stop(c->a->loop, &c->io);
 	ev_timer_stop(c->a->loop, &c->timer);
 	close(c->fd);
+	c->a->nconns--;
 	free(c);
 }
 
@@ -318,15 +323,16 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct admin *a = (struct admin *)(void *)((char *)io -
 	    offsetof(struct admin, io));
+	struct aconn *c;
 	int fd;
 
 	(void)revents;
-	fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = server_accept(&a->gate, a->fd, SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    "admin_listen");
 	if (fd == -1)
 		return;
-	struct aconn *c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		close(fd);
+	if (a->nconns >= ADMIN_CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);              /* refused: too many at once */
 		return;
 	}
 	c->a = a;
@@ -336,10 +342,23 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	if (a->conns != NULL)
 		a->conns->pprev = &c->next;
 	a->conns = c;
+	a->nconns++;
 	ev_io_init(&c->io, on_conn_read, fd, EV_READ);
 	ev_io_start(loop, &c->io);
 	ev_timer_init(&c->timer, on_conn_timeout, ADMIN_TIMEOUT, 0.);
 	ev_timer_start(loop, &c->timer);
+}
+
+/* The gate's watch function: the one admin listener. */
+static void
+watch_listener(void *arg, bool on)
+{
+	struct admin *a = arg;
+
+	if (on)
+		ev_io_start(a->loop, &a->io);
+	else
+		ev_io_stop(a->loop, &a->io);
 }
 
 struct admin *
@@ -360,6 +379,7 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 		free(a);
 		return (NULL);
 	}
+	server_gate_init(&a->gate, loop, watch_listener, a);
 	ev_io_init(&a->io, on_accept, a->fd, EV_READ);
 	ev_io_start(loop, &a->io);
 	log_info("admin endpoints on http://%s (/healthz /readyz /metrics)",
@@ -374,6 +394,7 @@ admin_close(struct admin *a)
 		return;
 	while (a->conns != NULL)
 		aconn_free(a->conns);
+	server_gate_stop(&a->gate);
 	ev_io_stop(a->loop, &a->io);
 	close(a->fd);
 	free(a);
