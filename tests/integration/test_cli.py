@@ -153,7 +153,10 @@ try:
             socks.append(socket.create_connection(("127.0.0.1", port), timeout=1))
         except OSError:
             break
-    time.sleep(0.3)
+    # Descriptors freed after the first EMFILE (the probes of wait_port)
+    # are taken by the paused SPOP listener when it resumes, 1 s later,
+    # from the connections still in its backlog.
+    time.sleep(1.5)
     # Waiting in the admin listener's backlog while no descriptor is left.
     pending = []
     for _ in range(3):
