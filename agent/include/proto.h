@@ -37,6 +37,7 @@ struct proto {
 	enum proto_state state;
 	uint32_t our_max;          /* our max-frame-size cap */
 	uint32_t max_frame_size;   /* negotiated; our_max before HELLO */
+	bool hello_sent;           /* handshake done: AGENT-HELLO queued */
 	bool pipelining;
 	bool healthcheck;
 	enum spop_err status;      /* what our final DISCONNECT said (if any) */

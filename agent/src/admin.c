@@ -207,7 +207,7 @@ admin_render_metrics(const struct agent_stats *s,
 #define C(n, t, h) { "spoa_iam_" #n, t, h, offsetof(struct agent_stats, n) }
 		C(conns_accepted, "counter", "SPOP connections accepted."),
 		C(conns_active, "gauge", "SPOP connections open."),
-		C(hello_total, "counter", "HELLO handshakes completed."),
+		C(hello_total, "counter", "HELLO handshakes completed (AGENT-HELLO sent; health checks included, refused HELLOs not)."),
 		C(healthchecks, "counter", "HAProxy health-check HELLOs."),
 		C(notify_total, "counter", "NOTIFY frames received."),
 		C(ack_total, "counter", "ACK frames sent."),

@@ -340,7 +340,10 @@ conn_process(struct conn *c)
 			c->in_len -= used;
 		}
 		if (before == PROTO_WAIT_HELLO && c->proto.state != PROTO_WAIT_HELLO) {
-			STAT_INC(c->w->stats, hello_total);
+			/* Refused HELLOs leave WAIT_HELLO too: count only
+			 * the ones answered with AGENT-HELLO. */
+			if (c->proto.hello_sent)
+				STAT_INC(c->w->stats, hello_total);
 			if (c->proto.healthcheck)
 				STAT_INC(c->w->stats, healthchecks);
 			ev_timer_stop(c->w->loop, &c->timer);

@@ -93,6 +93,7 @@ on_hello(struct proto *p, const struct spop_frame *f, struct spop_writer *out)
 		return;
 	}
 	out->len += (size_t)n;
+	p->hello_sent = true;
 	p->max_frame_size = mfs;
 	p->pipelining = pipelining;
 	p->healthcheck = h.healthcheck;

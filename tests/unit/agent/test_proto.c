@@ -82,6 +82,7 @@ test_hello(void **state)
 		assert_int_equal(proto_feed(&p, in, i, &w), 0);
 	assert_int_equal(proto_feed(&p, in, n, &w), n);
 	assert_int_equal(p.state, PROTO_READY);
+	assert_true(p.hello_sent);
 	assert_int_equal(p.max_frame_size, 16380);
 	assert_true(p.pipelining);
 	assert_int_equal(w.len, wn);
@@ -253,6 +254,7 @@ test_healthcheck(void **state)
 	setup(&p, &s, &w);
 	assert_int_equal(proto_feed(&p, in, n, &w), n);
 	assert_true(p.healthcheck);
+	assert_true(p.hello_sent);
 	assert_int_equal(p.state, PROTO_CLOSING);
 	assert_int_equal(outbuf[4], SPOP_FRM_T_AGENT_HELLO);
 	assert_false(p.pipelining);
@@ -349,7 +351,40 @@ test_small_room(void **state)
 	ts_log_capture_stop();
 	assert_int_equal(p.state, PROTO_CLOSING);
 	assert_int_equal(p.status, SPOP_ERR_INVALID);
+	assert_false(p.hello_sent);
 	assert_true(w.len > 0);
+}
+
+/* A refused HELLO is no handshake (conn.c counts hello_total by it). */
+static void
+test_hello_refused(void **state)
+{
+	uint8_t in[256];
+	size_t n = ts_hex(hello_hex, in, sizeof(in));
+	struct proto p;
+	struct seen s;
+	struct spop_writer w;
+
+	(void)state;
+	ts_log_capture_start();
+	/* Stream id 1 instead of 0. */
+	in[9] = 1;
+	setup(&p, &s, &w);
+	assert_int_equal(proto_feed(&p, in, n, &w), n);
+	assert_int_equal(p.state, PROTO_CLOSING);
+	assert_false(p.hello_sent);
+	expect_disconnect(&w, 0, SPOP_ERR_INVALID);
+	/* max-frame-size 100, below the protocol minimum. */
+	n = ts_hex("0000003f 01 00000001 00 00"
+	    "12 \"supported-versions\" 08 03 \"2.0\""
+	    "0e \"max-frame-size\" 03 64"
+	    "0c \"capabilities\" 08 00", in, sizeof(in));
+	setup(&p, &s, &w);
+	assert_int_equal(proto_feed(&p, in, n, &w), n);
+	assert_int_equal(p.state, PROTO_CLOSING);
+	assert_false(p.hello_sent);
+	expect_disconnect(&w, 0, SPOP_ERR_BAD_FRAME_SIZE);
+	ts_log_capture_stop();
 }
 
 static void
@@ -425,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_healthcheck),
 		cmocka_unit_test(test_output_room),
 		cmocka_unit_test(test_small_room),
+		cmocka_unit_test(test_hello_refused),
 		cmocka_unit_test(test_answer_fallback),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
