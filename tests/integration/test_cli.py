@@ -5,6 +5,7 @@ import json
 import os
 import resource
 import select
+import signal
 import socket
 import subprocess
 import time
@@ -135,6 +136,42 @@ def read_reply(sk):
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body.decode()
 
+
+log("SIGHUP: settings read once at start warn that they need a restart")
+agent = Agent({"routes": [{"name": "open", "require": "none"}]}).start()
+WARN = "take effect at the next restart"
+
+
+def reloaded(n):
+    """Wait until ${n} reloads were applied (spoa_iam_reloads_ok)."""
+    def ok():
+        try:
+            with socket.create_connection(("127.0.0.1", agent.admin_port), timeout=5) as sk:
+                sk.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                _, body = read_reply(sk)
+        except OSError:
+            return False
+        return f"\nspoa_iam_reloads_ok {n}\n" in body
+    return wait_for(ok, timeout=10)
+
+
+agent.send_signal(signal.SIGHUP)
+check(reloaded(1), "unchanged config reloaded")
+check(WARN not in agent.output(), "no restart warning when nothing restart-only changed")
+cfg = dict(agent.config, cert_cache_entries=100)
+agent.write_config(cfg)
+agent.send_signal(signal.SIGHUP)
+check(reloaded(2), "config with another cert_cache_entries reloaded")
+warns = [ln for ln in agent.output().splitlines() if WARN in ln]
+check(len(warns) == 1 and "cert_cache_entries" in warns[0],
+      f"cert_cache_entries change: restart warning naming it: {warns}")
+agent.write_config(dict(cfg, token_cache_entries=100))
+agent.send_signal(signal.SIGHUP)
+check(reloaded(3), "config with another token_cache_entries reloaded")
+warns = [ln for ln in agent.output().splitlines() if WARN in ln]
+check(len(warns) == 2 and "token_cache_entries" in warns[1],
+      f"token_cache_entries change: restart warning naming it: {warns}")
+check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
 
 log("out of file descriptors: SPOP and admin accepts pause instead of spinning")
 port, aport = free_port(), free_port()
