@@ -8,7 +8,6 @@
  * frame is built whole in the output buffer before the write that sends it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,14 +460,7 @@ struct conn *
 conn_new(struct wctx *w, int fd)
 {
 	struct conn *c;
-	int fl;
 
-	fl = fcntl(fd, F_GETFL);
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
-		log_errorp("spop: fcntl");
-		close(fd);
-		return (NULL);
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		log_error("spop: out of memory for a connection");
@@ -488,12 +480,6 @@ conn_new(struct wctx *w, int fd)
 	STAT_INC(w->stats, conns_active);
 	reading(c, true);
 	return (c);
-}
-
-bool
-conn_closed(const struct conn *c)
-{
-	return (c->closed);
 }
 
 struct conn *

@@ -229,7 +229,8 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		int fd = server_accept(&s->gate, l->fd, SOCK_CLOEXEC, l->text);
+		int fd = server_accept(&s->gate, l->fd,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, l->text);
 
 		if (fd == -1)
 			return;
