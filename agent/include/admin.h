@@ -1,7 +1,9 @@
 /*
  * admin.h: the read-only admin listener (admin_listen): GET /healthz,
  * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
- * answered and closed.  Runs on the main thread's loop.
+ * answered and closed; at most 32 connections at a time (more are closed at
+ * once), accepts paused for a second when out of descriptors.  Runs on the
+ * main thread's loop.
  */
 #ifndef SPOA_ADMIN_H
 #define SPOA_ADMIN_H

@@ -9,8 +9,10 @@
 /*
  * A refetch request: the issuer named ${issuer} (its config name; indexes
  * differ between snapshots) saw the unknown kid ${kid} (${kid_len} bytes).
- * Both are borrowed for the call only.  Called on a worker thread each
- * time a request parks (not per request); must not block.
+ * Both are borrowed for the call only.  Called on a worker thread when a
+ * request parks on a kid that no other parked request of that worker
+ * waits for (not once per parked request, and not again when a new
+ * snapshot leaves requests parked); must not block.
  */
 typedef void handler_refetch_fn(void *arg, const char *issuer,
     const char *kid, size_t kid_len);

@@ -37,6 +37,7 @@ struct proto {
 	enum proto_state state;
 	uint32_t our_max;          /* our max-frame-size cap */
 	uint32_t max_frame_size;   /* negotiated; our_max before HELLO */
+	bool hello_sent;           /* handshake done: AGENT-HELLO queued */
 	bool pipelining;
 	bool healthcheck;
 	enum spop_err status;      /* what our final DISCONNECT said (if any) */
@@ -82,7 +83,20 @@ void proto_eof(struct proto *p, size_t pending, struct spop_writer *out);
 void proto_disconnect(struct proto *p, enum spop_err status,
     const char *message, struct spop_writer *out);
 
-/* proto_out_room(p): bytes a caller must have free in ${out} per frame. */
+/*
+ * PROTO_SMALL_ROOM: room for the frames that open and end a connection
+ * (AGENT-HELLO, 68 bytes; AGENT-DISCONNECT with one of our messages): the
+ * smallest max-frame-size a peer may announce, SPOP_MIN_FRAME_SIZE, plus
+ * the length prefix.
+ */
+#define PROTO_SMALL_ROOM ((size_t)SPOP_MIN_FRAME_SIZE + SPOP_FRAME_LEN_SIZE)
+
+/*
+ * proto_out_room(p): bytes a caller must have free in ${out} per frame:
+ * PROTO_SMALL_ROOM before HELLO and when closing (only AGENT-HELLO or
+ * AGENT-DISCONNECT can be sent), the negotiated max-frame-size plus the
+ * length prefix when ready.
+ */
 size_t proto_out_room(const struct proto *p);
 
 #endif /* !SPOA_PROTO_H */

@@ -53,9 +53,9 @@ void rt_list_del(struct rt_link *l);
 /* ---- conn.c ---- */
 
 /*
- * conn_new(w, fd): take ownership of the connected socket ${fd} (made
- * non-blocking here) and start serving SPOP on it.  Return the connection
- * or NULL (then ${fd} is closed).
+ * conn_new(w, fd): take ownership of the connected, non-blocking socket
+ * ${fd} (server.c accepts with SOCK_NONBLOCK) and start serving SPOP on
+ * it.  Return the connection or NULL (then ${fd} is closed).
  */
 struct conn *conn_new(struct wctx *w, int fd);
 
@@ -86,11 +86,10 @@ void conn_drain(struct conn *c);
 /*
  * conn_close(c): close now; pending requests are cancelled.  The memory is
  * released by conn_reap(), which the worker calls between loop iterations,
- * so code up the stack may still test conn_closed(c).
+ * so code up the stack may still look at ${c}.
  */
 void conn_close(struct conn *c);
 void conn_reap(struct wctx *w);
-bool conn_closed(const struct conn *c);
 /* conn_from_link(l): the connection whose wctx.conns link is ${l}. */
 struct conn *conn_from_link(struct rt_link *l);
 

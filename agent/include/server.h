@@ -6,9 +6,11 @@
 #ifndef SPOA_SERVER_H
 #define SPOA_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-struct ev_loop;
+#include <ev.h>
+
 struct config;
 struct worker;
 struct agent_stats;
@@ -37,6 +39,47 @@ void server_start(struct server *s, struct ev_loop *loop,
 struct listen_addr;
 int server_listen_tcp(const struct listen_addr *a, const char *what,
     int backlog);
+
+/*
+ * struct server_gate: the accept side of one or more listening sockets
+ * watched on one loop.  When accept() fails for lack of resources (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM) the listener stays readable, so its watchers
+ * are stopped for a second instead of being called back at full speed.
+ * Set up with server_gate_init(); the fields are private to server.c.
+ */
+struct server_gate {
+	struct ev_loop *loop;
+	void (*watch)(void *arg, bool on);
+	void *arg;
+	ev_timer timer;
+	bool paused;
+};
+
+/*
+ * server_gate_init(g, loop, watch, arg):
+ * Prepare ${g} for listeners on ${loop}.  ${watch}(${arg}, on) starts
+ * (on = true) or stops (false) the watchers of every listener of the
+ * gate; it is called when a pause begins and when it ends.  ${g} must
+ * stay at the same address until server_gate_stop().
+ */
+void server_gate_init(struct server_gate *g, struct ev_loop *loop,
+    void (*watch)(void *arg, bool on), void *arg);
+
+/*
+ * server_accept(g, lfd, flags, what):
+ * accept4(${lfd}, NULL, NULL, ${flags}).  Return the new descriptor, or -1
+ * when there is nothing more to accept for now: no pending connection
+ * (EAGAIN, EINTR, ECONNABORTED), or a lack of resources, which is logged
+ * once as "accept on ${what}" and pauses every listener of ${g} for a
+ * second (a paused gate is not paused again).
+ */
+int server_accept(struct server_gate *g, int lfd, int flags, const char *what);
+
+/*
+ * server_gate_stop(g): cancel a pending pause of ${g} (the watchers stay
+ * as they are); for closing the listeners.
+ */
+void server_gate_stop(struct server_gate *g);
 
 /* server_close(s): stop accepting, close and unlink; NULL is a no-op. */
 void server_close(struct server *s);

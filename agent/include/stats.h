@@ -22,6 +22,7 @@ struct agent_stats {
 	atomic_uint_fast64_t decisions[REASON_COUNT];
 	atomic_uint_fast64_t parked_total;
 	atomic_uint_fast64_t parked_timeouts;
+	atomic_uint_fast64_t parked_refetch_asks; /* kid refetches asked of the fetcher */
 	atomic_uint_fast64_t token_cache_hits;
 	atomic_uint_fast64_t token_cache_misses;
 	atomic_uint_fast64_t cert_cache_hits;

@@ -29,8 +29,8 @@ struct worker *worker_start(unsigned id, struct snapshot *snap,
 
 /*
  * worker_give_conn(w, fd):
- * Hand the connected socket ${fd} to ${w}, which owns it from now on (it is
- * closed if the worker cannot take it).  Thread-safe.
+ * Hand the connected, non-blocking socket ${fd} to ${w}, which owns it from
+ * now on (it is closed if the worker cannot take it).  Thread-safe.
  */
 void worker_give_conn(struct worker *w, int fd);
 

@@ -1,6 +1,7 @@
 /*
  * admin.c: see admin.h.  Deliberately small: GET only, one request per
- * connection, 8 KiB request cap, 2 s to send it, nothing on it changes
+ * connection, 8 KiB request cap, 2 s to send it, at most ADMIN_CONNS_MAX
+ * connections at a time (more are closed at once), nothing on it changes
  * state.
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #define ADMIN_REQ_MAX    8192
 #define ADMIN_BODY_MAX   (4u << 20)
 #define ADMIN_TIMEOUT    2.0
+#define ADMIN_CONNS_MAX  32
 
 struct aconn;
 
@@ -32,7 +34,9 @@ struct admin {
 	struct ev_loop *loop;
 	int fd;
 	struct aconn *conns;          /* open connections, freed on close */
+	size_t nconns;                /* ... and how many (<= ADMIN_CONNS_MAX) */
 	ev_io io;
+	struct server_gate gate;      /* pauses on EMFILE and friends */
 	const struct agent_stats *stats;
 	struct admin_providers prov;
 };
@@ -155,6 +159,7 @@ aconn_free(struct aconn *c)
 	ev_io_stop(c->a->loop, &c->io);
 	ev_timer_stop(c->a->loop, &c->timer);
 	close(c->fd);
+	c->a->nconns--;
 	free(c);
 }
 
@@ -202,7 +207,7 @@ admin_render_metrics(const struct agent_stats *s,
 #define C(n, t, h) { "spoa_iam_" #n, t, h, offsetof(struct agent_stats, n) }
 		C(conns_accepted, "counter", "SPOP connections accepted."),
 		C(conns_active, "gauge", "SPOP connections open."),
-		C(hello_total, "counter", "HELLO handshakes completed."),
+		C(hello_total, "counter", "HELLO handshakes completed (AGENT-HELLO sent; health checks included, refused HELLOs not)."),
 		C(healthchecks, "counter", "HAProxy health-check HELLOs."),
 		C(notify_total, "counter", "NOTIFY frames received."),
 		C(ack_total, "counter", "ACK frames sent."),
@@ -210,6 +215,7 @@ admin_render_metrics(const struct agent_stats *s,
 		C(haproxy_disconnects, "counter", "HAPROXY-DISCONNECT frames received."),
 		C(parked_total, "counter", "Requests parked for a key refetch."),
 		C(parked_timeouts, "counter", "Parked requests decided at their deadline."),
+		C(parked_refetch_asks, "counter", "Unknown-kid refetches asked of the fetcher by workers (one per kid a worker starts waiting on)."),
 		C(token_cache_hits, "counter", "Verified-token cache hits."),
 		C(token_cache_misses, "counter", "Verified-token cache misses."),
 		C(cert_cache_hits, "counter", "Client-certificate cache hits."),
@@ -318,15 +324,16 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct admin *a = (struct admin *)(void *)((char *)io -
 	    offsetof(struct admin, io));
+	struct aconn *c;
 	int fd;
 
 	(void)revents;
-	fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = server_accept(&a->gate, a->fd, SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    "admin_listen");
 	if (fd == -1)
 		return;
-	struct aconn *c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		close(fd);
+	if (a->nconns >= ADMIN_CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);              /* refused: too many at once */
 		return;
 	}
 	c->a = a;
@@ -336,10 +343,23 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	if (a->conns != NULL)
 		a->conns->pprev = &c->next;
 	a->conns = c;
+	a->nconns++;
 	ev_io_init(&c->io, on_conn_read, fd, EV_READ);
 	ev_io_start(loop, &c->io);
 	ev_timer_init(&c->timer, on_conn_timeout, ADMIN_TIMEOUT, 0.);
 	ev_timer_start(loop, &c->timer);
+}
+
+/* The gate's watch function: the one admin listener. */
+static void
+watch_listener(void *arg, bool on)
+{
+	struct admin *a = arg;
+
+	if (on)
+		ev_io_start(a->loop, &a->io);
+	else
+		ev_io_stop(a->loop, &a->io);
 }
 
 struct admin *
@@ -360,6 +380,7 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 		free(a);
 		return (NULL);
 	}
+	server_gate_init(&a->gate, loop, watch_listener, a);
 	ev_io_init(&a->io, on_accept, a->fd, EV_READ);
 	ev_io_start(loop, &a->io);
 	log_info("admin endpoints on http://%s (/healthz /readyz /metrics)",
@@ -374,6 +395,7 @@ admin_close(struct admin *a)
 		return;
 	while (a->conns != NULL)
 		aconn_free(a->conns);
+	server_gate_stop(&a->gate);
 	ev_io_stop(a->loop, &a->io);
 	close(a->fd);
 	free(a);

@@ -8,7 +8,6 @@
  * frame is built whole in the output buffer before the write that sends it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,7 @@
 #include "worker.h"
 
 #define IN_INITIAL       4096u
-#define OUT_INITIAL      512u     /* AGENT-HELLO and DISCONNECT fit */
+#define OUT_INITIAL      (2 * PROTO_SMALL_ROOM) /* what conn_process asks before HELLO */
 #define OUT_FRAMES_MAX   8u       /* output cap, in max-size frames */
 #define HELLO_TIMEOUT    10.0     /* seconds to receive HAPROXY-HELLO */
 #define LINGER_TIMEOUT   (CONN_LINGER_MS / 1000.0) /* to flush a final frame */
@@ -200,6 +199,61 @@ enter_closing(struct conn *c)
 	ev_timer_start(c->w->loop, &c->timer);
 }
 
+/*
+ * The state machine is PROTO_CLOSING with its final frame (if any) queued:
+ * count how it ended, stop reading, flush, close once flushed.
+ */
+static void
+closing(struct conn *c)
+{
+	if (c->proto.status != SPOP_ERR_NONE)
+		STAT_INC(c->w->stats, protocol_errors);
+	if (c->proto.peer_disconnected)
+		STAT_INC(c->w->stats, haproxy_disconnects);
+	enter_closing(c);
+	after_output(c);
+}
+
+/* Why we end a connection ourselves (queue_final()). */
+enum final {
+	FINAL_DRAIN,          /* shutting down: DISCONNECT status 0 */
+	FINAL_EOF,            /* the peer closed: DISCONNECT if inside a frame */
+	FINAL_HELLO_TIMEOUT,  /* no HAPROXY-HELLO in time: DISCONNECT status 2 */
+};
+
+/*
+ * End the connection for ${why}: queue the final frame (it fits in
+ * PROTO_SMALL_ROOM), then closing().  Without room for it, or when a final
+ * frame was queued already (the peer closed while it lingered), close at
+ * once.
+ */
+static void
+queue_final(struct conn *c, enum final why)
+{
+	struct spop_writer w;
+
+	if (c->proto.state == PROTO_CLOSING ||
+	    out_reserve(c, PROTO_SMALL_ROOM) != 0) {
+		conn_close(c);
+		return;
+	}
+	spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
+	switch (why) {
+	case FINAL_DRAIN:
+		proto_disconnect(&c->proto, SPOP_ERR_NONE,
+		    "agent is shutting down", &w);
+		break;
+	case FINAL_EOF:
+		proto_eof(&c->proto, c->in_len, &w);
+		break;
+	case FINAL_HELLO_TIMEOUT:
+		proto_disconnect(&c->proto, SPOP_ERR_TOUT, NULL, &w);
+		break;
+	}
+	c->out_len += w.len;
+	closing(c);
+}
+
 void
 conn_commit(struct conn *c, const struct spop_writer *w)
 {
@@ -238,23 +292,15 @@ conn_req_done(struct conn *c)
 static void
 maybe_finish_drain(struct conn *c)
 {
-	struct spop_writer w;
-
 	if (!c->draining || c->closed || !rt_list_empty(&c->reqs))
 		return;
 	if (c->proto.state == PROTO_WAIT_HELLO) {
 		conn_close(c);
 		return;
 	}
-	if (out_reserve(c, 512) != 0) {
-		conn_close(c);
-		return;
-	}
-	spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
-	proto_disconnect(&c->proto, SPOP_ERR_NONE, "agent is shutting down", &w);
-	c->out_len += w.len;
-	enter_closing(c);
-	after_output(c);
+	if (c->proto.state == PROTO_CLOSING)
+		return;                 /* its final frame is lingering already */
+	queue_final(c, FINAL_DRAIN);
 }
 
 void
@@ -293,18 +339,16 @@ conn_process(struct conn *c)
 			c->in_len -= used;
 		}
 		if (before == PROTO_WAIT_HELLO && c->proto.state != PROTO_WAIT_HELLO) {
-			STAT_INC(c->w->stats, hello_total);
+			/* Refused HELLOs leave WAIT_HELLO too: count only
+			 * the ones answered with AGENT-HELLO. */
+			if (c->proto.hello_sent)
+				STAT_INC(c->w->stats, hello_total);
 			if (c->proto.healthcheck)
 				STAT_INC(c->w->stats, healthchecks);
 			ev_timer_stop(c->w->loop, &c->timer);
 		}
 		if (c->proto.state == PROTO_CLOSING) {
-			if (c->proto.status != SPOP_ERR_NONE)
-				STAT_INC(c->w->stats, protocol_errors);
-			if (c->proto.peer_disconnected)
-				STAT_INC(c->w->stats, haproxy_disconnects);
-			enter_closing(c);
-			after_output(c);
+			closing(c);
 			return;
 		}
 		after_output(c);
@@ -372,21 +416,12 @@ on_read(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	if (n == 0) {
-		struct spop_writer w;
-
 		/* Peer is gone: answers to parked requests can't be sent. */
-		if (!rt_list_empty(&c->reqs) || c->proto.state == PROTO_CLOSING ||
-		    out_reserve(c, 512) != 0) {
+		if (!rt_list_empty(&c->reqs)) {
 			conn_close(c);
 			return;
 		}
-		spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
-		proto_eof(&c->proto, c->in_len, &w);
-		c->out_len += w.len;
-		if (c->proto.status != SPOP_ERR_NONE)
-			STAT_INC(c->w->stats, protocol_errors);
-		enter_closing(c);
-		after_output(c);
+		queue_final(c, FINAL_EOF);
 		return;
 	}
 	c->in_len += (size_t)n;
@@ -414,31 +449,18 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	if (c->proto.state == PROTO_WAIT_HELLO) {
-		struct spop_writer w;
-
 		log_info("spop: no HAPROXY-HELLO within %.0f s, closing", HELLO_TIMEOUT);
-		if (out_reserve(c, 512) == 0) {
-			spop_w_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
-			proto_disconnect(&c->proto, SPOP_ERR_TOUT, NULL, &w);
-			c->out_len += w.len;
-			(void)flush(c);
-		}
+		queue_final(c, FINAL_HELLO_TIMEOUT);
+		return;
 	}
-	conn_close(c);
+	conn_close(c);          /* the final frame's linger is over */
 }
 
 struct conn *
 conn_new(struct wctx *w, int fd)
 {
 	struct conn *c;
-	int fl;
 
-	fl = fcntl(fd, F_GETFL);
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
-		log_errorp("spop: fcntl");
-		close(fd);
-		return (NULL);
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		log_error("spop: out of memory for a connection");
@@ -458,12 +480,6 @@ conn_new(struct wctx *w, int fd)
 	STAT_INC(w->stats, conns_active);
 	reading(c, true);
 	return (c);
-}
-
-bool
-conn_closed(const struct conn *c)
-{
-	return (c->closed);
 }
 
 struct conn *

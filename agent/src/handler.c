@@ -128,15 +128,30 @@ req_free(struct req *r)
 	free(r);
 }
 
-/* Ask for a refetch of the keys of the issuer a request parks on. */
+/*
+ * Ask for a refetch of the keys of the issuer a request parks on, unless
+ * another request of ${w} is parked on the same kid already (it asked; the
+ * fetcher answers every request parked on a kid at once).  O(parked),
+ * bounded by PARKED_MAX, on the park path only.
+ */
 static void
 ask_refetch(struct wctx *w, const struct decide_env *env)
 {
 	const struct config *cfg = snapshot_config(w->snap);
 
-	if (refetch_hook != NULL && env->park_issuer < cfg->nissuers)
-		refetch_hook(refetch_arg, cfg->issuers[env->park_issuer].name,
-		    env->park_kid, env->park_kid_len);
+	if (refetch_hook == NULL || env->park_issuer >= cfg->nissuers)
+		return;
+	for (struct rt_link *l = w->parked.next; l != &w->parked; l = l->next) {
+		const struct req *r = rt_container(l, struct req, wlink);
+
+		if (r->issuer == env->park_issuer &&
+		    r->kid_len == env->park_kid_len &&
+		    memcmp(r->kid, env->park_kid, env->park_kid_len) == 0)
+			return;
+	}
+	STAT_INC(w->stats, parked_refetch_asks);
+	refetch_hook(refetch_arg, cfg->issuers[env->park_issuer].name,
+	    env->park_kid, env->park_kid_len);
 }
 
 /*
@@ -158,8 +173,9 @@ redecide(struct req *r, bool final, bool timed_out)
 	struct spop_writer out;
 
 	if (decide(&r->facts, w->snap, &env, &scratch) == DECIDE_PARK) {
+		/* Still waiting for the refetch asked when it parked (the
+		 * fetcher single-flights): no new request. */
 		r->issuer = env.park_issuer;
-		ask_refetch(w, &env);
 		return;
 	}
 	if (timed_out)
@@ -280,13 +296,13 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
 	r->sid = sid;
 	r->fid = fid;
 	r->issuer = env->park_issuer;
+	ask_refetch(w, env);            /* before ${r} joins w->parked */
 	conn_req_attach(c, &r->clink);
 	rt_list_add(&w->parked, &r->wlink);
 	w->nparked++;
 	ev_timer_init(&r->timer, on_park_timeout, w->park_timeout, 0.);
 	ev_timer_start(w->loop, &r->timer);
 	STAT_INC(w->stats, parked_total);
-	ask_refetch(w, env);
 	return (0);
 }
 

@@ -116,6 +116,7 @@ warn_restart_only(const struct config *old, const struct config *nc)
 	bool same = old->nlisten == nc->nlisten && old->workers == nc->workers &&
 	    old->max_frame_size == nc->max_frame_size &&
 	    old->token_cache_entries == nc->token_cache_entries &&
+	    old->cert_cache_entries == nc->cert_cache_entries &&
 	    old->park_timeout_ms == nc->park_timeout_ms &&
 	    ((old->admin_listen == NULL) == (nc->admin_listen == NULL));
 
@@ -125,8 +126,8 @@ warn_restart_only(const struct config *old, const struct config *nc)
 		same = streq(old->admin_listen->text, nc->admin_listen->text);
 	if (!same)
 		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
-		    "token_cache_entries and park_timeout_ms changes take "
-		    "effect at the next restart");
+		    "token_cache_entries, cert_cache_entries and park_timeout_ms "
+		    "changes take effect at the next restart");
 }
 
 /*

@@ -30,8 +30,11 @@ proto_init(struct proto *p, uint32_t our_max, proto_notify_fn *on_notify,
 size_t
 proto_out_room(const struct proto *p)
 {
-	/* Our frames never exceed the negotiated size (HELLO and DISCONNECT
-	 * are far below the 256-byte minimum). */
+	/* Our frames never exceed the negotiated size; HELLO and DISCONNECT
+	 * are far below the 256-byte minimum, and nothing else is sent
+	 * before READY or once closing. */
+	if (p->state != PROTO_READY)
+		return (PROTO_SMALL_ROOM);
 	return ((size_t)p->max_frame_size + SPOP_FRAME_LEN_SIZE);
 }
 
@@ -90,6 +93,7 @@ on_hello(struct proto *p, const struct spop_frame *f, struct spop_writer *out)
 		return;
 	}
 	out->len += (size_t)n;
+	p->hello_sent = true;
 	p->max_frame_size = mfs;
 	p->pipelining = pipelining;
 	p->healthcheck = h.healthcheck;

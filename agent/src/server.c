@@ -35,8 +35,7 @@ struct listener {
 struct server {
 	struct listener *l;
 	size_t n;
-	ev_timer pause;               /* listeners paused: out of descriptors */
-	bool paused;
+	struct server_gate gate;      /* pauses on EMFILE and friends */
 	struct ev_loop *loop;
 	struct worker **workers;
 	size_t nworkers, next;
@@ -154,25 +153,69 @@ server_open(const struct config *cfg)
 static void
 on_resume(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct server *s = (struct server *)(void *)((char *)t -
-	    offsetof(struct server, pause));
+	struct server_gate *g = (struct server_gate *)(void *)((char *)t -
+	    offsetof(struct server_gate, timer));
 
+	(void)loop;
 	(void)revents;
-	s->paused = false;
-	for (size_t i = 0; i < s->n; i++)
-		ev_io_start(loop, &s->l[i].io);
+	g->paused = false;
+	g->watch(g->arg, true);
 }
 
-static void
-pause_accepts(struct server *s)
+void
+server_gate_init(struct server_gate *g, struct ev_loop *loop,
+    void (*watch)(void *arg, bool on), void *arg)
 {
-	if (s->paused)
-		return;
-	s->paused = true;
-	for (size_t i = 0; i < s->n; i++)
-		ev_io_stop(s->loop, &s->l[i].io);
-	ev_timer_init(&s->pause, on_resume, 1.0, 0.);
-	ev_timer_start(s->loop, &s->pause);
+	memset(g, 0, sizeof(*g));
+	g->loop = loop;
+	g->watch = watch;
+	g->arg = arg;
+	ev_timer_init(&g->timer, on_resume, 1.0, 0.);
+}
+
+int
+server_accept(struct server_gate *g, int lfd, int flags, const char *what)
+{
+	int fd = accept4(lfd, NULL, NULL, flags);
+
+	if (fd != -1)
+		return (fd);
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+	    errno == ECONNABORTED)
+		return (-1);
+	/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays readable, so
+	 * stop watching it for a while instead of spinning (and logging) at
+	 * full speed. */
+	if (!g->paused) {
+		log_warnp("accept on %s (pausing accepts for 1 s)", what);
+		g->paused = true;
+		g->watch(g->arg, false);
+		ev_timer_set(&g->timer, 1.0, 0.);
+		ev_timer_start(g->loop, &g->timer);
+	}
+	return (-1);
+}
+
+void
+server_gate_stop(struct server_gate *g)
+{
+	if (g->loop != NULL)
+		ev_timer_stop(g->loop, &g->timer);
+	g->paused = false;
+}
+
+/* The gate's watch function for the SPOP listeners. */
+static void
+watch_listeners(void *arg, bool on)
+{
+	struct server *s = arg;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (on)
+			ev_io_start(s->loop, &s->l[i].io);
+		else
+			ev_io_stop(s->loop, &s->l[i].io);
+	}
 }
 
 static void
@@ -186,19 +229,11 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = server_accept(&s->gate, l->fd,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, l->text);
 
-		if (fd == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR || errno == ECONNABORTED)
-				return;
-			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays
-			 * readable, so stop watching it for a while instead of
-			 * spinning (and logging) at full speed. */
-			log_warnp("accept on %s (pausing accepts for 1 s)", l->text);
-			pause_accepts(s);
+		if (fd == -1)
 			return;
-		}
 		if (!l->is_unix)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof(one));
@@ -216,6 +251,7 @@ server_start(struct server *s, struct ev_loop *loop, struct worker **workers,
 	s->workers = workers;
 	s->nworkers = n;
 	s->stats = stats;
+	server_gate_init(&s->gate, loop, watch_listeners, s);
 	for (size_t i = 0; i < s->n; i++) {
 		ev_io_init(&s->l[i].io, on_accept, s->l[i].fd, EV_READ);
 		ev_io_start(loop, &s->l[i].io);
@@ -227,8 +263,8 @@ server_close(struct server *s)
 {
 	if (s == NULL)
 		return;
-	if (s->loop != NULL && s->paused)
-		ev_timer_stop(s->loop, &s->pause);
+	if (s->loop != NULL)
+		server_gate_stop(&s->gate);
 	for (size_t i = 0; i < s->n; i++) {
 		struct listener *l = &s->l[i];
 

@@ -4,12 +4,14 @@ the three listener kinds (IPv4, IPv6, unix socket) of the real binary.
 import json
 import os
 import resource
+import select
+import signal
 import socket
 import subprocess
 import time
 
 from harness import (AGENT_BIN, Agent, Spop, ack_for, check, check_eq, finish,
-                     free_port, log, notify, t_str, tmpdir, wait_port)
+                     free_port, log, notify, t_str, tmpdir, wait_for, wait_port)
 from tokens import Key, mint
 
 
@@ -111,22 +113,93 @@ check(roundtrip(cu), "unix socket listener answers")
 check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
 check(not os.path.exists(sock), "unix socket removed at exit")
 
-log("out of file descriptors: accepts pause instead of spinning")
-port = free_port()
+
+def admin_req(port, timeout=5):
+    """(status, body) of GET /healthz on ${port}; (0, "") if refused/closed."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sk:
+            sk.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            return read_reply(sk)
+    except OSError:
+        return 0, ""
+
+
+def read_reply(sk):
+    data = b""
+    while True:
+        d = sk.recv(4096)
+        if not d:
+            break
+        data += d
+    if not data:
+        return 0, ""
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+log("SIGHUP: settings read once at start warn that they need a restart")
+agent = Agent({"routes": [{"name": "open", "require": "none"}]}).start()
+WARN = "take effect at the next restart"
+
+
+def reloaded(n):
+    """Wait until ${n} reloads were applied (spoa_iam_reloads_ok)."""
+    def ok():
+        try:
+            with socket.create_connection(("127.0.0.1", agent.admin_port), timeout=5) as sk:
+                sk.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                _, body = read_reply(sk)
+        except OSError:
+            return False
+        return f"\nspoa_iam_reloads_ok {n}\n" in body
+    return wait_for(ok, timeout=10)
+
+
+agent.send_signal(signal.SIGHUP)
+check(reloaded(1), "unchanged config reloaded")
+check(WARN not in agent.output(), "no restart warning when nothing restart-only changed")
+cfg = dict(agent.config, cert_cache_entries=100)
+agent.write_config(cfg)
+agent.send_signal(signal.SIGHUP)
+check(reloaded(2), "config with another cert_cache_entries reloaded")
+warns = [ln for ln in agent.output().splitlines() if WARN in ln]
+check(len(warns) == 1 and "cert_cache_entries" in warns[0],
+      f"cert_cache_entries change: restart warning naming it: {warns}")
+agent.write_config(dict(cfg, token_cache_entries=100))
+agent.send_signal(signal.SIGHUP)
+check(reloaded(3), "config with another token_cache_entries reloaded")
+warns = [ln for ln in agent.output().splitlines() if WARN in ln]
+check(len(warns) == 2 and "token_cache_entries" in warns[1],
+      f"token_cache_entries change: restart warning naming it: {warns}")
+check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
+
+log("out of file descriptors: SPOP and admin accepts pause instead of spinning")
+port, aport = free_port(), free_port()
 cfgp = write("emfile.json", {"listen": [f"127.0.0.1:{port}"], "workers": 1,
+                             "admin_listen": f"127.0.0.1:{aport}",
                              "routes": [{"name": "r", "require": "none"}]})
 logp = os.path.join(tmpdir(), "emfile.log")
 with open(logp, "wb") as logf:
     p = subprocess.Popen([AGENT_BIN, "-c", cfgp], stdout=logf, stderr=subprocess.STDOUT,
                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32)))
 try:
-    check(wait_port(port, proc=p), "agent up with 32 descriptors")
+    check(wait_port(port, proc=p) and wait_port(aport, proc=p), "agent up with 32 descriptors")
     socks = []
     for _ in range(60):
         try:
             socks.append(socket.create_connection(("127.0.0.1", port), timeout=1))
         except OSError:
             break
+    # Descriptors freed after the first EMFILE (the probes of wait_port)
+    # are taken by the paused SPOP listener when it resumes, 1 s later,
+    # from the connections still in its backlog.
+    time.sleep(1.5)
+    # Waiting in the admin listener's backlog while no descriptor is left.
+    pending = []
+    for _ in range(3):
+        sk = socket.create_connection(("127.0.0.1", aport), timeout=10)
+        sk.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        pending.append(sk)
 
     def ticks():
         with open(f"/proc/{p.pid}/stat") as f:
@@ -139,9 +212,32 @@ try:
     check(used < 50, f"CPU while out of descriptors: {used} ticks in 2 s (a spinning loop uses ~200)")
     for sk in socks:
         sk.close()
+    # Descriptors come back: the admin requests that waited are answered.
+    got = [read_reply(sk) for sk in pending]
+    check_eq(got, [(200, "ok\n")] * 3, "admin requests that waited out the pause are answered")
+    for sk in pending:
+        sk.close()
+    check_eq(admin_req(aport), (200, "ok\n"), "admin listener serves again")
 finally:
     p.terminate()
     p.wait(timeout=20)
 lines = open(logp, errors="replace").read().splitlines()
 check(len(lines) < 100, f"accept failures logged at most once per pause: {len(lines)} lines")
+check(any("accept on admin_listen" in ln for ln in lines),
+      "the admin listener's accept failure is logged")
+
+log("admin connections are capped at 32: more are closed at once")
+agent = Agent({"listen": [f"127.0.0.1:{free_port()}"],
+               "routes": [{"name": "open", "require": "none"}]}).start()
+held = [socket.create_connection(("127.0.0.1", agent.admin_port), timeout=5) for _ in range(40)]
+time.sleep(0.5)
+readable, _, _ = select.select(held, [], [], 0)
+closed = sum(1 for sk in readable if sk.recv(1) == b"")
+check_eq(closed, 8, "40 idle admin connections: 32 kept, 8 closed at once")
+check_eq(admin_req(agent.admin_port), (0, ""), "a 41st connection is closed unanswered")
+for sk in held:
+    sk.close()
+check(wait_for(lambda: admin_req(agent.admin_port) == (200, "ok\n"), timeout=5),
+      "served again once the held connections are gone")
+check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
 finish()

@@ -9,6 +9,8 @@ with its own scripted provider (idp.py, HTTPS on loopback) and agent:
    one (it used to wait for the old token forever);
  - a negatively cached kid answered at once does not also answer (401)
    a request parked on a new, legitimately rotated kid of the same issuer;
+ - requests parked on one unknown kid ask the fetcher for a refetch once
+   per worker, not once each, nor again when a new snapshot comes;
  - crl_urls over plain http (CRL distribution points usually are) are
    fetched, and the CRL applies;
  - a token obtained reads no uninitialised memory (under valgrind, in the
@@ -35,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from harness import (SANITIZED, Agent, Spop, ack_for, check, check_eq, finish,
                      free_port, log, notify, pki, t_bin, t_int64, t_ipv4, t_str,
                      tmpdir, wait_for)
-from idp import IdP, readyz, source
+from idp import IdP, metric, readyz, source
 from tokens import Key, jwks, mint
 
 AUD = "api://orders"
@@ -204,6 +206,49 @@ def scenario_negative_kid_spares_other_kids():
                  (True, "ok"), f"round {rnd}: request parked on the rotated kid allowed")
     c.close()
     clean_stop(agent, "negative kid")
+    idp.stop()
+
+
+def scenario_one_refetch_ask_per_kid():
+    log("a burst parked on one unknown kid asks the fetcher once, not per request"
+        " nor again at each new snapshot")
+    idp = IdP()
+    agent = Agent({
+        "kid_refetch_cooldown_s": 1, "park_timeout_ms": 4000, "workers": 1,
+        "fetch": fetch_cfg(refresh_min_s=600, refresh_max_s=1200),
+        "issuers": [issuer(idp, jwks_url=idp.base + "/keys",
+                           algorithms=["RS256", "ES256"])],
+        "routes": ROUTES,
+    }, name="oneask").start()
+    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
+          "keys fetched")
+    asks = lambda: metric(agent, "spoa_iam_parked_refetch_asks")
+    check_eq(asks(), 0.0, "no refetch asked yet")
+    new, other = Key("ES256", "burst-kid"), Key("ES256", "other-kid")
+    idp.keys = idp.keys + [new, other]
+    idp.doc("/keys").mode = "hang"      # the refetch stays in flight
+    c = Spop(agent.port, timeout=10)
+    check_eq(c.hello()[0], 101, "AGENT-HELLO")
+    tok, tok2 = mint(new, iss=idp.issuer, aud=AUD), mint(other, iss=idp.issuer, aud=AUD)
+    c.send(b"".join(notify(100 + i, 1, jwt_request(tok)) for i in range(20)) +
+           notify(200, 1, jwt_request(tok2)))
+    check(wait_for(lambda: metric(agent, "spoa_iam_parked_total") == 21.0, timeout=5),
+          "21 requests parked")
+    check_eq(asks(), 2.0, "two kids: two refetches asked (20 requests on one kid ask once)")
+    # A new snapshot (the reload publishes one) leaves them parked: no new ask.
+    reload(agent, dict(agent.config))
+    check_eq(asks(), 2.0, "a new snapshot that leaves them parked asks nothing more")
+    idp.doc("/keys").mode = "ok"
+    idp.release_hangs()
+    got = {}
+    for _ in range(21):
+        a = ack_for(c)
+        if a is None or a[0] == "not-an-ack":
+            break
+        got[a[0]] = a[2]
+    check_eq(len(got), 21, "every parked request answered")
+    c.close()
+    clean_stop(agent, "one ask per kid")
     idp.stop()
 
 
@@ -466,6 +511,7 @@ SCENARIOS = [
     scenario_secret_file_missing,
     scenario_credential_switch,
     scenario_negative_kid_spares_other_kids,
+    scenario_one_refetch_ask_per_kid,
     scenario_crl_over_http,
     scenario_token_valgrind,
     scenario_jwks_uri_changes_mid_fetch,

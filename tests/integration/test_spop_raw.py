@@ -5,6 +5,7 @@ and cuts a peer that never reads after the linger time instead of hanging.
 """
 import json
 import re
+import select
 import signal
 import socket
 import struct
@@ -13,7 +14,7 @@ import time
 from harness import (SLOW, Agent, Spop, ack_for, check, check_eq, expect_disconnect,
                      finish, frame, haproxy_disconnect, log, notify, parse_frame,
                      parse_kv, s, t_bool, t_int64, t_ipv4, t_ipv6, t_str, t_uint32,
-                     varint)
+                     varint, wait_for)
 
 CONFIG = {
     "max_frame_size": 16380,
@@ -27,6 +28,10 @@ CONFIG = {
 
 agent = Agent(CONFIG).start()
 P = agent.port
+# Says nothing: cut with AGENT-DISCONNECT status 2 after the agent's 10 s
+# HELLO timeout, checked near the end (the tests in between overlap it).
+silent = Spop(P, timeout=15)
+induced_errors = 0    # protocol errors this test causes (exact /metrics count)
 
 
 def fresh(caps="pipelining"):
@@ -148,6 +153,8 @@ log("malformed input")
 
 
 def abuse(name, payload, want_status, hello_first=True, shut=False):
+    global induced_errors
+    induced_errors += 1
     c = Spop(P)
     if hello_first:
         r = c.hello()
@@ -187,10 +194,27 @@ a = ack_for(c)
 check(a is not None and a[0] == 9, "valid frame before garbage still answered")
 status, _ = expect_disconnect(c)
 check_eq(status, 4, "garbage after a valid frame: AGENT-DISCONNECT status")
+induced_errors += 1
 c.close()
 still_serving("garbage after a valid frame")
 
+def metrics():
+    """/metrics as {sample: int}."""
+    sk = socket.create_connection(("127.0.0.1", agent.admin_port), timeout=5)
+    sk.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+    data = b""
+    while True:
+        d = sk.recv(65536)
+        if not d:
+            break
+        data += d
+    sk.close()
+    return {k: int(v) for k, v in
+            re.findall(r"^(spoa_iam_\S+) (\d+)$", data.decode(), re.M)}
+
+
 log("bad HELLOs")
+m0 = metrics()
 for name, payload, want in [
     ("no supported-versions", frame(1, s("max-frame-size") + t_uint32(16380) +
                                     s("capabilities") + t_str("")), 5),
@@ -206,6 +230,19 @@ for name, payload, want in [
                                  s("capabilities") + t_str("")), 9),
 ]:
     abuse(name, payload, want, hello_first=False)
+m1 = metrics()
+# Each abuse() is followed by still_serving(), one good HELLO.
+check_eq(m1["spoa_iam_hello_total"] - m0["spoa_iam_hello_total"], 5,
+         "refused HELLOs are not counted in spoa_iam_hello_total, answered ones are")
+check_eq(m1["spoa_iam_protocol_errors"] - m0["spoa_iam_protocol_errors"], 5,
+         "refused HELLOs are counted in spoa_iam_protocol_errors")
+c = Spop(P)
+c.hello(caps="", healthcheck=True)
+c.close()
+check(wait_for(lambda: metrics()["spoa_iam_hello_total"] == m1["spoa_iam_hello_total"] + 1),
+      "a health check answered counts in spoa_iam_hello_total")
+check_eq(metrics()["spoa_iam_healthchecks"], m1["spoa_iam_healthchecks"] + 1,
+         "... and in spoa_iam_healthchecks")
 
 log("admin endpoints")
 
@@ -233,7 +270,19 @@ m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M))
 check(st == 200 and int(m.get("spoa_iam_notify_total", 0)) >= 30, "/metrics counts NOTIFYs")
 check(int(m.get('spoa_iam_decisions_total{reason="no_route",status="403"}', 0)) >= 10,
       "/metrics counts decisions by reason")
-check(int(m.get("spoa_iam_protocol_errors", 0)) >= 15, "/metrics counts protocol errors")
+if not select.select([silent.sock], [], [], 0)[0]:   # HELLO timeout not yet
+    check_eq(int(m.get("spoa_iam_protocol_errors", -1)), induced_errors,
+             "/metrics counts protocol errors")
+status, msg = expect_disconnect(silent)
+check_eq(status, 2, "no HAPROXY-HELLO within 10 s: AGENT-DISCONNECT status 2 (timeout)")
+check(silent.closed(), "connection closed after the HELLO timeout")
+silent.close()
+st, body = http(A, b"GET /metrics HTTP/1.1\r\n\r\n")
+m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M))
+check_eq(int(m.get("spoa_iam_protocol_errors", -1)), induced_errors + 1,
+         "/metrics counts protocol errors, the HELLO timeout included")
+check_eq(int(m.get("spoa_iam_hello_total", -1)), m1["spoa_iam_hello_total"] + 1,
+         "the HELLO timeout is not a handshake")
 check_eq(http(A, b"POST /readyz HTTP/1.1\r\n\r\n")[0], 405, "admin is read-only (POST -> 405)")
 check_eq(http(A, b"GET /nope HTTP/1.1\r\n\r\n")[0], 404, "unknown admin path -> 404")
 check_eq(http(A, b"\x00\x01garbage\r\n\r\n")[0], 400, "garbage -> 400")

@@ -64,23 +64,69 @@ test_bad(void **state)
 	assert_int_equal(parse("\r\n\r\n", &p, &l, &head), -1);
 }
 
+/*
+ * admin_parse_request() on an exact-size heap copy of ${len} bytes of
+ * ${req} (ASan sees overreads).  On success, the path (at most 15 bytes)
+ * is copied to ${path} as a C string.
+ */
+static int
+parse_exact(const char *req, size_t len, char path[16])
+{
+	char *copy = malloc(len ? len : 1);
+	const char *p = NULL;
+	size_t l = 0;
+	bool head;
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, req, len);
+	r = admin_parse_request(copy, len, &p, &l, &head);
+	path[0] = '\0';
+	if (r == 1) {
+		assert_true(l < 16 && p >= copy && p + l <= copy + len);
+		memcpy(path, p, l);
+		path[l] = '\0';
+	}
+	free(copy);
+	return (r);
+}
+
 static void
 test_no_read_past_len(void **state)
 {
-	const char *full = "GET /readyz HTTP/1.1\r\n\r\n";
-	size_t n = strlen(full);
-	const char *p;
-	size_t l;
-	bool head;
+	/* Complete heads, some with a request line cut short, and what the
+	 * parser must say of each. */
+	static const struct {
+		const char *head;
+		int want;
+		const char *path;
+	} cases[] = {
+		{ "GET /readyz HTTP/1.1\r\n\r\n", 1, "/readyz" },
+		{ "GET\n\n", -1, "" },
+		{ "GET /\n\n", -1, "" },
+		{ "GET / HTTP/1\n\n", -1, "" },
+		{ "GET / HTTP/1.\n\n", -1, "" },
+		{ "GET / HTTP/1.1\r\n\r\n", 1, "/" },
+		{ "HEAD /m?q HTTP/1.0\n\n", 1, "/m" },
+	};
+	char path[16];
 
 	(void)state;
-	/* Every strict prefix is incomplete, never a success or a crash
-	 * (ASan checks the exact-size copies). */
-	for (size_t i = 0; i < n; i++) {
-		char *copy = malloc(i ? i : 1);
-		memcpy(copy, full, i);
-		assert_true(admin_parse_request(copy, i, &p, &l, &head) <= 0);
-		free(copy);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		size_t n = strlen(cases[c].head);
+		int r;
+
+		/* No strict prefix holds the blank line: each one is
+		 * incomplete (0), never a result, an error or a crash. */
+		for (size_t i = 0; i < n; i++) {
+			r = parse_exact(cases[c].head, i, path);
+			if (r != 0)
+				fail_msg("case %zu, prefix %zu: %d, want 0", c, i, r);
+		}
+		r = parse_exact(cases[c].head, n, path);
+		if (r != cases[c].want)
+			fail_msg("case %zu: %d, want %d", c, r, cases[c].want);
+		assert_string_equal(path, cases[c].path);
 	}
 }
 

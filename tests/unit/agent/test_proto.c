@@ -82,6 +82,7 @@ test_hello(void **state)
 		assert_int_equal(proto_feed(&p, in, i, &w), 0);
 	assert_int_equal(proto_feed(&p, in, n, &w), n);
 	assert_int_equal(p.state, PROTO_READY);
+	assert_true(p.hello_sent);
 	assert_int_equal(p.max_frame_size, 16380);
 	assert_true(p.pipelining);
 	assert_int_equal(w.len, wn);
@@ -253,6 +254,7 @@ test_healthcheck(void **state)
 	setup(&p, &s, &w);
 	assert_int_equal(proto_feed(&p, in, n, &w), n);
 	assert_true(p.healthcheck);
+	assert_true(p.hello_sent);
 	assert_int_equal(p.state, PROTO_CLOSING);
 	assert_int_equal(outbuf[4], SPOP_FRM_T_AGENT_HELLO);
 	assert_false(p.pipelining);
@@ -279,6 +281,110 @@ test_output_room(void **state)
 	w.len = 0;
 	assert_int_equal(proto_feed(&p, in + one, one, &w), one);
 	assert_int_equal(s.calls, 2);
+}
+
+/*
+ * Before HELLO and once closing only AGENT-HELLO or AGENT-DISCONNECT can
+ * be sent: the room asked is small (not the configured max-frame-size, up
+ * to 16 MiB) and is enough for them.
+ */
+static void
+test_small_room(void **state)
+{
+	uint8_t in[256], want[128], buf[PROTO_SMALL_ROOM];
+	size_t n = ts_hex(hello_hex, in, sizeof(in));
+	size_t wn = ts_hex(agent_hello_hex, want, sizeof(want));
+	static const enum spop_err statuses[] = { SPOP_ERR_NONE, SPOP_ERR_IO,
+	    SPOP_ERR_TOUT, SPOP_ERR_TOO_BIG, SPOP_ERR_INVALID,
+	    SPOP_ERR_NO_VSN, SPOP_ERR_NO_FRAME_SIZE, SPOP_ERR_NO_CAP,
+	    SPOP_ERR_BAD_VSN, SPOP_ERR_BAD_FRAME_SIZE, SPOP_ERR_FRAG_NOT_SUP,
+	    SPOP_ERR_INTERLACED, SPOP_ERR_FRAMEID_NOTFND, SPOP_ERR_RES,
+	    SPOP_ERR_UNKNOWN };
+	struct proto p;
+	struct seen s;
+	struct spop_writer w;
+	struct spop_frame f;
+	enum spop_err err;
+
+	(void)state;
+	assert_int_equal(PROTO_SMALL_ROOM, 260);
+	memset(&s, 0, sizeof(s));
+	proto_init(&p, SPOP_MAX_FRAME_SIZE, on_notify, &s);
+	assert_int_equal(proto_out_room(&p), PROTO_SMALL_ROOM);
+	/* The HELLO is answered within exactly that room. */
+	spop_w_init(&w, buf, sizeof(buf));
+	assert_int_equal(proto_feed(&p, in, n, &w), n);
+	assert_int_equal(p.state, PROTO_READY);
+	assert_int_equal(w.len, wn);
+	assert_memory_equal(buf, want, wn);
+	/* Ready: the negotiated size (16380), not our 16 MiB. */
+	assert_int_equal(proto_out_room(&p), 16380 + 4);
+	/* Closing: small again. */
+	spop_w_init(&w, buf, sizeof(buf));
+	proto_disconnect(&p, SPOP_ERR_NONE, "agent is shutting down", &w);
+	assert_int_equal(p.state, PROTO_CLOSING);
+	assert_int_equal(proto_out_room(&p), PROTO_SMALL_ROOM);
+	assert_true(w.len > 0);
+
+	/* Every DISCONNECT we send fits: each status with its own text, and
+	 * the longest reason proto.c gives. */
+	for (size_t i = 0; i <= sizeof(statuses) / sizeof(statuses[0]); i++) {
+		bool ours = i == sizeof(statuses) / sizeof(statuses[0]);
+
+		proto_init(&p, 65532, on_notify, &s);
+		spop_w_init(&w, buf, sizeof(buf));
+		proto_disconnect(&p, ours ? SPOP_ERR_INVALID : statuses[i],
+		    ours ? "HELLO with non-zero stream or frame id" : NULL, &w);
+		if (w.len == 0)
+			fail_msg("status %d: no room for the DISCONNECT",
+			    ours ? -1 : (int)statuses[i]);
+		assert_int_equal(spop_frame_decode(buf + 4, w.len - 4, &f, &err), 0);
+		assert_int_equal(f.type, SPOP_FRM_T_AGENT_DISCON);
+	}
+	/* A NOTIFY before HELLO is refused within the small room too. */
+	n = ts_hex("00000016 03 00000001 01 01 0d \"check-request\" 00", in,
+	    sizeof(in));
+	ts_log_capture_start();
+	proto_init(&p, 65532, on_notify, &s);
+	spop_w_init(&w, buf, sizeof(buf));
+	assert_int_equal(proto_feed(&p, in, n, &w), n);
+	ts_log_capture_stop();
+	assert_int_equal(p.state, PROTO_CLOSING);
+	assert_int_equal(p.status, SPOP_ERR_INVALID);
+	assert_false(p.hello_sent);
+	assert_true(w.len > 0);
+}
+
+/* A refused HELLO is no handshake (conn.c counts hello_total by it). */
+static void
+test_hello_refused(void **state)
+{
+	uint8_t in[256];
+	size_t n = ts_hex(hello_hex, in, sizeof(in));
+	struct proto p;
+	struct seen s;
+	struct spop_writer w;
+
+	(void)state;
+	ts_log_capture_start();
+	/* Stream id 1 instead of 0. */
+	in[9] = 1;
+	setup(&p, &s, &w);
+	assert_int_equal(proto_feed(&p, in, n, &w), n);
+	assert_int_equal(p.state, PROTO_CLOSING);
+	assert_false(p.hello_sent);
+	expect_disconnect(&w, 0, SPOP_ERR_INVALID);
+	/* max-frame-size 100, below the protocol minimum. */
+	n = ts_hex("0000003f 01 00000001 00 00"
+	    "12 \"supported-versions\" 08 03 \"2.0\""
+	    "0e \"max-frame-size\" 03 64"
+	    "0c \"capabilities\" 08 00", in, sizeof(in));
+	setup(&p, &s, &w);
+	assert_int_equal(proto_feed(&p, in, n, &w), n);
+	assert_int_equal(p.state, PROTO_CLOSING);
+	assert_false(p.hello_sent);
+	expect_disconnect(&w, 0, SPOP_ERR_BAD_FRAME_SIZE);
+	ts_log_capture_stop();
 }
 
 static void
@@ -353,6 +459,8 @@ main(void)
 		cmocka_unit_test(test_eof_and_disconnect),
 		cmocka_unit_test(test_healthcheck),
 		cmocka_unit_test(test_output_room),
+		cmocka_unit_test(test_small_room),
+		cmocka_unit_test(test_hello_refused),
 		cmocka_unit_test(test_answer_fallback),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
