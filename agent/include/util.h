@@ -48,4 +48,26 @@ util_hexval(unsigned char ch)
 	return (-1);
 }
 
+/*
+ * util_printable(dst, cap, src, len):
+ * Copy at most ${cap} - 1 of the ${len} bytes at ${src} into ${dst} (${cap}
+ * >= 1) as printable ASCII for a log line: control bytes, DEL, bytes above
+ * 0x7f, '"' and '\\' become '?', so the text can be quoted as it is.
+ * NUL-terminate and return the number of bytes written.
+ */
+static inline size_t
+util_printable(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t n = 0;
+
+	for (; n < len && n + 1 < cap; n++) {
+		unsigned char c = (unsigned char)src[n];
+
+		dst[n] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ?
+		    (char)c : '?';
+	}
+	dst[n] = '\0';
+	return (n);
+}
+
 #endif /* !SPOA_UTIL_H */

@@ -2388,12 +2388,8 @@ on_kid(struct fetcher *f, const char *issuer, const char *kid, size_t kid_len)
 	STAT_LOCKED(f, src->st.kid_refetches++);
 	{
 		char shown[65];
-		size_t n = kid_len < sizeof(shown) - 1 ? kid_len : sizeof(shown) - 1;
 
-		for (size_t i = 0; i < n; i++)
-			shown[i] = (kid[i] >= 0x20 && kid[i] < 0x7f &&
-			    kid[i] != '"') ? kid[i] : '?';
-		shown[n] = '\0';
+		(void)util_printable(shown, sizeof(shown), kid, kid_len);
 		log_info("%s: unknown kid \"%s\": refetching the key set",
 		    src->id, shown);
 	}

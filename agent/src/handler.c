@@ -67,14 +67,9 @@ handler_set_refetch(handler_refetch_fn *fn, void *arg)
 static const char *
 printable(char *buf, size_t cap, const char *p, size_t len)
 {
-	size_t n = 0;
-
-	if (p == NULL)
+	if (p == NULL || util_printable(buf, cap, p, len) == 0)
 		return ("-");
-	for (size_t i = 0; i < len && n + 1 < cap; i++)
-		buf[n++] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
-	buf[n] = '\0';
-	return (n ? buf : "-");
+	return (buf);
 }
 
 static void

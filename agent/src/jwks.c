@@ -147,15 +147,9 @@ report_skip(struct jwks_report *rep, size_t index, const cJSON *el,
 		return;
 	/* Printable ASCII only, so a caller can log it as is. */
 	n = strlen(kid->valuestring);
-	for (i = 0; i < n && i < JWKS_REPORT_KID; i++) {
-		unsigned char c = (unsigned char)kid->valuestring[i];
-
-		s->kid[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
+	i = util_printable(s->kid, JWKS_REPORT_KID + 1, kid->valuestring, n);
 	if (n > JWKS_REPORT_KID)
 		memcpy(s->kid + i, "...", 4);
-	else
-		s->kid[i] = '\0';
 }
 
 static char *
