@@ -4,6 +4,7 @@
 #ifndef SPOA_UTIL_H
 #define SPOA_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,24 @@ util_hexval(unsigned char ch)
 	if (ch >= 'A' && ch <= 'F')
 		return (ch - 'A' + 10);
 	return (-1);
+}
+
+/* util_ascii_lower(ch): ${ch} lowercased if it is an ASCII capital. */
+static inline char
+util_ascii_lower(char ch)
+{
+	return ((ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch);
+}
+
+/* util_mem_caseeq(a, b, n): the ${n} bytes at ${a} and ${b} are equal
+ * ignoring ASCII case (never locale-dependent, unlike strncasecmp). */
+static inline bool
+util_mem_caseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (util_ascii_lower(a[i]) != util_ascii_lower(b[i]))
+			return (false);
+	return (true);
 }
 
 /*

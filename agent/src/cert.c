@@ -145,19 +145,13 @@ is_space(unsigned char ch)
 	return (ch == ' ' || (ch >= '\t' && ch <= '\r'));
 }
 
-static unsigned char
-lower_ascii(unsigned char ch)
-{
-	return (ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch);
-}
-
+/* NUL-terminated ${a} and ${b} equal ignoring ASCII case. */
 static bool
 eq_ascii_nocase(const char *a, const char *b)
 {
-	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (lower_ascii((unsigned char)*a) != lower_ascii((unsigned char)*b))
-			return (false);
-	return (*a == *b);
+	size_t n = strlen(a);
+
+	return (strlen(b) == n && util_mem_caseeq(a, b, n));
 }
 
 /*
@@ -184,7 +178,7 @@ dn_canon(const uint8_t *in, size_t len, uint8_t *out)
 			while (i < len && is_space(in[i]))
 				i++;
 		} else {
-			out[o++] = lower_ascii(in[i++]);
+			out[o++] = (unsigned char)util_ascii_lower((char)in[i++]);
 		}
 	}
 	return (o);

@@ -200,19 +200,6 @@ placeholder(const char *pat, size_t *phlen)
 }
 
 static bool
-is_hex(char c)
-{
-	return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F'));
-}
-
-static char
-lower_ascii(char c)
-{
-	return ((c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
-}
-
-static bool
 is_guid(const char *s, size_t n)
 {
 	if (n != CLAIMS_GUID_LEN)
@@ -221,22 +208,13 @@ is_guid(const char *s, size_t n)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return (false);
-		} else if (!is_hex(s[i])) {
+		} else if (util_hexval((unsigned char)s[i]) < 0) {
 			return (false);
 		}
 	}
 	return (true);
 }
 
-/* ${n} bytes equal ignoring ASCII case (both sides hold n bytes). */
-static bool
-mem_caseeq(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lower_ascii(a[i]) != lower_ascii(b[i]))
-			return (false);
-	return (true);
-}
 
 /*
  * If ${iss} is ${pat} with a GUID in place of its placeholder (at
@@ -265,7 +243,7 @@ tenant_allowed(const char *guid, const struct strlist *tenants)
 		return (true);
 	for (size_t i = 0; i < tenants->n; i++)
 		if (strlen(tenants->v[i]) == CLAIMS_GUID_LEN &&
-		    mem_caseeq(guid, tenants->v[i], CLAIMS_GUID_LEN))
+		    util_mem_caseeq(guid, tenants->v[i], CLAIMS_GUID_LEN))
 			return (true);
 	return (false);
 }
@@ -297,12 +275,12 @@ claims_issuer_match(const char *iss, size_t iss_len,
 		/* S19: the tenant of iss must be the token's tid. */
 		tid = claims_tenant(payload);
 		if (tid == NULL || strlen(tid) != CLAIMS_GUID_LEN ||
-		    !mem_caseeq(tid, guid, CLAIMS_GUID_LEN))
+		    !util_mem_caseeq(tid, guid, CLAIMS_GUID_LEN))
 			continue;
 		if (tenant_cap < CLAIMS_GUID_LEN + 1)
 			return (-1);
 		for (size_t k = 0; k < CLAIMS_GUID_LEN; k++)
-			tenant_out[k] = lower_ascii(guid[k]);
+			tenant_out[k] = util_ascii_lower(guid[k]);
 		tenant_out[CLAIMS_GUID_LEN] = '\0';
 		return (0);
 	}
@@ -322,7 +300,7 @@ v1_tenant_is(const char *iss, const char *tenant)
 
 	return (strlen(iss) == pre + CLAIMS_GUID_LEN + 1 &&
 	    memcmp(iss, ENTRA_V1_PRE, pre) == 0 &&
-	    mem_caseeq(iss + pre, tenant, CLAIMS_GUID_LEN) &&
+	    util_mem_caseeq(iss + pre, tenant, CLAIMS_GUID_LEN) &&
 	    strcmp(iss + pre + CLAIMS_GUID_LEN, ENTRA_V1_SUF) == 0);
 }
 
@@ -355,7 +333,7 @@ v1_for_v2(const char *iss, const char *key_issuer, const char *ph,
 		    strcmp(ph + phlen, ENTRA_V2_SUF) == 0 ? 0 : -1);
 	return (strlen(key_issuer) == v2pre + CLAIMS_GUID_LEN +
 	    sizeof(ENTRA_V2_SUF) - 1 &&
-	    mem_caseeq(key_issuer + v2pre, t, CLAIMS_GUID_LEN) &&
+	    util_mem_caseeq(key_issuer + v2pre, t, CLAIMS_GUID_LEN) &&
 	    strcmp(key_issuer + v2pre + CLAIMS_GUID_LEN, ENTRA_V2_SUF) == 0 ?
 	    0 : -1);
 }
@@ -380,7 +358,7 @@ claims_key_issuer_ok(const char *key_issuer, const char *iss,
 		return (-1);
 	guid = template_guid(iss, strlen(iss), key_issuer, ph, phlen);
 	if (guid != NULL)
-		return (mem_caseeq(guid, tenant, CLAIMS_GUID_LEN) ? 0 : -1);
+		return (util_mem_caseeq(guid, tenant, CLAIMS_GUID_LEN) ? 0 : -1);
 	return (v1_for_v2(iss, key_issuer, ph, phlen) == 0 &&
 	    v1_tenant_is(iss, tenant) ? 0 : -1);
 }

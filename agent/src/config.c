@@ -303,8 +303,7 @@ static void
 ascii_lower(char *s)
 {
 	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
+		*s = util_ascii_lower(*s);
 }
 
 static bool

@@ -19,24 +19,6 @@ is_unreserved(unsigned char c)
 	    c == '~');
 }
 
-static unsigned char
-ascii_lower(unsigned char c)
-{
-	return ((c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c);
-}
-
-static bool
-ascii_caseeq(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) !=
-		    ascii_lower((unsigned char)b[i]))
-			return (false);
-	return (true);
-}
-
 int
 route_normalize_path(const char *in, size_t len, char *out, size_t cap)
 {
@@ -191,9 +173,9 @@ host_name_match(const char *pattern, const char *host, size_t len)
 		size_t slen = plen - 1;
 
 		return (len > slen &&
-		    ascii_caseeq(host + len - slen, suffix, slen));
+		    util_mem_caseeq(host + len - slen, suffix, slen));
 	}
-	return (len == plen && ascii_caseeq(host, pattern, len));
+	return (len == plen && util_mem_caseeq(host, pattern, len));
 }
 
 bool

@@ -45,12 +45,31 @@ test_hexval(void **state)
 	assert_int_equal(util_hexval(0xff), -1);
 }
 
+static void
+test_ascii_case(void **state)
+{
+	(void)state;
+	assert_int_equal(util_ascii_lower('A'), 'a');
+	assert_int_equal(util_ascii_lower('Z'), 'z');
+	assert_int_equal(util_ascii_lower('a'), 'a');
+	assert_int_equal(util_ascii_lower('@'), '@');
+	assert_int_equal(util_ascii_lower('['), '[');
+	assert_int_equal(util_ascii_lower((char)0xc3), (char)0xc3);
+	assert_true(util_mem_caseeq("Api.Example.COM", "api.example.com", 15));
+	assert_false(util_mem_caseeq("api", "apj", 3));
+	/* Only ASCII letters fold: '@' is not '`', 0xc3 is not 0xe3. */
+	assert_false(util_mem_caseeq("@", "`", 1));
+	assert_false(util_mem_caseeq("\xc3", "\xe3", 1));
+	assert_true(util_mem_caseeq("x", "y", 0));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_hexval),
+		cmocka_unit_test(test_ascii_case),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
