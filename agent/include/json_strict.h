@@ -13,6 +13,7 @@
 #define SPOA_JSON_STRICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The reasons json_strict_check() gives, as X(id, text).  Listed here so
@@ -107,6 +108,15 @@ int json_strict_check(const char *buf, size_t len,
  */
 const char *json_strict_string(const char *p, const char *end, char *out,
     size_t *outlen, const char **why);
+
+/*
+ * json_strict_utf8_len(p, n):
+ * The length (2..4) of the well-formed UTF-8 sequence of a non-ASCII
+ * character at ${p} (${n} bytes available), or 0 if it is not one (RFC
+ * 3629: overlong forms, encoded surrogates, above U+10FFFF, cut short, or
+ * p[0] < 0x80).
+ */
+size_t json_strict_utf8_len(const uint8_t *p, size_t n);
 
 /*
  * json_strict_number(p, end, why):

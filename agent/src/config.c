@@ -34,6 +34,7 @@
 #include "cert.h"
 #include "cidr.h"
 #include "fileio.h"
+#include "json_strict.h"
 #include "jwa.h"
 #include "log.h"
 #include "route.h"
@@ -957,38 +958,6 @@ check_dups(struct pctx *c, const cJSON *it, const char *path)
 
 /* Loading the JSON text ------------------------------------------------ */
 
-/* Byte length of the well-formed UTF-8 sequence at ${s}, or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t avail)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return (0);
-	}
-	if (n > avail)
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return (0);
-	return (n);
-}
-
 /*
  * Reject what cJSON would accept or silently truncate: invalid UTF-8,
  * control bytes (raw, or "\u0000" which would cut a C string short).
@@ -1006,7 +975,7 @@ json_prescan(const char *buf, size_t len, size_t *off, const char **why)
 
 		*off = i;
 		if (ch >= 0x80) {
-			if ((n = utf8_seq(b + i, len - i)) == 0) {
+			if ((n = json_strict_utf8_len(b + i, len - i)) == 0) {
 				*why = "invalid UTF-8";
 				return (-1);
 			}

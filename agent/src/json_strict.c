@@ -10,8 +10,9 @@
  * closes.
  *
  * json_strict_string() and json_strict_number() export the byte-level rules
- * (the same escape_decode(), utf8_seq() and number grammar) to jws.c, whose
- * token parser checks and builds in one pass.  json_strict_string() finds
+ * (the same escape_decode(), UTF-8 check and number grammar) to jws.c,
+ * whose token parser checks and builds in one pass; json_strict_utf8_len()
+ * is the UTF-8 check itself, which config.c's pre-scan uses too.  json_strict_string() finds
  * the bytes that need attention 8 at a time with word arithmetic
  * (special8()) and copies the plain ones as it goes.
  */
@@ -138,16 +139,15 @@ utf8_put(uint32_t cp, uint8_t out[4])
 	return (4);
 }
 
-/*
- * Length of the valid UTF-8 sequence starting at ${p} (${n} bytes
- * available, p[0] >= 0x80), or 0 if it is not valid (RFC 3629 §4).
- */
-static unsigned
-utf8_seq(const uint8_t *p, size_t n)
+size_t
+json_strict_utf8_len(const uint8_t *p, size_t n)
 {
-	uint8_t b0 = p[0], lo = 0x80, hi = 0xbf;
+	uint8_t b0, lo = 0x80, hi = 0xbf;
 	unsigned need;
 
+	if (n == 0)
+		return (0);
+	b0 = p[0];
 	if (b0 >= 0xc2 && b0 <= 0xdf)
 		need = 2;
 	else if (b0 >= 0xe0 && b0 <= 0xef)
@@ -155,7 +155,7 @@ utf8_seq(const uint8_t *p, size_t n)
 	else if (b0 >= 0xf0 && b0 <= 0xf4)
 		need = 4;
 	else
-		return (0);	/* continuation byte, C0/C1 overlong, > F4 */
+		return (0);	/* ASCII, continuation byte, C0/C1 overlong, > F4 */
 	if (n < need)
 		return (0);
 	if (b0 == 0xe0)
@@ -286,7 +286,7 @@ parse_string(struct jctx *c, struct jkey *k)
 			n = 1;
 			p++;
 		} else {
-			n = utf8_seq(p, (size_t)(end - p));
+			n = json_strict_utf8_len(p, (size_t)(end - p));
 			if (n == 0) {
 				c->err = JERR_UTF8;
 				return (-1);
@@ -717,7 +717,7 @@ special:
 			goto fail;
 		} else {
 			/* 0x80 and up: plain ASCII never stops a run. */
-			if ((n = utf8_seq(p, (size_t)(end - p))) == 0) {
+			if ((n = json_strict_utf8_len(p, (size_t)(end - p))) == 0) {
 				err = JERR_UTF8;
 				goto fail;
 			}

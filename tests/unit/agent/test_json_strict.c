@@ -391,6 +391,33 @@ test_string_decode(void **state)
 	}
 }
 
+/* json_strict_utf8_len: the RFC 3629 table, at its edges. */
+static void
+test_utf8_len(void **state)
+{
+	static const struct {
+		const char *b;
+		size_t n, want;
+	} v[] = {
+		{ "\xc2\x80", 2, 2 }, { "\xdf\xbf", 2, 2 },
+		{ "\xc1\xbf", 2, 0 },			/* overlong */
+		{ "\xe0\xa0\x80", 3, 3 }, { "\xe0\x9f\xbf", 3, 0 },
+		{ "\xed\x9f\xbf", 3, 3 }, { "\xed\xa0\x80", 3, 0 },	/* surrogate */
+		{ "\xf0\x90\x80\x80", 4, 4 }, { "\xf0\x8f\xbf\xbf", 4, 0 },
+		{ "\xf4\x8f\xbf\xbf", 4, 4 }, { "\xf4\x90\x80\x80", 4, 0 },
+		{ "\xf5\x80\x80\x80", 4, 0 },
+		{ "\xe2\x82", 2, 0 },			/* cut short */
+		{ "\xe2\x28\xa1", 3, 0 },		/* bad continuation */
+		{ "\x80", 1, 0 }, { "A", 1, 0 }, { "", 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (json_strict_utf8_len((const uint8_t *)v[i].b, v[i].n) !=
+		    v[i].want)
+			fail_msg("case %zu", i);
+}
+
 int
 main(void)
 {
@@ -405,6 +432,7 @@ main(void)
 		cmocka_unit_test(test_require_object),
 		cmocka_unit_test(test_length_bounded),
 		cmocka_unit_test(test_string_decode),
+		cmocka_unit_test(test_utf8_len),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
