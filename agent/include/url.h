@@ -16,6 +16,14 @@
 #define URL_MAX         4096
 
 /*
+ * url_check(s, allow_http):
+ * NULL if ${s} is a URL the agent may fetch: "https://" (or "http://" when
+ * ${allow_http}), a non-empty host, no credentials ("user@host"), and
+ * only printable ASCII without spaces.  Otherwise a short constant reason.
+ */
+const char *url_check(const char *s, bool allow_http);
+
+/*
  * url_has_param(url, name):
  * True if the query of the NUL-terminated ${url} (between the first '?'
  * and '#') has a parameter whose name is exactly ${name} (case-sensitive,

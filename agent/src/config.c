@@ -39,6 +39,7 @@
 #include "log.h"
 #include "route.h"
 #include "strnum.h"
+#include "url.h"
 #include "util.h"
 #include "config.h"
 
@@ -506,29 +507,13 @@ enum url_mode {
 static const char *
 url_error(const struct pctx *c, const char *s, enum url_mode mode)
 {
-	const char *auth, *p;
-
-	if (strncmp(s, "https://", 8) == 0) {
-		auth = s + 8;
-	} else if (strncmp(s, "http://", 7) == 0) {
-		if (mode == URL_HTTPS && !c->insecure)
-			return ("must be an https:// URL (http:// only with "
-			    "fetch.insecure_skip_verify_for_tests)");
-		auth = s + 7;
-	} else {
+	if (mode == URL_HTTPS && !c->insecure && strncmp(s, "http://", 7) == 0)
+		return ("must be an https:// URL (http:// only with "
+		    "fetch.insecure_skip_verify_for_tests)");
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
 		return (mode == URL_HTTPS ? "must be an https:// URL" :
 		    "must be an http:// or https:// URL");
-	}
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return ("URL must not contain spaces, control or "
-			    "non-ASCII characters");
-	p = auth + strcspn(auth, "/?#");
-	if (p == auth)
-		return ("URL has no host");
-	if (memchr(auth, '@', (size_t)(p - auth)) != NULL)
-		return ("URL must not contain credentials");
-	return (NULL);
+	return (url_check(s, true));
 }
 
 /* JSON access ------------------------------------------------------------ */

@@ -8,8 +8,9 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
-#include "discovery.h"
 #include "json_strict.h"
+#include "url.h"
+#include "discovery.h"
 
 /* Provider metadata is flat; a few arrays of strings at most. */
 static const struct json_limits discovery_limits = { 16, 4096, 1, 0 };
@@ -33,26 +34,6 @@ str_member(const cJSON *root, const char *name)
 			return (NULL);
 	}
 	return (it->valuestring);
-}
-
-/* "https://host..." (or http with ${allow_http}); no spaces. */
-static bool
-url_ok(const char *u, bool allow_http)
-{
-	size_t off;
-
-	if (strncmp(u, "https://", 8) == 0)
-		off = 8;
-	else if (allow_http && strncmp(u, "http://", 7) == 0)
-		off = 7;
-	else
-		return (false);
-	if (u[off] == '\0' || u[off] == '/' || u[off] == '?' || u[off] == '#')
-		return (false);
-	for (const char *p = u; *p != '\0'; p++)
-		if (*p == ' ' || (unsigned char)*p > 0x7e)
-			return (false);
-	return (true);
 }
 
 int
@@ -88,7 +69,7 @@ discovery_parse(const char *buf, size_t len, bool allow_http,
 		*why = "no valid \"jwks_uri\" string";
 		goto out;
 	}
-	if (!url_ok(jwks, allow_http)) {
+	if (url_check(jwks, allow_http) != NULL) {
 		*why = allow_http ? "jwks_uri is not an http(s) URL" :
 		    "jwks_uri is not an https URL";
 		goto out;

@@ -20,6 +20,30 @@ query_span(const char *url, const char **qs, const char **qe)
 	return (true);
 }
 
+const char *
+url_check(const char *s, bool allow_http)
+{
+	const char *auth, *p;
+
+	if (strncmp(s, "https://", 8) == 0)
+		auth = s + 8;
+	else if (allow_http && strncmp(s, "http://", 7) == 0)
+		auth = s + 7;
+	else
+		return (allow_http ? "must be an http:// or https:// URL" :
+		    "must be an https:// URL");
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return ("URL must not contain spaces, control or "
+			    "non-ASCII characters");
+	p = auth + strcspn(auth, "/?#");
+	if (p == auth)
+		return ("URL has no host");
+	if (memchr(auth, '@', (size_t)(p - auth)) != NULL)
+		return ("URL must not contain credentials");
+	return (NULL);
+}
+
 bool
 url_has_param(const char *url, const char *name)
 {

@@ -64,6 +64,8 @@ test_bad(void **state)
 		"{\"issuer\":\"i\",\"jwks_uri\":\"https:///k\"}",
 		"{\"issuer\":\"i\",\"jwks_uri\":\"https://h/a b\"}",
 		"{\"issuer\":\"i\",\"jwks_uri\":\"https://h/\\u0001\"}",
+		"{\"issuer\":\"i\",\"jwks_uri\":\"https://u:p@h/k\"}",
+		"{\"issuer\":\"i\",\"jwks_uri\":\"https://h/\\u007f\"}",
 		"{\"issuer\":\"i\\n\",\"jwks_uri\":\"https://h/k\"}",
 		"{\"issuer\":\"i\",\"jwks_uri\":[\"https://h/k\"]}",
 		"{\"issuer\":\"i\",\"issuer\":\"j\",\"jwks_uri\":\"https://h/k\"}",

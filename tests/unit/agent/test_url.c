@@ -133,6 +133,31 @@ test_redact(void **state)
 	redact("noscheme?a=b", 256, "noscheme?a=***");
 }
 
+static void
+test_check(void **state)
+{
+	(void)state;
+	assert_null(url_check("https://h/k?x=1", false));
+	assert_null(url_check("https://h:8443", false));
+	assert_null(url_check("http://h/k", true));
+	assert_string_equal(url_check("http://h/k", false),
+	    "must be an https:// URL");
+	assert_string_equal(url_check("ftp://h/k", true),
+	    "must be an http:// or https:// URL");
+	assert_string_equal(url_check("https:///k", false), "URL has no host");
+	assert_string_equal(url_check("https://?q", false), "URL has no host");
+	assert_string_equal(url_check("https://u:p@h/k", false),
+	    "URL must not contain credentials");
+	/* An '@' after the host is a path or query byte, not credentials. */
+	assert_null(url_check("https://h/a@b?c=d@e", false));
+	assert_string_equal(url_check("https://h/a b", false),
+	    "URL must not contain spaces, control or non-ASCII characters");
+	assert_string_equal(url_check("https://h/\x7f", false),
+	    "URL must not contain spaces, control or non-ASCII characters");
+	assert_string_equal(url_check("https://h/\xc3\xa9", false),
+	    "URL must not contain spaces, control or non-ASCII characters");
+}
+
 int
 main(void)
 {
@@ -142,6 +167,7 @@ main(void)
 		cmocka_unit_test(test_has_param),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_check),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
