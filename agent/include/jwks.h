@@ -42,6 +42,7 @@
 #define SPOA_JWKS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,14 @@ struct keyset *keyset_hmac(const uint8_t *secret, size_t len,
  */
 const struct jwk *keyset_find(const struct keyset *ks, const char *kid,
     size_t kid_len);
+
+/*
+ * keyset_equal(a, b):
+ * True if ${a} and ${b} (neither NULL) hold the same keys, in any order:
+ * same public key, kid, allowed algorithms and issuer scoping.  A refetch
+ * that changes nothing then publishes nothing.  O(n^2), n <= JWKS_MAX_KEYS.
+ */
+bool keyset_equal(const struct keyset *a, const struct keyset *b);
 
 /* keyset_ref(ks): take one more reference on ${ks}; returns ${ks}. */
 struct keyset *keyset_ref(struct keyset *ks);

@@ -49,6 +49,13 @@ util_hexval(unsigned char ch)
 	return (-1);
 }
 
+/* util_streq(a, b): both NULL, or both strings and equal. */
+static inline bool
+util_streq(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL ? a == b : strcmp(a, b) == 0);
+}
+
 /* util_ascii_lower(ch): ${ch} lowercased if it is an ASCII capital. */
 static inline char
 util_ascii_lower(char ch)

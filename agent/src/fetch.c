@@ -268,13 +268,6 @@ rnd32(void)
 	return (r);
 }
 
-static bool
-streq(const char *a, const char *b)
-{
-	return ((a == NULL && b == NULL) ||
-	    (a != NULL && b != NULL && strcmp(a, b) == 0));
-}
-
 static char *
 dup_or_null(const char *s)
 {
@@ -792,15 +785,15 @@ cred_copy(struct credential *d, const struct credential *s)
 static bool
 cred_same(const struct credential *a, const struct credential *b)
 {
-	return (a->type == b->type && streq(a->name, b->name) &&
-	    streq(a->endpoint, b->endpoint) && streq(a->resource, b->resource) &&
-	    streq(a->client_id, b->client_id) &&
-	    streq(a->api_version, b->api_version) &&
-	    streq(a->token_url, b->token_url) &&
-	    streq(a->client_secret_file, b->client_secret_file) &&
-	    streq(a->client_secret_env, b->client_secret_env) &&
-	    streq(a->scope, b->scope) && streq(a->ca_file, b->ca_file) &&
-	    streq(a->cert_file, b->cert_file) && streq(a->key_file, b->key_file));
+	return (a->type == b->type && util_streq(a->name, b->name) &&
+	    util_streq(a->endpoint, b->endpoint) && util_streq(a->resource, b->resource) &&
+	    util_streq(a->client_id, b->client_id) &&
+	    util_streq(a->api_version, b->api_version) &&
+	    util_streq(a->token_url, b->token_url) &&
+	    util_streq(a->client_secret_file, b->client_secret_file) &&
+	    util_streq(a->client_secret_env, b->client_secret_env) &&
+	    util_streq(a->scope, b->scope) && util_streq(a->ca_file, b->ca_file) &&
+	    util_streq(a->cert_file, b->cert_file) && util_streq(a->key_file, b->key_file));
 }
 
 static void
@@ -1094,27 +1087,6 @@ src_fail(struct source *src, const char *err, bool bad_doc)
 
 /* ---- accepting documents ---- */
 
-static bool
-same_keys(const struct keyset *a, const struct keyset *b)
-{
-	if (a == NULL || b == NULL || a->n != b->n)
-		return (false);
-	for (size_t i = 0; i < a->n; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < b->n && !found; j++)
-			found = memcmp(a->keys[i].fp, b->keys[j].fp, 32) == 0 &&
-			    a->keys[i].kid_len == b->keys[j].kid_len &&
-			    (a->keys[i].kid_len == 0 || memcmp(a->keys[i].kid,
-			    b->keys[j].kid, a->keys[i].kid_len) == 0) &&
-			    a->keys[i].algs == b->keys[j].algs &&
-			    streq(a->keys[i].issuer, b->keys[j].issuer);
-		if (!found)
-			return (false);
-	}
-	return (true);
-}
-
 static int
 accept_jwks(struct fetcher *f, struct source *src, const char *body,
     size_t len, char *err, size_t errlen)
@@ -1123,7 +1095,7 @@ accept_jwks(struct fetcher *f, struct source *src, const char *body,
 
 	if (loader_keys_from_doc(src->id, body, len, &ks, err, errlen) != 0)
 		return (-1);
-	if (same_keys(ks, src->keys)) {
+	if (keyset_equal(ks, src->keys)) {
 		keyset_unref(ks);
 		return (0);
 	}
@@ -1136,7 +1108,7 @@ accept_jwks(struct fetcher *f, struct source *src, const char *body,
 static void
 set_jwks_url(struct fetcher *f, struct source *jw, const char *url)
 {
-	if (streq(jw->url, url))
+	if (util_streq(jw->url, url))
 		return;
 	free(jw->url);
 	jw->url = strdup(url);
@@ -1182,7 +1154,7 @@ accept_discovery(struct fetcher *f, struct source *src, const char *body,
 		return (-1);
 	}
 	if (src->jwks != NULL) {
-		if (src->jwks->url != NULL && !streq(src->jwks->url, jw))
+		if (src->jwks->url != NULL && !util_streq(src->jwks->url, jw))
 			log_info("%s: jwks_uri changed", src->jwks->id);
 		set_jwks_url(f, src->jwks, jw);
 	}
@@ -1424,7 +1396,7 @@ src_done(struct xfer *x, CURLcode res)
 	uint32_t next;
 
 	src->xfer = NULL;
-	if (!streq(x->url, src->url)) {
+	if (!util_streq(x->url, src->url)) {
 		/* Discovery named another jwks_uri while this ran: whatever
 		 * came back is not the document of the URL now in use. */
 		log_debug("%s: URL changed during the fetch; fetching again",
@@ -1645,7 +1617,7 @@ cred_done(struct xfer *x, CURLcode res)
 	}
 	/* Wake the sources that waited for it. */
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
-		if (!s->wait_token || !streq(s->cred, c->c.name))
+		if (!s->wait_token || !util_streq(s->cred, c->c.name))
 			continue;
 		s->wait_token = false;
 		if (tok != NULL)
@@ -1861,11 +1833,11 @@ src_link(struct fetcher *f, struct source *src)
 static void
 set_src_opts(struct source *src, const char *ca, const char *cred)
 {
-	if (!streq(src->ca_file, ca)) {
+	if (!util_streq(src->ca_file, ca)) {
 		free(src->ca_file);
 		src->ca_file = dup_or_null(ca);
 	}
-	if (!streq(src->cred, cred)) {
+	if (!util_streq(src->cred, cred)) {
 		free(src->cred);
 		src->cred = dup_or_null(cred);
 		/* It waited for a token of the old credential, whose completion
@@ -1985,7 +1957,7 @@ replan_issuers(struct fetcher *f)
 			continue;
 		}
 		jw = find_jwks(f, is->name);
-		if (jw != NULL && streq(jw->conf_url, conf) &&
+		if (jw != NULL && util_streq(jw->conf_url, conf) &&
 		    (jw->disc != NULL) == (is->source == KEYS_DISCOVERY)) {
 			jw->keep = true;
 			if (jw->disc != NULL)
@@ -2092,7 +2064,7 @@ replan_global(struct fetcher *f)
 
 		/* Sources waiting for it fail and retry with the new one. */
 		for (struct source *s = f->sources; s != NULL; s = s->next)
-			if (s->wait_token && streq(s->cred, dead->c.name)) {
+			if (s->wait_token && util_streq(s->cred, dead->c.name)) {
 				s->wait_token = false;
 				if (f->started)
 					sched(s, 0.);

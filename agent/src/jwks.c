@@ -367,18 +367,32 @@ err:
 }
 
 static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return (a == b);
-	return (strcmp(a, b) == 0);
-}
-
-static int
 jwk_identical(const struct jwk *a, const struct jwk *b)
 {
 	return (memcmp(a->fp, b->fp, sizeof(a->fp)) == 0 &&
-	    a->algs == b->algs && str_eq(a->issuer, b->issuer));
+	    a->algs == b->algs && util_streq(a->issuer, b->issuer));
+}
+
+bool
+keyset_equal(const struct keyset *a, const struct keyset *b)
+{
+	if (a == NULL || b == NULL || a->n != b->n)
+		return (false);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct jwk *x = &a->keys[i];
+		bool found = false;
+
+		for (size_t j = 0; j < b->n && !found; j++) {
+			const struct jwk *y = &b->keys[j];
+
+			found = jwk_identical(x, y) && x->kid_len == y->kid_len &&
+			    (x->kid_len == 0 || memcmp(x->kid, y->kid,
+			    x->kid_len) == 0);
+		}
+		if (!found)
+			return (false);
+	}
+	return (true);
 }
 
 static void

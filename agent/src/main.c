@@ -30,6 +30,7 @@
 #include "server.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "util.h"
 #include "worker.h"
 
 #ifndef SPOA_VERSION
@@ -102,13 +103,6 @@ out:
 	return (rc);
 }
 
-static bool
-streq(const char *x, const char *y)
-{
-	return ((x == NULL && y == NULL) ||
-	    (x != NULL && y != NULL && strcmp(x, y) == 0));
-}
-
 /* Settings that only a restart can change. */
 static void
 warn_restart_only(const struct config *old, const struct config *nc)
@@ -121,9 +115,9 @@ warn_restart_only(const struct config *old, const struct config *nc)
 	    ((old->admin_listen == NULL) == (nc->admin_listen == NULL));
 
 	for (size_t i = 0; same && i < old->nlisten; i++)
-		same = streq(old->listen[i].text, nc->listen[i].text);
+		same = util_streq(old->listen[i].text, nc->listen[i].text);
 	if (same && old->admin_listen != NULL)
-		same = streq(old->admin_listen->text, nc->admin_listen->text);
+		same = util_streq(old->admin_listen->text, nc->admin_listen->text);
 	if (!same)
 		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
 		    "token_cache_entries, cert_cache_entries and park_timeout_ms "

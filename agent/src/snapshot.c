@@ -9,6 +9,7 @@
 #include "crl.h"
 #include "jwks.h"
 #include "log.h"
+#include "util.h"
 #include "snapshot.h"
 
 static atomic_uint_fast64_t snapshot_gen;
@@ -73,20 +74,13 @@ snapshot_new(struct cfgref *cfg)
 	return (s);
 }
 
-static bool
-streq(const char *a, const char *b)
-{
-	return ((a == NULL && b == NULL) ||
-	    (a != NULL && b != NULL && strcmp(a, b) == 0));
-}
-
 /* Same issuer, same key source: its keys carry over. */
 static bool
 same_source(const struct issuer_cfg *a, const struct issuer_cfg *b)
 {
 	return (strcmp(a->name, b->name) == 0 && a->source == b->source &&
-	    streq(a->source_location, b->source_location) &&
-	    streq(a->appid, b->appid));
+	    util_streq(a->source_location, b->source_location) &&
+	    util_streq(a->appid, b->appid));
 }
 
 struct snapshot *
@@ -113,8 +107,8 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 			const struct issuer_cfg *a = &nc->issuers[i], *b = &oc->issuers[j];
 
 			if (old->hmac[j] != NULL && strcmp(a->name, b->name) == 0 &&
-			    streq(a->hmac_secret_file, b->hmac_secret_file) &&
-			    streq(a->hmac_secret_env, b->hmac_secret_env)) {
+			    util_streq(a->hmac_secret_file, b->hmac_secret_file) &&
+			    util_streq(a->hmac_secret_env, b->hmac_secret_env)) {
 				snapshot_set_hmac(s, i, keyset_ref(old->hmac[j]));
 				break;
 			}

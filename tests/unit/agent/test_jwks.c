@@ -865,6 +865,52 @@ test_find(void **state)
 	keyset_unref(ks);
 }
 
+/* keyset_equal: same keys in any order; kid, alg and issuer count. */
+static void
+test_equal(void **state)
+{
+	static const char rsa[] = "{\"kty\":\"RSA\",\"kid\":\"%s\","
+	    "\"n\":\"%s\",\"e\":\"AQAB\"%s}";
+	char ra[2048], rb[2048], ec[1024];
+	struct jwks_report rep;
+	struct keyset *a, *b;
+
+	(void)state;
+	snprintf(ra, sizeof(ra), rsa, "k1", n_a, "");
+	snprintf(rb, sizeof(rb), rsa, "k2", n_b, "");
+	snprintf(ec, sizeof(ec), "{\"kty\":\"EC\",\"kid\":\"e\","
+	    "\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", x256, y256);
+	a = parse_ok(fmt("{\"keys\":[%s,%s,%s]}", ra, rb, ec), &rep);
+	b = parse_ok(fmt("{\"keys\":[%s,%s,%s]}", ec, ra, rb), &rep);
+	assert_true(keyset_equal(a, b));
+	assert_true(keyset_equal(b, a));
+	keyset_unref(b);
+	/* One key fewer; another kid; another alg; an issuer scope. */
+	b = parse_ok(fmt("{\"keys\":[%s,%s]}", ra, rb), &rep);
+	assert_false(keyset_equal(a, b));
+	keyset_unref(b);
+	snprintf(rb, sizeof(rb), rsa, "k3", n_b, "");
+	b = parse_ok(fmt("{\"keys\":[%s,%s,%s]}", ra, rb, ec), &rep);
+	assert_false(keyset_equal(a, b));
+	keyset_unref(b);
+	snprintf(rb, sizeof(rb), rsa, "k2", n_b, ",\"alg\":\"RS256\"");
+	b = parse_ok(fmt("{\"keys\":[%s,%s,%s]}", ra, rb, ec), &rep);
+	assert_false(keyset_equal(a, b));
+	keyset_unref(b);
+	snprintf(rb, sizeof(rb), rsa, "k2", n_b, ",\"issuer\":\"https://i\"");
+	b = parse_ok(fmt("{\"keys\":[%s,%s,%s]}", ra, rb, ec), &rep);
+	assert_false(keyset_equal(a, b));
+	keyset_unref(b);
+	/* The same kid on another key. */
+	snprintf(rb, sizeof(rb), rsa, "k2", n_a, "");
+	snprintf(ra, sizeof(ra), rsa, "k1", n_b, "");
+	b = parse_ok(fmt("{\"keys\":[%s,%s,%s]}", ra, rb, ec), &rep);
+	assert_false(keyset_equal(a, b));
+	keyset_unref(b);
+	assert_false(keyset_equal(a, NULL));
+	keyset_unref(a);
+}
+
 static void
 test_refcount(void **state)
 {
@@ -991,6 +1037,7 @@ main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_duplicate_kids),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_hmac_set),
 		cmocka_unit_test(test_rs_hs_confusion),
