@@ -50,7 +50,11 @@ server_listen_tcp(const struct listen_addr *a, const char *what, int backlog)
 	int fd = -1, one = 1, rc;
 
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
+	/* The config allows IPv4 addresses, "localhost" and bracketed IPv6
+	 * literals (stored without brackets).  "localhost" means 127.0.0.1,
+	 * as the config says, even where ::1 comes first in /etc/hosts:
+	 * only the first address is bound, and HAProxy must find it. */
+	hints.ai_family = strchr(a->host, ':') != NULL ? AF_INET6 : AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%u", (unsigned)a->port);
