@@ -749,12 +749,35 @@ xfer_go(struct xfer *x)
 	return (0);
 }
 
+/*
+ * A peer that closes without answering shows up as CURLE_GOT_NOTHING on a
+ * fresh connection, but as a send or receive error ("Connection died,
+ * tried 5 times") when curl had reused pooled connections. Both mean the
+ * same thing to an operator, so they get one message.
+ */
+static bool
+no_response(struct xfer *x, CURLcode res)
+{
+	long hdr = 0;
+
+	if (res != CURLE_GOT_NOTHING && res != CURLE_SEND_ERROR &&
+	    res != CURLE_RECV_ERROR)
+		return (false);
+	if (curl_easy_getinfo(x->easy, CURLINFO_HEADER_SIZE, &hdr) != CURLE_OK)
+		return (false);
+	return (hdr == 0);
+}
+
 static const char *
 xfer_error(struct xfer *x, CURLcode res, char *buf, size_t cap)
 {
 	if (x->too_big || res == CURLE_FILESIZE_EXCEEDED)
 		snprintf(buf, cap, "body larger than fetch.max_body_bytes (%zu)",
 		    x->max);
+	else if (no_response(x, res))
+		snprintf(buf, cap, "server closed the connection without a "
+		    "response (%.160s)", x->errbuf[0] != '\0' ? x->errbuf :
+		    curl_easy_strerror(res));
 	else if (x->errbuf[0] != '\0')
 		snprintf(buf, cap, "%s", x->errbuf);
 	else

@@ -99,7 +99,7 @@ check(not any(r["headers"].get("if-none-match") for r in idp.requests_for("/lm/k
 
 log("failures keep the last good keys")
 EXPECT = {"500": "HTTP status 500", "hang": "imed out", "garbage": "JSON",
-          "oversize": "larger than fetch.max_body_bytes", "close": "reply"}
+          "oversize": "larger than fetch.max_body_bytes", "close": "without a response"}
 for mode, text in EXPECT.items():
     if mode == "hang":
         idp.rearm_hangs()

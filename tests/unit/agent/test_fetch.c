@@ -93,6 +93,7 @@ static unsigned srv_port;
 static pthread_t srv_thread;
 static atomic_bool srv_stop;
 static atomic_int hits_token, hits_keys;
+static atomic_bool keys_close;  /* /keys: close without answering */
 
 /* A token response larger than libcurl's write chunks, so the body buffer
  * grows while it already holds the token. */
@@ -161,7 +162,9 @@ srv_main(void *arg)
 			__real_free(b);     /* not the agent's: not watched */
 		} else if (strncmp(req, "GET /keys ", 10) == 0) {
 			atomic_fetch_add(&hits_keys, 1);
-			reply(c, "200 OK", jwks_body, sizeof(jwks_body) - 1);
+			if (!atomic_load(&keys_close))
+				reply(c, "200 OK", jwks_body,
+				    sizeof(jwks_body) - 1);
 		} else {
 			reply(c, "404 Not Found", "", 0);
 		}
@@ -344,6 +347,27 @@ test_state_tmp_not_followed(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * A server that reads the request and closes without a byte of answer is
+ * reported as such, not as a bare libcurl message, and the source waits
+ * for its keys.
+ */
+static void
+test_closed_without_response(void **state)
+{
+	struct fetcher *f;
+
+	(void)state;
+	atomic_store(&keys_close, true);
+	f = fetcher_for("");
+	assert_true(ready_has(f, "\"last_error\":\"server closed the "
+	    "connection without a response (Empty reply from server)\""));
+	assert_true(ready_has(f, "\"state\":\"error\""));
+	fetch_stop(f);
+	fetch_free(f);
+	atomic_store(&keys_close, false);
+}
+
 /* fetch_stop() ends the fetcher even when no memory can be had. */
 static void
 test_stop_without_memory(void **state)
@@ -369,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_token_body_wiped),
 		cmocka_unit_test(test_state_tmp_not_followed),
 		cmocka_unit_test(test_stop_without_memory),
+		cmocka_unit_test(test_closed_without_response),
 	};
 
 	return (cmocka_run_group_tests(tests, srv_start, srv_end));
