@@ -93,7 +93,14 @@ static unsigned srv_port;
 static pthread_t srv_thread;
 static atomic_bool srv_stop;
 static atomic_int hits_token, hits_keys;
-static atomic_bool keys_close;  /* /keys: close without answering */
+/* How /keys answers: with the key set (ETag "v1", and 304 to a request
+ * that sends it back), by closing without a byte, or with a 500. */
+enum { KEYS_OK, KEYS_CLOSE, KEYS_500 };
+static atomic_int keys_mode;
+static atomic_int hits_304, hits_inm;   /* 304s sent; requests with INM */
+/* Held while one /keys request is counted, so that a reader sees the
+ * counts of whole requests only. */
+static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A token response larger than libcurl's write chunks, so the body buffer
  * grows while it already holds the token. */
@@ -119,12 +126,13 @@ static const char jwks_body[] = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
     "\"use\":\"sig\",\"alg\":\"ES256\",\"kid\":\"k1\"}]}";
 
 static void
-reply(int c, const char *status, const char *body, size_t len)
+reply(int c, const char *status, const char *extra, const char *body,
+    size_t len)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: "
-	    "application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", status, len);
+	    "application/json\r\nContent-Length: %zu\r\n%s"
+	    "Connection: close\r\n\r\n", status, len, extra);
 
 	if (write(c, head, (size_t)n) != n ||
 	    write(c, body, len) != (ssize_t)len)
@@ -158,15 +166,38 @@ srv_main(void *arg)
 			char *b = token_body(&len);
 
 			atomic_fetch_add(&hits_token, 1);
-			reply(c, "200 OK", b, len);
+			reply(c, "200 OK", "", b, len);
 			__real_free(b);     /* not the agent's: not watched */
 		} else if (strncmp(req, "GET /keys ", 10) == 0) {
+			bool inm = strcasestr(req, "\r\nIf-None-Match: "
+			    "\"v1\"\r\n") != NULL;
+
+			int mode = atomic_load(&keys_mode);
+
+			pthread_mutex_lock(&keys_lock);
 			atomic_fetch_add(&hits_keys, 1);
-			if (!atomic_load(&keys_close))
-				reply(c, "200 OK", jwks_body,
-				    sizeof(jwks_body) - 1);
+			if (inm)
+				atomic_fetch_add(&hits_inm, 1);
+			if (inm && mode == KEYS_OK)
+				atomic_fetch_add(&hits_304, 1);
+			pthread_mutex_unlock(&keys_lock);
+			switch (mode) {
+			case KEYS_OK:
+				if (inm) {
+					reply(c, "304 Not Modified",
+					    "ETag: \"v1\"\r\n", "", 0);
+				} else
+					reply(c, "200 OK", "ETag: \"v1\"\r\n",
+					    jwks_body, sizeof(jwks_body) - 1);
+				break;
+			case KEYS_500:
+				reply(c, "500 Internal Server Error", "", "", 0);
+				break;
+			default:        /* KEYS_CLOSE */
+				break;
+			}
 		} else {
-			reply(c, "404 Not Found", "", 0);
+			reply(c, "404 Not Found", "", "", 0);
 		}
 		close(c);
 	}
@@ -209,8 +240,10 @@ srv_end(void **state)
 
 static struct agent_stats stats;
 
+/* A started fetcher for one issuer whose keys are at /keys, with
+ * ${extra} members at the top of the config and ${fetch} in "fetch". */
 static struct fetcher *
-fetcher_for(const char *extra)
+fetcher_with(const char *extra, const char *fetch)
 {
 	char doc[2048];
 	struct config_errors e = { 0 };
@@ -219,15 +252,14 @@ fetcher_for(const char *extra)
 
 	snprintf(doc, sizeof(doc), "{\"listen\":[\"127.0.0.1:1\"],"
 	    "\"log_level\":\"error\",%s"
-	    "\"fetch\":{\"insecure_skip_verify_for_tests\":true,"
-	    "\"refresh_min_s\":60,\"refresh_max_s\":120},"
+	    "\"fetch\":{\"insecure_skip_verify_for_tests\":true,%s},"
 	    "\"credentials\":[{\"name\":\"mi\",\"type\":\"managed_identity\","
 	    "\"endpoint\":\"http://127.0.0.1:%u/token\",\"resource\":\"r\"}],"
 	    "\"issuers\":[{\"name\":\"idp\",\"issuer\":\"https://idp.example\","
 	    "\"jwks_url\":\"http://127.0.0.1:%u/keys\",\"credential\":\"mi\","
 	    "\"audiences\":[\"api://a\"],\"algorithms\":[\"ES256\"]}],"
 	    "\"routes\":[{\"name\":\"r\",\"require\":\"jwt\"}]}",
-	    extra, srv_port, srv_port);
+	    extra, fetch, srv_port, srv_port);
 	if (config_parse(doc, strlen(doc), NULL, &cfg, &e) != 0) {
 		for (size_t i = 0; i < e.n; i++)
 			fprintf(stderr, "%s\n", e.v[i]);
@@ -238,6 +270,13 @@ fetcher_for(const char *extra)
 	config_errors_free(&e);
 	assert_int_equal(fetch_start(f, NULL, 0), 0);
 	return (f);
+}
+
+static struct fetcher *
+fetcher_for(const char *extra)
+{
+	return (fetcher_with(extra, "\"refresh_min_s\":60,"
+	    "\"refresh_max_s\":120"));
 }
 
 /* Wait up to 10 s for /readyz of ${f} to contain ${what}. */
@@ -358,14 +397,153 @@ test_closed_without_response(void **state)
 	struct fetcher *f;
 
 	(void)state;
-	atomic_store(&keys_close, true);
+	atomic_store(&keys_mode, KEYS_CLOSE);
 	f = fetcher_for("");
 	assert_true(ready_has(f, "\"last_error\":\"server closed the "
 	    "connection without a response (Empty reply from server)\""));
 	assert_true(ready_has(f, "\"state\":\"error\""));
 	fetch_stop(f);
 	fetch_free(f);
-	atomic_store(&keys_close, false);
+	atomic_store(&keys_mode, KEYS_OK);
+}
+
+/* The first number after ${key} in /readyz of ${f}; -1 if none. */
+static long
+ready_num(struct fetcher *f, const char *key)
+{
+	struct abuf b = { 0 };
+	const char *p;
+	long v = -1;
+
+	(void)fetch_ready(f, &b);
+	if (b.p != NULL && (p = strstr(b.p, key)) != NULL)
+		v = strtol(p + strlen(key), NULL, 10);
+	free(b.p);
+	return (v);
+}
+
+/* Wait up to 10 s for ${v} to reach ${n}. */
+static bool
+count_reaches(atomic_int *v, int n)
+{
+	for (int i = 0; i < 1000 && atomic_load(v) < n; i++)
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	return (atomic_load(v) >= n);
+}
+
+static void
+reset_counts(void)
+{
+	atomic_store(&hits_keys, 0);
+	atomic_store(&hits_304, 0);
+	atomic_store(&hits_inm, 0);
+}
+
+/*
+ * A refresh sends the ETag back; a 304 keeps the document, counts in
+ * not_modified and leaves the source ok.
+ */
+static void
+test_revalidated_304(void **state)
+{
+	struct fetcher *f;
+	int keys, inm, nm;
+
+	(void)state;
+	reset_counts();
+	f = fetcher_with("", "\"refresh_min_s\":1,\"refresh_max_s\":1");
+	assert_true(count_reaches(&hits_304, 2));
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	assert_true(ready_num(f, "\"not_modified\":") >= 2);
+	fetch_stop(f);
+	fetch_free(f);
+	pthread_mutex_lock(&keys_lock);
+	keys = atomic_load(&hits_keys);
+	inm = atomic_load(&hits_inm);
+	nm = atomic_load(&hits_304);
+	pthread_mutex_unlock(&keys_lock);
+	assert_int_equal(inm, nm);              /* every refresh sent it */
+	assert_int_equal(keys - nm, 1);         /* one full fetch */
+}
+
+/*
+ * After failures the source is retried on the backoff schedule (capped by
+ * backoff_max_s), not at the periodic refresh interval (60 s here).
+ */
+static void
+test_backoff_after_failures(void **state)
+{
+	struct fetcher *f;
+	int n;
+
+	(void)state;
+	reset_counts();
+	atomic_store(&keys_mode, KEYS_500);
+	f = fetcher_with("", "\"refresh_min_s\":60,\"refresh_max_s\":120,"
+	    "\"backoff_max_s\":1");
+	assert_true(count_reaches(&hits_keys, 3));
+	assert_true(ready_has(f, "\"last_error\":\"HTTP status 500\""));
+	assert_in_range(ready_num(f, "\"next_refresh_s\":"), 0, 1);
+	/* Capped at 1 s and at least half of it: 2 s hold 1 to 5 tries
+	 * (2 when the machine is idle). */
+	n = atomic_load(&hits_keys);
+	nanosleep(&(struct timespec){ 2, 0 }, NULL);
+	n = atomic_load(&hits_keys) - n;
+	fetch_stop(f);
+	fetch_free(f);
+	atomic_store(&keys_mode, KEYS_OK);
+	assert_in_range(n, 1, 5);
+}
+
+/* Remove every file in ${dir}, then ${dir}. */
+static void
+rm_dir(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Cold start with state_dir: the document saved by an earlier run gives
+ * the issuer its keys while the provider fails, and its ETag makes the
+ * first request conditional once the provider is back.
+ */
+static void
+test_state_dir_cold_start(void **state)
+{
+	char dir[] = "/tmp/spoa-fetch-XXXXXX", extra[600];
+	struct fetcher *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(extra, sizeof(extra), "\"state_dir\":\"%s\",", dir);
+
+	/* First run: fetched, saved. */
+	f = fetcher_for(extra);
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	fetch_stop(f);
+	fetch_free(f);
+
+	/* Second run, the provider failing: the keys come from state_dir. */
+	reset_counts();
+	atomic_store(&keys_mode, KEYS_500);
+	f = fetcher_with(extra, "\"refresh_min_s\":60,"
+	    "\"refresh_max_s\":120,\"backoff_max_s\":1");
+	assert_true(count_reaches(&hits_keys, 1));
+	assert_true(ready_has(f, "\"last_error\":\"HTTP status 500\""));
+	assert_true(ready_has(f, "\"state\":\"stale\""));
+	assert_true(ready_has(f, "\"issuer:idp\":{\"kind\":\"issuer\","
+	    "\"keys_from\":\"jwks_url\",\"state\":\"ok\""));
+	assert_true(atomic_load(&hits_inm) >= 1);
+	/* The provider is back: revalidated, not fetched again. */
+	atomic_store(&keys_mode, KEYS_OK);
+	assert_true(count_reaches(&hits_304, 1));
+	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
+	fetch_stop(f);
+	fetch_free(f);
+	rm_dir(dir);
 }
 
 /* fetch_stop() ends the fetcher even when no memory can be had. */
@@ -394,6 +572,9 @@ main(void)
 		cmocka_unit_test(test_state_tmp_not_followed),
 		cmocka_unit_test(test_stop_without_memory),
 		cmocka_unit_test(test_closed_without_response),
+		cmocka_unit_test(test_revalidated_304),
+		cmocka_unit_test(test_backoff_after_failures),
+		cmocka_unit_test(test_state_dir_cold_start),
 	};
 
 	return (cmocka_run_group_tests(tests, srv_start, srv_end));
