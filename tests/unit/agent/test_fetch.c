@@ -399,8 +399,10 @@ test_closed_without_response(void **state)
 	(void)state;
 	atomic_store(&keys_mode, KEYS_CLOSE);
 	f = fetcher_for("");
+	/* libcurl's own words follow in parentheses ("Empty reply from
+	 * server" here; other versions may say it differently). */
 	assert_true(ready_has(f, "\"last_error\":\"server closed the "
-	    "connection without a response (Empty reply from server)\""));
+	    "connection without a response ("));
 	assert_true(ready_has(f, "\"state\":\"error\""));
 	fetch_stop(f);
 	fetch_free(f);
