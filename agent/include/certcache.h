@@ -18,6 +18,7 @@
 #ifndef SPOA_CERTCACHE_H
 #define SPOA_CERTCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,8 @@ struct certcache;
 
 struct certcache_stats {
 	uint64_t hits;          /* answered from the cache (incl. refusals) */
-	uint64_t misses;        /* cert_analyze() calls */
+	uint64_t misses;        /* not: analysed (or the lookup's digest
+				 * failed, out of memory) */
 	uint64_t evictions;     /* entries dropped to make room */
 	size_t entries;         /* live entries */
 };
@@ -41,17 +43,18 @@ struct certcache_stats {
 struct certcache *certcache_new(uint32_t max);
 
 /*
- * certcache_get(cc, der, len, cas, why):
+ * certcache_get(cc, der, len, cas, why, hit):
  * The analysis of the certificate in the ${len} bytes at ${der} with the
  * CA store ${cas} (may be NULL), as cert_analyze() would return it: a new
  * reference the caller releases with cert_info_unref(), or NULL with a
  * constant reason in *${why} (if ${why} is not NULL).  Hashes ${der} and
  * looks it up first; analyses only on a miss, or when the entry was made
- * with another store.
+ * with another store.  *${hit} (if ${hit} is not NULL) says whether the
+ * answer came from the cache.
  */
 const struct cert_info *certcache_get(struct certcache *cc,
     const uint8_t *der, size_t len, const struct ca_store *cas,
-    const char **why);
+    const char **why, bool *hit);
 
 /* certcache_stats(cc, out): counters since certcache_new(). */
 void certcache_stats(const struct certcache *cc, struct certcache_stats *out);

@@ -1,6 +1,6 @@
 /*
  * tokcache.h: the verified-token cache of one worker (no locks: only its
- * worker touches it).  Key: SHA-256 of the token.  Value: an opaque object
+ * worker touches it); certcache.c keeps its entries in one too.  Key: SHA-256 of the token.  Value: an opaque object
  * holding the verified claims (never a route decision), freed through the
  * callback given at insertion.  Bounded: when full, the CLOCK hand evicts an
  * entry not used since it last passed.  An entry is dead after its expiry
@@ -44,6 +44,10 @@ void tokcache_sweep(struct tokcache *tc, tokcache_keep_fn *keep, void *arg);
 
 /* tokcache_count(tc): live entries (tests, metrics). */
 size_t tokcache_count(const struct tokcache *tc);
+
+/* tokcache_evictions(tc): entries the CLOCK hand dropped to make room
+ * (not the expired or swept ones); 0 for NULL. */
+uint64_t tokcache_evictions(const struct tokcache *tc);
 
 /* tokcache_free(tc): release everything; NULL is a no-op. */
 void tokcache_free(struct tokcache *tc);

@@ -30,17 +30,16 @@ analyse(const struct facts *f, const struct snapshot *s,
 	const struct ca_store *cas = s->cfg->cas;
 	const uint8_t *der = (const uint8_t *)f->cert_der.ptr;
 	const struct cert_info *ci;
-	struct certcache_stats before, after;
+	bool hit;
 
 	if (env->certcache == NULL)
 		return (cert_analyze(der, f->cert_der.len, cas, why));
-	certcache_stats(env->certcache, &before);
-	ci = certcache_get(env->certcache, der, f->cert_der.len, cas, why);
+	ci = certcache_get(env->certcache, der, f->cert_der.len, cas, why,
+	    &hit);
 	if (env->stats != NULL) {
-		certcache_stats(env->certcache, &after);
-		if (after.hits != before.hits)
+		if (hit)
 			STAT_INC(env->stats, cert_cache_hits);
-		if (after.misses != before.misses)
+		else
 			STAT_INC(env->stats, cert_cache_misses);
 	}
 	return (ci);

@@ -27,6 +27,7 @@ struct tokcache {
 	uint32_t max, nslots, cap, count, hand, free_head;	/* cap: slots allocated */
 	uint32_t *buckets;
 	uint32_t mask;
+	uint64_t evictions;
 };
 
 static uint32_t
@@ -148,6 +149,7 @@ take_slot(struct tokcache *tc)
 		}
 		if (s->used) {
 			drop(tc, i);
+			tc->evictions++;
 			tc->free_head = tc->slots[i].next;  /* take it back */
 		}
 		return (i);
@@ -202,6 +204,12 @@ size_t
 tokcache_count(const struct tokcache *tc)
 {
 	return (tc == NULL ? 0 : tc->count);
+}
+
+uint64_t
+tokcache_evictions(const struct tokcache *tc)
+{
+	return (tc == NULL ? 0 : tc->evictions);
 }
 
 void

@@ -243,17 +243,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a == NULL) {
 		CHECK(why != NULL);
 		/* The cache agrees, and answers a refusal from memory. */
-		CHECK(certcache_get(cache, data, size, cas, &why2) == NULL);
+		CHECK(certcache_get(cache, data, size, cas, &why2, NULL) == NULL);
 		CHECK(why2 != NULL);
 		check_dn_text(data, size);
 		return (0);
 	}
 	check(data, size, a);
 	CHECK(!a->has_issuer_sha256);
-	b = certcache_get(cache, data, size, cas, &why2);
+	b = certcache_get(cache, data, size, cas, &why2, NULL);
 	CHECK(b != NULL);
 	check(data, size, b);
-	c = certcache_get(cache, data, size, cas, &why2);
+	c = certcache_get(cache, data, size, cas, &why2, NULL);
 	CHECK(c == b);
 	cert_info_unref(a);
 	cert_info_unref(b);

@@ -217,7 +217,7 @@ exhaust(const char *name, const struct ca_store *store)
 		assert_non_null(cc);
 		why = NULL;
 		arm(k);
-		ci = certcache_get(cc, der, len, store, &why);
+		ci = certcache_get(cc, der, len, store, &why, NULL);
 		disarm();
 		if (!failed) {
 			same_as(ref, ci);
@@ -243,7 +243,7 @@ exhaust(const char *name, const struct ca_store *store)
 			cert_info_unref(ci);
 		}
 		/* With memory back, the next request gets the analysis. */
-		ci = certcache_get(cc, der, len, store, &why);
+		ci = certcache_get(cc, der, len, store, &why, NULL);
 		same_as(ref, ci);
 		cert_info_unref(ci);
 		certcache_stats(cc, &st);
@@ -303,7 +303,7 @@ test_refusal_cached(void **state)
 	assert_false(temporary);
 
 	why = NULL;
-	assert_null(certcache_get(cc, bad, len + 1, cas, &why));
+	assert_null(certcache_get(cc, bad, len + 1, cas, &why, NULL));
 	assert_string_equal(why, "trailing bytes after the certificate");
 	certcache_stats(cc, &st);
 	assert_int_equal(st.entries, 1);
@@ -311,7 +311,7 @@ test_refusal_cached(void **state)
 	/* Answered from the cache, with no allocation at all. */
 	why = NULL;
 	arm(-1);
-	assert_null(certcache_get(cc, bad, len + 1, cas, &why));
+	assert_null(certcache_get(cc, bad, len + 1, cas, &why, NULL));
 	disarm();
 	assert_string_equal(why, "trailing bytes after the certificate");
 	certcache_stats(cc, &st);

@@ -61,7 +61,7 @@ get(struct certcache *cc, size_t i, const struct ca_store *store)
 {
 	const char *why = NULL;
 	const struct cert_info *ci = certcache_get(cc, der[i], len[i], store,
-	    &why);
+	    &why, NULL);
 
 	if (ci == NULL)
 		fail_msg("%s: %s", names[i], why);
@@ -74,17 +74,21 @@ test_hit(void **state)
 	struct certcache *cc = certcache_new(16);
 	const struct cert_info *a, *b, *c;
 	uint8_t *copy;
+	bool hit = true;
 
 	(void)state;
 	assert_non_null(cc);
-	a = get(cc, 0, cas);
+	a = certcache_get(cc, der[0], len[0], cas, NULL, &hit);
+	assert_non_null(a);
+	assert_false(hit);
 	assert_int_equal(stats(cc).misses, 1);
 	assert_int_equal(stats(cc).hits, 0);
 	/* The same bytes from another buffer: a hit, the same object. */
 	copy = malloc(len[0]);
 	memcpy(copy, der[0], len[0]);
-	b = certcache_get(cc, copy, len[0], cas, NULL);
+	b = certcache_get(cc, copy, len[0], cas, NULL, &hit);
 	free(copy);
+	assert_true(hit);
 	assert_ptr_equal(a, b);
 	assert_int_equal(stats(cc).misses, 1);
 	assert_int_equal(stats(cc).hits, 1);
@@ -200,18 +204,18 @@ test_refusals(void **state)
 	(void)state;
 	memcpy(bad, der[0], len[0]);
 	bad[len[0]] = 0;
-	assert_null(certcache_get(cc, bad, len[0] + 1, cas, &why));
+	assert_null(certcache_get(cc, bad, len[0] + 1, cas, &why, NULL));
 	assert_string_equal(why, "trailing bytes after the certificate");
-	assert_null(certcache_get(cc, bad, len[0] + 1, cas, &why2));
+	assert_null(certcache_get(cc, bad, len[0] + 1, cas, &why2, NULL));
 	assert_ptr_equal(why, why2);
 	assert_int_equal(stats(cc).misses, 1);
 	assert_int_equal(stats(cc).hits, 1);
-	assert_null(certcache_get(cc, bad, len[0] + 1, cas, NULL));
+	assert_null(certcache_get(cc, bad, len[0] + 1, cas, NULL, NULL));
 	/* Bounds are checked before hashing, not cached. */
 	why = NULL;
-	assert_null(certcache_get(cc, NULL, 0, cas, &why));
+	assert_null(certcache_get(cc, NULL, 0, cas, &why, NULL));
 	assert_string_equal(why, "empty certificate");
-	assert_null(certcache_get(cc, bad, CERT_DER_MAX + 1, cas, &why));
+	assert_null(certcache_get(cc, bad, CERT_DER_MAX + 1, cas, &why, NULL));
 	assert_string_equal(why, "certificate larger than 64 KiB");
 	assert_int_equal(stats(cc).entries, 1);
 	free(bad);
@@ -236,7 +240,7 @@ test_off(void **state)
 	assert_int_equal(stats(cc).entries, 0);
 	cert_info_unref(a);
 	cert_info_unref(b);
-	assert_null(certcache_get(cc, der[0], len[0] - 1, cas, &why));
+	assert_null(certcache_get(cc, der[0], len[0] - 1, cas, &why, NULL));
 	assert_string_equal(why, "not a DER-encoded X.509 certificate");
 	certcache_free(cc);
 }
