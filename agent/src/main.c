@@ -199,6 +199,19 @@ run(const char *path)
 	log_set_level((enum log_level)a.cfg->log_level);
 	(void)signal(SIGPIPE, SIG_IGN);
 
+	/* The admin listener is bound before the SPOP one: once HAProxy (or
+	 * a start script) can connect to the SPOP port, /readyz answers too.
+	 * Neither accepts before ev_run(). */
+	a.loop = ev_default_loop(EVFLAG_AUTO);
+	if (a.cfg->admin_listen != NULL) {
+		struct admin_providers prov = {
+			.ready = fetch_ready, .metrics = fetch_metrics,
+			.arg = a.fetcher,
+		};
+		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats, &prov);
+		if (a.admin == NULL)
+			goto out;
+	}
 	a.server = server_open(a.cfg);
 	if (a.server == NULL)
 		goto out;
@@ -223,7 +236,6 @@ run(const char *path)
 	if (fetch_start(a.fetcher, a.workers, a.nworkers) != 0)
 		goto out;
 
-	a.loop = ev_default_loop(EVFLAG_AUTO);
 	ev_signal_init(&a.sigterm, on_signal, SIGTERM);
 	ev_signal_init(&a.sigint, on_signal, SIGINT);
 	ev_signal_init(&a.sighup, on_signal, SIGHUP);
@@ -231,15 +243,6 @@ run(const char *path)
 	ev_signal_start(a.loop, &a.sigterm);
 	ev_signal_start(a.loop, &a.sigint);
 	ev_signal_start(a.loop, &a.sighup);
-	if (a.cfg->admin_listen != NULL) {
-		struct admin_providers prov = {
-			.ready = fetch_ready, .metrics = fetch_metrics,
-			.arg = a.fetcher,
-		};
-		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats, &prov);
-		if (a.admin == NULL)
-			goto out;
-	}
 	server_start(a.server, a.loop, a.workers, a.nworkers, &a.stats);
 	log_info("spoa-iam %s ready: %zu worker%s, %zu route%s, %zu issuer%s",
 	    SPOA_VERSION, a.nworkers, a.nworkers == 1 ? "" : "s",

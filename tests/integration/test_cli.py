@@ -137,6 +137,34 @@ def read_reply(sk):
     return int(head.split()[1]), body.decode()
 
 
+log("start-up: the admin listener is bound before the SPOP one")
+# Once the SPOP port accepts (what HAProxy's check and start scripts wait
+# for), /readyz must not be refused; and a busy admin port stops the start
+# before the SPOP port is ever bound.
+order = Agent({"routes": [{"name": "open", "require": "none"}]}, name="order").start()
+check_eq(admin_req(order.admin_port)[0], 200, "/healthz answers as soon as the SPOP port accepts")
+out = order.output()
+a_at, s_at = out.find("admin endpoints on"), out.find("listening for SPOP")
+check(0 <= a_at < s_at, f"admin listener logged before the SPOP one ({a_at} < {s_at})")
+check_eq(order.stop(), 0, "order: exit 0")
+with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    bp = busy.getsockname()[1]
+    spop_port = free_port()
+    b = Agent({"listen": [f"127.0.0.1:{spop_port}"], "admin_listen": f"127.0.0.1:{bp}",
+               "routes": [{"name": "open", "require": "none"}]}, name="busyadmin")
+    b.start(wait=False)
+    try:
+        rc = b.p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check_eq(rc, 1, "admin port in use: exit 1")
+    check("listening for SPOP" not in b.output(),
+          "admin port in use: the SPOP port was never bound")
+    b.stop()
+
+
 log("SIGHUP: settings read once at start warn that they need a restart")
 agent = Agent({"routes": [{"name": "open", "require": "none"}]}).start()
 WARN = "take effect at the next restart"
