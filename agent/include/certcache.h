@@ -28,8 +28,8 @@ struct certcache;
 
 struct certcache_stats {
 	uint64_t hits;          /* answered from the cache (incl. refusals) */
-	uint64_t misses;        /* not: analysed (or the lookup's digest
-				 * failed, out of memory) */
+	uint64_t misses;        /* every other answer: analysed, or the
+				 * key's digest failed (out of memory) */
 	uint64_t evictions;     /* entries dropped to make room */
 	size_t entries;         /* live entries */
 };

@@ -1,8 +1,9 @@
 /*
  * tokcache.h: the verified-token cache of one worker (no locks: only its
- * worker touches it); certcache.c keeps its entries in one too.  Key: SHA-256 of the token.  Value: an opaque object
- * holding the verified claims (never a route decision), freed through the
- * callback given at insertion.  Bounded: when full, the CLOCK hand evicts an
+ * worker touches it); certcache.c keeps its entries in one too.  Key:
+ * SHA-256 of the token.  Value: an opaque object holding the verified
+ * claims (never a route decision), freed through the callback given at
+ * insertion.  Bounded: when full, the CLOCK hand evicts an
  * entry not used since it last passed.  An entry is dead after its expiry
  * time, and tokcache_sweep() drops the ones whose key left the key set.
  */

@@ -76,8 +76,10 @@ certcache_get(struct certcache *cc, const uint8_t *der, size_t len,
 
 	if (hit != NULL)
 		*hit = false;
-	if (cc->tc == NULL || der == NULL || len == 0 || len > CERT_DER_MAX)
-		goto analyse_only;
+	if (cc->tc == NULL || der == NULL || len == 0 || len > CERT_DER_MAX) {
+		cc->misses++;
+		return (cert_analyze(der, len, cas, why));
+	}
 	if (cert_sha256(der, len, key) != 0) {
 		cc->misses++;
 		if (why != NULL)
@@ -106,10 +108,6 @@ certcache_get(struct certcache *cc, const uint8_t *der, size_t len,
 	if (ci == NULL && why != NULL)
 		*why = w;
 	return (ci);
-
-analyse_only:
-	cc->misses++;
-	return (cert_analyze(der, len, cas, why));
 }
 
 void
