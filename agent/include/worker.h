@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* How long a closing connection may take to flush its last frame before
  * it is cut (conn.c); bounds a drain. */
@@ -60,11 +61,13 @@ void worker_kid_absent(struct worker *w, size_t issuer, const char *kid,
 void worker_drain(struct worker *w);
 
 /*
- * worker_join(w, timeout_ms):
- * Wait up to ${timeout_ms} for the thread of a draining worker to end, then
- * free it.  Return 0 if it ended in time, -1 if it did not (then it is left
- * running and not freed: the process is about to exit anyway).
+ * worker_join(w, deadline):
+ * Wait until ${deadline} (CLOCK_REALTIME) at the latest for the thread of a
+ * draining worker to end, then free it.  Return 0 if it ended in time, -1
+ * if it did not (then it is left running and not freed: the process is
+ * about to exit anyway).  One deadline serves all workers, so the whole
+ * drain is bounded, however many there are.
  */
-int worker_join(struct worker *w, unsigned timeout_ms);
+int worker_join(struct worker *w, const struct timespec *deadline);
 
 #endif /* !SPOA_WORKER_H */

@@ -198,8 +198,10 @@ load_crl_files(struct snapshot *s, const struct ca_store *cas,
 	}
 	docs = calloc(n, sizeof(*docs));
 	bufs = calloc(n, sizeof(*bufs));
-	if (docs == NULL || bufs == NULL)
+	if (docs == NULL || bufs == NULL) {
+		add_error(errs, "crl_files: out of memory");
 		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		size_t len;
 

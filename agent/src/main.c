@@ -180,6 +180,7 @@ run(const char *path)
 	struct agent a;
 	sigset_t all, old;
 	unsigned drain_ms;
+	struct timespec deadline;
 	bool stuck = false;
 	int rc = 1;
 
@@ -252,18 +253,26 @@ run(const char *path)
 	ev_run(a.loop, 0);
 	rc = 0;
 out:
+	/* In-flight requests wait at most park_timeout; then each connection
+	 * gets the linger time to take its DISCONNECT (a peer that never reads
+	 * is cut then), plus a margin.  Past that, counted from here for all
+	 * workers together, a worker is stuck. */
+	drain_ms = a.cfg->park_timeout_ms + CONN_LINGER_MS + 2000;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += drain_ms / 1000;
+	deadline.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	admin_close(a.admin);
 	server_close(a.server);
 	/* No more publications; parked requests end at their deadline. */
 	fetch_stop(a.fetcher);
-	/* In-flight requests wait at most park_timeout; then each connection
-	 * gets the linger time to take its DISCONNECT (a peer that never reads
-	 * is cut then), plus a margin.  Past that a worker is stuck. */
-	drain_ms = a.cfg->park_timeout_ms + CONN_LINGER_MS + 2000;
 	for (size_t i = 0; i < a.nworkers; i++)
 		worker_drain(a.workers[i]);
 	for (size_t i = 0; i < a.nworkers; i++) {
-		if (worker_join(a.workers[i], drain_ms) != 0) {
+		if (worker_join(a.workers[i], &deadline) != 0) {
 			log_error("worker %zu did not stop within %u ms", i,
 			    drain_ms);
 			stuck = true;

@@ -295,21 +295,14 @@ err0:
 }
 
 int
-worker_join(struct worker *w, unsigned timeout_ms)
+worker_join(struct worker *w, const struct timespec *deadline)
 {
-	struct timespec ts;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&w->done_lock);
 	while (!w->stopped && rc == 0)
-		rc = pthread_cond_timedwait(&w->done_cond, &w->done_lock, &ts);
+		rc = pthread_cond_timedwait(&w->done_cond, &w->done_lock,
+		    deadline);
 	pthread_mutex_unlock(&w->done_lock);
 	if (!w->stopped)
 		return (-1);
