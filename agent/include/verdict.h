@@ -38,7 +38,8 @@ void verdict_init(struct verdict *v);
 
 /*
  * verdict_set(v, r, detail): the outcome: ${r} decides allow (r == ok) and
- * status (reason_status()).  ${detail} must be a constant string.
+ * status (reason_status()).  ${detail} must be a constant string.  Any
+ * WWW-Authenticate challenge set for an earlier outcome is dropped.
  */
 void verdict_set(struct verdict *v, enum reason r, const char *detail);
 

@@ -27,6 +27,7 @@ verdict_set(struct verdict *v, enum reason r, const char *detail)
 	v->allow = (r == REASON_OK);
 	v->status = reason_status(r);
 	v->detail = detail;
+	v->www_authenticate[0] = '\0';    /* a challenge was for the old one */
 }
 
 /* A byte of ${w} is zero (Mycroft's test); ${w} ^ c * ONES finds c. */

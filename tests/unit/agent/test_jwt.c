@@ -456,6 +456,10 @@ expect_at(int line, enum reason want)
 	if (V.allow != (want == REASON_OK))
 		fail_msg("line %d: allow %d for %s", line, V.allow,
 		    reason_name(want));
+	/* A challenge goes with a refusal only, never with a stale one. */
+	if (V.allow && V.www_authenticate[0] != '\0')
+		fail_msg("line %d: allowed with WWW-Authenticate \"%s\"", line,
+		    V.www_authenticate);
 }
 
 #define EXPECT(r)		expect_at(__LINE__, (r))
