@@ -1001,14 +1001,69 @@ test_verify_sha256_digest(void **state)
 	assert_int_equal(EVP_DigestSign(m, sig, &sl, si, sizeof(si) - 1), 1);
 	assert_int_equal(crypto_verify_sha256(k, JWS_ALG_RS384, si,
 	    sizeof(si) - 1, bad, sig, sl), 0);
-	/* A signature value >= n is refused before any arithmetic. */
-	memset(sig, 0xff, sl);
-	assert_int_equal(crypto_verify(k, JWS_ALG_RS384, si, sizeof(si) - 1,
-	    sig, sl), -1);
-	assert_int_equal(crypto_verify_evp(k, JWS_ALG_RS384, si,
-	    sizeof(si) - 1, sig, sl), -1);
 	crypto_key_free(k);
 	BIO_free(bio);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_free(pk);
+}
+
+/*
+ * RFC 8017 §5.2.2 step 1: a signature representative s' = s + n has the
+ * same s'^e mod n as a valid s, so only the range check refuses it.  Keys
+ * are drawn until n leaves room (top byte <= 0xf0), then messages until
+ * s + n still fits in k bytes (each try succeeds with p >= 1/16).
+ */
+static void
+test_rsa_signature_not_reduced(void **state)
+{
+	EVP_PKEY *pk = NULL;
+	BIGNUM *n = NULL, *sn = BN_new();
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	uint8_t text[32], sig[256], big[256];
+	struct crypto_key *k;
+	size_t sl = 0;
+	int tries;
+
+	(void)state;
+	assert_non_null(sn);
+	assert_non_null(m);
+	for (tries = 0; tries < 50; tries++) {
+		EVP_PKEY_free(pk);
+		BN_free(n);
+		n = NULL;
+		assert_non_null(pk = EVP_RSA_gen(2048));
+		assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N,
+		    &n), 1);
+		assert_int_equal(BN_bn2binpad(n, big, 256), 256);
+		if (big[0] <= 0xf0)
+			break;
+	}
+	assert_true(big[0] <= 0xf0);
+	k = pub(pk);
+	for (tries = 0; tries < 1000; tries++) {
+		int len = snprintf((char *)text, sizeof(text), "h.p%d", tries);
+
+		EVP_MD_CTX_reset(m);
+		sl = sizeof(sig);
+		assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL,
+		    pk), 1);
+		assert_int_equal(EVP_DigestSign(m, sig, &sl, text, (size_t)len), 1);
+		assert_non_null(BN_bin2bn(sig, (int)sl, sn));
+		assert_int_equal(BN_add(sn, sn, n), 1);
+		if (BN_num_bytes(sn) <= 256)
+			break;
+	}
+	assert_true(BN_num_bytes(sn) <= 256);
+	assert_int_equal(BN_bn2binpad(sn, big, 256), 256);
+	assert_int_equal(crypto_verify(k, JWS_ALG_RS256, text,
+	    strlen((char *)text), sig, sl), 0);
+	assert_int_equal(crypto_verify(k, JWS_ALG_RS256, text,
+	    strlen((char *)text), big, sizeof(big)), -1);
+	assert_int_equal(crypto_verify_evp(k, JWS_ALG_RS256, text,
+	    strlen((char *)text), big, sizeof(big)), -1);
+	crypto_key_free(k);
+	BN_free(sn);
+	BN_free(n);
 	EVP_MD_CTX_free(m);
 	EVP_PKEY_free(pk);
 }
@@ -1096,6 +1151,7 @@ main(void)
 		cmocka_unit_test(test_hashes_random),
 		cmocka_unit_test(test_sha256_split),
 		cmocka_unit_test(test_verify_sha256_digest),
+		cmocka_unit_test(test_rsa_signature_not_reduced),
 		cmocka_unit_test(test_threads),
 	};
 
