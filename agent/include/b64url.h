@@ -37,8 +37,9 @@ size_t b64url_encoded_len(size_t len);
  * ${len}) into ${out}, which holds ${cap} bytes.  Return the decoded length,
  * or -1 if the input is not canonical unpadded base64url (see above) or the
  * result would not fit in ${cap} bytes.  An empty input decodes to 0 bytes.
- * On error the contents of ${out} are unspecified.  ${out} must not overlap
- * ${in}.
+ * On error the contents of ${out} are unspecified; on success the bytes
+ * after the decoded length (up to ${cap}) may have been written too (the
+ * decoder stores eight bytes at a time).  ${out} must not overlap ${in}.
  */
 ssize_t b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap);
 

@@ -101,7 +101,8 @@ int jws_bearer(const char *authz, size_t len, const char **tok,
  * jws_bearer() refuses is returned as well.  So use it only to look up
  * something stored under a span that jws_bearer() accepted, which proves the
  * header well-formed (the verified-token cache: a hit skips a scan of every
- * token byte); on a miss, call jws_bearer().
+ * token byte), or hand it to jws_parse(), whose three canonical base64url
+ * segments are a strict subset of token68 (what jwt_decide() does on a miss).
  */
 int jws_bearer_span(const char *authz, size_t len, const char **tok,
     size_t *tok_len);
