@@ -49,6 +49,7 @@ static const char *const ident_var[ID_COUNT] = {
 struct verified {
 	cJSON *payload;
 	const struct config *cfg;     /* verified under this config */
+	uint64_t valid_gen;           /* snapshot still_valid() last passed */
 	size_t issuer;                /* index in cfg->issuers */
 	bool hmac;                    /* verified with the issuer's secret */
 	char *kid;                    /* NULL without kid */
@@ -136,10 +137,26 @@ still_valid(const struct verified *vf, const struct snapshot *s)
 	return (true);
 }
 
+/*
+ * still_valid(), asked once per snapshot: the worker sweeps its cache at
+ * every new snapshot (jwt_cache_keep()), so a hit normally finds the entry
+ * already confirmed for the snapshot it is decided under.
+ */
+static bool
+valid_under(struct verified *vf, const struct snapshot *s)
+{
+	if (vf->valid_gen == s->gen)
+		return (true);
+	if (!still_valid(vf, s))
+		return (false);
+	vf->valid_gen = s->gen;
+	return (true);
+}
+
 bool
 jwt_cache_keep(void *val, void *snap)
 {
-	return (still_valid(val, snap));
+	return (valid_under(val, snap));
 }
 
 /* Render a claim for a variable into ${buf}; -1 if absent or not
@@ -454,6 +471,7 @@ try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
 	vf->payload = j->payload;
 	j->payload = NULL;
 	vf->cfg = cfg;
+	vf->valid_gen = s->gen;
 	vf->issuer = i;
 	vf->alg = j->alg;
 	vf->times = times;
@@ -638,7 +656,7 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	}
 	if (have_si) {
 		vf = tokcache_get(env->tokcache, key, env->now);
-		if (vf != NULL && still_valid(vf, s) &&
+		if (vf != NULL && valid_under(vf, s) &&
 		    route_allows_issuer(rt, vf->issuer)) {
 			const struct issuer_cfg *is = &cfg->issuers[vf->issuer];
 
