@@ -1270,15 +1270,13 @@ out:
  * and it.  Errors are logged, one per line; the first is returned.
  */
 static int
-accept_policy(struct fetcher *f, struct source *src, const char *body,
-    size_t len, char *err, size_t errlen)
+accept_policy(struct fetcher *f, const char *body, size_t len, char *err,
+    size_t errlen)
 {
 	struct config_errors errs = { 0 };
 	struct snapshot *nb = NULL;
 	const struct config *c;
 
-	if (src->have && src->doc_len == len && memcmp(src->doc, body, len) == 0)
-		return (0);
 	if (loader_build_ref(f->file, body, len, f->base, &nb, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_error("policy_url: %s", errs.v[i]);
@@ -1306,13 +1304,17 @@ static int
 accept_doc(struct fetcher *f, struct source *src, const char *body,
     size_t len, char *err, size_t errlen)
 {
+	/* The document in use, byte for byte (a server without validators
+	 * answers 200 each time): nothing to check, rebuild or publish. */
+	if (src->have && src->doc_len == len && memcmp(src->doc, body, len) == 0)
+		return (0);
 	switch (src->kind) {
 	case SRC_DISCOVERY:
 		return (accept_discovery(f, src, body, len, err, errlen));
 	case SRC_JWKS:
 		return (accept_jwks(f, src, body, len, err, errlen));
 	case SRC_POLICY:
-		return (accept_policy(f, src, body, len, err, errlen));
+		return (accept_policy(f, body, len, err, errlen));
 	case SRC_CRL:
 		return (accept_crl(f, src, body, len, err, errlen));
 	}
@@ -1320,24 +1322,31 @@ accept_doc(struct fetcher *f, struct source *src, const char *body,
 }
 
 /*
- * Keep the accepted ${body} as ${src}'s document (state_dir, comparisons).
- * Return -1 if out of memory: the old bytes stay, and the caller must not
- * pair them with the new body's validators.
+ * A NUL-terminated copy of the ${len} bytes at ${body}, made before the
+ * document is accepted: a document is accepted only if it can be kept, so
+ * ${src}->doc is always the one in use (CRL rebuilds, state_dir, the
+ * unchanged-bytes check of accept_doc()).  NULL if out of memory.
  */
-static int
-keep_doc(struct source *src, const char *body, size_t len)
+static char *
+doc_copy(const char *body, size_t len)
 {
 	char *d = malloc(len + 1);
 
-	if (d == NULL)
-		return (-1);
-	memcpy(d, body, len);
-	d[len] = '\0';
+	if (d != NULL) {
+		memcpy(d, body, len);
+		d[len] = '\0';
+	}
+	return (d);
+}
+
+/* Make the accepted ${copy} (from doc_copy()) ${src}'s document. */
+static void
+keep_doc(struct source *src, char *copy, size_t len)
+{
 	free(src->doc);
-	src->doc = d;
+	src->doc = copy;
 	src->doc_len = len;
 	src->have = true;
-	return (0);
 }
 
 static void
@@ -1359,7 +1368,7 @@ static bool
 state_load(struct fetcher *f, struct source *src)
 {
 	struct statemeta m;
-	char *buf = NULL, err[ERR_MAX];
+	char *buf = NULL, *copy, err[ERR_MAX];
 	int64_t now = now_s();
 
 	if (state_read(f, src, &buf, &m) != 0)
@@ -1376,16 +1385,23 @@ state_load(struct fetcher *f, struct source *src)
 		free(buf);
 		return (false);
 	}
+	if ((copy = doc_copy(m.body, m.body_len)) == NULL) {
+		log_warn("%s: state_dir document not used: out of memory",
+		    src->id);
+		free(buf);
+		return (false);
+	}
 	/* CRLs are built together once all are loaded (see callers). */
 	if (src->kind != SRC_CRL &&
 	    accept_doc(f, src, m.body, m.body_len, err, sizeof(err)) != 0) {
 		log_warn("%s: state_dir document not used: %s", src->id, err);
+		free(copy);
 		free(buf);
 		return (false);
 	}
+	keep_doc(src, copy, m.body_len);
 	/* Validators only apply to the URL they came from. */
-	if (keep_doc(src, m.body, m.body_len) == 0 && src->url != NULL &&
-	    m.url.len == strlen(src->url) &&
+	if (src->url != NULL && m.url.len == strlen(src->url) &&
 	    memcmp(m.url.p, src->url, m.url.len) == 0)
 		set_validators(src, m.etag.p, m.etag.p ? m.etag.len : 0,
 		    m.last_modified.p, m.last_modified.p ? m.last_modified.len : 0,
@@ -1451,18 +1467,21 @@ src_done(struct xfer *x, CURLcode res)
 		if (src->kind == SRC_JWKS || src->kind == SRC_POLICY)
 			f->dirty = true;        /* keys_at / policy_at move */
 	} else if (code == 200) {
-		if (accept_doc(f, src, x->body ? x->body : "", x->len, err,
-		    sizeof(err)) != 0) {
+		const char *body = x->body ? x->body : "";
+		char *copy = doc_copy(body, x->len);
+
+		if (copy == NULL) {
+			src_fail(src, "out of memory", false);
+			return;
+		}
+		if (accept_doc(f, src, body, x->len, err, sizeof(err)) != 0) {
+			free(copy);
 			src_fail(src, err, true);
 			return;
 		}
-		/* Without the new bytes kept, no validators: the next request
-		 * is unconditional (never old bytes under a new ETag). */
-		if (keep_doc(src, x->body ? x->body : "", x->len) == 0)
-			set_validators(src, x->etag, strlen(x->etag), x->lastmod,
-			    strlen(x->lastmod), true);
-		else
-			set_validators(src, NULL, 0, NULL, 0, true);
+		keep_doc(src, copy, x->len);
+		set_validators(src, x->etag, strlen(x->etag), x->lastmod,
+		    strlen(x->lastmod), true);
 		if (src->kind == SRC_JWKS || src->kind == SRC_POLICY)
 			f->dirty = true;
 	} else {

@@ -332,6 +332,13 @@ def scenario_crl_over_http():
           f"the http CRL revokes client-revoked (last answer: {got[-1:]})")
     check_eq(ask(agent, mtls_request(der("client-valid.pem"))).get("reason"),
              "ok", "other certificates pass")
+    # No validators from this server: every refresh is a 200 with the same
+    # bytes, which must not rebuild the set (nor republish, nor log).
+    h = srv.hits
+    check(wait_for(lambda: srv.hits >= h + 2, timeout=10), "the CRL is refetched")
+    time.sleep(0.3)
+    built = agent.output().count("crl_urls: 1 CRL")
+    check_eq(built, 1, "unchanged CRL bytes: the set is built once")
     clean_stop(agent, "http CRL")
     srv.stop()
 
