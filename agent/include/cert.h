@@ -122,13 +122,6 @@ void ca_store_free(struct ca_store *cas);
 /* ---- analysis ------------------------------------------------------- */
 
 /*
- * cert_sha256(der, len, out):
- * SHA-256 of the ${len} bytes at ${der} into ${out}.  Return 0, or -1 on an
- * internal OpenSSL failure.
- */
-int cert_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
-
-/*
  * cert_analyze(der, len, cas, why):
  * Parse the leaf certificate in the ${len} bytes at ${der}: exactly one
  * DER-encoded X.509 certificate (at most CERT_DER_MAX bytes; trailing
@@ -139,8 +132,9 @@ int cert_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
  * Return a new cert_info with one reference (release with
  * cert_info_unref()), or NULL with a constant reason in *${why} (if
  * ${why} is not NULL) for a certificate that cannot be analysed: bad
- * encoding, a bound exceeded, a NUL or control character in a SAN or the
- * CN, duplicate subjectAltName extensions.
+ * encoding, invalid extensions (OpenSSL's EXFLAG_INVALID: duplicate or
+ * undecodable ones), a bound exceeded, a NUL or control character in a SAN
+ * or the CN.
  */
 const struct cert_info *cert_analyze(const uint8_t *der, size_t len,
     const struct ca_store *cas, const char **why);

@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "fileio.h"
 #include "util.h"
 #include "cert_int.h"
@@ -79,50 +80,6 @@ struct ca_store {
 };
 
 static atomic_uint_fast64_t ca_store_counter;
-
-/* ---- digests -------------------------------------------------------- */
-
-static CRYPTO_ONCE md_once = CRYPTO_ONCE_STATIC_INIT;
-static EVP_MD *md_sha256, *md_sha1;
-
-/*
- * Fetch the digests once: the implicit fetch behind EVP_sha256() takes the
- * method store's lock on every call, and cert_sha256() runs per request.
- */
-static void
-md_init(void)
-{
-	md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-}
-
-static int
-digest(const EVP_MD *fetched, const EVP_MD *fallback, const uint8_t *p,
-    size_t len, uint8_t *out)
-{
-	unsigned int n = 0;
-
-	if (EVP_Digest(p, len, out, &n, fetched != NULL ? fetched : fallback,
-	    NULL) != 1) {
-		ERR_clear_error();
-		return (-1);
-	}
-	return (0);
-}
-
-int
-cert_sha256(const uint8_t *der, size_t len, uint8_t out[32])
-{
-	(void)CRYPTO_THREAD_run_once(&md_once, md_init);
-	return (digest(md_sha256, EVP_sha256(), der, len, out));
-}
-
-static int
-cert_sha1(const uint8_t *der, size_t len, uint8_t out[20])
-{
-	(void)CRYPTO_THREAD_run_once(&md_once, md_init);
-	return (digest(md_sha1, EVP_sha1(), der, len, out));
-}
 
 /* ---- text helpers --------------------------------------------------- */
 
@@ -951,8 +908,8 @@ get_sans(X509 *x, struct cert_info *ci, bool *nomem)
 	if (gens == NULL) {
 		if (crit == -1)
 			return (NULL);  /* no SAN extension */
-		if (crit == -2)
-			return ("duplicate subjectAltName extensions");
+		/* Duplicates and bad encodings were refused before, as
+		 * EXFLAG_INVALID (extensions_invalid()); this is a backstop. */
 		if (ossl_nomem()) {
 			*nomem = true;
 			return (nomem_msg);
@@ -1175,8 +1132,8 @@ cert_analyze_ex(const uint8_t *der, size_t len, const struct ca_store *cas,
 	}
 	atomic_init(&o->refs, 1);
 	ci = &o->pub;
-	if (cert_sha256(der, len, ci->sha256) != 0 ||
-	    cert_sha1(der, len, ci->sha1) != 0) {
+	if (crypto_sha256(der, len, ci->sha256) != 0 ||
+	    crypto_sha1(der, len, ci->sha1) != 0) {
 		nodigest = true;        /* says nothing about the certificate */
 		w = "digest failed";
 		goto fail;

@@ -11,6 +11,7 @@
 
 #include "cert.h"
 #include "certcache.h"
+#include "crypto.h"
 #include "tokcache.h"
 
 struct entry {
@@ -80,7 +81,7 @@ certcache_get(struct certcache *cc, const uint8_t *der, size_t len,
 		cc->misses++;
 		return (cert_analyze(der, len, cas, why));
 	}
-	if (cert_sha256(der, len, key) != 0) {
+	if (crypto_sha256(der, len, key) != 0) {
 		cc->misses++;
 		if (why != NULL)
 			*why = "digest failed";
