@@ -42,6 +42,7 @@ policy = any
 unique_subject = no
 copy_extensions = copy
 default_crl_days = 30
+crl_extensions = crl_ext
 [ foreign ]
 dir = ./foreign-db
 database = $dir/index.txt
@@ -53,6 +54,10 @@ private_key = ./foreign-ca.key
 default_md = sha256
 policy = any
 default_crl_days = 30
+crl_extensions = crl_ext
+[ crl_ext ]
+# As real CAs do: the agent then picks the signer by key id, not name alone.
+authorityKeyIdentifier = keyid:always
 [ any ]
 organizationName = optional
 organizationalUnitName = optional

@@ -284,7 +284,15 @@ find_signer(X509_CRL *crl, const struct ca_store *cas, struct pending *pc)
 	const X509_NAME *in = X509_CRL_get_issuer(crl);
 	ASN1_OCTET_STRING *akid_os = NULL;
 	AUTHORITY_KEYID *akid;
-	bool named = false;
+	/* How far the best candidate got, for the reason of a refusal. */
+	static const char *const why[] = {
+		"issuer is not a CA of client_ca_file",
+		"authorityKeyIdentifier names no CA of client_ca_file with "
+		    "this name",
+		"the issuing CA's keyUsage lacks cRLSign",
+		"signature does not verify with the issuing CA",
+	};
+	int stage = 0;
 	int crit = -1;
 
 	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit,
@@ -302,13 +310,15 @@ find_signer(X509_CRL *crl, const struct ca_store *cas, struct pending *pc)
 
 		if (X509_NAME_cmp(in, X509_get_subject_name(ca)) != 0)
 			continue;
-		named = true;
+		stage = stage > 1 ? stage : 1;
 		skid = X509_get0_subject_key_id(ca);
 		if (akid_os != NULL && skid != NULL &&
 		    ASN1_OCTET_STRING_cmp(akid_os, skid) != 0)
 			continue;
+		stage = stage > 2 ? stage : 2;
 		if ((X509_get_key_usage(ca) & KU_CRL_SIGN) == 0)
 			continue;
+		stage = 3;
 		if ((k = X509_get0_pubkey(ca)) == NULL ||
 		    X509_CRL_verify(crl, k) != 1)
 			continue;
@@ -320,8 +330,7 @@ find_signer(X509_CRL *crl, const struct ca_store *cas, struct pending *pc)
 	ERR_clear_error();
 	if (pc->signer != NULL)
 		return (NULL);
-	return (named ? "signature does not verify with the issuing CA" :
-	    "issuer is not a CA of client_ca_file");
+	return (why[stage]);
 }
 
 static int

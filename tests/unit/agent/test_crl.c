@@ -418,6 +418,7 @@ struct crlspec {
 	bool entry_crit_unknown;
 	long extra_serial;      /* also revoke this one (0: none) */
 	long neg_serial;        /* also revoke this negative one (0: none) */
+	bool akid_other;        /* an authorityKeyIdentifier of another key */
 };
 
 static EVP_PKEY *
@@ -538,6 +539,19 @@ make_crl(const struct crlspec *sp, size_t *len)
 			    value);
 		assert_int_equal(X509_CRL_add_ext(crl, e, -1), 1);
 		X509_EXTENSION_free(e);
+	}
+	if (sp->akid_other) {
+		AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+		uint8_t id[20];
+
+		memset(id, 0x42, sizeof(id));
+		assert_non_null(ak);
+		assert_non_null(ak->keyid = ASN1_OCTET_STRING_new());
+		assert_int_equal(ASN1_OCTET_STRING_set(ak->keyid, id,
+		    sizeof(id)), 1);
+		assert_int_equal(X509_CRL_add1_ext_i2d(crl,
+		    NID_authority_key_identifier, ak, 0, 0), 1);
+		AUTHORITY_KEYID_free(ak);
 	}
 	if (sp->crl_crit_unknown) {
 		X509_EXTENSION *e = unknown_ext(1);
@@ -684,6 +698,88 @@ test_scope_refused(void **state)
 	EVP_PKEY_free(impostor);
 }
 
+/*
+ * The signing CA is chosen by name, then by key id (a CRL's
+ * authorityKeyIdentifier against the CA's subjectKeyIdentifier), and must
+ * have keyUsage cRLSign.  gen-pki.sh's CRLs carry an authorityKeyIdentifier
+ * like real ones; these cases make the two refusals observable: each CRL
+ * below is signed by the right key, so only the check refuses it.
+ */
+static void
+test_signer_key_id_and_usage(void **state)
+{
+	struct crlspec sp;
+	struct crlset *s;
+	struct docs ds = { 0 };
+	X509 *x = X509_new(), *inter_x = int_cert();
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	BIO *b = BIO_new(BIO_s_mem());
+	struct ca_store *nosign;
+	char err[256], *pem;
+	uint8_t *der;
+	size_t len;
+	long pl;
+
+	(void)state;
+	/* The CA's own key id: accepted. */
+	memset(&sp, 0, sizeof(sp));
+	sp.ext_nid = NID_authority_key_identifier;
+	sp.ext_value = "keyid:always";
+	s = build_spec(&sp, NULL);
+	assert_int_equal(crlset_count(s), 1);
+	crlset_unref(s);
+	/* Another key id, though the CA's key signed it: refused. */
+	memset(&sp, 0, sizeof(sp));
+	sp.akid_other = true;
+	(void)build_spec(&sp, "made: CRL 1: authorityKeyIdentifier names no "
+	    "CA of client_ca_file with this name");
+
+	/* A CA with the intermediate's name and its own key, but keyUsage
+	 * keyCertSign only: its CRL is refused. */
+	assert_non_null(x);
+	assert_non_null(k);
+	assert_non_null(b);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 77), 1);
+	assert_int_equal(X509_set_subject_name(x,
+	    X509_get_subject_name(inter_x)), 1);
+	assert_int_equal(X509_set_issuer_name(x,
+	    X509_get_subject_name(inter_x)), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	assert_int_equal(X509_set_pubkey(x, k), 1);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	assert_non_null(e = X509V3_EXT_nconf_nid(NULL, &ctx,
+	    NID_basic_constraints, "critical,CA:TRUE"));
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	assert_non_null(e = X509V3_EXT_nconf_nid(NULL, &ctx, NID_key_usage,
+	    "critical,keyCertSign"));
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(b, x), 1);
+	pl = BIO_get_mem_data(b, &pem);
+	nosign = ca_store_load_mem((const uint8_t *)pem, (size_t)pl, err,
+	    sizeof(err));
+	if (nosign == NULL)
+		fail_msg("store: %s", err);
+	memset(&sp, 0, sizeof(sp));
+	sp.key = k;
+	der = make_crl(&sp, &len);
+	docs_add_buf(&ds, "made", der, len);
+	build_fails(&ds, nosign, now, "made: CRL 1: the issuing CA's keyUsage "
+	    "lacks cRLSign");
+	docs_free(&ds);
+	ca_store_free(nosign);
+	BIO_free(b);
+	X509_free(x);
+	X509_free(inter_x);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -707,6 +803,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_scope_refused),
+		cmocka_unit_test(test_signer_key_id_and_usage),
 		cmocka_unit_test(test_status_names),
 	};
 
