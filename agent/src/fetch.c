@@ -84,6 +84,16 @@
 
 enum src_kind { SRC_DISCOVERY, SRC_JWKS, SRC_POLICY, SRC_CRL };
 static const char *const kind_name[] = { "discovery", "jwks", "policy", "crl" };
+/* The most each kind's parser takes (policy: max_body_bytes alone). */
+static const struct {
+	size_t max;
+	const char *what;
+} doc_max[] = {
+	[SRC_DISCOVERY] = { DISCOVERY_DOC_MAX, "a discovery document" },
+	[SRC_JWKS] = { JWKS_MAX_DOC, "a key set" },
+	[SRC_POLICY] = { SIZE_MAX, "a policy document" },
+	[SRC_CRL] = { CRL_DOC_MAX, "a CRL" },
+};
 
 enum src_state { ST_PENDING, ST_OK, ST_STALE, ST_ERROR };
 static const char *const state_name[] = { "pending", "ok", "stale", "error" };
@@ -114,7 +124,6 @@ struct source {
 	char *key;                      /* state file identity */
 	char *issuer;                   /* DISCOVERY, JWKS: issuer name */
 	char *conf_url;                 /* configured URL (+appid) */
-	char *shown;                    /* conf_url redacted: for messages */
 	char *url;                      /* what is fetched; NULL until known */
 	char *appid;                    /* DISCOVERY: appended to jwks_uri */
 	char *ca_file;
@@ -178,6 +187,8 @@ struct xfer {
 	size_t post_len;
 	char *body;
 	size_t len, cap, max;
+	const char *max_of;             /* NULL: ${max} is max_body_bytes;
+					 * else the kind it is the most of */
 	bool too_big;
 	char etag[ETAG_MAX], lastmod[LASTMOD_MAX];
 	char cc[REFRESH_CC_MAX + 1];
@@ -686,10 +697,12 @@ add_header(struct xfer *x, const char *name, const char *value)
 }
 
 /* Common options.  ${allow_http}: the IMDS endpoint and CRL distribution
- * points are plain http. */
+ * points are plain http.  ${kind_max}: the most bytes the document's own
+ * parser takes (${kind}: its name), which lowers fetch.max_body_bytes, so
+ * nothing larger is downloaded only to be refused. */
 static struct xfer *
 xfer_new(struct fetcher *f, const char *url, const char *ca_file,
-    bool allow_http)
+    bool allow_http, size_t kind_max, const char *kind)
 {
 	const struct fetch_cfg *fc = fcfg(f);
 	const char *protos = allow_http || fc->insecure_skip_verify_for_tests ?
@@ -700,6 +713,10 @@ xfer_new(struct fetcher *f, const char *url, const char *ca_file,
 		return (NULL);
 	x->f = f;
 	x->max = fc->max_body_bytes;
+	if (kind_max < x->max) {
+		x->max = kind_max;
+		x->max_of = kind;
+	}
 	if ((x->easy = curl_easy_init()) == NULL) {
 		free(x);
 		return (NULL);
@@ -716,7 +733,7 @@ xfer_new(struct fetcher *f, const char *url, const char *ca_file,
 	    (long)fc->connect_timeout_ms);
 	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)fc->timeout_ms);
 	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)fc->max_body_bytes);
+	    (curl_off_t)x->max);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, protos);
 	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, protos);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -772,8 +789,12 @@ static const char *
 xfer_error(struct xfer *x, CURLcode res, char *buf, size_t cap)
 {
 	if (x->too_big || res == CURLE_FILESIZE_EXCEEDED)
-		snprintf(buf, cap, "body larger than fetch.max_body_bytes (%zu)",
-		    x->max);
+		if (x->max_of == NULL)
+			snprintf(buf, cap, "body larger than "
+			    "fetch.max_body_bytes (%zu)", x->max);
+		else
+			snprintf(buf, cap, "body larger than %zu bytes, the "
+			    "most %s may be", x->max, x->max_of);
 	else if (no_response(x, res))
 		snprintf(buf, cap, "server closed the connection without a "
 		    "response (%.160s)", x->errbuf[0] != '\0' ? x->errbuf :
@@ -933,7 +954,8 @@ cred_request(struct fetcher *f, struct cred *c, char *err, size_t errlen)
 		} else {
 			url = u2;
 		}
-		if (url == NULL || (x = xfer_new(f, url, ca, true)) == NULL ||
+		if (url == NULL || (x = xfer_new(f, url, ca, true,
+		    TOKENRESP_DOC_MAX, "a token response")) == NULL ||
 		    curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*") != CURLE_OK ||
 		    add_header(x, "Metadata", "true") != 0 ||
 		    add_header(x, "Accept", "application/json") != 0) {
@@ -948,7 +970,8 @@ cred_request(struct fetcher *f, struct cred *c, char *err, size_t errlen)
 			goto bad;
 		cap = 64 + 3 * (strlen(cc->client_id) + slen +
 		    (cc->scope ? strlen(cc->scope) : 0));
-		x = xfer_new(f, cc->token_url, ca, false);
+		x = xfer_new(f, cc->token_url, ca, false, TOKENRESP_DOC_MAX,
+		    "a token response");
 		if (x == NULL || (x->post = malloc(cap)) == NULL) {
 			wipe_free(secret, slen);
 			snprintf(err, errlen, "out of memory");
@@ -1235,11 +1258,11 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 		if (s->kind != SRC_CRL)
 			continue;
 		if (s == src && cand != NULL) {
-			docs[n].name = s->shown;     /* no query secret */
+			docs[n].name = s->st.url;    /* no query secret */
 			docs[n].buf = (const uint8_t *)cand;
 			docs[n++].len = cand_len;
 		} else if (s->have) {
-			docs[n].name = s->shown;     /* no query secret */
+			docs[n].name = s->st.url;    /* no query secret */
 			docs[n].buf = (const uint8_t *)s->doc;
 			docs[n++].len = s->doc_len;
 		}
@@ -1556,7 +1579,8 @@ start_fetch(struct source *src)
 	/* CRL distribution points are usually plain http, and a CRL is
 	 * signed (checked against client_ca_file): http is fine there.
 	 * Everything else is https only. */
-	x = xfer_new(f, src->url, src->ca_file, src->kind == SRC_CRL);
+	x = xfer_new(f, src->url, src->ca_file, src->kind == SRC_CRL,
+	    doc_max[src->kind].max, doc_max[src->kind].what);
 	if (x == NULL)
 		goto bad;
 	x->src = src;
@@ -1802,7 +1826,6 @@ src_free(struct fetcher *f, struct source *src)
 	free(src->key);
 	free(src->issuer);
 	free(src->conf_url);
-	free(src->shown);
 	free(src->url);
 	free(src->appid);
 	free(src->ca_file);
@@ -1844,9 +1867,7 @@ src_new(struct fetcher *f, enum src_kind kind, const char *issuer,
 	src->key = key;
 	src->issuer = dup_or_null(issuer);
 	src->conf_url = strdup(conf_url);
-	src->shown = strdup(url_redact(conf_url, red, sizeof(red)));
-	if ((issuer != NULL && src->issuer == NULL) || src->conf_url == NULL ||
-	    src->shown == NULL)
+	if ((issuer != NULL && src->issuer == NULL) || src->conf_url == NULL)
 		goto bad2;
 	ev_timer_init(&src->timer, on_src_timer, 0., 0.);
 	src->timer.data = src;

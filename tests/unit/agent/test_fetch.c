@@ -27,6 +27,7 @@
 #include "admin.h"
 #include "config.h"
 #include "fetch.h"
+#include "jwks.h"
 #include "statemeta.h"
 #include "stats.h"
 
@@ -95,7 +96,7 @@ static atomic_bool srv_stop;
 static atomic_int hits_token, hits_keys;
 /* How /keys answers: with the key set (ETag "v1", and 304 to a request
  * that sends it back), by closing without a byte, or with a 500. */
-enum { KEYS_OK, KEYS_CLOSE, KEYS_500 };
+enum { KEYS_OK, KEYS_CLOSE, KEYS_500, KEYS_HUGE };
 static atomic_int keys_mode;
 static atomic_int hits_304, hits_inm;   /* 304s sent; requests with INM */
 /* Held while one /keys request is counted, so that a reader sees the
@@ -193,6 +194,18 @@ srv_main(void *arg)
 			case KEYS_500:
 				reply(c, "500 Internal Server Error", "", "", 0);
 				break;
+			case KEYS_HUGE: {
+				/* One byte over what a key set may be. */
+				size_t n = JWKS_MAX_DOC + 1;
+				char *b = __real_calloc(1, n);
+
+				if (b != NULL) {
+					memset(b, ' ', n);
+					reply(c, "200 OK", "", b, n);
+					__real_free(b);
+				}
+				break;
+			}
 			default:        /* KEYS_CLOSE */
 				break;
 			}
@@ -548,6 +561,26 @@ test_state_dir_cold_start(void **state)
 	rm_dir(dir);
 }
 
+/*
+ * A document larger than its kind's parser takes is refused by size even
+ * when fetch.max_body_bytes would allow it.
+ */
+static void
+test_kind_size_limit(void **state)
+{
+	struct fetcher *f;
+
+	(void)state;
+	atomic_store(&keys_mode, KEYS_HUGE);
+	f = fetcher_with("", "\"refresh_min_s\":60,\"refresh_max_s\":120,"
+	    "\"max_body_bytes\":16777216");
+	assert_true(ready_has(f, "\"last_error\":\"body larger than 4194304 "
+	    "bytes, the most a key set may be\""));
+	fetch_stop(f);
+	fetch_free(f);
+	atomic_store(&keys_mode, KEYS_OK);
+}
+
 /* fetch_stop() ends the fetcher even when no memory can be had. */
 static void
 test_stop_without_memory(void **state)
@@ -577,6 +610,7 @@ main(void)
 		cmocka_unit_test(test_revalidated_304),
 		cmocka_unit_test(test_backoff_after_failures),
 		cmocka_unit_test(test_state_dir_cold_start),
+		cmocka_unit_test(test_kind_size_limit),
 	};
 
 	return (cmocka_run_group_tests(tests, srv_start, srv_end));
