@@ -24,7 +24,10 @@ struct ca_store;
 struct cfgref {
 	atomic_uint refs;
 	struct config *cfg;
-	struct ca_store *cas;         /* client_ca_file, loaded once per config */
+	struct ca_store *cas;         /* client_ca_file, loaded once per config
+	                               * file (a policy shares its file's) */
+	struct cfgref *file;          /* a policy applied to a config file:
+	                               * that file's ref (owns ${cas}); or NULL */
 };
 
 struct snapshot {

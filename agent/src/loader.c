@@ -288,12 +288,19 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 	}
 	cfg = ref->cfg;
 	s->policy_loaded = doc != NULL || cfg->policy_url == NULL;
-	if (cfg->client_ca_file != NULL && ref->cas == NULL) {
+	/* client_ca_file is the config file's (a policy cannot change it):
+	 * loaded once per file, so a new policy keeps the store, its
+	 * generation and the workers' certificate caches. */
+	if (cfg->client_ca_file != NULL && file->cas == NULL) {
 		char err[512];
 
-		ref->cas = ca_store_load(cfg->client_ca_file, err, sizeof(err));
-		if (ref->cas == NULL)
+		file->cas = ca_store_load(cfg->client_ca_file, err, sizeof(err));
+		if (file->cas == NULL)
 			add_error(errs, "client_ca_file: %s", err);
+	}
+	if (ref != file && ref->file == NULL) {
+		ref->file = cfgref_ref(file);
+		ref->cas = file->cas;
 	}
 	(void)load_crl_files(s, ref->cas, errs);
 	for (size_t i = 0; i < cfg->nissuers; i++) {

@@ -43,7 +43,10 @@ cfgref_unref(struct cfgref *r)
 	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	config_free(r->cfg);
-	ca_store_free(r->cas);
+	if (r->file != NULL)
+		cfgref_unref(r->file);          /* owns the shared ${cas} */
+	else
+		ca_store_free(r->cas);
 	free(r);
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "testsupport.h"
+#include "testpki.h"
 
 #include "config.h"
 #include "decide.h"
@@ -245,6 +246,49 @@ test_read_secret(void **state)
 	unsetenv("SPOA_TEST_SECRET");
 }
 
+/*
+ * A new policy keeps the config file's CA store (client_ca_file cannot
+ * change with a policy): the same store, so the same generation and the
+ * workers' certificate caches survive; the store lives while any snapshot
+ * of the file or of a policy on it does.
+ */
+static void
+test_policy_keeps_ca_store(void **state)
+{
+	static const char v8[] = "{\"version\":\"8\",\"issuers\":[],"
+	    "\"routes\":[{\"name\":\"open\",\"require\":\"none\"}]}";
+	struct config_errors e = { 0 };
+	char doc[1024];
+	struct cfgref *file;
+	struct snapshot *s1 = NULL, *s2 = NULL, *s0 = NULL;
+	const struct ca_store *cas;
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "{\"listen\":[\"127.0.0.1:1\"],"
+	    "\"policy_url\":\"https://p.example/policy\","
+	    "\"client_ca_file\":\"%s\",\"issuers\":[],\"routes\":[]}",
+	    pki_path("clients-ca.pem"));
+	file = file_ref(doc);
+	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s0, &e), 0);
+	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
+	    s0, &s1, &e), 0);
+	assert_int_equal(loader_build_ref(file, v8, strlen(v8), s1, &s2, &e),
+	    0);
+	assert_int_equal(e.n, 0);
+	cas = s0->cfg->cas;
+	assert_non_null(cas);
+	assert_ptr_equal(s1->cfg->cas, cas);
+	assert_ptr_equal(s2->cfg->cas, cas);
+	assert_ptr_not_equal(s1->cfg, s2->cfg);
+	/* Released in any order (ASan watches the shared store). */
+	cfgref_unref(file);
+	snapshot_unref(s0);
+	snapshot_unref(s1);
+	assert_ptr_equal(s2->cfg->cas, cas);
+	assert_int_equal(decide_path(s2, "/open"), REASON_OK);
+	snapshot_unref(s2);
+}
+
 int
 main(void)
 {
@@ -254,6 +298,8 @@ main(void)
 		cmocka_unit_test(test_bad_policy),
 		cmocka_unit_test(test_local_config),
 		cmocka_unit_test(test_read_secret),
+		cmocka_unit_test_setup_teardown(test_policy_keeps_ca_store,
+		    pki_setup, pki_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
