@@ -126,4 +126,25 @@ struct crlset *crlset_ref(struct crlset *s);
 /* crlset_unref(s): drop one reference; the last frees.  NULL is a no-op. */
 void crlset_unref(struct crlset *s);
 
+/*
+ * The bytes of the crl_files of one config file, read once (at load) and
+ * used for every set built with them: the crl_files set itself, and the
+ * crl_urls set, which holds them too.
+ *
+ * crl_files_read(paths, n, out, err, errlen):
+ * Read the ${n} files ${paths} (each at most CRL_DOC_MAX bytes; the paths
+ * are kept by reference and must outlive the result) into *${out}.  Return
+ * 0, or -1 with a message naming the file in ${err} (*${out} NULL).
+ *
+ * crl_files_docs(cf, n): the documents (*${n} of them) of ${cf}, for
+ * crlset_build(); NULL with *${n} 0 for a NULL ${cf}.
+ *
+ * crl_files_free(cf): release ${cf}; NULL is a no-op.
+ */
+struct crl_files;
+int crl_files_read(char *const *paths, size_t n, struct crl_files **out,
+    char *err, size_t errlen);
+const struct crl_doc *crl_files_docs(const struct crl_files *cf, size_t *n);
+void crl_files_free(struct crl_files *cf);
+
 #endif /* !SPOA_CRL_H */

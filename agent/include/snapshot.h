@@ -18,6 +18,7 @@
 struct config;
 struct keyset;
 struct crlset;
+struct crl_files;
 struct ca_store;
 
 /* A config shared by several snapshots (keys change more often). */
@@ -28,6 +29,9 @@ struct cfgref {
 	                               * file (a policy shares its file's) */
 	struct cfgref *file;          /* a policy applied to a config file:
 	                               * that file's ref (owns ${cas}); or NULL */
+	/* A config file's only (read and built once, see loader.c): */
+	struct crl_files *crl_files;  /* the bytes of crl_files */
+	struct crlset *crl_files_set; /* the set they make */
 };
 
 struct snapshot {

@@ -1220,10 +1220,10 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 {
 	const struct config *cfg = snapshot_config(f->base);
 	const struct ca_store *cas = f->base->cfg->cas;
+	const struct crl_doc *fdocs;
 	struct crl_doc *docs = NULL;
-	char **files = NULL;
 	struct crlset *cs = NULL;
-	size_t n = 0, cap = cfg->crl_files.n, nf = 0;
+	size_t n, cap;
 	int rc = -1;
 
 	if (cas == NULL) {
@@ -1231,29 +1231,22 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 		    "that signs the CRLs)");
 		return (-1);
 	}
+	/* The crl_files, as the loader read them for this config file. */
+	fdocs = crl_files_docs(f->file->crl_files, &n);
+	if (n != cfg->crl_files.n) {
+		snprintf(err, errlen, "crl_files not loaded");
+		return (-1);
+	}
+	cap = n;
 	for (struct source *s = f->sources; s != NULL; s = s->next)
 		if (s->kind == SRC_CRL)
 			cap++;
-	docs = calloc(cap ? cap : 1, sizeof(*docs));
-	files = calloc(cfg->crl_files.n ? cfg->crl_files.n : 1, sizeof(*files));
-	if (docs == NULL || files == NULL) {
+	if ((docs = calloc(cap ? cap : 1, sizeof(*docs))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return (-1);
 	}
-	for (nf = 0; nf < cfg->crl_files.n; nf++) {
-		char why[FILEIO_WHY_MAX];
-		size_t len;
-
-		if (fileio_read(cfg->crl_files.v[nf], CRL_DOC_MAX, &files[nf],
-		    &len, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "cannot read \"%s\": %s",
-			    cfg->crl_files.v[nf], why);
-			goto out;
-		}
-		docs[n].name = cfg->crl_files.v[nf];
-		docs[n].buf = (const uint8_t *)files[nf];
-		docs[n++].len = len;
-	}
+	if (n > 0)
+		memcpy(docs, fdocs, n * sizeof(*docs));
 	for (struct source *s = f->sources; s != NULL; s = s->next) {
 		if (s->kind != SRC_CRL)
 			continue;
@@ -1281,9 +1274,6 @@ accept_crl(struct fetcher *f, struct source *src, const char *cand,
 	    crlset_entries(cs) == 1 ? "" : "s");
 	rc = 0;
 out:
-	for (size_t i = 0; files != NULL && i < nf; i++)
-		free(files[i]);
-	free(files);
 	free(docs);
 	return (rc);
 }

@@ -176,60 +176,48 @@ load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
 	return (0);
 }
 
-/* crl_files: all must load and verify, or nothing changes. */
+/*
+ * crl_files: all must load and verify, or nothing changes.  Read and built
+ * once per config file (${file}, which also holds the CA store): a policy
+ * cannot change them, and the fetcher's crl_urls set reuses the bytes.
+ */
 static int
-load_crl_files(struct snapshot *s, const struct ca_store *cas,
+load_crl_files(struct snapshot *s, struct cfgref *file,
     struct config_errors *errs)
 {
-	const struct config *cfg = snapshot_config(s);
-	struct crl_doc *docs;
-	char **bufs;
+	const struct config *cfg = file->cfg;
+	const struct crl_doc *docs;
 	char err[512];
-	struct crlset *set = NULL;
-	int rc = -1;
-	size_t n = cfg->crl_files.n, i;
+	size_t n;
 
-	if (n == 0)
+	if (cfg->crl_files.n == 0)
 		return (0);
-	if (cas == NULL) {
+	if (file->cas == NULL) {
 		add_error(errs, "crl_files: needs client_ca_file (the CA that "
 		    "signs the CRLs)");
 		return (-1);
 	}
-	docs = calloc(n, sizeof(*docs));
-	bufs = calloc(n, sizeof(*bufs));
-	if (docs == NULL || bufs == NULL) {
-		add_error(errs, "crl_files: out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		size_t len;
-
-		if (read_file(cfg->crl_files.v[i], CRL_DOC_MAX, &bufs[i],
-		    &len, err, sizeof(err)) != 0) {
-			add_error(errs, "crl_files[%zu]: %s", i, err);
-			goto out;
+	if (file->crl_files_set == NULL) {
+		if (file->crl_files == NULL &&
+		    crl_files_read(cfg->crl_files.v, cfg->crl_files.n,
+		    &file->crl_files, err, sizeof(err)) != 0) {
+			add_error(errs, "crl_files: %s", err);
+			return (-1);
 		}
-		docs[i].name = cfg->crl_files.v[i];
-		docs[i].buf = (const uint8_t *)bufs[i];
-		docs[i].len = len;
+		docs = crl_files_docs(file->crl_files, &n);
+		if (crlset_build(docs, n, file->cas, (int64_t)time(NULL),
+		    &file->crl_files_set, err, sizeof(err)) != 0) {
+			add_error(errs, "crl_files: %s", err);
+			return (-1);
+		}
+		log_info("crl_files: %zu CRL%s, %zu revoked serial%s",
+		    crlset_count(file->crl_files_set),
+		    crlset_count(file->crl_files_set) == 1 ? "" : "s",
+		    crlset_entries(file->crl_files_set),
+		    crlset_entries(file->crl_files_set) == 1 ? "" : "s");
 	}
-	if (crlset_build(docs, n, cas, (int64_t)time(NULL), &set, err,
-	    sizeof(err)) != 0) {
-		add_error(errs, "crl_files: %s", err);
-		goto out;
-	}
-	log_info("crl_files: %zu CRL%s, %zu revoked serial%s", crlset_count(set),
-	    crlset_count(set) == 1 ? "" : "s", crlset_entries(set),
-	    crlset_entries(set) == 1 ? "" : "s");
-	snapshot_set_crls(s, set);
-	rc = 0;
-out:
-	for (i = 0; bufs != NULL && i < n; i++)
-		free(bufs[i]);
-	free(bufs);
-	free(docs);
-	return (rc);
+	snapshot_set_crls(s, crlset_ref(file->crl_files_set));
+	return (0);
 }
 
 /*
@@ -302,7 +290,7 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 		ref->file = cfgref_ref(file);
 		ref->cas = file->cas;
 	}
-	(void)load_crl_files(s, ref->cas, errs);
+	(void)load_crl_files(s, file, errs);
 	for (size_t i = 0; i < cfg->nissuers; i++) {
 		const struct issuer_cfg *is = &cfg->issuers[i];
 

@@ -47,6 +47,8 @@ cfgref_unref(struct cfgref *r)
 		cfgref_unref(r->file);          /* owns the shared ${cas} */
 	else
 		ca_store_free(r->cas);
+	crl_files_free(r->crl_files);
+	crlset_unref(r->crl_files_set);
 	free(r);
 }
 

@@ -289,6 +289,42 @@ test_policy_keeps_ca_store(void **state)
 	snapshot_unref(s2);
 }
 
+/*
+ * crl_files are read and built once per config file: a new policy reuses
+ * the set even when the file has gone from the disk since (SIGHUP reads
+ * them again, with the config file).
+ */
+static void
+test_policy_keeps_crl_files(void **state)
+{
+	static const char v8[] = "{\"version\":\"8\",\"issuers\":[],"
+	    "\"routes\":[{\"name\":\"open\",\"require\":\"none\"}]}";
+	struct config_errors e = { 0 };
+	char doc[1024], crl[300];
+	struct cfgref *file;
+	struct snapshot *s0 = NULL, *s1 = NULL;
+
+	(void)state;
+	snprintf(crl, sizeof(crl), "%s/copy.crl", pki_path(""));
+	free(pki_sh("cp '%s' '%s'", pki_path("crl.pem"), crl));
+	snprintf(doc, sizeof(doc), "{\"listen\":[\"127.0.0.1:1\"],"
+	    "\"policy_url\":\"https://p.example/policy\","
+	    "\"client_ca_file\":\"%s\",\"crl_files\":[\"%s\"],"
+	    "\"issuers\":[],\"routes\":[]}", pki_path("clients-ca.pem"), crl);
+	file = file_ref(doc);
+	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
+	    NULL, &s0, &e), 0);
+	assert_non_null(s0->crls);
+	assert_int_equal(unlink(crl), 0);
+	assert_int_equal(loader_build_ref(file, v8, strlen(v8), s0, &s1, &e),
+	    0);
+	assert_int_equal(e.n, 0);
+	assert_ptr_equal(s1->crls, s0->crls);
+	snapshot_unref(s0);
+	snapshot_unref(s1);
+	cfgref_unref(file);
+}
+
 int
 main(void)
 {
@@ -299,6 +335,8 @@ main(void)
 		cmocka_unit_test(test_local_config),
 		cmocka_unit_test(test_read_secret),
 		cmocka_unit_test_setup_teardown(test_policy_keeps_ca_store,
+		    pki_setup, pki_teardown),
+		cmocka_unit_test_setup_teardown(test_policy_keeps_crl_files,
 		    pki_setup, pki_teardown),
 	};
 
