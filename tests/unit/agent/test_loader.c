@@ -227,13 +227,20 @@ test_read_secret(void **state)
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot read"));
 
-	/* The environment: the file wins when both are given. */
+	/* The environment. */
 	assert_int_equal(setenv("SPOA_TEST_SECRET", "from-env\n", 1), 0);
 	assert_int_equal(loader_read_secret(NULL, "SPOA_TEST_SECRET", 64, &buf,
 	    &len, err, sizeof(err)), 0);
 	assert_int_equal(len, 8);
 	assert_string_equal(buf, "from-env");
 	free(buf);
+	/* The file wins when both are given. */
+	temp_file(path, "from-file", 9);
+	assert_int_equal(loader_read_secret(path, "SPOA_TEST_SECRET", 64, &buf,
+	    &len, err, sizeof(err)), 0);
+	assert_string_equal(buf, "from-file");
+	free(buf);
+	unlink(path);
 	assert_int_equal(loader_read_secret(NULL, "SPOA_TEST_SECRET", 4, &buf,
 	    &len, err, sizeof(err)), -1);
 	assert_string_equal(err, "environment variable SPOA_TEST_SECRET is "
