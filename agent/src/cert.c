@@ -650,6 +650,25 @@ cert_dn_rule_match(const struct cert_dn_rule *r, const struct cert_dn *dn)
 
 /* ---- CA store ------------------------------------------------------- */
 
+int
+cert_serial_key(const ASN1_INTEGER *sn, const uint8_t **p, size_t *len,
+    bool *neg)
+{
+	const uint8_t *d = ASN1_STRING_get0_data(sn);
+	size_t n = (size_t)ASN1_STRING_length(sn);
+
+	while (n > 0 && *d == 0) {
+		d++;
+		n--;
+	}
+	if (n > CERT_SERIAL_MAX)
+		return (-1);
+	*p = d;
+	*len = n;
+	*neg = ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER;
+	return (0);
+}
+
 void
 cert_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -971,21 +990,16 @@ get_cn(const X509_NAME *subj, struct cert_info *ci, bool *nomem)
 static const char *
 get_serial(const X509 *x, struct cert_info *ci, bool *nomem)
 {
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	const uint8_t *p = ASN1_STRING_get0_data(sn);
-	size_t n = (size_t)ASN1_STRING_length(sn), o = 0;
+	const uint8_t *p;
+	size_t n, o = 0;
 	char hex[2 * CERT_SERIAL_MAX + 2];
 
-	while (n > 0 && *p == 0) {
-		p++;
-		n--;
-	}
-	if (n > CERT_SERIAL_MAX)
+	if (cert_serial_key(X509_get0_serialNumber(x), &p, &n,
+	    &ci->serial_neg) != 0)
 		return ("serial number too long");
 	if (n > 0)
 		memcpy(ci->serial_bytes, p, n);
 	ci->serial_len = n;
-	ci->serial_neg = ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER;
 	if (ci->serial_neg)
 		hex[o++] = '-';
 	hex_encode(p, n, hex + o);

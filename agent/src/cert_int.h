@@ -5,6 +5,8 @@
 #ifndef SPOA_CERT_INT_H
 #define SPOA_CERT_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/x509.h>
@@ -35,6 +37,16 @@ int cert_x509_time(const ASN1_TIME *t, int64_t *out);
  * Return 0, or -1 (too long, or allocation failure).
  */
 int cert_x509_name_text(const X509_NAME *name, char **out);
+
+/*
+ * cert_serial_key(sn, p, len, neg):
+ * The key a serial number is compared by, for certificates and CRL entries
+ * alike: its magnitude without leading zero bytes (*${p}, *${len}; 0 bytes
+ * for zero) and its sign (*${neg}).  Return 0, or -1 if longer than
+ * CERT_SERIAL_MAX bytes.
+ */
+int cert_serial_key(const ASN1_INTEGER *sn, const uint8_t **p, size_t *len,
+    bool *neg);
 
 /* cert_set_err(err, errlen, fmt, ...): format into ${err} if not NULL. */
 void cert_set_err(char *err, size_t errlen, const char *fmt, ...)

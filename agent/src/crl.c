@@ -189,25 +189,6 @@ parse_doc(const struct crl_doc *d, size_t i, struct pending **v, size_t *n,
 	return (0);
 }
 
-/* Serial magnitude without leading zeros; -1 if too long. */
-static int
-serial_key(const ASN1_INTEGER *sn, const uint8_t **p, size_t *len, bool *neg)
-{
-	const uint8_t *d = ASN1_STRING_get0_data(sn);
-	size_t n = (size_t)ASN1_STRING_length(sn);
-
-	while (n > 0 && *d == 0) {
-		d++;
-		n--;
-	}
-	if (n > CERT_SERIAL_MAX)
-		return (-1);
-	*p = d;
-	*len = n;
-	*neg = ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER;
-	return (0);
-}
-
 /* Scope and extensions of one CRL; NULL if we can use it. */
 static const char *
 check_structure(X509_CRL *crl, int64_t now, size_t *nents, size_t *nbytes)
@@ -269,7 +250,7 @@ check_structure(X509_CRL *crl, int64_t now, size_t *nents, size_t *nbytes)
 			    nid != NID_hold_instruction_code)
 				return ("unsupported critical entry extension");
 		}
-		if (serial_key(X509_REVOKED_get0_serialNumber(r), &p, &len,
+		if (cert_serial_key(X509_REVOKED_get0_serialNumber(r), &p, &len,
 		    &neg) != 0)
 			return ("revoked serial number too long");
 		(*nents)++;
@@ -426,7 +407,7 @@ index_set(struct crlset *s, struct pending *pc, size_t npc, size_t nents,
 			size_t len;
 			bool neg;
 
-			(void)serial_key(X509_REVOKED_get0_serialNumber(r), &p,
+			(void)cert_serial_key(X509_REVOKED_get0_serialNumber(r), &p,
 			    &len, &neg);
 			if (len > 0)
 				memcpy(s->blob + off, p, len);
