@@ -321,12 +321,11 @@ cmp_sha(const void *a, const void *b)
 	return (memcmp(a, b, 32));
 }
 
+/* Serial order within a group (see cert_serial_key()). */
 static int
-cmp_key(uint32_t ga, bool na, const uint8_t *pa, size_t la,
-    uint32_t gb, bool nb, const uint8_t *pb, size_t lb)
+cmp_serial(bool na, const uint8_t *pa, size_t la, bool nb,
+    const uint8_t *pb, size_t lb)
 {
-	if (ga != gb)
-		return (ga < gb ? -1 : 1);
 	if (na != nb)
 		return (na ? -1 : 1);
 	if (la != lb)
@@ -339,8 +338,10 @@ cmp_ent(const void *a, const void *b)
 {
 	const struct crl_ent *x = a, *y = b;
 
-	return (cmp_key(x->group, x->neg, x->p, x->len, y->group, y->neg,
-	    y->p, y->len));
+	/* By group (the slices of crlset_check()), then by serial. */
+	if (x->group != y->group)
+		return (x->group < y->group ? -1 : 1);
+	return (cmp_serial(x->neg, x->p, x->len, y->neg, y->p, y->len));
 }
 
 static void
@@ -510,7 +511,6 @@ crlset_check(const struct crlset *s, const struct cert_info *ci, int64_t now)
 {
 	const struct crl_group *g;
 	size_t lo, hi;
-	uint32_t gi;
 
 	if (s == NULL || ci == NULL || !ci->has_issuer_sha256)
 		return (CRL_NO_CRL);
@@ -518,14 +518,13 @@ crlset_check(const struct crlset *s, const struct cert_info *ci, int64_t now)
 	    sizeof(*s->groups), cmp_sha);
 	if (g == NULL)
 		return (CRL_NO_CRL);
-	gi = (uint32_t)(g - s->groups);
 	lo = 0;
 	hi = g->nents;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct crl_ent *e = &g->ents[mid];
-		int c = cmp_key(e->group, e->neg, e->p, e->len, gi,
-		    ci->serial_neg, ci->serial_bytes, ci->serial_len);
+		int c = cmp_serial(e->neg, e->p, e->len, ci->serial_neg,
+		    ci->serial_bytes, ci->serial_len);
 
 		if (c == 0)
 			return (CRL_REVOKED);
