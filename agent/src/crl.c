@@ -269,8 +269,8 @@ find_signer(X509_CRL *crl, const struct ca_store *cas, struct pending *pc)
 	/* How far the best candidate got, for the reason of a refusal. */
 	static const char *const why[] = {
 		"issuer is not a CA of client_ca_file",
-		"authorityKeyIdentifier names no CA of client_ca_file with "
-		    "this name",
+		("authorityKeyIdentifier names no CA of client_ca_file with "
+		    "this name"),
 		"the issuing CA's keyUsage lacks cRLSign",
 		"signature does not verify with the issuing CA",
 	};
