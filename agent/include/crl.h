@@ -62,7 +62,8 @@ enum crl_status {
 	CRL_NO_CRL,             /* no CRL for its issuing CA */
 };
 
-/* Per-CRL facts for the admin endpoint; strings owned by the set. */
+/* Per-CRL facts (tests and fuzz_crl's oracle; no endpoint shows them yet);
+ * strings owned by the set. */
 struct crl_info {
 	const char *name;       /* the document's name */
 	const char *issuer;     /* RFC 2253, as cert_info.issuer */
