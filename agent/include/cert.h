@@ -111,8 +111,8 @@ size_t ca_store_count(const struct ca_store *cas);
 
 /*
  * ca_store_sha256(cas, i): the SHA-256 thumbprint of the ${i}-th CA
- * certificate (in file order), for tests and the fuzz oracles (no endpoint shows it yet); NULL if
- * ${i} is out of range.
+ * certificate (in file order): the key CRLs are grouped by (crl.c), also
+ * read by tests; NULL if ${i} is out of range.
  */
 const uint8_t *ca_store_sha256(const struct ca_store *cas, size_t i);
 
