@@ -9,6 +9,7 @@
  * can make calloc() fail.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -135,8 +136,9 @@ reply(int c, const char *status, const char *extra, const char *body,
 	    "application/json\r\nContent-Length: %zu\r\n%s"
 	    "Connection: close\r\n\r\n", status, len, extra);
 
-	if (write(c, head, (size_t)n) != n ||
-	    write(c, body, len) != (ssize_t)len)
+	/* MSG_NOSIGNAL: a stopped fetcher may have gone away meanwhile. */
+	if (send(c, head, (size_t)n, MSG_NOSIGNAL) != n ||
+	    send(c, body, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return;
 }
 
@@ -297,14 +299,56 @@ fetcher_end(struct fetcher *f)
 	live = NULL;
 }
 
-/* After each test, pass or fail: no fetcher left, the server as new. */
+/* The server's counts back to zero, between whole requests. */
+static void
+reset_counts(void)
+{
+	pthread_mutex_lock(&keys_lock);
+	atomic_store(&hits_keys, 0);
+	atomic_store(&hits_304, 0);
+	atomic_store(&hits_inm, 0);
+	pthread_mutex_unlock(&keys_lock);
+}
+
+/*
+ * Wait until the server has answered every connection made so far: it
+ * serves them one at a time, in the order they were made, so the answer
+ * to one more request comes after theirs.
+ */
+static void
+srv_drain(void)
+{
+	struct sockaddr_in a;
+	static const char req[] = "GET /drain HTTP/1.0\r\n\r\n";
+	char buf[512];
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(c >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)srv_port);
+	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(send(c, req, sizeof(req) - 1, MSG_NOSIGNAL),
+	    (ssize_t)(sizeof(req) - 1));
+	while (read(c, buf, sizeof(buf)) > 0)
+		continue;
+	close(c);
+}
+
+/*
+ * After each test, pass or fail: no fetcher left, none of its requests
+ * still to be counted, the server as new.
+ */
 static int
 test_end(void **state)
 {
 	(void)state;
 	if (live != NULL)
 		fetcher_end(live);
+	srv_drain();
 	atomic_store(&keys_mode, KEYS_OK);
+	reset_counts();
 	return (0);
 }
 
@@ -448,21 +492,28 @@ ready_num(struct fetcher *f, const char *key)
 {
 	struct abuf b = { 0 };
 	const char *p;
+	char *end;
 	long v = -1;
 
 	(void)fetch_ready(f, &b);
-	if (b.p != NULL && (p = strstr(b.p, key)) != NULL)
-		v = strtol(p + strlen(key), NULL, 10);
+	if (b.p != NULL && (p = strstr(b.p, key)) != NULL) {
+		v = strtol(p + strlen(key), &end, 10);
+		if (end == p + strlen(key))
+			v = -1;         /* null: nothing planned (a fetch runs) */
+	}
 	free(b.p);
 	return (v);
 }
 
-/* Wait up to 10 s for the number after ${key} in /readyz to reach ${n}. */
+/* Wait up to 10 s for the number after ${key} in /readyz to be in
+ * [${lo}, ${hi}]. */
 static bool
-ready_num_reaches(struct fetcher *f, const char *key, long n)
+ready_num_within(struct fetcher *f, const char *key, long lo, long hi)
 {
 	for (int i = 0; i < 1000; i++) {
-		if (ready_num(f, key) >= n)
+		long v = ready_num(f, key);
+
+		if (v >= lo && v <= hi)
 			return (true);
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	}
@@ -476,14 +527,6 @@ count_reaches(atomic_int *v, int n)
 	for (int i = 0; i < 1000 && atomic_load(v) < n; i++)
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	return (atomic_load(v) >= n);
-}
-
-static void
-reset_counts(void)
-{
-	atomic_store(&hits_keys, 0);
-	atomic_store(&hits_304, 0);
-	atomic_store(&hits_inm, 0);
 }
 
 /*
@@ -501,7 +544,7 @@ test_revalidated_304(void **state)
 	f = fetcher_with("", "\"refresh_min_s\":1,\"refresh_max_s\":1");
 	/* The server counts a 304 when it sends it; the fetcher a moment
 	 * later, when it has read it: wait for the fetcher's own count. */
-	assert_true(ready_num_reaches(f, "\"not_modified\":", 2));
+	assert_true(ready_num_within(f, "\"not_modified\":", 2, LONG_MAX));
 	assert_true(ready_has(f, "\"state\":\"ok\",\"age_s\":"));
 	fetcher_end(f);
 	pthread_mutex_lock(&keys_lock);
@@ -521,6 +564,8 @@ static void
 test_backoff_after_failures(void **state)
 {
 	struct fetcher *f;
+	struct timespec t0, t1;
+	double dt;
 	int n;
 
 	(void)state;
@@ -530,15 +575,20 @@ test_backoff_after_failures(void **state)
 	    "\"backoff_max_s\":1");
 	assert_true(count_reaches(&hits_keys, 3));
 	assert_true(ready_has(f, "\"last_error\":\"HTTP status 500\""));
-	assert_in_range(ready_num(f, "\"next_refresh_s\":"), 0, 1);
-	/* Capped at 1 s and at least half of it: 2 s hold 1 to 5 tries
-	 * (2 when the machine is idle). */
+	assert_true(ready_num_within(f, "\"next_refresh_s\":", 0, 1));
+	/*
+	 * Each retry waits between half the cap and the cap (0.5 to 1 s):
+	 * three more tries come within 10 s (not at the 60 s refresh), and
+	 * take at least the two whole gaps between them.
+	 */
 	n = atomic_load(&hits_keys);
-	nanosleep(&(struct timespec){ 2, 0 }, NULL);
-	n = atomic_load(&hits_keys) - n;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_true(count_reaches(&hits_keys, n + 3));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	dt = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	fetcher_end(f);
-	atomic_store(&keys_mode, KEYS_OK);
-	assert_in_range(n, 1, 5);
+	assert_true(dt >= 0.99);
 }
 
 /* Remove every file in ${dir}, then ${dir}. */
@@ -572,6 +622,7 @@ test_state_dir_cold_start(void **state)
 	fetcher_end(f);
 
 	/* Second run, the provider failing: the keys come from state_dir. */
+	srv_drain();
 	reset_counts();
 	atomic_store(&keys_mode, KEYS_500);
 	f = fetcher_with(extra, "\"refresh_min_s\":60,"
