@@ -1,7 +1,8 @@
 /*
  * admin.h: the read-only admin listener (admin_listen): GET /healthz,
  * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
- * answered and closed; at most 32 connections at a time (more are closed at
+ * answered (at the pace the client takes it, 2 s at most without progress)
+ * and closed; at most 32 connections at a time (more are closed at
  * once), accepts paused for a second when out of descriptors.  Runs on the
  * main thread's loop.
  */
@@ -44,6 +45,9 @@ struct admin_providers {
  */
 struct admin *admin_open(struct ev_loop *loop, const struct listen_addr *addr,
     const struct agent_stats *stats, const struct admin_providers *prov);
+
+/* admin_port(a): the TCP port ${a} listens on (tests listen on port 0). */
+unsigned admin_port(const struct admin *a);
 
 /* admin_close(a): stop and free; NULL is a no-op. */
 void admin_close(struct admin *a);

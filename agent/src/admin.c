@@ -2,10 +2,13 @@
  * admin.c: see admin.h.  Deliberately small: GET only, one request per
  * connection, 8 KiB request cap, 2 s to send it, at most ADMIN_CONNS_MAX
  * connections at a time (more are closed at once), nothing on it changes
- * state.
+ * state.  The answer is sent as the client takes it, with 2 s at most
+ * between two pieces taken.
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,8 @@ struct aconn {
 	ev_timer timer;
 	size_t len;
 	char buf[ADMIN_REQ_MAX];
+	char *out;                    /* the answer, head and body ... */
+	size_t out_len, out_off;      /* ... its size, and how much is sent */
 };
 
 void
@@ -160,10 +165,62 @@ aconn_free(struct aconn *c)
 	ev_timer_stop(c->a->loop, &c->timer);
 	close(c->fd);
 	c->a->nconns--;
+	free(c->out);
 	free(c);
 }
 
-/* Blocking-free best effort: the answer is small, the socket is fresh. */
+static void on_conn_write(struct ev_loop *loop, ev_io *io, int revents);
+
+/*
+ * Send what the socket takes of the answer; when it takes no more, wait
+ * for it to be writable again (ADMIN_TIMEOUT at most).  Frees ${c} when
+ * the answer is sent, or cannot be.
+ */
+static void
+aconn_send(struct aconn *c)
+{
+	struct ev_loop *loop = c->a->loop;
+	bool moved = false;
+
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off,
+		    c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (ev_cb(&c->io) != on_conn_write) {
+				ev_io_stop(loop, &c->io);
+				ev_io_set(&c->io, c->fd, EV_WRITE);
+				ev_set_cb(&c->io, on_conn_write);
+				ev_io_start(loop, &c->io);
+				moved = true;
+			}
+			if (moved) {    /* the timeout counts from progress */
+				ev_timer_stop(loop, &c->timer);
+				ev_timer_set(&c->timer, ADMIN_TIMEOUT, 0.);
+				ev_timer_start(loop, &c->timer);
+			}
+			return;
+		}
+		if (w <= 0)
+			break;          /* the client went away */
+		c->out_off += (size_t)w;
+		moved = true;
+	}
+	aconn_free(c);
+}
+
+static void
+on_conn_write(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	aconn_send((struct aconn *)(void *)((char *)io -
+	    offsetof(struct aconn, io)));
+}
+
+/* Answer and close: the head and ${body} (not for HEAD) are copied. */
 static void
 reply(struct aconn *c, int status, const char *ctype, const char *body,
     size_t len, bool head)
@@ -176,20 +233,19 @@ reply(struct aconn *c, int status, const char *ctype, const char *body,
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
 	    status, text, ctype, len);
-	size_t off = 0;
+	size_t blen = head ? 0 : len;
 
-	while (n > 0 && off < (size_t)n) {
-		ssize_t w = write(c->fd, hdr + off, (size_t)n - off);
-		if (w <= 0)
-			return;
-		off += (size_t)w;
+	if (n <= 0 || (size_t)n >= sizeof(hdr) ||
+	    (c->out = malloc((size_t)n + blen)) == NULL) {
+		aconn_free(c);
+		return;
 	}
-	for (off = 0; !head && off < len;) {
-		ssize_t w = write(c->fd, body + off, len - off);
-		if (w <= 0)
-			return;
-		off += (size_t)w;
-	}
+	memcpy(c->out, hdr, (size_t)n);
+	if (blen > 0)
+		memcpy(c->out + n, body, blen);
+	c->out_len = (size_t)n + blen;
+	c->out_off = 0;
+	aconn_send(c);
 }
 
 static const char *const metric_reason_help =
@@ -288,7 +344,6 @@ on_conn_read(struct ev_loop *loop, ev_io *io, int revents)
 	ssize_t n;
 	int r;
 
-	(void)loop;
 	(void)revents;
 	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -301,13 +356,13 @@ on_conn_read(struct ev_loop *loop, ev_io *io, int revents)
 	r = admin_parse_request(c->buf, c->len, &path, &plen, &head);
 	if (r == 0 && c->len < sizeof(c->buf))
 		return;
+	ev_io_stop(loop, &c->io);       /* one request: no more reading */
 	if (r == 1)
 		serve(c, path, plen, head);
 	else if (r == -2)
 		reply(c, 405, "text/plain", "read-only: GET only\n", 20, false);
 	else
 		reply(c, 400, "text/plain", "bad request\n", 12, false);
-	aconn_free(c);
 }
 
 static void
@@ -386,6 +441,21 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 	log_info("admin endpoints on http://%s (/healthz /readyz /metrics)",
 	    addr->text);
 	return (a);
+}
+
+unsigned
+admin_port(const struct admin *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(a->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return (0);
+	if (ss.ss_family == AF_INET)
+		return (ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	if (ss.ss_family == AF_INET6)
+		return (ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	return (0);
 }
 
 void

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "spoe/spop.h"
@@ -154,8 +155,10 @@ static int
 flush(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = write(c->fd, c->out + c->out_off,
-		    c->out_len - c->out_off);
+		/* MSG_NOSIGNAL: a peer gone away is an error here, not a
+		 * SIGPIPE, whatever the process does with that signal. */
+		ssize_t n = send(c->fd, c->out + c->out_off,
+		    c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -1,10 +1,22 @@
 /*
- * test_admin.c: the admin request parser and the metrics renderer.
+ * test_admin.c: the admin request parser, the metrics renderer, and the
+ * listener itself: a large answer reaches a slow client whole, and a
+ * client that stops reading is dropped.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
 
 #include "admin.h"
+#include "config.h"
 #include "stats.h"
 #include "testsupport.h"
 
@@ -149,6 +161,188 @@ test_metrics(void **state)
 	free(b.p);
 }
 
+/* ---- the listener, on its own loop in a thread ---- */
+
+#define BIG_LINES 150000        /* about 3 MB of metrics */
+
+static void
+big_metrics(void *arg, struct abuf *b)
+{
+	(void)arg;
+	for (int i = 0; i < BIG_LINES; i++)
+		abuf_printf(b, "big_metric{n=\"%d\"} 1\n", i);
+	abuf_printf(b, "end_marker 1\n");
+}
+
+struct live {
+	struct ev_loop *loop;
+	ev_async stop;
+	pthread_t thread;
+	struct admin *a;
+	struct agent_stats stats;
+};
+
+static void
+on_stop(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+live_main(void *arg)
+{
+	struct live *l = arg;
+
+	ev_run(l->loop, 0);
+	return (NULL);
+}
+
+static void
+live_start(struct live *l)
+{
+	char host[] = "127.0.0.1", text[] = "127.0.0.1:0";
+	struct listen_addr addr = { LISTEN_TCP, host, 0, NULL, text };
+	struct admin_providers prov = { NULL, big_metrics, NULL };
+
+	memset(l, 0, sizeof(*l));
+	assert_non_null(l->loop = ev_loop_new(EVFLAG_AUTO));
+	assert_non_null(l->a = admin_open(l->loop, &addr, &l->stats, &prov));
+	assert_int_not_equal(admin_port(l->a), 0);
+	ev_async_init(&l->stop, on_stop);
+	ev_async_start(l->loop, &l->stop);
+	assert_int_equal(pthread_create(&l->thread, NULL, live_main, l), 0);
+}
+
+static void
+live_end(struct live *l)
+{
+	ev_async_send(l->loop, &l->stop);
+	pthread_join(l->thread, NULL);
+	admin_close(l->a);      /* frees connections still open */
+	ev_loop_destroy(l->loop);
+}
+
+/* A connection with a small receive window that has sent ${req}. */
+static int
+client(const struct live *l, const char *req)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rcv = 4096;
+	struct timeval tv = { 10, 0 };
+
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv,
+	    sizeof(rcv)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)admin_port(l->a));
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL),
+	    (ssize_t)strlen(req));
+	return (fd);
+}
+
+/* Read until the server closes (or 10 s pass without a byte). */
+static char *
+read_all(int fd, size_t *len, bool *eof)
+{
+	size_t cap = 1 << 16;
+	char *p = malloc(cap);
+	ssize_t r;
+
+	assert_non_null(p);
+	*len = 0;
+	for (;;) {
+		if (cap - *len < 4096)
+			assert_non_null(p = realloc(p, cap *= 2));
+		r = read(fd, p + *len, cap - *len - 1);
+		if (r <= 0)
+			break;
+		*len += (size_t)r;
+	}
+	*eof = r == 0;
+	p[*len] = '\0';
+	return (p);
+}
+
+/* The body after the head, and the Content-Length the head announced. */
+static const char *
+body_of(const char *resp, long *clen)
+{
+	const char *cl = strstr(resp, "Content-Length: ");
+	const char *end = strstr(resp, "\r\n\r\n");
+
+	assert_non_null(cl);
+	assert_non_null(end);
+	*clen = strtol(cl + 16, NULL, 10);
+	return (end + 4);
+}
+
+/*
+ * About 3 MB of /metrics to a client that takes its time: more than the
+ * socket buffers hold, so the agent must wait for the socket to take the
+ * rest.  Every byte the head announces arrives.
+ */
+static void
+test_slow_client_gets_it_all(void **state)
+{
+	struct live l;
+	size_t len;
+	long clen;
+	bool eof;
+	char *resp;
+	const char *body;
+	int fd;
+
+	(void)state;
+	live_start(&l);
+	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
+	nanosleep(&(struct timespec){ 0, 300000000 }, NULL);
+	resp = read_all(fd, &len, &eof);
+	close(fd);
+	live_end(&l);
+	assert_true(eof);
+	assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	body = body_of(resp, &clen);
+	assert_true(clen > 3000000);
+	assert_int_equal((long)(len - (size_t)(body - resp)), clen);
+	assert_true(strcmp(resp + len - 13, "end_marker 1\n") == 0);
+	free(resp);
+}
+
+/* A client that stops reading is dropped ADMIN_TIMEOUT (2 s) later. */
+static void
+test_stalled_client_dropped(void **state)
+{
+	struct live l;
+	struct timespec t0, t1;
+	size_t len;
+	long clen;
+	bool eof;
+	char *resp;
+	int fd;
+
+	(void)state;
+	live_start(&l);
+	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nanosleep(&(struct timespec){ 3, 0 }, NULL);
+	resp = read_all(fd, &len, &eof);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	live_end(&l);
+	assert_true(eof);       /* closed by the agent, not our 10 s timeout */
+	assert_true(t1.tv_sec - t0.tv_sec < 10);
+	(void)body_of(resp, &clen);
+	assert_true(len < (size_t)clen);
+	free(resp);
+}
+
 int
 main(void)
 {
@@ -158,6 +352,8 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_no_read_past_len),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_slow_client_gets_it_all),
+		cmocka_unit_test(test_stalled_client_dropped),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
