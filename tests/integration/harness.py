@@ -212,7 +212,21 @@ class Agent(Proc):
         return self
 
 
-HAPROXY_FAST_CHECKS = "check inter 300ms rise 1 fall 1"
+# A restarted agent is seen UP after one 300 ms check; DOWN takes three
+# failed checks in a row, each given ${timeout check} to answer, so one
+# stall of a loaded CI machine does not turn the agent DOWN (and every
+# request 503).  A stopped agent needs no DOWN mark: the SPOE connection to
+# it is refused, which fails the request (503) at once.
+HAPROXY_FAST_CHECKS = "check inter 300ms rise 1 fall 3"
+HAPROXY_CHECK_TIMEOUT = f"timeout check {3 * SLOW:g}s"
+
+
+def _edit(text, old, new, what):
+    """${text} with ${old} replaced; an example that no longer holds ${old}
+    is an error, not a silently unedited config."""
+    if old not in text:
+        raise RuntimeError(f"{what}: {old.strip()!r} not found")
+    return text.replace(old, new)
 
 
 class HAProxy(Proc):
@@ -228,7 +242,9 @@ class HAProxy(Proc):
         d = pki()
         self.port = free_port()
         cfg = open(os.path.join(SOURCE_DIR, "haproxy-conf", "haproxy.cfg")).read()
-        cfg = cfg.replace("check inter 2s rise 2 fall 2", HAPROXY_FAST_CHECKS)
+        cfg = _edit(cfg, "check inter 2s rise 2 fall 2", HAPROXY_FAST_CHECKS, "haproxy.cfg")
+        cfg = _edit(cfg, "    option spop-check\n",
+                    f"    option spop-check\n    {HAPROXY_CHECK_TIMEOUT}\n", "haproxy.cfg")
         # Test logs go to our log file, with nothing lost to a syslog socket.
         if cfg_edit:
             cfg = cfg_edit(cfg)
