@@ -134,18 +134,20 @@ def pki():
 class Proc:
     """A started process with its output in a log file."""
 
-    def __init__(self, name, argv, env=None, cwd=None):
+    def __init__(self, name, argv, env=None, cwd=None, preexec_fn=None):
         self.name = name
         self.argv = argv
         self.logpath = os.path.join(_tmp, f"{name}.log")
         self.env = env
         self.cwd = cwd
+        self.preexec_fn = preexec_fn
         self.p = None
 
     def start(self):
         logf = open(self.logpath, "ab")
         self.p = subprocess.Popen(self.argv, stdout=logf, stderr=subprocess.STDOUT,
-                                  env=self.env, cwd=self.cwd)
+                                  env=self.env, cwd=self.cwd,
+                                  preexec_fn=self.preexec_fn)
         _procs.append(self.p)
         logf.close()
         return self
@@ -180,17 +182,26 @@ class Proc:
 
 
 class Agent(Proc):
-    """spoa-iam with a JSON config written from a dict."""
+    """spoa-iam with a JSON config written from a dict.
 
-    def __init__(self, config, name="agent"):
+    Without "listen" in the config it listens on a free TCP port (port),
+    and also on the unix socket ${sock} when one is given; without
+    "admin_listen", on another free port (admin_port).  spoe_addr is the
+    address HAProxy should use: the unix socket if there is one.  A path
+    in this test's private directory cannot be taken by a concurrent test
+    while the agent behind it is restarted, as a TCP port can.
+    """
+
+    def __init__(self, config, name="agent", sock=None):
         self.config = dict(config)
-        if "listen" in self.config:
-            self.port = int(self.config["listen"][0].rsplit(":", 1)[1])
-        else:
-            self.port = free_port()
-            self.config["listen"] = [f"127.0.0.1:{self.port}"]
-        self.admin_port = free_port()
-        self.config.setdefault("admin_listen", f"127.0.0.1:{self.admin_port}")
+        self.sock = sock
+        self._auto = set()          # addresses chosen here, not by the test
+        if "listen" not in self.config:
+            self._auto.add("listen")
+            self.config["listen"] = [None] + ([f"unix:{sock}"] if sock else [])
+        if "admin_listen" not in self.config:
+            self._auto.add("admin_listen")
+        self._pick_ports()
         self.config.setdefault("workers", 2)
         self.config.setdefault("log_level", "info")
         self.cfgpath = os.path.join(_tmp, f"{name}.json")
@@ -198,18 +209,72 @@ class Agent(Proc):
         env = dict(os.environ)
         super().__init__(name, [AGENT_BIN, "-c", self.cfgpath], env=env)
 
+    def _pick_ports(self):
+        if "listen" in self._auto:
+            self.config["listen"][0] = f"127.0.0.1:{free_port()}"
+        if "admin_listen" in self._auto:
+            self.config["admin_listen"] = f"127.0.0.1:{free_port()}"
+        tcp = [a for a in self.config["listen"] if not a.startswith("unix:")]
+        self.port = int(tcp[0].rsplit(":", 1)[1]) if tcp else None
+        admin = self.config.get("admin_listen")
+        self.admin_port = int(admin.rsplit(":", 1)[1]) if admin else None
+
+    @property
+    def spoe_addr(self):
+        """The agent's address for HAProxy's server line."""
+        if self.sock:
+            return "unix@" + self.sock
+        return f"127.0.0.1:{self.port}"
+
     def write_config(self, config=None):
         if config is not None:
             self.config = config
         with open(self.cfgpath, "w") as f:
             json.dump(self.config, f, indent=2)
 
-    def start(self, wait=True):
-        super().start()
-        if wait and not wait_port(self.port, proc=self.p):
+    def _log_from(self, offset):
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def _listening(self, offset, timeout):
+        """Wait until this run (its log from ${offset}) says it listens on
+        every "listen" address: the agent's own word, which a foreign
+        listener that took the port cannot give."""
+        want = [f"listening for SPOP on {a}\n" for a in self.config["listen"]]
+        deadline = time.time() + timeout * SLOW
+        while True:
+            out = self._log_from(offset)
+            if all(w in out for w in want):
+                return True
+            if not self.alive() or time.time() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def start(self, wait=True, timeout=10.0):
+        """Start; with ${wait}, return once every listener is bound (within
+        ${timeout} s, times SLOW).  A port chosen here and taken by another
+        test in the meantime is chosen again (twice at most)."""
+        for attempt in range(3):
+            try:
+                offset = os.path.getsize(self.logpath)
+            except OSError:
+                offset = 0
+            super().start()
+            if not wait or self._listening(offset, timeout):
+                return self
+            out = self._log_from(offset)
+            if (self._auto and attempt < 2 and not self.alive() and
+                    "Address already in use" in out):
+                log(f"{self.name}: a port chosen for it was taken meanwhile; again")
+                self._pick_ports()
+                self.write_config()
+                continue
             print(self.output())
-            raise RuntimeError("agent did not start")
-        return self
+            raise RuntimeError(f"agent {self.name} did not start")
 
 
 # A restarted agent is seen UP after one 300 ms check; DOWN takes three

@@ -359,7 +359,7 @@ def scenario_token_valgrind():
         "routes": ROUTES,
     }, name="valgrind")
     agent.argv = [valgrind, "-q", "--error-exitcode=99", "--leak-check=no"] + agent.argv
-    agent.start()
+    agent.start(timeout=60)             # valgrind is slow to start, more so on a busy CI
     check(wait_for(lambda: idp.hit("/keys") >= 1, timeout=20),
           "token obtained, keys fetched under valgrind")
     rc = agent.stop(timeout=30)
