@@ -20,12 +20,13 @@ idp = IdP()
 echo = EchoBackend()
 state = os.path.join(tmpdir(), "state")
 os.makedirs(state)
-port = None
+# Every agent here listens on this socket, and HAProxy uses it: a TCP port
+# freed by one agent could be taken by another test before the next binds.
+SOCK = os.path.join(tmpdir(), "spop.sock")
 
 
 def config(state_dir):
     return {
-        "listen": [f"127.0.0.1:{port}"] if port else None,
         "state_dir": state_dir,
         "fetch": {"refresh_min_s": 30, "refresh_max_s": 60, "backoff_max_s": 1,
                   "ca_file": os.path.join(pki(), "ca.pem"),
@@ -39,10 +40,7 @@ def config(state_dir):
 
 
 def start_agent(name, state_dir):
-    cfg = config(state_dir)
-    if cfg["listen"] is None:
-        del cfg["listen"]
-    return Agent(cfg, name=name).start()
+    return Agent(config(state_dir), name=name, sock=SOCK).start()
 
 
 def token():
@@ -51,8 +49,7 @@ def token():
 
 log("first run: provider up, documents saved to state_dir")
 a1 = start_agent("agent1", state)
-port = a1.port
-hap = HAProxy(f"127.0.0.1:{port}", echo.addr)
+hap = HAProxy(a1.spoe_addr, echo.addr)
 hap.start()
 P = hap.port
 check(wait_for(lambda: readyz(a1)[0] == 200, timeout=15), "ready with the provider up")
@@ -114,9 +111,8 @@ check_eq(a3.stop(), 0, "third agent stops")
 log("fetch.max_stale_s ends the use of a cached key set")
 idp.stop()
 cfg = config(empty)                 # just filled by the third agent
-cfg["listen"] = [f"127.0.0.1:{port}"]
 cfg["fetch"]["max_stale_s"] = 4
-a4 = Agent(cfg, name="agent4").start()
+a4 = Agent(cfg, name="agent4", sock=SOCK).start()
 check_eq(readyz(a4)[0], 200, "fresh enough at start: ready")
 check(wait_for(lambda: curl(P, "/orders/1", headers=token()).status == 200, timeout=10),
       "token accepted while the cached keys are young")
@@ -130,9 +126,8 @@ idp.start()
 fresh = os.path.join(tmpdir(), "fresh")
 os.makedirs(fresh)
 cfg = config(fresh)
-cfg["listen"] = [f"127.0.0.1:{port}"]
 del cfg["fetch"]["ca_file"]
-a5 = Agent(cfg, name="agent5").start()
+a5 = Agent(cfg, name="agent5", sock=SOCK).start()
 check(wait_for(lambda: "certificate" in (source(a5, "discovery:idp")
                                          .get("last_error") or ""), timeout=10),
       f"our test CA is not in the system bundle: refused "
@@ -140,7 +135,7 @@ check(wait_for(lambda: "certificate" in (source(a5, "discovery:idp")
 check_eq(readyz(a5)[0], 503, "not ready without a trusted provider")
 check_eq(a5.stop(), 0, "fifth agent stops")
 cfg["fetch"]["insecure_skip_verify_for_tests"] = True
-a6 = Agent(cfg, name="agent6").start()
+a6 = Agent(cfg, name="agent6", sock=SOCK).start()
 check(wait_for(lambda: readyz(a6)[0] == 200, timeout=10),
       "insecure_skip_verify_for_tests: fetched anyway")
 check(a6.output().count("TLS certificate verification is OFF") >= 2,

@@ -81,8 +81,11 @@ def config(cred="mi", url=B + "/policy", state_dir=state, crls=None):
 
 
 echo = EchoBackend()
-agent = Agent(config()).start()
-hap = HAProxy(f"127.0.0.1:{agent.port}", echo.addr)
+# The agents restarted below take over the address HAProxy uses: a unix
+# socket in this test's directory, which no other test can take meanwhile.
+SOCK = os.path.join(tmpdir(), "spop.sock")
+agent = Agent(config(), sock=SOCK).start()
+hap = HAProxy(agent.spoe_addr, echo.addr)
 hap.start()
 P = hap.port
 TOK = {"Authorization": "Bearer " + mint(idp.keys[0], iss=idp.issuer, aud=AUD)}
@@ -231,12 +234,12 @@ check_eq(agent.stop(), 0, "agent stops")
 log("policy in state_dir, provider down: serves at once")
 idp.stop()
 def again(**kw):
-    cfg = dict(agent.config, listen=[f"127.0.0.1:{agent.port}"], **kw)
-    del cfg["admin_listen"]
+    cfg = dict(agent.config, **kw)
+    del cfg["listen"], cfg["admin_listen"]
     return cfg
 
 
-a2 = Agent(again(), name="agent2").start()
+a2 = Agent(again(), name="agent2", sock=SOCK).start()
 check_eq(readyz(a2)[0], 200, "ready at once from state_dir")
 check(wait_for(lambda: curl(P, "/b").status == 200, timeout=15), "cached policy decides")
 check_eq(curl(P, "/orders/1", headers=TOK).status, 200, "cached keys of the cached policy")
@@ -245,7 +248,7 @@ check_eq(a2.stop(), 0, "agent2 stops")
 log("policy never loaded: every request not_ready")
 empty = os.path.join(tmpdir(), "empty-policy")
 os.makedirs(empty)
-a3 = Agent(again(state_dir=empty), name="agent3").start()
+a3 = Agent(again(state_dir=empty), name="agent3", sock=SOCK).start()
 st, j = readyz(a3)
 check_eq(st, 503, "/readyz 503")
 check_eq(j["sources"].get("policy_loaded"), False, "/readyz: policy_loaded false")

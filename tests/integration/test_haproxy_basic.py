@@ -4,11 +4,12 @@ decisions, injected and stripped headers, fail-closed when the agent is
 killed, recovery on restart, SIGHUP reloads (good and bad).
 """
 import json
+import os
 import signal
 import time
 
 from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
-                     log, wait_for)
+                     log, tmpdir, wait_for)
 
 ROUTES = [
     {"name": "health", "path_prefix": "/healthz", "methods": ["GET"], "require": "none"},
@@ -19,8 +20,12 @@ ROUTES = [
 ]
 
 echo = EchoBackend()
-agent = Agent({"routes": ROUTES}).start()
-hap = HAProxy(f"127.0.0.1:{agent.port}", echo.addr)
+# The restarted agent below takes over the address HAProxy uses: a unix
+# socket in this test's directory, not a TCP port, which another test could
+# take while no agent holds it.  (The other HAProxy tests use TCP.)
+SOCK = os.path.join(tmpdir(), "spop.sock")
+agent = Agent({"routes": ROUTES}, sock=SOCK).start()
+hap = HAProxy(agent.spoe_addr, echo.addr)
 rc, out = hap.check_config()
 check(rc == 0, f"haproxy -c accepts the example config ({hap.version()})")
 if rc != 0:
@@ -65,7 +70,7 @@ check(all(s == 503 for s in statuses), f"every request 503 while the agent is do
 check_eq(echo.hits, hits_before, "nothing reached the backend while the agent was down")
 
 log("agent restarted -> traffic flows again")
-agent2 = Agent({"routes": ROUTES, "listen": [f"127.0.0.1:{agent.port}"]}, name="agent2")
+agent2 = Agent({"routes": ROUTES}, name="agent2", sock=SOCK)
 agent2.start()
 check(wait_for(up, timeout=15), "200 again after restart")
 
