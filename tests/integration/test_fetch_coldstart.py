@@ -10,8 +10,8 @@
 import os
 import time
 
-from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
-                     log, pki, tmpdir, wait_for)
+from harness import (SLOW, Agent, EchoBackend, HAProxy, check, check_eq, curl,
+                     finish, log, pki, tmpdir, wait_for)
 from idp import IdP, readyz, source
 from tokens import mint
 
@@ -111,12 +111,17 @@ check_eq(a3.stop(), 0, "third agent stops")
 log("fetch.max_stale_s ends the use of a cached key set")
 idp.stop()
 cfg = config(empty)                 # just filled by the third agent
-cfg["fetch"]["max_stale_s"] = 4
+# The key set's age, counted from the third agent's fetch, must stay below
+# this through its stop, the fourth agent's start, HAProxy seeing it up and
+# one token: all slower with sanitizers.
+MAX_STALE = int(6 * SLOW)
+cfg["fetch"]["max_stale_s"] = MAX_STALE
 a4 = Agent(cfg, name="agent4", sock=SOCK).start()
 check_eq(readyz(a4)[0], 200, "fresh enough at start: ready")
 check(wait_for(lambda: curl(P, "/orders/1", headers=token()).status == 200, timeout=10),
       "token accepted while the cached keys are young")
-check(wait_for(lambda: readyz(a4)[0] == 503, timeout=15), "older than max_stale_s: not ready")
+check(wait_for(lambda: readyz(a4)[0] == 503, timeout=MAX_STALE + 10),
+      "older than max_stale_s: not ready")
 check_eq(curl(P, "/orders/1", headers=token()).status, 503,
          "older than max_stale_s: token route not_ready (503)")
 check_eq(a4.stop(), 0, "fourth agent stops")
