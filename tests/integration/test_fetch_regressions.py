@@ -168,6 +168,14 @@ def jwt_request(token, path="/orders/1"):
             ("cert_verify", b"\x00"), ("unique_id", t_str("req"))]
 
 
+def keys_in_use(agent, idp):
+    """Wait until the workers verify a token of the provider's first key.
+    /readyz says "ok" once the fetcher has the key set; the workers take
+    the snapshot holding it from their inboxes a moment later."""
+    tok = mint(idp.keys[0], iss=idp.issuer, aud=AUD)
+    return wait_for(lambda: ask(agent, jwt_request(tok)).get("reason") == "ok", timeout=10)
+
+
 def scenario_negative_kid_spares_other_kids():
     log("a negatively cached kid does not answer requests parked on other kids")
     idp = IdP()
@@ -180,6 +188,7 @@ def scenario_negative_kid_spares_other_kids():
     }, name="negkid").start()
     check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
           "keys fetched")
+    check(keys_in_use(agent, idp), "the worker has the key set")
     c = Spop(agent.port, timeout=10)
     check_eq(c.hello()[0], 101, "AGENT-HELLO")
     ghost = Key("ES256", "ghost")       # never published
@@ -225,6 +234,7 @@ def scenario_one_refetch_ask_per_kid():
     }, name="oneask").start()
     check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
           "keys fetched")
+    check(keys_in_use(agent, idp), "the worker has the key set")
     asks = lambda: metric(agent, "spoa_iam_parked_refetch_asks")
     check_eq(asks(), 0.0, "no refetch asked yet")
     new, other = Key("ES256", "burst-kid"), Key("ES256", "other-kid")
