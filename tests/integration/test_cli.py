@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 
-from harness import (AGENT_BIN, Agent, Spop, ack_for, check, check_eq, finish,
+from harness import (AGENT_BIN, Agent, Proc, Spop, ack_for, check, check_eq, finish,
                      free_port, log, notify, t_str, tmpdir, wait_for, wait_port)
 from tokens import Key, mint
 
@@ -206,10 +206,10 @@ port, aport = free_port(), free_port()
 cfgp = write("emfile.json", {"listen": [f"127.0.0.1:{port}"], "workers": 1,
                              "admin_listen": f"127.0.0.1:{aport}",
                              "routes": [{"name": "r", "require": "none"}]})
-logp = os.path.join(tmpdir(), "emfile.log")
-with open(logp, "wb") as logf:
-    p = subprocess.Popen([AGENT_BIN, "-c", cfgp], stdout=logf, stderr=subprocess.STDOUT,
-                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32)))
+# A harness Proc: killed at exit whatever happens, like every agent here.
+em = Proc("emfile", [AGENT_BIN, "-c", cfgp],
+          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))).start()
+p = em.p
 try:
     check(wait_port(port, proc=p) and wait_port(aport, proc=p), "agent up with 32 descriptors")
     socks = []
@@ -247,9 +247,8 @@ try:
         sk.close()
     check_eq(admin_req(aport), (200, "ok\n"), "admin listener serves again")
 finally:
-    p.terminate()
-    p.wait(timeout=20)
-lines = open(logp, errors="replace").read().splitlines()
+    em.stop(timeout=20)                 # SIGTERM; SIGKILL if it does not end
+lines = em.output().splitlines()
 check(len(lines) < 100, f"accept failures logged at most once per pause: {len(lines)} lines")
 check(any("accept on admin_listen" in ln for ln in lines),
       "the admin listener's accept failure is logged")
