@@ -16,8 +16,8 @@ import os
 import time
 from urllib.parse import parse_qs
 
-from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
-                     log, pki, wait_for)
+from harness import (SLOW, Agent, EchoBackend, HAProxy, check, check_eq, curl,
+                     finish, log, pki, wait_for)
 from idp import IdP, metric, readyz, source
 from tokens import mint
 
@@ -139,11 +139,13 @@ def interval_after(cc):
 
 log("Cache-Control: max-age honoured, clamped to the bounds")
 iv = interval_after("no-cache")
-check(iv is not None and 0.6 <= iv <= 1.8, f"no-cache: refresh_min_s (1 s): {iv}")
+# Lower bounds as they were; the slack above (a late fetch: a stall) is
+# scaled by SLOW.
+check(iv is not None and 0.6 <= iv <= 1 + 0.8 * SLOW, f"no-cache: refresh_min_s (1 s): {iv}")
 iv = interval_after("public, max-age=2")
-check(iv is not None and 1.4 <= iv <= 2.8, f"max-age=2: {iv}")
+check(iv is not None and 1.4 <= iv <= 2 + 0.8 * SLOW, f"max-age=2: {iv}")
 iv = interval_after("max-age=86400")
-check(iv is not None and 2.4 <= iv <= 4.0,
+check(iv is not None and 2.4 <= iv <= 3 + 1.0 * SLOW,
       f"max-age=86400 clamped to refresh_max_s (3 s): {iv}")
 
 log("discovery with appid")
