@@ -247,6 +247,8 @@ def scenario_one_refetch_ask_per_kid():
            notify(200, 1, jwt_request(tok2)))
     check(wait_for(lambda: metric(agent, "spoa_iam_parked_total") == 21.0, timeout=5),
           "21 requests parked")
+    # Polled: a request is counted parked a moment before its kid's ask.
+    wait_for(lambda: asks() >= 2.0, timeout=5)
     check_eq(asks(), 2.0, "two kids: two refetches asked (20 requests on one kid ask once)")
     # A new snapshot (the reload publishes one) leaves them parked: no new ask.
     reload(agent, dict(agent.config))
