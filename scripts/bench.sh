@@ -9,16 +9,21 @@
 #     insertion and an eviction).
 # Both programs are pinned to one CPU (taskset) when available.
 #
-# Usage: scripts/bench.sh [seconds-per-measurement] [runs]
+# The machine may be shared and its speed drift: each of ${rounds} rounds
+# runs bench_decide once and `openssl speed` once, back to back (in turn
+# first), and its ratios compare the two; the summary is the median of the
+# rounds' ratios, with their range.
+#
+# Usage: scripts/bench.sh [seconds-per-measurement] [rounds]
 # Env:   BUILD_DIR (default build), BENCH_CPU (default: the last CPU),
-#        SPEED_SECONDS (openssl speed -seconds, default 3).
+#        SPEED_SECONDS (openssl speed -seconds, default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${1:-1}
-RUNS=${2:-5}
+ROUNDS=${2:-7}
 BUILD_DIR=${BUILD_DIR:-build}
-SPEED_SECONDS=${SPEED_SECONDS:-3}
+SPEED_SECONDS=${SPEED_SECONDS:-1}
 BENCH_CPU=${BENCH_CPU:-$(( $(nproc) - 1 ))}
 
 if [ ! -x "$BUILD_DIR/bench_decide" ]; then
@@ -42,49 +47,88 @@ echo "$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/
 echo "$(openssl version)"
 echo
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
 
-echo "== ${PIN[*]} $BUILD_DIR/bench_decide $SECS $RUNS"
-"${PIN[@]}" "$BUILD_DIR/bench_decide" "$SECS" "$RUNS" | tee "$out" | grep -v '^RESULT'
-echo
-echo "== ${PIN[*]} openssl speed -seconds $SPEED_SECONDS rsa2048 ecdsap256 ed25519"
-speed=$("${PIN[@]}" openssl speed -seconds "$SPEED_SECONDS" rsa2048 ecdsap256 ed25519 2>/dev/null)
-echo "$speed" | grep -E 'verify/s|bits'
-echo
-
-# verify/s is the last column of each algorithm's line.
-vps() { echo "$speed" | grep -E "$1" | tail -1 | awk '{ print $NF }'; }
-res() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$out"; }
-
-rsa=$(vps '^rsa 2048 bits')
-ec=$(vps 'ecdsa \(nistp256\)')
-ed=$(vps 'EdDSA \(Ed25519\)')
-
-awk -v rsa="$rsa" -v ec="$ec" -v ed="$ed" \
-    -v hit="$(res hit)" \
-    -v m_rs="$(res miss_RS256)" -v m_es="$(res miss_ES256)" -v m_ed="$(res miss_EdDSA)" \
-    -v f_rs="$(res fresh_RS256)" -v f_es="$(res fresh_ES256)" -v f_ed="$(res fresh_EdDSA)" \
-    -v h_rs="$(res rawhash_RS256)" -v h_es="$(res rawhash_ES256)" -v h_ed="$(res rawhash_EdDSA)" \
-    -v sd="$(res sig_direct_RS256)" -v se="$(res sig_evp_RS256)" '
-function line(name, vps, miss, fresh, rawhash,   sp, r, rf) {
-	sp = 1e6 / vps
-	r = miss / sp
-	rf = fresh / sp
-	printf "%-6s openssl speed verify %7.2f us | miss (cache off) %7.2f us = %.3f x  %s | miss (fresh, cache on) %7.2f us = %.3f x  %s | vs verify incl. hashing the signing input %.3f x\n",
-	    name, sp, miss, r, (r <= 1.15 ? "ok  " : "MISS"), fresh, rf, (rf <= 1.15 ? "ok  " : "MISS"), miss / rawhash
-	return r <= 1.15 && rf <= 1.15
+decide() {  # decide ROUND
+  "${PIN[@]}" "$BUILD_DIR/bench_decide" "$SECS" 1 > "$dir/d.$1"
 }
-BEGIN {
+speed() {   # speed ROUND
+  "${PIN[@]}" openssl speed -seconds "$SPEED_SECONDS" rsa2048 ecdsap256 \
+    ed25519 > "$dir/s.$1" 2>/dev/null
+}
+echo "== $ROUNDS rounds of: ${PIN[*]} $BUILD_DIR/bench_decide $SECS 1;" \
+  "${PIN[*]} openssl speed -seconds $SPEED_SECONDS rsa2048 ecdsap256 ed25519"
+for r in $(seq 1 "$ROUNDS"); do
+  if [ $((r % 2)) -eq 1 ]; then decide "$r"; speed "$r"; else speed "$r"; decide "$r"; fi
+  if [ "$r" -eq 1 ]; then
+    echo; echo "-- round 1, bench_decide:"; grep -v '^RESULT' "$dir/d.1"
+    echo "-- round 1, openssl speed:"; grep -E 'verify/s|bits' "$dir/s.1"; echo
+  fi
+done
+
+# One line per round: its openssl verify times (us, from verify/s, the last
+# column of each algorithm's line) and bench_decide's RESULT figures.
+for r in $(seq 1 "$ROUNDS"); do
+  vps() { grep -E "$1" "$dir/s.$r" | tail -1 | awk '{ print $NF }'; }
+  res() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$dir/d.$r"; }
+  echo "$r $(vps '^rsa 2048 bits') $(vps 'ecdsa \(nistp256\)') $(vps 'EdDSA \(Ed25519\)')" \
+    "$(res hit) $(res miss_RS256) $(res fresh_RS256) $(res miss_ES256)" \
+    "$(res fresh_ES256) $(res miss_EdDSA) $(res fresh_EdDSA)" \
+    "$(res sig_direct_RS256) $(res sig_evp_RS256)"
+done > "$dir/rounds"
+
+awk '
+function med(a, n,   i, j, t) {      # median of a[1..n] (sorts a)
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	return (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
+}
+function lo(a, n) { med(a, n); return a[1] }
+function hi(a, n) { med(a, n); return a[n] }
+{
+	n++
+	sp["RS256", n] = 1e6 / $2; sp["ES256", n] = 1e6 / $3; sp["EdDSA", n] = 1e6 / $4
+	hit[n] = $5
+	m["RS256", n] = $6; f["RS256", n] = $7
+	m["ES256", n] = $8; f["ES256", n] = $9
+	m["EdDSA", n] = $10; f["EdDSA", n] = $11
+	evp[n] = $13 - $12
+	printf "round %d ratios: RS256 %.3f / %.3f, ES256 %.3f / %.3f, EdDSA %.3f / %.3f, hit %.3f us\n",
+	    n, $6 / sp["RS256", n], $7 / sp["RS256", n], $8 / sp["ES256", n],
+	    $9 / sp["ES256", n], $10 / sp["EdDSA", n], $11 / sp["EdDSA", n], $5
+}
+function line(name,   i, r, rf, s, mm, ff, rr, rrf, ok) {
+	for (i = 1; i <= n; i++) {
+		s[i] = sp[name, i]; mm[i] = m[name, i]; ff[i] = f[name, i]
+		r[i] = m[name, i] / sp[name, i]; rf[i] = f[name, i] / sp[name, i]
+	}
+	rr = med(r, n); rrf = med(rf, n)
+	ok = rr <= 1.15 && rrf <= 1.15
+	printf "%-6s openssl speed verify %7.2f us | miss (cache off) %7.2f us = %.3f x (rounds %.3f-%.3f) %s | miss (fresh, cache on) %7.2f us = %.3f x (rounds %.3f-%.3f) %s\n",
+	    name, med(s, n), med(mm, n), rr, lo(r, n), hi(r, n),
+	    (rr <= 1.15 ? "ok  " : "MISS"), med(ff, n), rrf, lo(rf, n),
+	    hi(rf, n), (rrf <= 1.15 ? "ok  " : "MISS")
+	return ok
+}
+END {
 	ok = 1
-	print "== summary (target: miss <= 1.15 x openssl speed verify; hit <= 2 us)"
-	ok = line("RS256", rsa, m_rs, f_rs, h_rs) && ok
-	ok = line("ES256", ec, m_es, f_es, h_es) && ok
-	ok = line("EdDSA", ed, m_ed, f_ed, h_ed) && ok
-	printf "hit    %.3f us per decision  %s\n", hit, (hit <= 2 ? "ok" : "MISS")
-	if (sd > 0 && se > 0)
-		printf "RS256 if RSA went through EVP_PKEY_verify (%+.2f us per verification): miss (cache off) %.3f x, (fresh, cache on) %.3f x\n",
-		    se - sd, (m_rs + se - sd) * rsa / 1e6, (f_rs + se - sd) * rsa / 1e6
-	ok = ok && hit <= 2
+	print ""
+	printf "== summary: medians of %d rounds (target: miss <= 1.15 x openssl speed verify; hit <= 2 us)\n", n
+	ok = line("RS256") && ok
+	ok = line("ES256") && ok
+	ok = line("EdDSA") && ok
+	h = med(hit, n)
+	printf "hit    %.3f us per decision (rounds %.3f-%.3f)  %s\n", h, lo(hit, n), hi(hit, n), (h <= 2 ? "ok" : "MISS")
+	e = med(evp, n)
+	for (i = 1; i <= n; i++) {
+		r1[i] = (m["RS256", i] + evp[i]) / sp["RS256", i]
+		r2[i] = (f["RS256", i] + evp[i]) / sp["RS256", i]
+	}
+	printf "RS256 if RSA went through EVP_PKEY_verify (%+.2f us per verification): miss (cache off) %.3f x, (fresh, cache on) %.3f x\n",
+	    e, med(r1, n), med(r2, n)
+	ok = ok && h <= 2
 	print (ok ? "all targets met" : "some targets missed (see above)")
-}'
+}' "$dir/rounds"
