@@ -20,6 +20,7 @@ its headers.  An optional second port requires a client certificate
 import hashlib
 import json
 import os
+import socket
 import ssl
 import threading
 import time
@@ -190,6 +191,7 @@ class IdP:
         self.tokens = []
         self._release = threading.Event()
         self._servers = []
+        self._holds = []            # ports kept while stopped
         self.mtls_port = free_port() if mtls_port else None
         self.docs["/.well-known/openid-configuration"] = Doc(self._discovery)
         self.docs["/keys"] = Doc(lambda: jwks(*self.keys))
@@ -286,6 +288,9 @@ class IdP:
         """Listen (again: the same ports)."""
         self._release.clear()
         ThreadingHTTPServer.allow_reuse_address = True
+        for h in self._holds:
+            h.close()
+        self._holds = []
         self._serve(self.port, self._ctx, False)
         if self._mctx is not None:
             self._serve(self.mtls_port, self._mctx, True)
@@ -306,6 +311,14 @@ class IdP:
                 except OSError:
                     pass
         self._servers = []
+        # Keep the ports: a socket bound to them but not listening refuses
+        # connections as a closed port does, and a concurrent test cannot
+        # take them before start() listens on them again.
+        for port in [self.port] + ([self.mtls_port] if self.mtls_port else []):
+            h = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            h.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            h.bind(("127.0.0.1", port))
+            self._holds.append(h)
 
     def release_hangs(self):
         self._release.set()
