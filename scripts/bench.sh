@@ -67,10 +67,12 @@ for r in $(seq 1 "$ROUNDS"); do
   fi
 done
 
-# One line per round: its openssl verify times (us, from verify/s, the last
-# column of each algorithm's line) and bench_decide's RESULT figures.
+# One line per round: its openssl verify rates (verify/s: the last column
+# of each algorithm's line, or, where RSA also shows encrypt and decrypt
+# rates as OpenSSL 3.2 and later do, the third from last) and
+# bench_decide's RESULT figures.
 for r in $(seq 1 "$ROUNDS"); do
-  vps() { grep -E "$1" "$dir/s.$r" | tail -1 | awk '{ print $NF }'; }
+  vps() { grep -E "$1" "$dir/s.$r" | tail -1 | awk '{ print (NF >= 11 ? $(NF - 2) : $NF) }'; }
   res() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$dir/d.$r"; }
   echo "$r $(vps '^rsa 2048 bits') $(vps 'ecdsa \(nistp256\)') $(vps 'EdDSA \(Ed25519\)')" \
     "$(res hit) $(res miss_RS256) $(res fresh_RS256) $(res miss_ES256)" \
@@ -88,6 +90,11 @@ function med(a, n,   i, j, t) {      # median of a[1..n] (sorts a)
 }
 function lo(a, n) { med(a, n); return a[1] }
 function hi(a, n) { med(a, n); return a[n] }
+NF != 13 {
+	printf "bench.sh: round %s: %d figures, not 13 (an output format this script does not know?): %s\n", $1, NF, $0 > "/dev/stderr"
+	bad = 1
+	exit 1
+}
 {
 	n++
 	sp["RS256", n] = 1e6 / $2; sp["ES256", n] = 1e6 / $3; sp["EdDSA", n] = 1e6 / $4
@@ -114,6 +121,8 @@ function line(name,   i, r, rf, s, mm, ff, rr, rrf, ok) {
 	return ok
 }
 END {
+	if (bad)
+		exit 1
 	ok = 1
 	print ""
 	printf "== summary: medians of %d rounds (target: miss <= 1.15 x openssl speed verify; hit <= 2 us)\n", n
@@ -122,11 +131,12 @@ END {
 	ok = line("EdDSA") && ok
 	h = med(hit, n)
 	printf "hit    %.3f us per decision (rounds %.3f-%.3f)  %s\n", h, lo(hit, n), hi(hit, n), (h <= 2 ? "ok" : "MISS")
-	e = med(evp, n)
+	# before med() sorts evp[]
 	for (i = 1; i <= n; i++) {
 		r1[i] = (m["RS256", i] + evp[i]) / sp["RS256", i]
 		r2[i] = (f["RS256", i] + evp[i]) / sp["RS256", i]
 	}
+	e = med(evp, n)
 	printf "RS256 if RSA went through EVP_PKEY_verify (%+.2f us per verification): miss (cache off) %.3f x, (fresh, cache on) %.3f x\n",
 	    e, med(r1, n), med(r2, n)
 	ok = ok && h <= 2

@@ -1,8 +1,8 @@
 /*
  * admin.h: the read-only admin listener (admin_listen): GET /healthz,
  * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
- * answered (at the pace the client takes it, 2 s at most without progress)
- * and closed; at most 32 connections at a time (more are closed at
+ * answered (at the pace the client takes it, 2 s at most without progress,
+ * 30 s in all) and closed; at most 32 connections at a time (more are closed at
  * once), accepts paused for a second when out of descriptors.  Runs on the
  * main thread's loop.
  */
@@ -45,6 +45,13 @@ struct admin_providers {
  */
 struct admin *admin_open(struct ev_loop *loop, const struct listen_addr *addr,
     const struct agent_stats *stats, const struct admin_providers *prov);
+
+/*
+ * admin_set_timeouts(a, idle_s, send_max_s): a client has ${idle_s} to send
+ * its request and then to take each next piece of the answer, and
+ * ${send_max_s} to take all of it (2 s and 30 s unless set; for tests).
+ */
+void admin_set_timeouts(struct admin *a, double idle_s, double send_max_s);
 
 /* admin_port(a): the TCP port ${a} listens on (tests listen on port 0). */
 unsigned admin_port(const struct admin *a);

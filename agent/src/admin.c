@@ -3,7 +3,7 @@
  * connection, 8 KiB request cap, 2 s to send it, at most ADMIN_CONNS_MAX
  * connections at a time (more are closed at once), nothing on it changes
  * state.  The answer is sent as the client takes it, with 2 s at most
- * between two pieces taken.
+ * between two pieces taken and 30 s in all.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -29,6 +29,7 @@
 #define ADMIN_REQ_MAX    8192
 #define ADMIN_BODY_MAX   (4u << 20)
 #define ADMIN_TIMEOUT    2.0
+#define ADMIN_SEND_MAX   30.0         /* to send a whole answer */
 #define ADMIN_CONNS_MAX  32
 
 struct aconn;
@@ -42,6 +43,7 @@ struct admin {
 	struct server_gate gate;      /* pauses on EMFILE and friends */
 	const struct agent_stats *stats;
 	struct admin_providers prov;
+	double idle_s, send_max_s;    /* ADMIN_TIMEOUT, ADMIN_SEND_MAX */
 };
 
 struct aconn {
@@ -54,6 +56,7 @@ struct aconn {
 	char buf[ADMIN_REQ_MAX];
 	char *out;                    /* the answer, head and body ... */
 	size_t out_len, out_off;      /* ... its size, and how much is sent */
+	ev_tstamp send_by;            /* ... and when it must be sent */
 };
 
 void
@@ -158,6 +161,13 @@ admin_parse_request(const char *buf, size_t len, const char **path,
 static void
 aconn_free(struct aconn *c)
 {
+	char junk[4096];
+
+	/* Bytes the client sent after its request would make close() reset
+	 * the connection, and lose what is still queued of the answer. */
+	for (int i = 0; i < 16 && c->out != NULL &&
+	    recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+		continue;
 	*c->pprev = c->next;
 	if (c->next != NULL)
 		c->next->pprev = c->pprev;
@@ -197,8 +207,14 @@ aconn_send(struct aconn *c)
 				moved = true;
 			}
 			if (moved) {    /* the timeout counts from progress */
+				ev_tstamp left = c->send_by - ev_now(loop);
+				double idle = c->a->idle_s;
+
+				if (left <= 0.)
+					break;  /* too slow in all */
 				ev_timer_stop(loop, &c->timer);
-				ev_timer_set(&c->timer, ADMIN_TIMEOUT, 0.);
+				ev_timer_set(&c->timer, left < idle ? left : idle,
+				    0.);
 				ev_timer_start(loop, &c->timer);
 			}
 			return;
@@ -235,8 +251,18 @@ reply(struct aconn *c, int status, const char *ctype, const char *body,
 	    status, text, ctype, len);
 	size_t blen = head ? 0 : len;
 
-	if (n <= 0 || (size_t)n >= sizeof(hdr) ||
-	    (c->out = malloc((size_t)n + blen)) == NULL) {
+	if (n <= 0 || (size_t)n >= sizeof(hdr)) {
+		aconn_free(c);
+		return;
+	}
+	if ((c->out = malloc((size_t)n + blen)) == NULL) {
+		static const char oom[] = "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+		/* Best effort, like the rest of an out-of-memory path. */
+		if (send(c->fd, oom, sizeof(oom) - 1, MSG_NOSIGNAL) < 0)
+			log_debug("admin: no memory for an answer, nor room "
+			    "to say so: %s", strerror(errno));
 		aconn_free(c);
 		return;
 	}
@@ -245,6 +271,7 @@ reply(struct aconn *c, int status, const char *ctype, const char *body,
 		memcpy(c->out + n, body, blen);
 	c->out_len = (size_t)n + blen;
 	c->out_off = 0;
+	c->send_by = ev_now(c->a->loop) + c->a->send_max_s;
 	aconn_send(c);
 }
 
@@ -401,7 +428,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	a->nconns++;
 	ev_io_init(&c->io, on_conn_read, fd, EV_READ);
 	ev_io_start(loop, &c->io);
-	ev_timer_init(&c->timer, on_conn_timeout, ADMIN_TIMEOUT, 0.);
+	ev_timer_init(&c->timer, on_conn_timeout, a->idle_s, 0.);
 	ev_timer_start(loop, &c->timer);
 }
 
@@ -428,6 +455,8 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 		return (NULL);
 	a->loop = loop;
 	a->stats = stats;
+	a->idle_s = ADMIN_TIMEOUT;
+	a->send_max_s = ADMIN_SEND_MAX;
 	if (prov != NULL)
 		a->prov = *prov;
 	a->fd = server_listen_tcp(addr, "admin_listen", 64);
@@ -441,6 +470,13 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 	log_info("admin endpoints on http://%s (/healthz /readyz /metrics)",
 	    addr->text);
 	return (a);
+}
+
+void
+admin_set_timeouts(struct admin *a, double idle_s, double send_max_s)
+{
+	a->idle_s = idle_s;
+	a->send_max_s = send_max_s;
 }
 
 unsigned

@@ -258,6 +258,11 @@ class Agent(Proc):
         """Start; with ${wait}, return once every listener is bound (within
         ${timeout} s, times SLOW).  A port chosen here and taken by another
         test in the meantime is chosen again (twice at most)."""
+        if wait and self.config.get("log_level") not in ("debug", "info"):
+            # The wait reads the agent's info line "listening for SPOP on".
+            raise ValueError(f"agent {self.name}: start(wait=True) needs "
+                             f"log_level info or debug, not "
+                             f"{self.config.get('log_level')!r}")
         for attempt in range(3):
             try:
                 offset = os.path.getsize(self.logpath)

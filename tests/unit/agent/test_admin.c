@@ -200,7 +200,7 @@ live_main(void *arg)
 }
 
 static void
-live_start(struct live *l)
+live_start(struct live *l, double idle_s, double send_max_s)
 {
 	char host[] = "127.0.0.1", text[] = "127.0.0.1:0";
 	struct listen_addr addr = { LISTEN_TCP, host, 0, NULL, text };
@@ -210,6 +210,7 @@ live_start(struct live *l)
 	assert_non_null(l->loop = ev_loop_new(EVFLAG_AUTO));
 	assert_non_null(l->a = admin_open(l->loop, &addr, &l->stats, &prov));
 	assert_int_not_equal(admin_port(l->a), 0);
+	admin_set_timeouts(l->a, idle_s, send_max_s);
 	ev_async_init(&l->stop, on_stop);
 	ev_async_start(l->loop, &l->stop);
 	assert_int_equal(pthread_create(&l->thread, NULL, live_main, l), 0);
@@ -284,9 +285,10 @@ body_of(const char *resp, long *clen)
 }
 
 /*
- * About 3 MB of /metrics to a client that takes its time: more than the
- * socket buffers hold, so the agent must wait for the socket to take the
- * rest.  Every byte the head announces arrives.
+ * About 3.6 MB of /metrics to a client that takes its time: more than the
+ * socket buffers hold (the agent's send buffer starts near 1.3 MB on
+ * loopback; the client's receive buffer is 4 KiB), so the agent must wait
+ * for the socket to take the rest.  Every byte the head announces arrives.
  */
 static void
 test_slow_client_gets_it_all(void **state)
@@ -300,7 +302,7 @@ test_slow_client_gets_it_all(void **state)
 	int fd;
 
 	(void)state;
-	live_start(&l);
+	live_start(&l, 2.0, 30.0);
 	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
 	nanosleep(&(struct timespec){ 0, 300000000 }, NULL);
 	resp = read_all(fd, &len, &eof);
@@ -328,7 +330,7 @@ test_stalled_client_dropped(void **state)
 	int fd;
 
 	(void)state;
-	live_start(&l);
+	live_start(&l, 2.0, 30.0);
 	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	nanosleep(&(struct timespec){ 3, 0 }, NULL);
@@ -337,7 +339,74 @@ test_stalled_client_dropped(void **state)
 	close(fd);
 	live_end(&l);
 	assert_true(eof);       /* closed by the agent, not our 10 s timeout */
-	assert_true(t1.tv_sec - t0.tv_sec < 10);
+	/* 3 s of sleep, then what was queued: closed after 2 s without
+	 * progress, not when the client gave up. */
+	assert_true(t1.tv_sec - t0.tv_sec < 6);
+	(void)body_of(resp, &clen);
+	assert_true(len < (size_t)clen);
+	free(resp);
+}
+
+/*
+ * Bytes sent after the request are not read; the agent must not let them
+ * turn its close into a reset, which would drop what is still queued of
+ * the answer.
+ */
+static void
+test_extra_bytes_after_request(void **state)
+{
+	struct live l;
+	size_t len;
+	long clen;
+	bool eof;
+	char *resp;
+	const char *body;
+	int fd;
+
+	(void)state;
+	live_start(&l, 2.0, 30.0);
+	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
+	/* Once the agent has read the request and is sending. */
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	assert_int_equal(send(fd, "extra", 5, MSG_NOSIGNAL), 5);
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	resp = read_all(fd, &len, &eof);
+	close(fd);
+	live_end(&l);
+	assert_true(eof);       /* not a reset */
+	body = body_of(resp, &clen);
+	assert_int_equal((long)(len - (size_t)(body - resp)), clen);
+	free(resp);
+}
+
+/*
+ * The whole answer's time bounds the wait even when the idle timeout is
+ * longer: with 5 s idle and 0.3 s in all, a client that takes nothing is
+ * closed at 0.3 s, not at 5 s.  (A client that keeps taking a little at a
+ * time meets the same bound: every wait is the shorter of the two.)
+ */
+static void
+test_send_max_bounds_the_wait(void **state)
+{
+	struct live l;
+	struct timespec t0, t1;
+	size_t len;
+	long clen;
+	bool eof;
+	char *resp;
+	int fd;
+
+	(void)state;
+	live_start(&l, 5.0, 0.3);
+	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
+	resp = read_all(fd, &len, &eof);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	live_end(&l);
+	assert_true(eof);
+	assert_true(t1.tv_sec - t0.tv_sec < 4);        /* not the 5 s idle */
 	(void)body_of(resp, &clen);
 	assert_true(len < (size_t)clen);
 	free(resp);
@@ -354,6 +423,8 @@ main(void)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_slow_client_gets_it_all),
 		cmocka_unit_test(test_stalled_client_dropped),
+		cmocka_unit_test(test_extra_bytes_after_request),
+		cmocka_unit_test(test_send_max_bounds_the_wait),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -344,6 +344,8 @@ static int
 test_end(void **state)
 {
 	(void)state;
+	atomic_store(&nomem, false);
+	atomic_store(&watch, false);
 	if (live != NULL)
 		fetcher_end(live);
 	srv_drain();
@@ -520,6 +522,21 @@ ready_num_within(struct fetcher *f, const char *key, long lo, long hi)
 	return (false);
 }
 
+/* The number after ${key} in /readyz as soon as there is one (not null;
+ * 10 s at most), or -1. */
+static long
+ready_num_first(struct fetcher *f, const char *key)
+{
+	for (int i = 0; i < 1000; i++) {
+		long v = ready_num(f, key);
+
+		if (v >= 0)
+			return (v);
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	return (-1);
+}
+
 /* Wait up to 10 s for ${v} to reach ${n}. */
 static bool
 count_reaches(atomic_int *v, int n)
@@ -575,11 +592,13 @@ test_backoff_after_failures(void **state)
 	    "\"backoff_max_s\":1");
 	assert_true(count_reaches(&hits_keys, 3));
 	assert_true(ready_has(f, "\"last_error\":\"HTTP status 500\""));
-	assert_true(ready_num_within(f, "\"next_refresh_s\":", 0, 1));
+	/* The next try, planned after a failure, is at most the cap away
+	 * (read as soon as one is planned: it counts down). */
+	assert_in_range(ready_num_first(f, "\"next_refresh_s\":"), 0, 1);
 	/*
 	 * Each retry waits between half the cap and the cap (0.5 to 1 s):
-	 * three more tries come within 10 s (not at the 60 s refresh), and
-	 * take at least the two whole gaps between them.
+	 * three more tries take at least the two whole gaps between them,
+	 * and at most three gaps (with room for a loaded machine).
 	 */
 	n = atomic_load(&hits_keys);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -589,6 +608,7 @@ test_backoff_after_failures(void **state)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	fetcher_end(f);
 	assert_true(dt >= 0.99);
+	assert_true(dt < 5.0);
 }
 
 /* Remove every file in ${dir}, then ${dir}. */
