@@ -31,15 +31,8 @@ static EVP_PKEY *tkey;
 static int
 setup(void **state)
 {
-	char err[256];
-
-	if (pki_setup(state) != 0)
+	if (pki_setup(state) != 0 || (cas = pki_client_cas()) == NULL)
 		return (-1);
-	cas = ca_store_load(pki_path("clients-ca.pem"), err, sizeof(err));
-	if (cas == NULL) {
-		fprintf(stderr, "ca_store_load: %s\n", err);
-		return (-1);
-	}
 	tkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	return (tkey == NULL ? -1 : 0);
 }

@@ -127,13 +127,9 @@ static struct ca_store *cas;
 static int
 setup(void **state)
 {
-	char err[256];
-
 	if (pki_setup(state) != 0)
 		return (-1);
-	cas = ca_store_load(pki_path("clients-ca.pem"), err, sizeof(err));
-	if (cas == NULL)
-		fprintf(stderr, "ca_store_load: %s\n", err);
+	cas = pki_client_cas();
 	return (cas == NULL ? -1 : 0);
 }
 

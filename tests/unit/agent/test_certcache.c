@@ -28,13 +28,11 @@ static struct ca_store *cas;
 static int
 setup(void **state)
 {
-	char err[256];
-
 	if (pki_setup(state) != 0)
 		return (-1);
 	for (size_t i = 0; i < NCERTS; i++)
 		der[i] = pki_der(names[i], &len[i]);
-	cas = ca_store_load(pki_path("clients-ca.pem"), err, sizeof(err));
+	cas = pki_client_cas();
 	return (cas == NULL ? -1 : 0);
 }
 
@@ -164,10 +162,9 @@ test_store_generation(void **state)
 	struct certcache *cc = certcache_new(16);
 	struct ca_store *reloaded;
 	const struct cert_info *a, *b, *c, *d;
-	char err[256];
 
 	(void)state;
-	reloaded = ca_store_load(pki_path("clients-ca.pem"), err, sizeof(err));
+	reloaded = pki_client_cas();
 	assert_non_null(reloaded);
 	a = get(cc, 0, NULL);
 	assert_false(a->has_issuer_sha256);

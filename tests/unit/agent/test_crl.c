@@ -55,7 +55,7 @@ setup(void **state)
 	if (pki_setup(state) != 0)
 		return (-1);
 	now = (int64_t)time(NULL);
-	cas = ca_store_load(pki_path("clients-ca.pem"), err, sizeof(err));
+	cas = pki_client_cas();
 	a = pki_file("clients-ca.pem", &la);
 	b = pki_file("foreign-ca.pem", &lb);
 	both = malloc(la + lb);

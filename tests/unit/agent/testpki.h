@@ -21,6 +21,8 @@
 
 #include "testsupport.h"
 
+#include "cert.h"
+
 static char pki_dir[256];
 
 static inline int
@@ -65,6 +67,20 @@ pki_path(const char *name)
 
 	snprintf(p, 512, "%s/%s", pki_dir, name);
 	return (p);
+}
+
+/* The generated clients-ca.pem as a CA store; NULL, said on stderr, if it
+ * does not load. */
+static inline struct ca_store *
+pki_client_cas(void)
+{
+	char err[256];
+	struct ca_store *s = ca_store_load(pki_path("clients-ca.pem"), err,
+	    sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "ca_store_load: %s\n", err);
+	return (s);
 }
 
 /* The first certificate of PEM file ${name}, as DER (caller frees). */
