@@ -271,17 +271,51 @@ read_all(int fd, size_t *len, bool *eof)
 	return (p);
 }
 
-/* The body after the head, and the Content-Length the head announced. */
-static const char *
-body_of(const char *resp, long *clen)
-{
-	const char *cl = strstr(resp, "Content-Length: ");
-	const char *end = strstr(resp, "\r\n\r\n");
+/* What a client got for GET /metrics. */
+struct got {
+	char *resp;             /* head and body, NUL-terminated */
+	size_t len;
+	bool eof;               /* closed by the agent, not our 10 s timeout */
+	double secs;            /* from the request to the end of reading */
+	long clen;              /* the head's Content-Length */
+	long body;              /* bytes after the head */
+};
 
-	assert_non_null(cl);
-	assert_non_null(end);
-	*clen = strtol(cl + 16, NULL, 10);
-	return (end + 4);
+/*
+ * GET /metrics from a listener with these timeouts, on a connection with a
+ * small receive window: wait ${pause_ms} before reading anything (sending
+ * 5 bytes more halfway through when ${extra}), then read until the end.
+ */
+static void
+get_metrics(struct got *g, double idle_s, double send_max_s, long pause_ms,
+    bool extra)
+{
+	struct live l;
+	struct timespec t0, t1;
+	const char *cl, *end;
+	int fd;
+
+	live_start(&l, idle_s, send_max_s);
+	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (extra) {
+		nanosleep(&(struct timespec){ 0, pause_ms / 2 * 1000000 }, NULL);
+		assert_int_equal(send(fd, "extra", 5, MSG_NOSIGNAL), 5);
+		pause_ms -= pause_ms / 2;
+	}
+	nanosleep(&(struct timespec){ pause_ms / 1000,
+	    pause_ms % 1000 * 1000000 }, NULL);
+	g->resp = read_all(fd, &g->len, &g->eof);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	live_end(&l);
+	g->secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(strncmp(g->resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_non_null(cl = strstr(g->resp, "Content-Length: "));
+	assert_non_null(end = strstr(g->resp, "\r\n\r\n"));
+	g->clen = strtol(cl + 16, NULL, 10);
+	g->body = (long)(g->len - (size_t)(end + 4 - g->resp));
 }
 
 /*
@@ -293,58 +327,33 @@ body_of(const char *resp, long *clen)
 static void
 test_slow_client_gets_it_all(void **state)
 {
-	struct live l;
-	size_t len;
-	long clen;
-	bool eof;
-	char *resp;
-	const char *body;
-	int fd;
+	struct got g;
 
 	(void)state;
-	live_start(&l, 2.0, 30.0);
-	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
-	nanosleep(&(struct timespec){ 0, 300000000 }, NULL);
-	resp = read_all(fd, &len, &eof);
-	close(fd);
-	live_end(&l);
-	assert_true(eof);
-	assert_true(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0);
-	body = body_of(resp, &clen);
-	assert_true(clen > 3000000);
-	assert_int_equal((long)(len - (size_t)(body - resp)), clen);
-	assert_true(strcmp(resp + len - 13, "end_marker 1\n") == 0);
-	free(resp);
+	get_metrics(&g, 2.0, 30.0, 300, false);
+	assert_true(g.eof);
+	assert_true(g.clen > 3000000);
+	assert_int_equal(g.body, g.clen);
+	assert_true(strcmp(g.resp + g.len - 13, "end_marker 1\n") == 0);
+	free(g.resp);
 }
 
-/* A client that stops reading is dropped ADMIN_TIMEOUT (2 s) later. */
+/*
+ * A client that stops reading is dropped ADMIN_TIMEOUT (2 s) later: after
+ * 3 s of sleep it finds what was queued, then the end, well before its
+ * own 10 s timeout.
+ */
 static void
 test_stalled_client_dropped(void **state)
 {
-	struct live l;
-	struct timespec t0, t1;
-	size_t len;
-	long clen;
-	bool eof;
-	char *resp;
-	int fd;
+	struct got g;
 
 	(void)state;
-	live_start(&l, 2.0, 30.0);
-	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	nanosleep(&(struct timespec){ 3, 0 }, NULL);
-	resp = read_all(fd, &len, &eof);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	close(fd);
-	live_end(&l);
-	assert_true(eof);       /* closed by the agent, not our 10 s timeout */
-	/* 3 s of sleep, then what was queued: closed after 2 s without
-	 * progress, not when the client gave up. */
-	assert_true(t1.tv_sec - t0.tv_sec < 6);
-	(void)body_of(resp, &clen);
-	assert_true(len < (size_t)clen);
-	free(resp);
+	get_metrics(&g, 2.0, 30.0, 3000, false);
+	assert_true(g.eof);
+	assert_true(g.secs < 6.0);
+	assert_true(g.body < g.clen);
+	free(g.resp);
 }
 
 /*
@@ -355,28 +364,13 @@ test_stalled_client_dropped(void **state)
 static void
 test_extra_bytes_after_request(void **state)
 {
-	struct live l;
-	size_t len;
-	long clen;
-	bool eof;
-	char *resp;
-	const char *body;
-	int fd;
+	struct got g;
 
 	(void)state;
-	live_start(&l, 2.0, 30.0);
-	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
-	/* Once the agent has read the request and is sending. */
-	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
-	assert_int_equal(send(fd, "extra", 5, MSG_NOSIGNAL), 5);
-	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
-	resp = read_all(fd, &len, &eof);
-	close(fd);
-	live_end(&l);
-	assert_true(eof);       /* not a reset */
-	body = body_of(resp, &clen);
-	assert_int_equal((long)(len - (size_t)(body - resp)), clen);
-	free(resp);
+	get_metrics(&g, 2.0, 30.0, 400, true);
+	assert_true(g.eof);     /* not a reset */
+	assert_int_equal(g.body, g.clen);
+	free(g.resp);
 }
 
 /*
@@ -388,28 +382,14 @@ test_extra_bytes_after_request(void **state)
 static void
 test_send_max_bounds_the_wait(void **state)
 {
-	struct live l;
-	struct timespec t0, t1;
-	size_t len;
-	long clen;
-	bool eof;
-	char *resp;
-	int fd;
+	struct got g;
 
 	(void)state;
-	live_start(&l, 5.0, 0.3);
-	fd = client(&l, "GET /metrics HTTP/1.0\r\n\r\n");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
-	resp = read_all(fd, &len, &eof);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	close(fd);
-	live_end(&l);
-	assert_true(eof);
-	assert_true(t1.tv_sec - t0.tv_sec < 4);        /* not the 5 s idle */
-	(void)body_of(resp, &clen);
-	assert_true(len < (size_t)clen);
-	free(resp);
+	get_metrics(&g, 5.0, 0.3, 1500, false);
+	assert_true(g.eof);
+	assert_true(g.secs < 4.0);      /* not the 5 s idle */
+	assert_true(g.body < g.clen);
+	free(g.resp);
 }
 
 int
