@@ -176,8 +176,9 @@ def keys_in_use(agent, idp):
     return wait_for(lambda: ask(agent, jwt_request(tok)).get("reason") == "ok", timeout=10)
 
 
-def scenario_negative_kid_spares_other_kids():
-    log("a negatively cached kid does not answer requests parked on other kids")
+def parking_agent(name):
+    """A provider and a one-worker agent that parks requests on unknown
+    kids (4 s, refetch cooldown 1 s), its key set fetched and in use."""
     idp = IdP()
     agent = Agent({
         "kid_refetch_cooldown_s": 1, "park_timeout_ms": 4000, "workers": 1,
@@ -185,10 +186,16 @@ def scenario_negative_kid_spares_other_kids():
         "issuers": [issuer(idp, jwks_url=idp.base + "/keys",
                            algorithms=["RS256", "ES256"])],
         "routes": ROUTES,
-    }, name="negkid").start()
+    }, name=name).start()
     check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
           "keys fetched")
     check(keys_in_use(agent, idp), "the worker has the key set")
+    return idp, agent
+
+
+def scenario_negative_kid_spares_other_kids():
+    log("a negatively cached kid does not answer requests parked on other kids")
+    idp, agent = parking_agent("negkid")
     c = Spop(agent.port, timeout=10)
     check_eq(c.hello()[0], 101, "AGENT-HELLO")
     ghost = Key("ES256", "ghost")       # never published
@@ -224,17 +231,7 @@ def scenario_negative_kid_spares_other_kids():
 def scenario_one_refetch_ask_per_kid():
     log("a burst parked on one unknown kid asks the fetcher once, not per request"
         " nor again at each new snapshot")
-    idp = IdP()
-    agent = Agent({
-        "kid_refetch_cooldown_s": 1, "park_timeout_ms": 4000, "workers": 1,
-        "fetch": fetch_cfg(refresh_min_s=600, refresh_max_s=1200),
-        "issuers": [issuer(idp, jwks_url=idp.base + "/keys",
-                           algorithms=["RS256", "ES256"])],
-        "routes": ROUTES,
-    }, name="oneask").start()
-    check(wait_for(lambda: source(agent, "jwks:idp").get("state") == "ok", timeout=10),
-          "keys fetched")
-    check(keys_in_use(agent, idp), "the worker has the key set")
+    idp, agent = parking_agent("oneask")
     asks = lambda: metric(agent, "spoa_iam_parked_refetch_asks")
     check_eq(asks(), 0.0, "no refetch asked yet")
     new, other = Key("ES256", "burst-kid"), Key("ES256", "other-kid")

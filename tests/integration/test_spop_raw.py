@@ -198,10 +198,10 @@ induced_errors += 1
 c.close()
 still_serving("garbage after a valid frame")
 
-def metrics():
-    """/metrics as {sample: int}."""
-    sk = socket.create_connection(("127.0.0.1", agent.admin_port), timeout=5)
-    sk.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+def http(port, raw):
+    """Send ${raw} to the admin port; (status, body) of the answer."""
+    sk = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sk.sendall(raw)
     data = b""
     while True:
         d = sk.recv(65536)
@@ -209,8 +209,14 @@ def metrics():
             break
         data += d
     sk.close()
-    return {k: int(v) for k, v in
-            re.findall(r"^(spoa_iam_\S+) (\d+)$", data.decode(), re.M)}
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+def metrics():
+    """/metrics as {sample: int}."""
+    _, body = http(agent.admin_port, b"GET /metrics HTTP/1.0\r\n\r\n")
+    return {k: int(v) for k, v in re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M)}
 
 
 def silent_cut():
@@ -255,22 +261,6 @@ check_eq(metrics()["spoa_iam_healthchecks"], m1["spoa_iam_healthchecks"] + 1,
          "... and in spoa_iam_healthchecks")
 
 log("admin endpoints")
-
-
-def http(port, raw):
-    sk = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sk.sendall(raw)
-    data = b""
-    while True:
-        d = sk.recv(65536)
-        if not d:
-            break
-        data += d
-    sk.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body.decode()
-
-
 A = agent.admin_port
 check_eq(http(A, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), (200, "ok\n"), "/healthz")
 st, body = http(A, b"GET /readyz HTTP/1.0\r\n\r\n")
@@ -280,7 +270,7 @@ m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M))
 check(st == 200 and int(m.get("spoa_iam_notify_total", 0)) >= 30, "/metrics counts NOTIFYs")
 check(int(m.get('spoa_iam_decisions_total{reason="no_route",status="403"}', 0)) >= 10,
       "/metrics counts decisions by reason")
-if not select.select([silent.sock], [], [], 0)[0]:   # HELLO timeout not yet
+if not silent_cut():                            # HELLO timeout not yet
     check_eq(int(m.get("spoa_iam_protocol_errors", -1)), induced_errors,
              "/metrics counts protocol errors")
 status, msg = expect_disconnect(silent)
