@@ -176,6 +176,18 @@ def keys_in_use(agent, idp):
     return wait_for(lambda: ask(agent, jwt_request(tok)).get("reason") == "ok", timeout=10)
 
 
+def acks(c, n):
+    """{stream id: actions} of the next ${n} ACKs on ${c}, fewer if another
+    frame or the end comes first."""
+    got = {}
+    for _ in range(n):
+        a = ack_for(c)
+        if a is None or a[0] == "not-an-ack":
+            break
+        got[a[0]] = a[2]
+    return got
+
+
 def parking_agent(name):
     """A provider and a one-worker agent that parks requests on unknown
     kids (4 s, refetch cooldown 1 s), its key set fetched and in use."""
@@ -213,12 +225,7 @@ def scenario_negative_kid_spares_other_kids():
         sid = 10 + 2 * rnd
         c.send(notify(sid, 1, jwt_request(mint(ghost, iss=idp.issuer, aud=AUD))) +
                notify(sid + 1, 1, jwt_request(mint(new, iss=idp.issuer, aud=AUD))))
-        got = {}
-        for _ in range(2):
-            a = ack_for(c)
-            if a is None or a[0] == "not-an-ack":
-                break
-            got[a[0]] = a[2]
+        got = acks(c, 2)
         check_eq(got.get(sid, {}).get("reason"), "key_unknown",
                  f"round {rnd}: negatively cached kid answered key_unknown")
         check_eq((got.get(sid + 1, {}).get("allow"), got.get(sid + 1, {}).get("reason")),
@@ -252,12 +259,7 @@ def scenario_one_refetch_ask_per_kid():
     check_eq(asks(), 2.0, "a new snapshot that leaves them parked asks nothing more")
     idp.doc("/keys").mode = "ok"
     idp.release_hangs()
-    got = {}
-    for _ in range(21):
-        a = ack_for(c)
-        if a is None or a[0] == "not-an-ack":
-            break
-        got[a[0]] = a[2]
+    got = acks(c, 21)
     check_eq(len(got), 21, "every parked request answered")
     c.close()
     clean_stop(agent, "one ask per kid")
