@@ -698,3 +698,15 @@ def ack_for(conn):
     if ftype != 103:
         return ("not-an-ack", ftype, parse_kv(payload) if ftype == 102 else payload)
     return sid, fid, parse_actions(payload)
+
+
+def acks(conn, n):
+    """{stream id: actions} of the next ${n} ACKs on ${conn}, fewer if
+    another frame or the end comes first."""
+    got = {}
+    for _ in range(n):
+        a = ack_for(conn)
+        if a is None or a[0] == "not-an-ack":
+            break
+        got[a[0]] = a[2]
+    return got

@@ -34,7 +34,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import (SANITIZED, Agent, Spop, ack_for, check, check_eq, finish,
+from harness import (SANITIZED, Agent, Spop, ack_for, acks, check, check_eq, finish,
                      free_port, log, notify, pki, t_bin, t_int64, t_ipv4, t_str,
                      tmpdir, wait_for)
 from idp import IdP, metric, readyz, source
@@ -174,18 +174,6 @@ def keys_in_use(agent, idp):
     the snapshot holding it from their inboxes a moment later."""
     tok = mint(idp.keys[0], iss=idp.issuer, aud=AUD)
     return wait_for(lambda: ask(agent, jwt_request(tok)).get("reason") == "ok", timeout=10)
-
-
-def acks(c, n):
-    """{stream id: actions} of the next ${n} ACKs on ${c}, fewer if another
-    frame or the end comes first."""
-    got = {}
-    for _ in range(n):
-        a = ack_for(c)
-        if a is None or a[0] == "not-an-ack":
-            break
-        got[a[0]] = a[2]
-    return got
 
 
 def parking_agent(name):

@@ -11,7 +11,7 @@ import socket
 import struct
 import time
 
-from harness import (SLOW, Agent, Spop, ack_for, check, check_eq, expect_disconnect,
+from harness import (SLOW, Agent, Spop, ack_for, acks, check, check_eq, expect_disconnect,
                      finish, frame, haproxy_disconnect, log, notify, parse_frame,
                      parse_kv, s, t_bool, t_int64, t_ipv4, t_ipv6, t_str, t_uint32,
                      varint, wait_for)
@@ -113,12 +113,7 @@ log("pipelining: many NOTIFYs in one write, every one answered")
 batch = b"".join(notify(1001 + 2 * i, 1, request("/open" if i % 2 else "/none"))
                  for i in range(20))
 c.send(batch)
-seen = {}
-for _ in range(20):
-    a = ack_for(c)
-    if a is None or a[0] == "not-an-ack":
-        break
-    seen[a[0]] = a[2].get("reason")
+seen = {sid: acts.get("reason") for sid, acts in acks(c, 20).items()}
 check_eq(len(seen), 20, "20 pipelined NOTIFYs -> 20 ACKs")
 check(all(seen.get(1001 + 2 * i) == ("ok" if i % 2 else "no_route") for i in range(20)),
       "each ACK carries the answer of its own NOTIFY")
