@@ -18,10 +18,12 @@
 #include <sys/types.h>
 
 #include "reason.h"
+#include "tenant.h"
 
 struct cJSON;
 struct strlist;
 struct claim_rule;
+struct issuer_cfg;
 
 /* Largest NumericDate accepted: 9999-12-31T23:59:59Z. */
 #define CLAIMS_DATE_MAX		253402300799.0
@@ -30,7 +32,7 @@ struct claim_rule;
 #define CLAIMS_AUD_MAX		256
 
 /* Length of a tenant GUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
-#define CLAIMS_GUID_LEN		36
+#define CLAIMS_GUID_LEN		TENANT_GUID_LEN
 
 /*
  * claims_get(payload, path):
@@ -98,24 +100,23 @@ int claims_check_time(const struct cJSON *payload, int64_t now,
     enum reason *r, const char **detail);
 
 /*
- * claims_issuer_match(iss, iss_len, patterns, tenants, payload, tenant_out,
- *     tenant_cap):
+ * claims_issuer_match(iss, iss_len, is, payload, tenant_out, tenant_cap):
  * Return 0 if the token issuer ${iss} (${iss_len} bytes) is accepted by one
- * of ${patterns}, else -1.  A pattern without a placeholder must equal
- * ${iss} exactly.  A pattern with "{tenant}" (or "{tenantid}", as Entra's
- * metadata writes it) is a template: ${iss} must be the text before the
- * placeholder, a GUID (8-4-4-4-12 hex digits, any case), then the text after
- * it; the lowercased GUID must be in ${tenants} when that list is not empty
- * (the config always gives one with templates; an empty list accepts any
- * tenant), and the payload's "tid" claim must be a string equal to it
- * ignoring case (jwt.md S19: the tenant in iss and tid agree).
- * On a template match write the lowercase tenant, NUL-terminated, to
- * ${tenant_out} (it needs CLAIMS_GUID_LEN + 1 bytes, else -1); on an exact
- * match write "".  ${tenant_out} may be NULL if ${tenant_cap} is 0.
+ * of the issuer values of ${is}, else -1.  A value without a placeholder
+ * must equal ${iss} exactly.  A value with a placeholder (tenant.h: either
+ * spelling) is a template: ${iss} must be the text before the placeholder,
+ * a GUID, then the text after it; that GUID must be in ${is}->tenants
+ * (ignoring case) unless ${is}->any_tenant (an empty list allows nothing),
+ * and the payload's "tid" claim must be a string equal to it ignoring case
+ * (jwt.md S19: the tenant in iss and tid agree).
+ * On a match write to ${tenant_out} (CLAIMS_GUID_LEN + 1 bytes at least,
+ * else -1) the tenant a key's own issuer is checked with
+ * (claims_key_issuer_ok()): the token's "tid", lowercased, if it is a GUID,
+ * else "" (only possible with an exact value).
  */
 int claims_issuer_match(const char *iss, size_t iss_len,
-    const struct strlist *patterns, const struct strlist *tenants,
-    const struct cJSON *payload, char *tenant_out, size_t tenant_cap);
+    const struct issuer_cfg *is, const struct cJSON *payload,
+    char *tenant_out, size_t tenant_cap);
 
 /*
  * claims_key_issuer_ok(key_issuer, iss, tenant):
@@ -123,8 +124,9 @@ int claims_issuer_match(const char *iss, size_t iss_len,
  * issuer, or a template with "{tenantid}"/"{tenant}"); such a key signs only
  * for that issuer (jwt.md S19).  Return 0 if ${key_issuer} is NULL (the key
  * is not scoped), or equals the token issuer ${iss} once its placeholder is
- * replaced by ${tenant} (the lowercase tenant from claims_issuer_match(); the
- * GUID part is compared ignoring case).  One more pair is accepted, as
+ * replaced by ${tenant} (the token's tid, from claims_issuer_match(), as
+ * Microsoft.IdentityModel substitutes it; the GUID part is compared
+ * ignoring case).  One more pair is accepted, as
  * Microsoft.IdentityModel does: Entra's v1 key endpoint attaches no issuer
  * to keys, so a v1 token ("https://sts.windows.net/T/") checked against the
  * v2 key set meets the v2 issuer "https://login.microsoftonline.com/T/v2.0"

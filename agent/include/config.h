@@ -54,8 +54,8 @@ struct credential {
 
 struct issuer_cfg {
 	char *name;
-	struct strlist issuer;        /* exact values or templates with {tenant} */
-	bool templated;               /* some value contains "{tenant}" */
+	struct strlist issuer;        /* exact values or templates (tenant.h) */
+	bool templated;               /* some value has a tenant placeholder */
 	enum key_source source;
 	char *source_location;        /* discovery_url, jwks_url or jwks_file (absolute path); NULL with KEYS_NONE */
 	char *appid;                  /* NULL if absent */
@@ -66,7 +66,8 @@ struct issuer_cfg {
 	bool require_exp;
 	uint32_t max_lifetime_s;      /* 0 = off */
 	struct strlist typ;           /* n == 0: not checked */
-	struct strlist tenants;       /* lowercase */
+	struct strlist tenants;       /* lowercase; a template needs them */
+	bool any_tenant;              /* "allow_any_tenant": templates only */
 	char *ca_file;
 	char *credential;             /* name, NULL if absent */
 };

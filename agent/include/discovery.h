@@ -6,9 +6,8 @@
  * config names (else the URL points at another provider and its keys must
  * not be trusted for ours), and "jwks_uri", where the keys are.  Entra's
  * multi-tenant documents (common, organizations) publish the template
- * "https://login.microsoftonline.com/{tenantid}/v2.0"; our config writes
- * "{tenant}".  Both placeholders are equal to each other, and to nothing
- * else.
+ * "https://login.microsoftonline.com/{tenantid}/v2.0", tenant-specific
+ * ones the same with the tenant's GUID (tenant.h defines templates).
  */
 #ifndef SPOA_DISCOVERY_H
 #define SPOA_DISCOVERY_H
@@ -16,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct strlist;
+struct issuer_cfg;
 
 /* Caps on what a discovery document may hold. */
 #define DISCOVERY_DOC_MAX       (1u << 20)
@@ -44,14 +43,18 @@ int discovery_parse(const char *buf, size_t len, bool allow_http,
 void discovery_release(struct discovery *d);
 
 /*
- * discovery_issuer_match(doc_issuer, configured):
- * True if ${doc_issuer} equals one of the ${configured} issuer values,
- * where "{tenantid}" and "{tenant}" at the same place on both sides are
- * equal.  A placeholder on one side never matches literal text on the
- * other.  Case-sensitive, no normalisation (a trailing '/' matters: Entra
- * v1 issuers end with one, v2 issuers do not).
+ * discovery_issuer_match(doc_issuer, is):
+ * True if ${doc_issuer} names one of the issuer values of ${is}: equal
+ * text, or equal templates (a placeholder of either spelling at the same
+ * place on both sides), or a configured template with a tenant of
+ * ${is}->tenants (any tenant with ${is}->any_tenant) in place of its
+ * placeholder (a tenant-specific document), or a configured tenant's value
+ * that the document's template yields (a common/organizations document for
+ * a single-tenant config).  Case-sensitive outside the GUID, no
+ * normalisation (a trailing '/' matters: Entra v1 issuers end with one, v2
+ * issuers do not).
  */
 bool discovery_issuer_match(const char *doc_issuer,
-    const struct strlist *configured);
+    const struct issuer_cfg *is);
 
 #endif /* !SPOA_DISCOVERY_H */

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "reason.h"
+#include "tenant.h"
 #include "util.h"
 #include "claims.h"
 
@@ -180,108 +181,57 @@ claims_check_time(const cJSON *payload, int64_t now, uint32_t skew_s,
 
 /* ---- issuers ------------------------------------------------------------ */
 
-/* Find the tenant placeholder in ${pat}; set its length. */
-static const char *
-placeholder(const char *pat, size_t *phlen)
+/* The token's tid, lowercased into ${out}, if it is a GUID; else "". */
+static void
+tid_guid(const cJSON *payload, char out[TENANT_GUID_LEN + 1])
 {
-	const char *p = strchr(pat, '{');
+	const char *tid = claims_tenant(payload);
 
-	for (; p != NULL; p = strchr(p + 1, '{')) {
-		if (strncmp(p, "{tenantid}", 10) == 0) {
-			*phlen = 10;
-			return (p);
-		}
-		if (strncmp(p, "{tenant}", 8) == 0) {
-			*phlen = 8;
-			return (p);
-		}
-	}
-	return (NULL);
-}
-
-static bool
-is_guid(const char *s, size_t n)
-{
-	if (n != CLAIMS_GUID_LEN)
-		return (false);
-	for (size_t i = 0; i < n; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return (false);
-		} else if (util_hexval((unsigned char)s[i]) < 0) {
-			return (false);
-		}
-	}
-	return (true);
-}
-
-
-/*
- * If ${iss} is ${pat} with a GUID in place of its placeholder (at
- * ${ph}/${phlen}), return a pointer to that GUID inside ${iss}.
- */
-static const char *
-template_guid(const char *iss, size_t iss_len, const char *pat,
-    const char *ph, size_t phlen)
-{
-	size_t pre = (size_t)(ph - pat), suf = strlen(ph + phlen);
-
-	if (iss_len != pre + CLAIMS_GUID_LEN + suf)
-		return (NULL);
-	if (memcmp(iss, pat, pre) != 0 ||
-	    memcmp(iss + pre + CLAIMS_GUID_LEN, ph + phlen, suf) != 0)
-		return (NULL);
-	if (!is_guid(iss + pre, CLAIMS_GUID_LEN))
-		return (NULL);
-	return (iss + pre);
-}
-
-static bool
-tenant_allowed(const char *guid, const struct strlist *tenants)
-{
-	if (tenants == NULL || tenants->n == 0)
-		return (true);
-	for (size_t i = 0; i < tenants->n; i++)
-		if (strlen(tenants->v[i]) == CLAIMS_GUID_LEN &&
-		    util_mem_caseeq(guid, tenants->v[i], CLAIMS_GUID_LEN))
-			return (true);
-	return (false);
+	out[0] = '\0';
+	if (tid == NULL || strlen(tid) != TENANT_GUID_LEN ||
+	    !tenant_is_guid(tid, TENANT_GUID_LEN))
+		return;
+	for (size_t k = 0; k < TENANT_GUID_LEN; k++)
+		out[k] = util_ascii_lower(tid[k]);
+	out[TENANT_GUID_LEN] = '\0';
 }
 
 int
 claims_issuer_match(const char *iss, size_t iss_len,
-    const struct strlist *patterns, const struct strlist *tenants,
-    const cJSON *payload, char *tenant_out, size_t tenant_cap)
+    const struct issuer_cfg *is, const cJSON *payload, char *tenant_out,
+    size_t tenant_cap)
 {
-	const char *ph, *guid, *tid;
-	size_t phlen;
+	char tid[TENANT_GUID_LEN + 1];
+	const char *guid;
 
-	if (iss == NULL || patterns == NULL)
+	if (iss == NULL || is == NULL || tenant_cap < TENANT_GUID_LEN + 1)
 		return (-1);
-	for (size_t i = 0; i < patterns->n; i++) {
-		const char *pat = patterns->v[i];
+	tid_guid(payload, tid);
+	for (size_t i = 0; i < is->issuer.n; i++) {
+		const char *pat = is->issuer.v[i];
+		size_t phlen;
 
-		if ((ph = placeholder(pat, &phlen)) == NULL) {
+		if (tenant_placeholder(pat, &phlen) == NULL) {
 			if (strlen(pat) != iss_len ||
 			    memcmp(pat, iss, iss_len) != 0)
 				continue;
-			if (tenant_cap > 0)
-				tenant_out[0] = '\0';
+			/* Key issuers are checked with the token's tid. */
+			memcpy(tenant_out, tid, sizeof(tid));
 			return (0);
 		}
-		guid = template_guid(iss, iss_len, pat, ph, phlen);
-		if (guid == NULL || !tenant_allowed(guid, tenants))
+		guid = tenant_template_guid(iss, iss_len, pat);
+		if (guid == NULL)
+			continue;
+		/* The allow-list decides; an empty one allows nothing unless
+		 * the config says "allow_any_tenant" in so many words. */
+		if (!is->any_tenant &&
+		    !tenant_in(guid, is->tenants.v, is->tenants.n))
 			continue;
 		/* S19: the tenant of iss must be the token's tid. */
-		tid = claims_tenant(payload);
-		if (tid == NULL || strlen(tid) != CLAIMS_GUID_LEN ||
-		    !util_mem_caseeq(tid, guid, CLAIMS_GUID_LEN))
+		if (tid[0] == '\0' ||
+		    !util_mem_caseeq(tid, guid, TENANT_GUID_LEN))
 			continue;
-		if (tenant_cap < CLAIMS_GUID_LEN + 1)
-			return (-1);
-		for (size_t k = 0; k < CLAIMS_GUID_LEN; k++)
-			tenant_out[k] = util_ascii_lower(guid[k]);
-		tenant_out[CLAIMS_GUID_LEN] = '\0';
+		memcpy(tenant_out, tid, sizeof(tid));
 		return (0);
 	}
 	return (-1);
@@ -323,7 +273,7 @@ v1_for_v2(const char *iss, const char *key_issuer, const char *ph,
 
 	if (strlen(iss) != v1pre + CLAIMS_GUID_LEN + 1 ||
 	    memcmp(iss, ENTRA_V1_PRE, v1pre) != 0 ||
-	    !is_guid(t, CLAIMS_GUID_LEN) ||
+	    !tenant_is_guid(t, CLAIMS_GUID_LEN) ||
 	    strcmp(t + CLAIMS_GUID_LEN, ENTRA_V1_SUF) != 0)
 		return (-1);
 	if (strncmp(key_issuer, ENTRA_V2_PRE, v2pre) != 0)
@@ -349,14 +299,14 @@ claims_key_issuer_ok(const char *key_issuer, const char *iss,
 		return (0);
 	if (iss == NULL)
 		return (-1);
-	if ((ph = placeholder(key_issuer, &phlen)) == NULL) {
+	if ((ph = tenant_placeholder(key_issuer, &phlen)) == NULL) {
 		if (strcmp(key_issuer, iss) == 0)
 			return (0);
 		return (v1_for_v2(iss, key_issuer, NULL, 0));
 	}
 	if (tenant == NULL || strlen(tenant) != CLAIMS_GUID_LEN)
 		return (-1);
-	guid = template_guid(iss, strlen(iss), key_issuer, ph, phlen);
+	guid = tenant_template_guid(iss, strlen(iss), key_issuer);
 	if (guid != NULL)
 		return (util_mem_caseeq(guid, tenant, CLAIMS_GUID_LEN) ? 0 : -1);
 	return (v1_for_v2(iss, key_issuer, ph, phlen) == 0 &&

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "route.h"
 #include "strnum.h"
+#include "tenant.h"
 #include "url.h"
 #include "util.h"
 #include "config.h"
@@ -1370,21 +1371,8 @@ static const char *const issuer_keys[] = {
 	"name", "issuer", "discovery_url", "jwks_url", "jwks_file", "appid",
 	"audiences", "algorithms", "hmac_secret_file", "hmac_secret_env",
 	"clock_skew_s", "require_exp", "max_lifetime_s", "typ", "tenants",
-	"ca_file", "credential", NULL
+	"allow_any_tenant", "ca_file", "credential", NULL
 };
-
-/* Count "{tenant}" in ${s}; anything else in braces is left alone. */
-static size_t
-tenant_placeholders(const char *s)
-{
-	size_t n = 0;
-
-	while ((s = strstr(s, "{tenant}")) != NULL) {
-		n++;
-		s += 8;
-	}
-	return (n);
-}
 
 static void
 parse_issuer_values(struct pctx *c, const cJSON *o, const char *path,
@@ -1416,14 +1404,15 @@ parse_issuer_values(struct pctx *c, const cJSON *o, const char *path,
 		return;
 	}
 	for (i = 0; i < is->issuer.n; i++) {
-		size_t k = tenant_placeholders(is->issuer.v[i]);
+		size_t k = tenant_placeholder_count(is->issuer.v[i]);
 
 		if (k > 1) {
 			if (cJSON_IsArray(it))
 				path_idx(ep, sizeof(ep), p, i);
 			else
 				(void)snprintf(ep, sizeof(ep), "%s", p);
-			perr(c, ep, "{tenant} may appear at most once");
+			perr(c, ep, "a tenant placeholder ({tenant} or "
+			    "{tenantid}) may appear at most once");
 		}
 		if (k > 0)
 			is->templated = true;
@@ -1551,13 +1540,28 @@ parse_issuer(struct pctx *c, const cJSON *o, const char *path,
 	    &is->max_lifetime_s);
 	(void)get_strlist(c, o, path, "typ", 1, SIZE_MAX, NULL, 0, &is->typ);
 
+	/*
+	 * A template accepts whichever tenant signs: the allow-list is what
+	 * keeps the rest of the world out.  Every tenant is a choice made in
+	 * so many words ("allow_any_tenant"), never the default.
+	 */
 	rt = get_strlist(c, o, path, "tenants", 1, SIZE_MAX, check_guid, 0,
 	    &is->tenants);
+	(void)get_bool(c, o, path, "allow_any_tenant", &is->any_tenant);
 	path_key(p, sizeof(p), path, "tenants");
-	if (is->templated && rt == ABSENT)
-		perr(c, p, "required when issuer contains {tenant}");
+	path_key(ep, sizeof(ep), path, "allow_any_tenant");
+	if (is->templated && is->any_tenant && rt != ABSENT)
+		perr(c, p, "cannot be combined with allow_any_tenant");
+	else if (is->templated && !is->any_tenant && rt == ABSENT)
+		perr(c, p, "required when issuer contains {tenant} or "
+		    "{tenantid} (or \"allow_any_tenant\": true to accept "
+		    "tokens of every tenant)");
 	else if (!is->templated && rt != ABSENT && is->issuer.n > 0)
-		perr(c, p, "only allowed when issuer contains {tenant}");
+		perr(c, p, "only allowed when issuer contains {tenant} or "
+		    "{tenantid}");
+	if (!is->templated && is->any_tenant && is->issuer.n > 0)
+		perr(c, ep, "only allowed when issuer contains {tenant} or "
+		    "{tenantid}");
 
 	(void)get_str(c, o, path, "ca_file", false, NULL, SV_PATH,
 	    &is->ca_file);

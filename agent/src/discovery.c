@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "json_strict.h"
+#include "tenant.h"
 #include "url.h"
 #include "discovery.h"
 
@@ -98,43 +99,34 @@ discovery_release(struct discovery *d)
 	d->issuer = d->jwks_uri = NULL;
 }
 
-/* Length of a tenant placeholder at ${p}, or 0. */
-static size_t
-placeholder(const char *p)
-{
-	if (strncmp(p, "{tenantid}", 10) == 0)
-		return (10);
-	if (strncmp(p, "{tenant}", 8) == 0)
-		return (8);
-	return (0);
-}
-
+/*
+ * Does the document's issuer ${doc} name the configured value ${pat}?  The
+ * same template (either spelling), the same text, or one side a template
+ * and the other that template with a tenant: a tenant-specific document
+ * for a template config (the tenant must be allowed), or a multi-tenant
+ * document (common, organizations) for a single-tenant config.
+ */
 static bool
-template_eq(const char *a, const char *b)
+issuer_names(const char *doc, const char *pat, const struct issuer_cfg *is)
 {
-	while (*a != '\0' && *b != '\0') {
-		size_t pa = placeholder(a), pb = placeholder(b);
+	size_t phlen;
+	const char *guid;
 
-		if (pa != 0 || pb != 0) {
-			if (pa == 0 || pb == 0)
-				return (false);
-			a += pa;
-			b += pb;
-			continue;
-		}
-		if (*a != *b)
-			return (false);
-		a++;
-		b++;
+	if (tenant_template_eq(doc, pat))
+		return (true);
+	if (tenant_placeholder(pat, &phlen) != NULL) {
+		guid = tenant_template_guid(doc, strlen(doc), pat);
+		return (guid != NULL && (is->any_tenant ||
+		    tenant_in(guid, is->tenants.v, is->tenants.n)));
 	}
-	return (*a == '\0' && *b == '\0');
+	return (tenant_template_guid(pat, strlen(pat), doc) != NULL);
 }
 
 bool
-discovery_issuer_match(const char *doc_issuer, const struct strlist *configured)
+discovery_issuer_match(const char *doc_issuer, const struct issuer_cfg *is)
 {
-	for (size_t i = 0; i < configured->n; i++)
-		if (template_eq(doc_issuer, configured->v[i]))
+	for (size_t i = 0; i < is->issuer.n; i++)
+		if (issuer_names(doc_issuer, is->issuer.v[i], is))
 			return (true);
 	return (false);
 }

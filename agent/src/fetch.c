@@ -1183,7 +1183,7 @@ accept_discovery(struct fetcher *f, struct source *src, const char *body,
 		snprintf(err, errlen, "bad discovery document: %s", why);
 		return (-1);
 	}
-	if (!discovery_issuer_match(d.issuer, &is->issuer)) {
+	if (!discovery_issuer_match(d.issuer, is)) {
 		char shown[160];
 
 		url_redact(d.issuer, shown, sizeof(shown));

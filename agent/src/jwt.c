@@ -56,7 +56,7 @@ struct verified {
 	size_t kid_len;
 	uint8_t fp[32];               /* fingerprint of the verifying key */
 	enum jws_alg alg;             /* the token's algorithm */
-	char tenant[CLAIMS_GUID_LEN + 1]; /* from a {tenant} issuer, or "" */
+	char tenant[CLAIMS_GUID_LEN + 1]; /* the token's tid (a GUID), or "" */
 	struct claim_times times;
 	const char *ident[ID_COUNT];  /* rendered identity values, or NULL; */
 	size_t ident_len[ID_COUNT];   /* in ident_buf (one allocation) */
@@ -527,9 +527,8 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 	for (i = 0; i < cfg->nissuers; i++) {
 		if (!route_allows_issuer(rt, i) ||
 		    claims_issuer_match(iss_item->valuestring,
-		    strlen(iss_item->valuestring), &cfg->issuers[i].issuer,
-		    &cfg->issuers[i].tenants, j.payload, tenant,
-		    sizeof(tenant)) != 0)
+		    strlen(iss_item->valuestring), &cfg->issuers[i], j.payload,
+		    tenant, sizeof(tenant)) != 0)
 			continue;
 		rc = try_issuer(&j, si_sha256, s, i, iss_item->valuestring,
 		    tenant, env, v, &vf);

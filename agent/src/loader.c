@@ -294,6 +294,11 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 	for (size_t i = 0; i < cfg->nissuers; i++) {
 		const struct issuer_cfg *is = &cfg->issuers[i];
 
+		if (is->any_tenant)
+			log_warn("issuer %s: allow_any_tenant: tokens of EVERY "
+			    "Entra tenant are accepted; list your tenants in "
+			    "\"tenants\" unless this is a multi-tenant app that "
+			    "checks tid itself", is->name);
 		if (is->source == KEYS_JWKS_FILE)
 			(void)load_jwks_file(is, i, s, errs);
 		if (is->algorithms & JWS_ALG_HMAC_MASK)

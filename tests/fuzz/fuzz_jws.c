@@ -42,10 +42,13 @@ exercise_claims(const cJSON *payload)
 	static char *pat_v[] = { "https://login.microsoftonline.com/{tenant}/v2.0",
 	    "https://sts.windows.net/{tenantid}/", "https://issuer.example" };
 	static const struct strlist auds = { aud_v, 2 }, scs = { sc_v, 1 },
-	    pats = { pat_v, 3 }, none = { NULL, 0 };
+	    none = { NULL, 0 };
 	static struct claim_value vals[] = { { CLAIM_VAL_STRING, "x", 0, false },
 	    { CLAIM_VAL_NUMBER, NULL, 2, false }, { CLAIM_VAL_BOOL, NULL, 0, true } };
 	static const struct claim_rule rule = { "cnf.x5t#S256", vals, 3 };
+	static char *tenant_v[] = { "72f988bf-86f1-41af-91ab-2d7cd011db47" };
+	static const struct issuer_cfg is = { .issuer = { pat_v, 3 },
+	    .tenants = { tenant_v, 1 }, .templated = true };
 	char out[1024], tenant[CLAIMS_GUID_LEN + 1];
 	const char *s, *iss;
 	const cJSON *it;
@@ -59,7 +62,7 @@ exercise_claims(const cJSON *payload)
 	(void)claims_check_rules(payload, &rule, 1, &s);
 	(void)claims_client_id(payload);
 	if ((iss = claims_string(payload, "iss")) != NULL &&
-	    claims_issuer_match(iss, strlen(iss), &pats, &none, payload,
+	    claims_issuer_match(iss, strlen(iss), &is, payload,
 	    tenant, sizeof(tenant)) == 0) {
 		if (strlen(tenant) != 0 && strlen(tenant) != CLAIMS_GUID_LEN)
 			abort();

@@ -320,17 +320,39 @@ test_time_max_lifetime(void **state)
 
 /* ---- issuers (S19) ------------------------------------------------------ */
 
+/* An issuer with values ${pats} and allow-list ${tenants}. */
+static struct issuer_cfg
+icfg(const struct strlist *pats, const struct strlist *tenants, bool any)
+{
+	struct issuer_cfg is;
+
+	memset(&is, 0, sizeof(is));
+	is.issuer = *pats;
+	is.tenants = *tenants;
+	is.any_tenant = any;
+	return (is);
+}
+
+static int
+imatch_as(const char *iss, const struct strlist *pats,
+    const struct strlist *tenants, bool any, const char *payload, char *tenant)
+{
+	struct issuer_cfg is = icfg(pats, tenants, any);
+	char scratch[CLAIMS_GUID_LEN + 1];
+	cJSON *p = js(payload);
+	int rc;
+
+	rc = claims_issuer_match(iss, strlen(iss), &is, p,
+	    tenant != NULL ? tenant : scratch, CLAIMS_GUID_LEN + 1);
+	cJSON_Delete(p);
+	return (rc);
+}
+
 static int
 imatch(const char *iss, const struct strlist *pats,
     const struct strlist *tenants, const char *payload, char *tenant)
 {
-	cJSON *p = js(payload);
-	int rc;
-
-	rc = claims_issuer_match(iss, strlen(iss), pats, tenants, p, tenant,
-	    tenant != NULL ? CLAIMS_GUID_LEN + 1 : 0);
-	cJSON_Delete(p);
-	return (rc);
+	return (imatch_as(iss, pats, tenants, false, payload, tenant));
 }
 
 static void
@@ -354,13 +376,25 @@ test_issuer_exact(void **state)
 	assert_int_equal(imatch("", &pats, &empty, "{}", tenant), -1);
 	/* The length is honoured: bytes after iss_len do not count. */
 	{
+		struct issuer_cfg is = icfg(&pats, &empty, false);
 		cJSON *p = js("{}");
 		assert_int_equal(claims_issuer_match("https://issuer.example/x",
-		    22, &pats, &empty, p, NULL, 0), 0);
+		    22, &is, p, tenant, sizeof(tenant)), 0);
 		assert_int_equal(claims_issuer_match("https://issuer.example",
-		    21, &pats, &empty, p, NULL, 0), -1);
+		    21, &is, p, tenant, sizeof(tenant)), -1);
 		cJSON_Delete(p);
 	}
+	/* An exact issuer reports the token's tid (lowercased) when it is a
+	 * GUID, for the key-issuer check; anything else is "". */
+	assert_int_equal(imatch("https://issuer.example", &pats, &empty,
+	    "{\"tid\":\"" T1UP "\"}", tenant), 0);
+	assert_string_equal(tenant, T1);
+	assert_int_equal(imatch("https://issuer.example", &pats, &empty,
+	    "{\"tid\":\"common\"}", tenant), 0);
+	assert_string_equal(tenant, "");
+	assert_int_equal(imatch("https://issuer.example", &pats, &empty,
+	    "{\"tid\":7}", tenant), 0);
+	assert_string_equal(tenant, "");
 }
 
 static void
@@ -412,20 +446,65 @@ test_issuer_template_v2(void **state)
 	    "/v2.0/", &pats, &tenants, "{\"tid\":\"" T1 "\"}", tenant), -1);
 	assert_int_equal(imatch("http://login.microsoftonline.com/" T1 "/v2.0",
 	    &pats, &tenants, "{\"tid\":\"" T1 "\"}", tenant), -1);
-	/* An empty allow-list accepts any tenant (tid must still agree). */
+	/* An empty allow-list allows no tenant at all: every tenant is only
+	 * ever the explicit any_tenant choice (tid must still agree). */
 	assert_int_equal(imatch("https://login.microsoftonline.com/" T2 "/v2.0",
-	    &pats, &empty, "{\"tid\":\"" T2 "\"}", tenant), 0);
+	    &pats, &empty, "{\"tid\":\"" T2 "\"}", tenant), -1);
+	assert_int_equal(imatch_as("https://login.microsoftonline.com/" T2
+	    "/v2.0", &pats, &empty, true, "{\"tid\":\"" T2 "\"}", tenant), 0);
 	assert_string_equal(tenant, T2);
-	assert_int_equal(imatch("https://login.microsoftonline.com/" T2 "/v2.0",
-	    &pats, &empty, "{\"tid\":\"" T1 "\"}", tenant), -1);
+	assert_int_equal(imatch_as("https://login.microsoftonline.com/" T2
+	    "/v2.0", &pats, &empty, true, "{\"tid\":\"" T1 "\"}", tenant), -1);
+	assert_int_equal(imatch_as("https://login.microsoftonline.com/" T2
+	    "/v2.0", &pats, &empty, true, "{}", tenant), -1);
 	/* The output buffer must be large enough. */
 	{
+		struct issuer_cfg is = icfg(&pats, &tenants, false);
 		cJSON *p = js("{\"tid\":\"" T1 "\"}");
 		const char *iss = "https://login.microsoftonline.com/" T1 "/v2.0";
 		char small[CLAIMS_GUID_LEN];
-		assert_int_equal(claims_issuer_match(iss, strlen(iss), &pats,
-		    &tenants, p, small, sizeof(small)), -1);
+		assert_int_equal(claims_issuer_match(iss, strlen(iss), &is, p,
+		    small, sizeof(small)), -1);
 		cJSON_Delete(p);
+	}
+}
+
+/*
+ * The tenant allow-list holds for every spelling of the placeholder that
+ * Microsoft's documents use ({tenantid}) and ours ({tenant}), v1 and v2:
+ * a token of a tenant outside the list never matches.
+ */
+static void
+test_issuer_tenant_outside_list(void **state)
+{
+	static char *spellings[][2] = {
+		{ "https://login.microsoftonline.com/{tenant}/v2.0",
+		  "https://login.microsoftonline.com/%s/v2.0" },
+		{ "https://login.microsoftonline.com/{tenantid}/v2.0",
+		  "https://login.microsoftonline.com/%s/v2.0" },
+		{ "https://sts.windows.net/{tenant}/",
+		  "https://sts.windows.net/%s/" },
+		{ "https://sts.windows.net/{tenantid}/",
+		  "https://sts.windows.net/%s/" },
+	};
+	char iss[128], payload[64], tenant[CLAIMS_GUID_LEN + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		struct strlist pats = { &spellings[i][0], 1 };
+		SL(tenants, T1);
+
+		snprintf(payload, sizeof(payload), "{\"tid\":\"%s\"}", T2);
+		snprintf(iss, sizeof(iss), spellings[i][1], T2);
+		assert_int_equal(imatch(iss, &pats, &tenants, payload, tenant),
+		    -1);
+		assert_int_equal(imatch(iss, &pats, &empty, payload, tenant),
+		    -1);
+		snprintf(payload, sizeof(payload), "{\"tid\":\"%s\"}", T1);
+		snprintf(iss, sizeof(iss), spellings[i][1], T1);
+		assert_int_equal(imatch(iss, &pats, &tenants, payload, tenant),
+		    0);
+		assert_string_equal(tenant, T1);
 	}
 }
 
@@ -492,6 +571,28 @@ test_key_issuer(void **state)
 	assert_int_equal(claims_key_issuer_ok("https://a.example", v2t1, T1),
 	    -1);
 	assert_int_equal(claims_key_issuer_ok(v2t1, NULL, T1), -1);
+	/* A single-tenant (exact) config meets Entra's templated keys: the
+	 * token's tid, which claims_issuer_match() reports for exact issuers
+	 * too, is substituted (T1's token, T1's tid: yes; another tid: no). */
+	{
+		SL(pats, "https://login.microsoftonline.com/" T1 "/v2.0");
+		char tid[CLAIMS_GUID_LEN + 1];
+
+		assert_int_equal(imatch(v2t1, &pats, &empty,
+		    "{\"tid\":\"" T1 "\"}", tid), 0);
+		assert_int_equal(claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", v2t1,
+		    tid), 0);
+		assert_int_equal(imatch(v2t1, &pats, &empty,
+		    "{\"tid\":\"" T2 "\"}", tid), 0);
+		assert_int_equal(claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", v2t1,
+		    tid), -1);
+		assert_int_equal(imatch(v2t1, &pats, &empty, "{}", tid), 0);
+		assert_int_equal(claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", v2t1,
+		    tid), -1);
+	}
 }
 
 /* ---- audiences ---------------------------------------------------------- */
@@ -852,6 +953,7 @@ main(void)
 		cmocka_unit_test(test_issuer_exact),
 		cmocka_unit_test(test_issuer_template_v2),
 		cmocka_unit_test(test_issuer_template_v1),
+		cmocka_unit_test(test_issuer_tenant_outside_list),
 		cmocka_unit_test(test_key_issuer),
 		cmocka_unit_test(test_aud),
 		cmocka_unit_test(test_scopes),

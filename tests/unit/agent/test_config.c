@@ -628,13 +628,36 @@ static const struct err_case err_cases[] = {
 	  "issuers[0].jwks_url: must be an https:// URL (http:// only with fetch.insecure_skip_verify_for_tests)" },
 	{ ISSDOC("'issuer':'x','discovery_url':'idp/k'"), "issuers[0].discovery_url: must be an https:// URL" },
 	{ ISSDOC("'issuer':'https://l/{tenant}/v2.0','jwks_url':'https://idp/k'"),
-	  "issuers[0].tenants: required when issuer contains {tenant}" },
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	/* Microsoft's own spelling is a template too: never "any tenant". */
+	{ ISSDOC("'issuer':'https://login.microsoftonline.com/{tenantid}/v2.0','jwks_url':'https://idp/k'"),
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	{ ISSDOC("'issuer':['https://x/','https://sts.windows.net/{tenantid}/'],'jwks_url':'https://idp/k'"),
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','allow_any_tenant':false"),
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','allow_any_tenant':true,"
+	  "'tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
+	  "issuers[0].tenants: cannot be combined with allow_any_tenant" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','allow_any_tenant':true"),
+	  "issuers[0].allow_any_tenant: only allowed when issuer contains {tenant} or {tenantid}" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','allow_any_tenant':1,"
+	  "'tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
+	  "issuers[0].allow_any_tenant: must be true or false" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
-	  "issuers[0].tenants: only allowed when issuer contains {tenant}" },
+	  "issuers[0].tenants: only allowed when issuer contains {tenant} or {tenantid}" },
 	{ ISSDOC("'issuer':'https://l/{tenant}/v2.0','jwks_url':'https://idp/k','tenants':['contoso.com']"),
 	  "issuers[0].tenants[0]: not a tenant id (GUID)" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','tenants':[]"),
+	  "issuers[0].tenants: must not be empty" },
 	{ ISSDOC("'issuer':['a','{tenant}/{tenant}'],'jwks_url':'https://idp/k','tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
-	  "issuers[0].issuer[1]: {tenant} may appear at most once" },
+	  "issuers[0].issuer[1]: a tenant placeholder ({tenant} or {tenantid}) may appear at most once" },
+	{ ISSDOC("'issuer':'{tenant}/{tenantid}','jwks_url':'https://idp/k','tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
+	  "issuers[0].issuer: a tenant placeholder ({tenant} or {tenantid}) may appear at most once" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['RS256','none']"),
 	  "issuers[0].algorithms[1]: unknown algorithm \"none\"" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['rs256']"),
@@ -1262,6 +1285,34 @@ test_example(void **state)
 	config_free(cfg);
 }
 
+/* Both placeholder spellings make a template; "every tenant" is a key of
+ * its own. */
+static void
+test_tenant_templates(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = parse_ok(ISSDOC("'issuer':'https://login.microsoftonline.com/{tenantid}/v2.0',"
+	    "'jwks_url':'https://idp/k','tenants':['3F2504E0-4F89-41D3-9A0C-0305E82C3301']"));
+	assert_true(cfg->issuers[0].templated);
+	assert_false(cfg->issuers[0].any_tenant);
+	assert_string_equal(cfg->issuers[0].tenants.v[0],
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+	config_free(cfg);
+	cfg = parse_ok(ISSDOC("'issuer':'https://sts.windows.net/{tenantid}/',"
+	    "'jwks_url':'https://idp/k','allow_any_tenant':true"));
+	assert_true(cfg->issuers[0].templated);
+	assert_true(cfg->issuers[0].any_tenant);
+	assert_int_equal(cfg->issuers[0].tenants.n, 0);
+	config_free(cfg);
+	/* Literal braces that are no placeholder stay literal. */
+	cfg = parse_ok(ISSDOC("'issuer':'https://idp/{tenant_id}/',"
+	    "'jwks_url':'https://idp/k'"));
+	assert_false(cfg->issuers[0].templated);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1276,6 +1327,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_tenant_templates),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -57,7 +57,8 @@
 #define HS_OTHER	"another secret, 32 bytes or more, for mixed"
 
 /* Issuer indexes in the config below. */
-enum { I_MAIN, I_HS, I_HS_OTHER, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_COUNT };
+enum { I_MAIN, I_HS, I_HS_OTHER, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_ENTRA_ONE,
+    I_COUNT };
 
 /* ---- keys, signing, tokens (OpenSSL only) ------------------------------ */
 
@@ -557,7 +558,10 @@ static const char config_fmt[] =
 "   \"jwks_file\": \"%s\", \"typ\": [\"at+jwt\"], \"audiences\": [\"api://typed\"]},\n"
 "  {\"name\": \"entra\", \"issuer\": \"https://login.microsoftonline.com/{tenant}/v2.0\",\n"
 "   \"tenants\": [\"" T1 "\", \"" T2 "\"], \"jwks_file\": \"%s\",\n"
-"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://orders\"]}\n"
+"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://orders\"]},\n"
+"  {\"name\": \"entra-one\", \"issuer\": [\"https://login.microsoftonline.com/" T1 "/v2.0\",\n"
+"   \"https://sts.windows.net/" T1 "/\"], \"jwks_file\": \"%s\",\n"
+"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://one\"]}\n"
 " ],\n"
 " \"routes\": [\n"
 "  {\"name\": \"open\", \"path_prefix\": \"/open\", \"require\": \"none\"},\n"
@@ -581,7 +585,11 @@ static const char config_fmt[] =
 "  {\"name\": \"src\", \"path_prefix\": \"/src\", \"require\": \"jwt\",\n"
 "   \"source_cidrs\": [\"10.0.0.0/8\"]},\n"
 "  {\"name\": \"bound\", \"path_prefix\": \"/bound\", \"require\": \"jwt+mtls\",\n"
-"   \"bound_token\": true}\n"
+"   \"bound_token\": true},\n"
+"  {\"name\": \"one\", \"path_prefix\": \"/one\", \"require\": \"jwt\",\n"
+"   \"issuers\": [\"entra-one\"]},\n"
+"  {\"name\": \"entra\", \"path_prefix\": \"/entra\", \"require\": \"jwt\",\n"
+"   \"issuers\": [\"entra\"]}\n"
 " ]\n"
 "}\n";
 
@@ -670,11 +678,11 @@ setup(void **state)
 		free(doc);
 	}
 
-	cap = sizeof(config_fmt) + 5 * sizeof(F.jwks_main);
+	cap = sizeof(config_fmt) + 6 * sizeof(F.jwks_main);
 	text = malloc(cap);
 	assert_non_null(text);
 	snprintf(text, cap, config_fmt, F.jwks_main, F.jwks_b, F.jwks_main,
-	    F.jwks_entra);
+	    F.jwks_entra, F.jwks_entra);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS", HS_SECRET, 1), 0);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS_OTHER", HS_OTHER, 1), 0);
 	if (config_parse(text, strlen(text), NULL, &cfg, &errs) != 0) {
@@ -1832,33 +1840,102 @@ test_s19_entra_scoping(void **state)
 {
 	(void)state;
 	/* T1's key signs for T1; the template key for any listed tenant. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T1, T1)), REASON_OK);
 	EXPECT_VAR("tenant", T1);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra(T2, T2)), REASON_OK);
 	EXPECT_VAR("issuer", "https://login.microsoftonline.com/" T2 "/v2.0");
 	/* T2's token signed with the key scoped to T1. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T2, T2)), REASON_ISSUER_UNKNOWN);
 	EXPECT_DETAIL("key not valid for this issuer");
 	/* tid disagrees with the tenant in iss; tid not a GUID; a tenant not
 	 * in the issuer's list; the placeholder left in. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T1, T2)), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T1, "not-a-guid")), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra(T3, T3)), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra("{tenant}", "{tenant}")), REASON_ISSUER_UNKNOWN);
 	/* Upper-case GUID in iss and tid: the same tenant. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra("AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE",
 	    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra("AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE",
 	    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")), REASON_OK);
+}
+
+/*
+ * A single-tenant config (exact issuers, v2 and v1) with Entra's key set,
+ * whose keys carry "issuer": ".../{tenantid}/v2.0": the token's tid is put
+ * in the key's template (as Microsoft.IdentityModel does), so T1's tokens
+ * pass, v1 and v2, and a token whose tid is another tenant does not.
+ */
+static const char *
+entra_one(const char *iss, const char *tid, const char *aud)
+{
+	char *p = jbuf();
+
+	snprintf(p, 8192, "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"alice\","
+	    "\"tid\":\"%s\",\"exp\":%lld}", iss, aud, tid,
+	    (long long)(NOW + 600));
+	return (p);
+}
+
+static void
+test_entra_single_tenant(void **state)
+{
+	const char *v2 = "https://login.microsoftonline.com/" T1 "/v2.0";
+	const char *v1 = "https://sts.windows.net/" T1 "/";
+
+	(void)state;
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v2, T1, "api://one")), REASON_OK);
+	EXPECT_VAR("tenant", T1);
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v1, T1, "api://one")), REASON_OK);
+	EXPECT_TOK("/one", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	    "entra-t1"), entra_one(v2, T1, "api://one")), REASON_OK);
+	EXPECT_TOK("/one", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	    "entra-t1"), entra_one(v1, T1, "api://one")), REASON_OK);
+	/* The token's tid is another tenant: the key is not T1's issuer's. */
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v2, T2, "api://one")), REASON_ISSUER_UNKNOWN);
+	EXPECT_DETAIL("key not valid for this issuer");
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v1, T2, "api://one")), REASON_ISSUER_UNKNOWN);
+	/* No tid: a templated key cannot be scoped, so it is not used. */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"%s\",\"aud\":\"api://one\","
+		    "\"sub\":\"alice\",\"exp\":%lld}", v2,
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256,
+		    hdr("ES256", "entra-any"), p), REASON_ISSUER_UNKNOWN);
+	}
+	/* Another tenant's issuer is not this config's. */
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one("https://login.microsoftonline.com/" T2
+	    "/v2.0", T2, "api://one")), REASON_ISSUER_UNKNOWN);
+	/* Cache hits keep the same answer (still_valid rechecks the key's
+	 * issuer with the cached tid). */
+	{
+		struct tokcache *tc = tokcache_new(16);
+		const char *tok = mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+		    "entra-any"), entra_one(v2, T1, "api://one"));
+
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(run_s(F.snap, "/one", tok, NOW, tc),
+			    DECIDE_DONE);
+			EXPECT(REASON_OK);
+		}
+		tokcache_free(tc);
+	}
 }
 
 /* ---- S20: RFC 8705 certificate binding ----------------------------------- */
@@ -2721,6 +2798,7 @@ main(void)
 		T(test_s17_weak_keys),
 		T(test_s18_structural),
 		T(test_s19_entra_scoping),
+		T(test_entra_single_tenant),
 		T(test_s20_binding),
 		T(test_issuers),
 		T(test_alg_allow_list),
