@@ -31,20 +31,54 @@ struct issuer_cfg;
 /* Most elements of an aud array that claims_aud_match() looks at. */
 #define CLAIMS_AUD_MAX		256
 
+/* Longest claim path (a dotted name or a JSON Pointer). */
+#define CLAIMS_PATH_MAX		256
+
+/* Most claims one issuer's scopes or roles may be gathered from. */
+#define CLAIMS_SOURCES_MAX	8
+
+/* Which multi-valued identity claim: scopes or roles. */
+enum claims_words { CLAIMS_SCOPES, CLAIMS_ROLES };
+
 /* Length of a tenant GUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 #define CLAIMS_GUID_LEN		TENANT_GUID_LEN
 
 /*
  * claims_get(payload, path):
- * The member of ${payload} named by ${path}.  At each object level the
- * whole remaining path is first tried as one member name, so a claim whose
- * name contains dots ("https://example.com/roles") is found; otherwise the
- * path is split at its first '.' and the walk descends into the object
- * member named by the part before it ("cnf.x5t#S256" is member "x5t#S256"
- * of object "cnf").  Return a pointer into ${payload}, or NULL if there is
- * no such member or a step is not an object.
+ * The member of ${payload} named by ${path}, one of two syntaxes:
+ *  - a path starting with '/' is an RFC 6901 JSON Pointer into objects
+ *    ("/resource_access/my.app/roles": member "roles" of member "my.app"
+ *    of "resource_access"; "~1" is a '/' and "~0" a '~' inside a name,
+ *    so "/https:~1~1example.com~1roles" is the member
+ *    "https://example.com/roles"); array indexes are not supported;
+ *  - any other path is dotted: at each object level the whole remaining
+ *    path is first tried as one member name, so a claim whose name
+ *    contains dots ("https://example.com/roles") is found; otherwise the
+ *    path is split at its first '.' and the walk descends into the object
+ *    member named by the part before it ("cnf.x5t#S256" is member
+ *    "x5t#S256" of object "cnf").
+ * Return a pointer into ${payload}, or NULL if there is no such member, a
+ * step is not an object, or the pointer is malformed.
  */
 const struct cJSON *claims_get(const struct cJSON *payload, const char *path);
+
+/*
+ * claims_path_valid(path):
+ * True if ${path} is a claim path claims_get() can follow: 1 to
+ * CLAIMS_PATH_MAX bytes; a JSON Pointer whose '~' are all "~0" or "~1"; or
+ * a dotted path without an empty segment (no leading, trailing or double
+ * '.').  For the config parser, so that a typo is an error, not a claim
+ * that is never found.
+ */
+bool claims_path_valid(const char *path);
+
+/*
+ * claims_check_types(payload, detail):
+ * The claims RFC 7519 and the providers define as strings (iss, sub, jti,
+ * azp, appid, client_id, cid, tid) are strings when present: return 0;
+ * else -1 with *${detail} naming the first that is not (token_malformed).
+ */
+int claims_check_types(const struct cJSON *payload, const char **detail);
 
 /*
  * claims_numeric_date(item, out):
@@ -172,13 +206,40 @@ int claims_check_roles(const struct cJSON *payload,
     const char **missing);
 
 /*
+ * claims_check_words(payload, which, paths, any, all, missing):
+ * claims_check_scopes() (${which} CLAIMS_SCOPES) or claims_check_roles()
+ * (CLAIMS_ROLES) with the values gathered from the claims at ${paths}
+ * (claims_get() paths, at most CLAIMS_SOURCES_MAX; e.g. Keycloak's
+ * "/realm_access/roles" and "/resource_access/my.app/roles") instead of
+ * the default claims; ${paths} NULL or empty means the default.  A value
+ * is present if any of those claims holds it.
+ */
+int claims_check_words(const struct cJSON *payload, enum claims_words which,
+    const struct strlist *paths, const struct strlist *any,
+    const struct strlist *all, const char **missing);
+
+/*
+ * claims_render_words(payload, which, paths, out, cap):
+ * The scopes or roles of claims_check_words() rendered for a variable: each
+ * claim found rendered by claims_render() (a string as is, an array joined
+ * by spaces), joined by single spaces.  Return the length, or -1 (with ""
+ * in ${out}) when no claim is found or claims_render() refuses one.
+ */
+ssize_t claims_render_words(const struct cJSON *payload,
+    enum claims_words which, const struct strlist *paths, char *out,
+    size_t cap);
+
+/*
  * claims_check_rules(payload, rules, n, failed):
  * Each of the ${n} ${rules} names a claim (a claims_get() path) that must be
- * present and whose value (for an array claim: at least one element) equals
- * one of the rule's allowed values, by type: a string exactly, a number as
- * a double, a bool as a bool.  A string never equals a number ("1" is not
- * 1).  Return 0 if all rules pass, else -1 and set *${failed} (if not NULL)
- * to the name of the first failing rule.
+ * present and not null.  The claim's values are its elements if it is an
+ * array, else the value itself; a value equals an allowed value by type: a
+ * string exactly, a number as a double, a bool as a bool (a string never
+ * equals a number: "1" is not 1).  By the rule's match: CLAIM_MATCH_ANY,
+ * one of the allowed values is among the claim's values; CLAIM_MATCH_ALL,
+ * every allowed value is (APIM's match="all"); CLAIM_MATCH_PRESENT,
+ * presence is enough.  Return 0 if all rules pass, else -1 and set
+ * *${failed} (if not NULL) to the name of the first failing rule.
  */
 int claims_check_rules(const struct cJSON *payload,
     const struct claim_rule *rules, size_t n, const char **failed);
@@ -202,8 +263,8 @@ ssize_t claims_render(const struct cJSON *item, char *out, size_t cap);
 /*
  * claims_client_id(payload):
  * The client (application) id: the first of "azp" (Entra v2, OIDC),
- * "appid" (Entra v1) and "client_id" (RFC 9068) that is a non-empty
- * string.  Return a pointer into ${payload}, or NULL.
+ * "appid" (Entra v1), "client_id" (RFC 9068) and "cid" (Okta) that is a
+ * non-empty string.  Return a pointer into ${payload}, or NULL.
  */
 const char *claims_client_id(const struct cJSON *payload);
 

@@ -65,7 +65,11 @@ struct issuer_cfg {
 	uint32_t clock_skew_s;
 	bool require_exp;
 	uint32_t max_lifetime_s;      /* 0 = off */
-	struct strlist typ;           /* n == 0: not checked */
+	bool typ_check;               /* "typ" given */
+	struct strlist typ;           /* accepted typ values */
+	bool typ_absent_ok;           /* null in "typ": no typ header is fine */
+	struct strlist scopes_claims; /* claims_get() paths; n == 0: default */
+	struct strlist roles_claims;  /* claims_get() paths; n == 0: default */
 	struct strlist tenants;       /* lowercase; a template needs them */
 	bool any_tenant;              /* "allow_any_tenant": templates only */
 	char *ca_file;
@@ -82,14 +86,20 @@ struct claim_value {
 	double num;
 	bool b;
 };
+enum claim_match {
+	CLAIM_MATCH_ANY,              /* one of the values (an array in JSON) */
+	CLAIM_MATCH_ALL,              /* every value ({"all": [...]}) */
+	CLAIM_MATCH_PRESENT,          /* present, any value ({"present": true}) */
+};
 struct claim_rule {
-	char *name;                   /* may be dotted: "a.b" */
-	struct claim_value *values;
+	char *name;                   /* a claims_get() path */
+	enum claim_match match;
+	struct claim_value *values;   /* none with CLAIM_MATCH_PRESENT */
 	size_t nvalues;
 };
 
 struct claim_var {
-	char *claim;                  /* dotted claim path */
+	char *claim;                  /* a claims_get() path */
 	char *var;                    /* "claim_<...>" variable name, without scope/prefix */
 };
 

@@ -50,6 +50,44 @@ member_n(const cJSON *obj, const char *name, size_t n)
 	return (NULL);
 }
 
+/*
+ * An RFC 6901 JSON Pointer ("/realm_access/roles", "/resource_access/my.app/roles",
+ * "/https:~1~1example.com~1roles") into objects only; NULL if a step is
+ * missing or not an object, or the pointer is malformed.
+ */
+static const cJSON *
+pointer_get(const cJSON *cur, const char *ptr)
+{
+	char seg[CLAIMS_PATH_MAX + 1];
+
+	if (*ptr != '/')
+		return (NULL);
+	while (*ptr == '/') {
+		size_t n = 0;
+
+		ptr++;
+		while (*ptr != '\0' && *ptr != '/') {
+			char ch = *ptr++;
+
+			if (ch == '~') {
+				if (*ptr == '0')
+					ch = '~';
+				else if (*ptr == '1')
+					ch = '/';
+				else
+					return (NULL);
+				ptr++;
+			}
+			if (n >= CLAIMS_PATH_MAX)
+				return (NULL);
+			seg[n++] = ch;
+		}
+		if ((cur = member_n(cur, seg, n)) == NULL)
+			return (NULL);
+	}
+	return (cur);
+}
+
 const cJSON *
 claims_get(const cJSON *payload, const char *path)
 {
@@ -58,6 +96,8 @@ claims_get(const cJSON *payload, const char *path)
 
 	if (path == NULL || *path == '\0')
 		return (NULL);
+	if (*path == '/')
+		return (pointer_get(payload, path));
 	for (;;) {
 		if (!cJSON_IsObject(cur))
 			return (NULL);
@@ -70,6 +110,51 @@ claims_get(const cJSON *payload, const char *path)
 		if (cur == NULL || *path == '\0')
 			return (NULL);
 	}
+}
+
+bool
+claims_path_valid(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n == 0 || n > CLAIMS_PATH_MAX)
+		return (false);
+	if (path[0] != '/')
+		return (path[n - 1] != '.' && path[0] != '.' &&
+		    strstr(path, "..") == NULL);
+	for (const char *p = path; *p != '\0'; p++)
+		if (*p == '~' && p[1] != '0' && p[1] != '1')
+			return (false);
+	return (true);
+}
+
+int
+claims_check_types(const cJSON *payload, const char **detail)
+{
+	/* RFC 7519 §4.1 (iss, sub: StringOrURI; jti: string), OIDC azp, and
+	 * the providers' client and tenant ids: strings or absent.  A number
+	 * or an array there would reach a header rendered as text. */
+	static const struct { const char *name, *why; } strs[] = {
+		{ "iss", "iss is not a string" },
+		{ "sub", "sub is not a string" },
+		{ "jti", "jti is not a string" },
+		{ "azp", "azp is not a string" },
+		{ "appid", "appid is not a string" },
+		{ "client_id", "client_id is not a string" },
+		{ "cid", "cid is not a string" },
+		{ "tid", "tid is not a string" },
+	};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		const cJSON *it = member(payload, strs[i].name);
+
+		if (it != NULL && !cJSON_IsString(it)) {
+			*detail = strs[i].why;
+			return (-1);
+		}
+	}
+	*detail = NULL;
+	return (0);
 }
 
 int
@@ -385,10 +470,53 @@ claim_has(const cJSON *c, const char *w)
 	return (false);
 }
 
-static int
-check_any_all(const cJSON *c, const struct strlist *any,
+/*
+ * The claims holding the token's scopes or roles: those named by ${paths}
+ * (an issuer's scopes_claim/roles_claim), or by default "scp" (else
+ * "scope", a string) for scopes and "roles" for roles.  At most
+ * CLAIMS_SOURCES_MAX; returns how many were found.
+ */
+static size_t
+word_claims(const cJSON *payload, enum claims_words which,
+    const struct strlist *paths, const cJSON *out[CLAIMS_SOURCES_MAX])
+{
+	size_t n = 0;
+	const cJSON *c;
+
+	if (paths != NULL && paths->n > 0) {
+		for (size_t i = 0; i < paths->n && i < CLAIMS_SOURCES_MAX; i++)
+			if ((c = claims_get(payload, paths->v[i])) != NULL)
+				out[n++] = c;
+		return (n);
+	}
+	if (which == CLAIMS_ROLES) {
+		c = member(payload, "roles");
+	} else if ((c = member(payload, "scp")) == NULL) {
+		c = member(payload, "scope");
+		if (c != NULL && !cJSON_IsString(c))
+			c = NULL;	/* RFC 8693: scope is a string */
+	}
+	if (c != NULL)
+		out[n++] = c;
+	return (n);
+}
+
+static bool
+any_has(const cJSON *const *cs, size_t n, const char *w)
+{
+	for (size_t i = 0; i < n; i++)
+		if (claim_has(cs[i], w))
+			return (true);
+	return (false);
+}
+
+int
+claims_check_words(const cJSON *payload, enum claims_words which,
+    const struct strlist *paths, const struct strlist *any,
     const struct strlist *all, const char **missing)
 {
+	const cJSON *cs[CLAIMS_SOURCES_MAX];
+	size_t n = word_claims(payload, which, paths, cs);
 	const char *dummy;
 
 	if (missing == NULL)
@@ -396,7 +524,7 @@ check_any_all(const cJSON *c, const struct strlist *any,
 	*missing = NULL;
 	if (all != NULL) {
 		for (size_t i = 0; i < all->n; i++) {
-			if (!claim_has(c, all->v[i])) {
+			if (!any_has(cs, n, all->v[i])) {
 				*missing = all->v[i];
 				return (-1);
 			}
@@ -404,7 +532,7 @@ check_any_all(const cJSON *c, const struct strlist *any,
 	}
 	if (any != NULL && any->n > 0) {
 		for (size_t i = 0; i < any->n; i++)
-			if (claim_has(c, any->v[i]))
+			if (any_has(cs, n, any->v[i]))
 				return (0);
 		*missing = any->v[0];
 		return (-1);
@@ -416,21 +544,16 @@ int
 claims_check_scopes(const cJSON *payload, const struct strlist *any,
     const struct strlist *all, const char **missing)
 {
-	const cJSON *c = member(payload, "scp");
-
-	if (c == NULL) {
-		c = member(payload, "scope");
-		if (c != NULL && !cJSON_IsString(c))
-			c = NULL;	/* RFC 8693: scope is a string */
-	}
-	return (check_any_all(c, any, all, missing));
+	return (claims_check_words(payload, CLAIMS_SCOPES, NULL, any, all,
+	    missing));
 }
 
 int
 claims_check_roles(const cJSON *payload, const struct strlist *any,
     const struct strlist *all, const char **missing)
 {
-	return (check_any_all(member(payload, "roles"), any, all, missing));
+	return (claims_check_words(payload, CLAIMS_ROLES, NULL, any, all,
+	    missing));
 }
 
 static bool
@@ -448,20 +571,37 @@ value_equal(const cJSON *it, const struct claim_value *v)
 	return (false);
 }
 
+/* True if ${c} (a scalar, or an array: any element) equals ${v}. */
 static bool
-rule_match(const cJSON *c, const struct claim_rule *rule)
+has_value(const cJSON *c, const struct claim_value *v)
 {
 	const cJSON *it;
 
-	for (size_t k = 0; k < rule->nvalues; k++) {
-		if (cJSON_IsArray(c)) {
-			cJSON_ArrayForEach(it, c)
-				if (value_equal(it, &rule->values[k]))
-					return (true);
-		} else if (value_equal(c, &rule->values[k])) {
+	if (!cJSON_IsArray(c))
+		return (value_equal(c, v));
+	cJSON_ArrayForEach(it, c)
+		if (value_equal(it, v))
 			return (true);
-		}
+	return (false);
+}
+
+static bool
+rule_match(const cJSON *c, const struct claim_rule *rule)
+{
+	switch (rule->match) {
+	case CLAIM_MATCH_PRESENT:
+		return (true);
+	case CLAIM_MATCH_ALL:
+		for (size_t k = 0; k < rule->nvalues; k++)
+			if (!has_value(c, &rule->values[k]))
+				return (false);
+		return (rule->nvalues > 0);
+	case CLAIM_MATCH_ANY:
+		break;
 	}
+	for (size_t k = 0; k < rule->nvalues; k++)
+		if (has_value(c, &rule->values[k]))
+			return (true);
 	return (false);
 }
 
@@ -473,7 +613,7 @@ claims_check_rules(const cJSON *payload, const struct claim_rule *rules,
 
 	for (size_t i = 0; i < n; i++) {
 		c = claims_get(payload, rules[i].name);
-		if (c == NULL || !rule_match(c, &rules[i])) {
+		if (c == NULL || cJSON_IsNull(c) || !rule_match(c, &rules[i])) {
 			if (failed != NULL)
 				*failed = rules[i].name;
 			return (-1);
@@ -583,6 +723,39 @@ fail:
 	return (-1);
 }
 
+ssize_t
+claims_render_words(const cJSON *payload, enum claims_words which,
+    const struct strlist *paths, char *out, size_t cap)
+{
+	const cJSON *cs[CLAIMS_SOURCES_MAX];
+	size_t n = word_claims(payload, which, paths, cs), len = 0;
+	ssize_t r;
+
+	if (cap == 0)
+		return (-1);
+	out[0] = '\0';
+	if (n == 0)
+		return (-1);
+	for (size_t i = 0; i < n; i++) {
+		if (len > 0 && cs[i] != NULL) {
+			if (cap - len < 2)
+				goto fail;
+			out[len++] = ' ';
+		}
+		r = claims_render(cs[i], out + len, cap - len);
+		if (r < 0)
+			goto fail;
+		len += (size_t)r;
+		if (r == 0 && len > 0 && out[len - 1] == ' ')
+			len--;          /* an empty array adds nothing */
+		out[len] = '\0';
+	}
+	return ((ssize_t)len);
+fail:
+	out[0] = '\0';
+	return (-1);
+}
+
 /* ---- identity ----------------------------------------------------------- */
 
 const char *
@@ -609,9 +782,10 @@ claims_client_id(const cJSON *payload)
 	const char *s;
 
 	if ((s = nonempty(payload, "azp")) != NULL ||
-	    (s = nonempty(payload, "appid")) != NULL)
+	    (s = nonempty(payload, "appid")) != NULL ||
+	    (s = nonempty(payload, "client_id")) != NULL)
 		return (s);
-	return (nonempty(payload, "client_id"));
+	return (nonempty(payload, "cid"));     /* Okta */
 }
 
 const char *

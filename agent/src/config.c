@@ -33,6 +33,7 @@
 #include "b64url.h"
 #include "cert.h"
 #include "cidr.h"
+#include "claims.h"
 #include "fileio.h"
 #include "json_strict.h"
 #include "jwa.h"
@@ -475,27 +476,25 @@ check_serial(char *s)
 }
 
 /*
- * Claim path: [A-Za-z0-9_.-] only when ${strict} (claims_to_vars), any
- * non-control bytes otherwise; no empty dotted segment.
+ * Claim path (claims_get(): dotted, or a JSON Pointer from '/'): no control
+ * bytes, no empty dotted segment, pointer escapes "~0"/"~1" only.
  */
 static const char *
-claim_path_error(const char *s, bool strict)
+claim_path_error(const char *s)
 {
 	size_t n = strlen(s), i;
 
 	if (n == 0 || n > CLAIM_NAME_MAX)
 		return ("claim name must be 1 to 256 characters");
-	if (s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") != NULL)
-		return ("claim name has an empty segment");
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch < 0x20 || ch == 0x7f)
 			return ("claim name contains a control character");
-		if (strict && !is_alnum(ch) && ch != '_' && ch != '.' &&
-		    ch != '-')
-			return ("claim name must match [A-Za-z0-9_.-]+");
 	}
+	if (!claims_path_valid(s))
+		return (s[0] == '/' ? "JSON Pointer claim path: '~' must be "
+		    "followed by 0 or 1" : "claim name has an empty segment");
 	return (NULL);
 }
 
@@ -1371,8 +1370,88 @@ static const char *const issuer_keys[] = {
 	"name", "issuer", "discovery_url", "jwks_url", "jwks_file", "appid",
 	"audiences", "algorithms", "hmac_secret_file", "hmac_secret_env",
 	"clock_skew_s", "require_exp", "max_lifetime_s", "typ", "tenants",
-	"allow_any_tenant", "ca_file", "credential", NULL
+	"allow_any_tenant", "roles_claim", "scopes_claim", "ca_file",
+	"credential", NULL
 };
+
+/*
+ * "typ": the accepted typ header values; null in the list accepts a token
+ * without typ (Okta access tokens carry none), explicitly.
+ */
+static void
+parse_typ(struct pctx *c, const cJSON *o, const char *path,
+    struct issuer_cfg *is)
+{
+	char p[CFG_PATH_MAX], ep[CFG_PATH_MAX];
+	const cJSON *it = get(o, "typ");
+	size_t n, i = 0;
+
+	if (it == NULL)
+		return;
+	path_key(p, sizeof(p), path, "typ");
+	if (!array_ok(c, it, p, "strings (or null for no typ)", 1, SIZE_MAX,
+	    &n))
+		return;
+	is->typ_check = true;
+	if ((is->typ.v = xcalloc(c, n, sizeof(*is->typ.v))) == NULL)
+		return;
+	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
+		const char *v;
+
+		path_idx(ep, sizeof(ep), p, i);
+		if (cJSON_IsNull(e)) {
+			if (is->typ_absent_ok)
+				perr(c, ep, "null given twice");
+			is->typ_absent_ok = true;
+			continue;
+		}
+		if ((v = str_value(c, e, ep)) == NULL)
+			continue;
+		if ((is->typ.v[is->typ.n] = xstrdup(c, v)) != NULL)
+			is->typ.n++;
+	}
+}
+
+/* "roles_claim" / "scopes_claim": one claim path or an array of them. */
+static void
+parse_word_claims(struct pctx *c, const cJSON *o, const char *path,
+    const char *key, struct strlist *out)
+{
+	char p[CFG_PATH_MAX], ep[CFG_PATH_MAX];
+	const cJSON *it = get(o, key);
+	const char *msg;
+
+	if (it == NULL)
+		return;
+	path_key(p, sizeof(p), path, key);
+	if (cJSON_IsString(it)) {
+		const char *v = str_value(c, it, p);
+
+		if (v == NULL)
+			return;
+		if ((msg = claim_path_error(v)) != NULL) {
+			perr(c, p, "%s", msg);
+			return;
+		}
+		if ((out->v = xcalloc(c, 1, sizeof(char *))) != NULL &&
+		    (out->v[0] = xstrdup(c, v)) != NULL)
+			out->n = 1;
+		return;
+	}
+	if (!cJSON_IsArray(it)) {
+		perr(c, p, "must be a claim path or an array of them");
+		return;
+	}
+	if (strlist_from(c, it, p, 1, CLAIMS_SOURCES_MAX, NULL, 0, out) !=
+	    PRESENT)
+		return;
+	for (size_t i = 0; i < out->n; i++) {
+		if ((msg = claim_path_error(out->v[i])) != NULL) {
+			path_idx(ep, sizeof(ep), p, i);
+			perr(c, ep, "%s", msg);
+		}
+	}
+}
 
 static void
 parse_issuer_values(struct pctx *c, const cJSON *o, const char *path,
@@ -1538,7 +1617,9 @@ parse_issuer(struct pctx *c, const cJSON *o, const char *path,
 	is->max_lifetime_s = 0;
 	(void)get_u32(c, o, path, "max_lifetime_s", 0, 31536000,
 	    &is->max_lifetime_s);
-	(void)get_strlist(c, o, path, "typ", 1, SIZE_MAX, NULL, 0, &is->typ);
+	parse_typ(c, o, path, is);
+	parse_word_claims(c, o, path, "roles_claim", &is->roles_claims);
+	parse_word_claims(c, o, path, "scopes_claim", &is->scopes_claims);
 
 	/*
 	 * A template accepts whichever tenant signs: the allow-list is what
@@ -1942,75 +2023,168 @@ parse_route_issuers(struct pctx *c, const cJSON *o, const char *path,
 	}
 }
 
+/* The allowed values of a claims rule, the array ${arr} at ${p}. */
+static void
+parse_claim_values(struct pctx *c, const cJSON *arr, const char *p,
+    struct claim_rule *cr)
+{
+	char vp[CFG_PATH_MAX];
+	size_t nv, k = 0;
+
+	if (!array_ok(c, arr, p, "strings, numbers or booleans", 1, SIZE_MAX,
+	    &nv))
+		return;
+	if ((cr->values = xcalloc(c, nv, sizeof(*cr->values))) == NULL)
+		return;
+	for (const cJSON *v = arr->child; v != NULL; v = v->next, k++) {
+		struct claim_value *cv = &cr->values[cr->nvalues];
+
+		path_idx(vp, sizeof(vp), p, k);
+		if (cJSON_IsString(v)) {
+			const char *s = str_value(c, v, vp);
+
+			if (s == NULL || (cv->s = xstrdup(c, s)) == NULL)
+				continue;
+			cv->type = CLAIM_VAL_STRING;
+		} else if (cJSON_IsNumber(v)) {
+			if (!isfinite(v->valuedouble)) {
+				perr(c, vp, "must be a finite number");
+				continue;
+			}
+			cv->type = CLAIM_VAL_NUMBER;
+			cv->num = v->valuedouble;
+		} else if (cJSON_IsBool(v)) {
+			cv->type = CLAIM_VAL_BOOL;
+			cv->b = cJSON_IsTrue(v);
+		} else {
+			perr(c, vp, "must be a string, number or boolean");
+			continue;
+		}
+		cr->nvalues++;
+	}
+}
+
+/*
+ * One claims rule: an array of values (any of them), or an object with
+ * exactly one of "any": [values], "all": [values], "present": true.
+ */
+static void
+parse_claim_rule(struct pctx *c, const cJSON *m, const char *cp,
+    struct claim_rule *cr)
+{
+	static const char *const forms[] = { "any", "all", "present", NULL };
+	char fp[CFG_PATH_MAX];
+	const cJSON *f = NULL;
+	size_t nforms = 0;
+
+	if (cJSON_IsArray(m)) {
+		cr->match = CLAIM_MATCH_ANY;
+		parse_claim_values(c, m, cp, cr);
+		return;
+	}
+	if (!cJSON_IsObject(m)) {
+		perr(c, cp, "must be an array of values or an object with "
+		    "\"any\", \"all\" or \"present\"");
+		return;
+	}
+	check_keys(c, m, cp, forms);
+	for (size_t i = 0; forms[i] != NULL; i++) {
+		if (get(m, forms[i]) != NULL) {
+			nforms++;
+			f = get(m, forms[i]);
+			cr->match = (enum claim_match)i;
+		}
+	}
+	if (nforms != 1) {
+		perr(c, cp, "exactly one of any, all, present is required");
+		return;
+	}
+	path_key(fp, sizeof(fp), cp, forms[cr->match]);
+	if (cr->match == CLAIM_MATCH_PRESENT) {
+		if (!cJSON_IsTrue(f))
+			perr(c, fp, "must be true");
+		return;
+	}
+	parse_claim_values(c, f, fp, cr);
+}
+
 static void
 parse_claims(struct pctx *c, const cJSON *o, const char *path,
     struct route_cfg *r)
 {
-	char p[CFG_PATH_MAX], cp[CFG_PATH_MAX], vp[CFG_PATH_MAX];
+	char p[CFG_PATH_MAX], cp[CFG_PATH_MAX];
 	const cJSON *it = get_obj(c, o, path, "claims");
 	const char *msg;
-	size_t n, i = 0, k;
+	size_t n;
 
 	if (it == NULL || (n = count_children(it)) == 0)
 		return;
 	path_key(p, sizeof(p), path, "claims");
 	if ((r->claims = xcalloc(c, n, sizeof(*r->claims))) == NULL)
 		return;
-	for (const cJSON *m = it->child; m != NULL; m = m->next, i++) {
+	for (const cJSON *m = it->child; m != NULL; m = m->next) {
 		struct claim_rule *cr = &r->claims[r->nclaims];
-		size_t nv;
 
 		path_key(cp, sizeof(cp), p, m->string);
-		if ((msg = claim_path_error(m->string != NULL ? m->string : "",
-		    false)) != NULL) {
+		if ((msg = claim_path_error(m->string != NULL ? m->string :
+		    "")) != NULL) {
 			perr(c, cp, "%s", msg);
 			continue;
 		}
-		if (!array_ok(c, m, cp, "strings, numbers or booleans", 1,
-		    SIZE_MAX, &nv))
-			continue;
 		if ((cr->name = xstrdup(c, m->string)) == NULL)
 			continue;
 		r->nclaims++;
-		if ((cr->values = xcalloc(c, nv, sizeof(*cr->values))) == NULL)
-			continue;
-		k = 0;
-		for (const cJSON *v = m->child; v != NULL; v = v->next, k++) {
-			struct claim_value *cv = &cr->values[cr->nvalues];
-
-			path_idx(vp, sizeof(vp), cp, k);
-			if (cJSON_IsString(v)) {
-				const char *s = str_value(c, v, vp);
-
-				if (s == NULL ||
-				    (cv->s = xstrdup(c, s)) == NULL)
-					continue;
-				cv->type = CLAIM_VAL_STRING;
-			} else if (cJSON_IsNumber(v)) {
-				if (!isfinite(v->valuedouble)) {
-					perr(c, vp, "must be a finite number");
-					continue;
-				}
-				cv->type = CLAIM_VAL_NUMBER;
-				cv->num = v->valuedouble;
-			} else if (cJSON_IsBool(v)) {
-				cv->type = CLAIM_VAL_BOOL;
-				cv->b = cJSON_IsTrue(v);
-			} else {
-				perr(c, vp, "must be a string, number or "
-				    "boolean");
-				continue;
-			}
-			cr->nvalues++;
-		}
+		parse_claim_rule(c, m, cp, cr);
 	}
+}
+
+/* A variable name part: [A-Za-z0-9_]+. */
+static bool
+var_part_ok(const char *s)
+{
+	if (*s == '\0')
+		return (false);
+	for (; *s != '\0'; s++)
+		if (!is_alnum((unsigned char)*s) && *s != '_')
+			return (false);
+	return (true);
+}
+
+/*
+ * The name "claim_<x>" a claims_to_vars string ${s} gets: a dotted name
+ * of [A-Za-z0-9_.-] ('.' and '-' become '_'), or a JSON Pointer whose
+ * names are of those characters ('/' between them becomes '_').  NULL for
+ * anything else (a URL-named claim): that needs the {"claim", "var"} form.
+ */
+static char *
+derived_var(struct pctx *c, const char *s)
+{
+	size_t len = strlen(s), o = sizeof(VAR_PREFIX) - 1;
+	const char *p = s[0] == '/' ? s + 1 : s;
+	char *var;
+
+	for (const char *q = p; *q != '\0'; q++)
+		if (!is_alnum((unsigned char)*q) && *q != '_' && *q != '.' &&
+		    *q != '-' && !(s[0] == '/' && *q == '/'))
+			return (NULL);
+	if (*p == '\0' || (var = malloc(o + len + 1)) == NULL) {
+		if (*p != '\0')
+			oom(c);
+		return (NULL);
+	}
+	memcpy(var, VAR_PREFIX, o);
+	for (; *p != '\0'; p++)
+		var[o++] = (*p == '.' || *p == '-' || *p == '/') ? '_' : *p;
+	var[o] = '\0';
+	return (var);
 }
 
 static void
 parse_claims_to_vars(struct pctx *c, const cJSON *o, const char *path,
     struct route_cfg *r)
 {
-	char p[CFG_PATH_MAX], ep[CFG_PATH_MAX];
+	static const char *const obj_keys[] = { "claim", "var", NULL };
+	char p[CFG_PATH_MAX], ep[CFG_PATH_MAX], kp[CFG_PATH_MAX];
 	const char *names[CLAIM_VARS_MAX];
 	const cJSON *it = get(o, "claims_to_vars");
 	size_t n, i = 0;
@@ -2018,42 +2192,63 @@ parse_claims_to_vars(struct pctx *c, const cJSON *o, const char *path,
 	if (it == NULL)
 		return;
 	path_key(p, sizeof(p), path, "claims_to_vars");
-	if (!array_ok(c, it, p, "strings", 0, CLAIM_VARS_MAX, &n) || n == 0)
+	if (!array_ok(c, it, p, "claim paths or {\"claim\", \"var\"} "
+	    "objects", 0, CLAIM_VARS_MAX, &n) || n == 0)
 		return;
 	if ((r->claims_to_vars = xcalloc(c, n, sizeof(*r->claims_to_vars))) ==
 	    NULL)
 		return;
 	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
 		struct claim_var *cv = &r->claims_to_vars[r->nclaims_to_vars];
-		const char *s, *msg;
-		size_t len, vlen;
-		char *var;
+		const char *s, *vs = NULL, *msg;
+		char *var = NULL;
+		size_t vlen;
 
 		names[i] = NULL;
 		path_idx(ep, sizeof(ep), p, i);
-		if ((s = str_value(c, e, ep)) == NULL)
-			continue;
-		if ((msg = claim_path_error(s, true)) != NULL) {
-			perr(c, ep, "%s", msg);
+		if (cJSON_IsObject(e)) {
+			check_keys(c, e, ep, obj_keys);
+			s = NULL;
+			if (get_sval(c, e, ep, "claim", true, &s) != PRESENT ||
+			    get_sval(c, e, ep, "var", true, &vs) != PRESENT)
+				continue;
+			path_key(kp, sizeof(kp), ep, "claim");
+		} else {
+			if ((s = str_value(c, e, ep)) == NULL)
+				continue;
+			(void)snprintf(kp, sizeof(kp), "%s", ep);
+		}
+		if ((msg = claim_path_error(s)) != NULL) {
+			perr(c, kp, "%s", msg);
 			continue;
 		}
-		len = strlen(s);
-		vlen = sizeof(VAR_PREFIX) - 1 + len;
+		if (vs != NULL) {
+			path_key(kp, sizeof(kp), ep, "var");
+			if (!var_part_ok(vs)) {
+				perr(c, kp, "must match [A-Za-z0-9_]+ (the "
+				    "variable is txn.iam.claim_<var>)");
+				continue;
+			}
+			vlen = sizeof(VAR_PREFIX) - 1 + strlen(vs);
+			if ((var = malloc(vlen + 1)) == NULL) {
+				oom(c);
+				continue;
+			}
+			(void)snprintf(var, vlen + 1, "%s%s", VAR_PREFIX, vs);
+		} else if ((var = derived_var(c, s)) == NULL) {
+			perr(c, kp, "no variable name can be made from this "
+			    "claim path: use {\"claim\": \"...\", \"var\": "
+			    "\"<name>\"}");
+			continue;
+		}
+		vlen = strlen(var);
 		if (sizeof(VAR_FULL_PREFIX) - 1 + vlen > VAR_FULL_MAX) {
-			perr(c, ep, "variable txn.iam.claim_<name> would be "
-			    "%zu characters (max %d)",
-			    sizeof(VAR_FULL_PREFIX) - 1 + vlen, VAR_FULL_MAX);
+			perr(c, kp, "variable txn.iam.%s would be %zu characters "
+			    "(max %d)", var, sizeof(VAR_FULL_PREFIX) - 1 + vlen,
+			    VAR_FULL_MAX);
+			free(var);
 			continue;
 		}
-		if ((var = malloc(vlen + 1)) == NULL) {
-			oom(c);
-			continue;
-		}
-		memcpy(var, VAR_PREFIX, sizeof(VAR_PREFIX) - 1);
-		for (size_t k = 0; k < len; k++)
-			var[sizeof(VAR_PREFIX) - 1 + k] =
-			    (s[k] == '.' || s[k] == '-') ? '_' : s[k];
-		var[vlen] = '\0';
 		if ((cv->claim = xstrdup(c, s)) == NULL) {
 			free(var);
 			continue;
@@ -2757,6 +2952,8 @@ issuer_free(struct issuer_cfg *is)
 	free(is->hmac_secret_file);
 	free(is->hmac_secret_env);
 	strlist_free(&is->typ);
+	strlist_free(&is->scopes_claims);
+	strlist_free(&is->roles_claims);
 	strlist_free(&is->tenants);
 	free(is->ca_file);
 	free(is->credential);

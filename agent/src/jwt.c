@@ -189,20 +189,20 @@ plain(const char *s, char buf[IDENT_MAX + 1])
 static void
 fill_identity(struct verified *vf)
 {
-	const cJSON *p = vf->payload, *scopes;
+	const cJSON *p = vf->payload;
+	const struct issuer_cfg *is = &vf->cfg->issuers[vf->issuer];
 	char tmp[ID_COUNT][IDENT_MAX + 1];
 	ssize_t n[ID_COUNT];
 	size_t total = 0, off = 0;
 
-	scopes = claims_get(p, "scp");
-	if (scopes == NULL)
-		scopes = claims_get(p, "scope");
 	n[ID_SUB] = render(claims_get(p, "sub"), tmp[ID_SUB]);
 	n[ID_ISS] = render(claims_get(p, "iss"), tmp[ID_ISS]);
 	n[ID_CLIENT] = plain(claims_client_id(p), tmp[ID_CLIENT]);
 	n[ID_TENANT] = plain(claims_tenant(p), tmp[ID_TENANT]);
-	n[ID_SCOPES] = render(scopes, tmp[ID_SCOPES]);
-	n[ID_ROLES] = render(claims_get(p, "roles"), tmp[ID_ROLES]);
+	n[ID_SCOPES] = claims_render_words(p, CLAIMS_SCOPES, &is->scopes_claims,
+	    tmp[ID_SCOPES], IDENT_MAX + 1);
+	n[ID_ROLES] = claims_render_words(p, CLAIMS_ROLES, &is->roles_claims,
+	    tmp[ID_ROLES], IDENT_MAX + 1);
 	for (int i = 0; i < ID_COUNT; i++)
 		if (n[i] > 0)
 			total += (size_t)n[i] + 1;
@@ -273,16 +273,17 @@ static enum decide_outcome
 route_checks(const struct verified *vf, const struct route_cfg *rt,
     struct verdict *v)
 {
+	const struct issuer_cfg *is = &vf->cfg->issuers[vf->issuer];
 	const char *missing = NULL;
 
-	if (claims_check_scopes(vf->payload, &rt->scopes_any, &rt->scopes_all,
-	    &missing) != 0) {
+	if (claims_check_words(vf->payload, CLAIMS_SCOPES, &is->scopes_claims,
+	    &rt->scopes_any, &rt->scopes_all, &missing) != 0) {
 		verdict_set(v, REASON_SCOPE_MISSING, "required scope missing");
 		challenge(v, "insufficient_scope", "required scope missing", missing);
 		return (DECIDE_DONE);
 	}
-	if (claims_check_roles(vf->payload, &rt->roles_any, &rt->roles_all,
-	    &missing) != 0) {
+	if (claims_check_words(vf->payload, CLAIMS_ROLES, &is->roles_claims,
+	    &rt->roles_any, &rt->roles_all, &missing) != 0) {
 		verdict_set(v, REASON_ROLE_MISSING, "required role missing");
 		challenge(v, "insufficient_scope", "required role missing", NULL);
 		return (DECIDE_DONE);
@@ -450,7 +451,8 @@ try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
 		verified_free(vf);
 		return (rc);
 	}
-	if (is->typ.n > 0 && !jws_typ_allowed(j, &is->typ)) {
+	if (is->typ_check && (j->typ == NULL ? !is->typ_absent_ok :
+	    is->typ.n == 0 || !jws_typ_allowed(j, &is->typ))) {
 		verified_free(vf);
 		deny401(v, REASON_TOKEN_MALFORMED, "typ not accepted");
 		return (-1);
@@ -509,6 +511,10 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 	    j.signing_input_len != si_len))
 		si_sha256 = NULL;
 
+	if (claims_check_types(j.payload, &detail) != 0) {
+		jws_release(&j);
+		return (deny401(v, REASON_TOKEN_MALFORMED, detail));
+	}
 	iss_item = claims_get(j.payload, "iss");
 	if (!cJSON_IsString(iss_item) || iss_item->valuestring[0] == '\0') {
 		jws_release(&j);

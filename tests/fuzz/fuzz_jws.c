@@ -45,7 +45,8 @@ exercise_claims(const cJSON *payload)
 	    none = { NULL, 0 };
 	static struct claim_value vals[] = { { CLAIM_VAL_STRING, "x", 0, false },
 	    { CLAIM_VAL_NUMBER, NULL, 2, false }, { CLAIM_VAL_BOOL, NULL, 0, true } };
-	static const struct claim_rule rule = { "cnf.x5t#S256", vals, 3 };
+	static const struct claim_rule rule = { "cnf.x5t#S256", CLAIM_MATCH_ANY,
+	    vals, 3 };
 	static char *tenant_v[] = { "72f988bf-86f1-41af-91ab-2d7cd011db47" };
 	static const struct issuer_cfg is = { .issuer = { pat_v, 3 },
 	    .tenants = { tenant_v, 1 }, .templated = true };

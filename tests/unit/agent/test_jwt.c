@@ -58,7 +58,7 @@
 
 /* Issuer indexes in the config below. */
 enum { I_MAIN, I_HS, I_HS_OTHER, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_ENTRA_ONE,
-    I_COUNT };
+    I_KC, I_COUNT };
 
 /* ---- keys, signing, tokens (OpenSSL only) ------------------------------ */
 
@@ -561,7 +561,11 @@ static const char config_fmt[] =
 "   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://orders\"]},\n"
 "  {\"name\": \"entra-one\", \"issuer\": [\"https://login.microsoftonline.com/" T1 "/v2.0\",\n"
 "   \"https://sts.windows.net/" T1 "/\"], \"jwks_file\": \"%s\",\n"
-"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://one\"]}\n"
+"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://one\"]},\n"
+"  {\"name\": \"kc\", \"issuer\": \"https://kc.example/realms/r\", \"jwks_file\": \"%s\",\n"
+"   \"audiences\": [\"api://kc\"], \"typ\": [\"at+jwt\", null],\n"
+"   \"roles_claim\": [\"/realm_access/roles\", \"/resource_access/my.app/roles\"],\n"
+"   \"scopes_claim\": [\"scope\", \"permissions\"]}\n"
 " ],\n"
 " \"routes\": [\n"
 "  {\"name\": \"open\", \"path_prefix\": \"/open\", \"require\": \"none\"},\n"
@@ -589,7 +593,14 @@ static const char config_fmt[] =
 "  {\"name\": \"one\", \"path_prefix\": \"/one\", \"require\": \"jwt\",\n"
 "   \"issuers\": [\"entra-one\"]},\n"
 "  {\"name\": \"entra\", \"path_prefix\": \"/entra\", \"require\": \"jwt\",\n"
-"   \"issuers\": [\"entra\"]}\n"
+"   \"issuers\": [\"entra\"]},\n"
+"  {\"name\": \"kc\", \"path_prefix\": \"/kc\", \"require\": \"jwt\",\n"
+"   \"issuers\": [\"kc\"], \"roles_all\": [\"admin\", \"client-reader\"],\n"
+"   \"scopes_any\": [\"read:orders\"],\n"
+"   \"claims\": {\"groups\": {\"all\": [\"g1\", \"g2\"]},\n"
+"              \"email_verified\": {\"present\": true}},\n"
+"   \"claims_to_vars\": [{\"claim\": \"https://example.com/roles\", \"var\": \"app_roles\"},\n"
+"                      \"/resource_access/my.app/roles\"]}\n"
 " ]\n"
 "}\n";
 
@@ -678,11 +689,11 @@ setup(void **state)
 		free(doc);
 	}
 
-	cap = sizeof(config_fmt) + 6 * sizeof(F.jwks_main);
+	cap = sizeof(config_fmt) + 7 * sizeof(F.jwks_main);
 	text = malloc(cap);
 	assert_non_null(text);
 	snprintf(text, cap, config_fmt, F.jwks_main, F.jwks_b, F.jwks_main,
-	    F.jwks_entra, F.jwks_entra);
+	    F.jwks_entra, F.jwks_entra, F.jwks_main);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS", HS_SECRET, 1), 0);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS_OTHER", HS_OTHER, 1), 0);
 	if (config_parse(text, strlen(text), NULL, &cfg, &errs) != 0) {
@@ -1938,6 +1949,131 @@ test_entra_single_tenant(void **state)
 	}
 }
 
+/*
+ * Provider shapes: Keycloak roles under realm_access and resource_access
+ * (a client id with a dot), Auth0's URL-named claims and "permissions",
+ * Okta's typ-less access tokens (typ [..., null]), APIM-style all/present
+ * claim rules, and string claims of the wrong JSON type.
+ */
+static const char *
+kc_claims(const char *extra)
+{
+	char *p = jbuf();
+
+	snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+	    "\"aud\":\"api://kc\",\"sub\":\"u1\",\"exp\":%lld,"
+	    "\"realm_access\":{\"roles\":[\"admin\",\"offline_access\"]},"
+	    "\"resource_access\":{\"my.app\":{\"roles\":[\"client-reader\"]},"
+	    "\"my\":{\"app\":{\"roles\":[\"decoy\"]}}},"
+	    "\"scope\":\"openid profile\",\"permissions\":[\"read:orders\"],"
+	    "\"https://example.com/roles\":[\"editor\",\"viewer\"],"
+	    "\"groups\":[\"g1\",\"g2\",\"g3\"],\"email_verified\":false%s}",
+	    (long long)(NOW + 600), extra);
+	return (p);
+}
+
+static const char *
+hdr_typ(const char *typ)
+{
+	char *h = jbuf();
+
+	if (typ == NULL)
+		snprintf(h, 8192, "{\"alg\":\"ES256\",\"kid\":\"ec-a\"}");
+	else
+		snprintf(h, 8192, "{\"alg\":\"ES256\",\"kid\":\"ec-a\","
+		    "\"typ\":\"%s\"}", typ);
+	return (h);
+}
+
+static void
+test_provider_shapes(void **state)
+{
+	(void)state;
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL),
+	    kc_claims("")), REASON_OK);
+	EXPECT_VAR("roles", "admin offline_access client-reader");
+	EXPECT_VAR("scopes", "openid profile read:orders");
+	EXPECT_VAR("claim_app_roles", "editor viewer");
+	EXPECT_VAR("claim_resource_access_my_app_roles", "client-reader");
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ("at+jwt"),
+	    kc_claims("")), REASON_OK);
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ("application/at+jwt"),
+	    kc_claims("")), REASON_OK);
+	/* A typ that is not listed; null accepts only no typ at all. */
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ("JWT"),
+	    kc_claims("")), REASON_TOKEN_MALFORMED);
+	EXPECT_DETAIL("typ not accepted");
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(""),
+	    kc_claims("")), REASON_TOKEN_MALFORMED);
+	/* The typed issuer (["at+jwt"]) still refuses a token without typ. */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://typed.example\","
+		    "\"aud\":\"api://typed\",\"exp\":%lld}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/api", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_TOKEN_MALFORMED);
+		EXPECT_DETAIL("typ not accepted");
+	}
+	/* A role only under the decoy path ("my" > "app") is not the role of
+	 * client "my.app". */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"exp\":%lld,\"realm_access\":"
+		    "{\"roles\":[\"admin\"]},\"resource_access\":{\"my\":"
+		    "{\"app\":{\"roles\":[\"client-reader\"]}}},"
+		    "\"permissions\":[\"read:orders\"],\"groups\":[\"g1\","
+		    "\"g2\"],\"email_verified\":true}", (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_ROLE_MISSING);
+	}
+	/* match all: g2 missing; present: email_verified missing. */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"exp\":%lld,\"realm_access\":"
+		    "{\"roles\":[\"admin\",\"client-reader\"]},"
+		    "\"scope\":\"read:orders\",\"groups\":[\"g1\"],"
+		    "\"email_verified\":true}", (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_CLAIM_MISMATCH);
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"exp\":%lld,\"realm_access\":"
+		    "{\"roles\":[\"admin\",\"client-reader\"]},"
+		    "\"scope\":\"read:orders\",\"groups\":[\"g2\",\"g1\"]}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_CLAIM_MISMATCH);
+	}
+	/* RFC 7519: sub, azp, cid, tid of another JSON type. */
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL),
+	    kc_claims(",\"cid\":12")), REASON_TOKEN_MALFORMED);
+	EXPECT_DETAIL("cid is not a string");
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"sub\":[\"a\",\"b\"],\"exp\":%lld}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_TOKEN_MALFORMED);
+		EXPECT_DETAIL("sub is not a string");
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"sub\":12345,\"exp\":%lld}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/api", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_TOKEN_MALFORMED);
+	}
+	/* Okta: the client id is cid. */
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL),
+	    kc_claims(",\"cid\":\"0oa1b2c3\"")), REASON_OK);
+	EXPECT_VAR("client_id", "0oa1b2c3");
+}
+
 /* ---- S20: RFC 8705 certificate binding ----------------------------------- */
 
 static enum reason
@@ -2034,8 +2170,10 @@ test_issuers(void **state)
 	EXPECT_TOK("/api", ES_TOK(claims_raw("{\"aud\":\"api://orders\","
 	    "\"exp\":1700000600}")), REASON_ISSUER_UNKNOWN);
 	EXPECT_DETAIL("iss missing");
+	/* RFC 7519: iss is a string; any other type is malformed. */
 	EXPECT_TOK("/api", ES_TOK(claims_raw("{\"iss\":7,\"aud\":\"api://orders\","
-	    "\"exp\":1700000600}")), REASON_ISSUER_UNKNOWN);
+	    "\"exp\":1700000600}")), REASON_TOKEN_MALFORMED);
+	EXPECT_DETAIL("iss is not a string");
 	EXPECT_TOK("/api", ES_TOK(claims("", AUD, "")), REASON_ISSUER_UNKNOWN);
 	/* A good issuer that the route does not allow. */
 	EXPECT_TOK("/onlyb", ES_TOK(MAIN("")), REASON_ISSUER_UNKNOWN);
@@ -2799,6 +2937,7 @@ main(void)
 		T(test_s18_structural),
 		T(test_s19_entra_scoping),
 		T(test_entra_single_tenant),
+		T(test_provider_shapes),
 		T(test_s20_binding),
 		T(test_issuers),
 		T(test_alg_allow_list),
