@@ -222,8 +222,9 @@ int claims_check_words(const struct cJSON *payload, enum claims_words which,
  * claims_render_words(payload, which, paths, out, cap):
  * The scopes or roles of claims_check_words() rendered for a variable: each
  * claim found rendered by claims_render() (a string as is, an array joined
- * by spaces), joined by single spaces.  Return the length, or -1 (with ""
- * in ${out}) when no claim is found or claims_render() refuses one.
+ * by spaces), joined by single spaces.  Return the length; -1 (with "" in
+ * ${out}) when no claim is found; -2 (with "") when one is found but
+ * claims_render() refuses it or the whole does not fit in ${cap} bytes.
  */
 ssize_t claims_render_words(const struct cJSON *payload,
     enum claims_words which, const struct strlist *paths, char *out,

@@ -1,7 +1,8 @@
 /*
  * reason.h: the stable reason codes of the contract (txn.iam.reason) and the
  * HTTP status each one implies.  Missing or bad credentials are 401; a valid
- * identity without permission is 403; not_ready is 503.
+ * identity without permission is 403; not_ready is 503; an identity that
+ * cannot be handed to HAProxy in full (identity_unsendable) is 403.
  */
 #ifndef SPOA_REASON_H
 #define SPOA_REASON_H
@@ -28,6 +29,7 @@ enum reason {
 	REASON_CERT_BINDING_MISMATCH,
 	REASON_SOURCE_DENIED,
 	REASON_NOT_READY,
+	REASON_IDENTITY_UNSENDABLE,
 	REASON_COUNT
 };
 

@@ -11,8 +11,15 @@
 #include "reason.h"
 
 #define VERDICT_MAX_VARS   64
-#define VERDICT_ARENA      8192
-#define VERDICT_VALUE_MAX  1024   /* one variable's value, bytes */
+/*
+ * All variable values of one answer.  The real bound is the SPOE frame
+ * HAProxy negotiated (max-frame-size: tune.bufsize - 4 by default, 16380
+ * bytes; the agent's own max_frame_size caps it at 65532 unless raised):
+ * an answer that does not fit is refused whole (identity_unsendable), never
+ * cut.  The arena holds the largest frame the default config negotiates.
+ */
+#define VERDICT_ARENA      65536
+#define VERDICT_VALUE_MAX  VERDICT_ARENA  /* one variable's value, bytes */
 
 struct verdict_var {
 	const char *name;     /* without scope and prefix: "sub", "claim_email" */
@@ -46,11 +53,15 @@ void verdict_set(struct verdict *v, enum reason r, const char *detail);
 /*
  * verdict_add(v, name, val, len):
  * Add variable ${name} (a constant or a string that outlives the verdict)
- * with a copy of ${val}.  Values longer than VERDICT_VALUE_MAX, values with
- * CR, LF or NUL, and additions past the arena are refused (-1): HAProxy
- * turns these variables into headers.
+ * with a copy of ${val}.  Values with CR, LF or NUL (HAProxy turns these
+ * variables into headers), additions past the arena and past
+ * VERDICT_MAX_VARS are refused (-1): the caller must then refuse the
+ * request (identity_unsendable) rather than answer without the value.
  */
 int verdict_add(struct verdict *v, const char *name, const char *val, size_t len);
+
+/* verdict_drop_vars(v): forget every variable added (a refusal sends none). */
+void verdict_drop_vars(struct verdict *v);
 
 /* verdict_get(v, name): the value of variable ${name}, or NULL (tests). */
 const struct verdict_var *verdict_get(const struct verdict *v, const char *name);

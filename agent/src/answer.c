@@ -6,7 +6,6 @@
 #include "spoe/spop.h"
 
 #include "answer.h"
-#include "log.h"
 #include "verdict.h"
 
 static void
@@ -50,12 +49,11 @@ answer_encode(const struct verdict *v, uint64_t sid, uint64_t fid,
 {
 	ssize_t n = encode(v, sid, fid, w, max_frame_size, ANS_FULL);
 
-	if (n < 0) {
-		log_warn("ack for route %s does not fit max-frame-size %u: "
-		    "identity variables dropped", v->route ? v->route : "-",
-		    max_frame_size);
+	/* Never an allowed request with part of its identity. */
+	if (n < 0 && v->allow)
+		return (-1);
+	if (n < 0)
 		n = encode(v, sid, fid, w, max_frame_size, ANS_CORE);
-	}
 	/* allow, status and reason always fit in the 256-byte minimum. */
 	if (n < 0)
 		n = encode(v, sid, fid, w, max_frame_size, ANS_MIN);

@@ -731,13 +731,14 @@ claims_render_words(const cJSON *payload, enum claims_words which,
 	size_t n = word_claims(payload, which, paths, cs), len = 0;
 	ssize_t r;
 
-	if (cap == 0)
-		return (-1);
-	out[0] = '\0';
+	if (cap > 0)
+		out[0] = '\0';
 	if (n == 0)
 		return (-1);
+	if (cap == 0)
+		return (-2);
 	for (size_t i = 0; i < n; i++) {
-		if (len > 0 && cs[i] != NULL) {
+		if (len > 0) {
 			if (cap - len < 2)
 				goto fail;
 			out[len++] = ' ';
@@ -753,7 +754,7 @@ claims_render_words(const cJSON *payload, enum claims_words which,
 	return ((ssize_t)len);
 fail:
 	out[0] = '\0';
-	return (-1);
+	return (-2);
 }
 
 /* ---- identity ----------------------------------------------------------- */

@@ -74,8 +74,14 @@ check_cert(const struct facts *f, const struct snapshot *s,
 		verdict_set(v, REASON_CERT_INVALID, why ? why : "unreadable certificate");
 		return (-1);
 	}
-	(void)verdict_add(v, "cert_sha256", ci->sha256_b64, strlen(ci->sha256_b64));
-	(void)verdict_add(v, "cert_subject", ci->subject, strlen(ci->subject));
+	if (verdict_add(v, "cert_sha256", ci->sha256_b64,
+	    strlen(ci->sha256_b64)) != 0 || verdict_add(v, "cert_subject",
+	    ci->subject, strlen(ci->subject)) != 0) {
+		verdict_set(v, REASON_IDENTITY_UNSENDABLE,
+		    "certificate identity cannot be sent whole");
+		verdict_drop_vars(v);
+		goto fail;
+	}
 	if ((rt->client_cert == NULL || rt->client_cert->check_validity) &&
 	    cert_validity(ci, env->now, CERT_SKEW_S) != 0) {
 		verdict_set(v, REASON_CERT_INVALID, "certificate outside its validity");

@@ -100,12 +100,22 @@ now_s(void)
 
 /* Account for and encode a decided verdict into ${out}. */
 static enum spop_err
-answer(struct wctx *w, const struct facts *f, const struct verdict *v,
+answer(struct wctx *w, const struct facts *f, struct verdict *v,
     uint64_t sid, uint64_t fid, struct spop_writer *out, uint32_t mfs)
 {
+	ssize_t n = answer_encode(v, sid, fid, out, mfs);
+
+	if (n < 0 && v->allow) {
+		/* The identity does not fit the frame HAProxy negotiated:
+		 * refused whole, never sent in part. */
+		verdict_set(v, REASON_IDENTITY_UNSENDABLE, "answer larger "
+		    "than the negotiated max-frame-size (tune.bufsize)");
+		verdict_drop_vars(v);
+		n = answer_encode(v, sid, fid, out, mfs);
+	}
 	STAT_INC(w->stats, decisions[v->reason]);
 	log_verdict(f, v);
-	if (answer_encode(v, sid, fid, out, mfs) < 0) {
+	if (n < 0) {
 		log_error("cannot encode the ACK for stream %llu frame %llu",
 		    (unsigned long long)sid, (unsigned long long)fid);
 		return (SPOP_ERR_RES);

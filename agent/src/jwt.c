@@ -37,8 +37,6 @@ _Static_assert(JWS_KID_MAX <= DECIDE_KID_MAX, "a parked kid must fit");
 #define NOKID_MAX_TRIES      4
 /* Cached entries without exp live this long. */
 #define CACHE_NO_EXP_TTL     300
-/* Longest identity value kept (it becomes a header). */
-#define IDENT_MAX            VERDICT_VALUE_MAX
 
 enum ident { ID_SUB, ID_ISS, ID_CLIENT, ID_TENANT, ID_SCOPES, ID_ROLES, ID_COUNT };
 static const char *const ident_var[ID_COUNT] = {
@@ -58,6 +56,7 @@ struct verified {
 	enum jws_alg alg;             /* the token's algorithm */
 	char tenant[CLAIMS_GUID_LEN + 1]; /* the token's tid (a GUID), or "" */
 	struct claim_times times;
+	const char *ident_unsendable; /* identity variable that cannot be sent */
 	const char *ident[ID_COUNT];  /* rendered identity values, or NULL; */
 	size_t ident_len[ID_COUNT];   /* in ident_buf (one allocation) */
 	char *ident_buf;
@@ -159,64 +158,115 @@ jwt_cache_keep(void *val, void *snap)
 	return (valid_under(val, snap));
 }
 
-/* Render a claim for a variable into ${buf}; -1 if absent or not
- * renderable. */
+/*
+ * Values are rendered into this per-thread buffer first (every identity
+ * value of a token together is at most one answer's arena), then copied.
+ */
+static _Thread_local char render_buf[VERDICT_ARENA + ID_COUNT];
+
+/* Rendering results besides a length. */
+#define R_ABSENT	(-1)            /* no such claim: no variable */
+#define R_UNSENDABLE	(-2)            /* present, cannot be sent whole */
+
+/* Render a claim for a variable into ${buf} (${cap} bytes). */
 static ssize_t
-render(const cJSON *item, char buf[IDENT_MAX + 1])
+render(const cJSON *item, char *buf, size_t cap)
 {
 	ssize_t n;
 
-	if (item == NULL)
-		return (-1);
-	n = claims_render(item, buf, IDENT_MAX + 1);
-	return (n <= 0 || (size_t)n > IDENT_MAX ? -1 : n);
+	if (item == NULL || cJSON_IsNull(item))
+		return (R_ABSENT);
+	n = claims_render(item, buf, cap);
+	return (n < 0 ? R_UNSENDABLE : n);
 }
 
-/* A plain string claim (client id, tenant) as a value; -1 if absent or
- * longer than a variable may be. */
+/* A plain string claim (client id, tenant) as a value. */
 static ssize_t
-plain(const char *s, char buf[IDENT_MAX + 1])
+plain(const char *s, char *buf, size_t cap)
 {
 	size_t n;
 
-	if (s == NULL || (n = strlen(s)) > IDENT_MAX)
-		return (-1);
+	if (s == NULL)
+		return (R_ABSENT);
+	if ((n = strlen(s)) >= cap)
+		return (R_UNSENDABLE);
 	memcpy(buf, s, n);
 	return ((ssize_t)n);
 }
 
-/* The identity variables, rendered once per verified token, in one block. */
-static void
+/*
+ * The identity variables, rendered once per verified token, in one block.
+ * A value that is present but cannot be sent whole (too large, a control
+ * character, an object) marks the token: its requests are refused
+ * (identity_unsendable), never answered without it.  -1 if out of memory.
+ */
+static int
 fill_identity(struct verified *vf)
 {
 	const cJSON *p = vf->payload;
 	const struct issuer_cfg *is = &vf->cfg->issuers[vf->issuer];
-	char tmp[ID_COUNT][IDENT_MAX + 1];
+	char *buf = render_buf;
 	ssize_t n[ID_COUNT];
-	size_t total = 0, off = 0;
+	size_t at[ID_COUNT], off = 0, cap = sizeof(render_buf);
 
-	n[ID_SUB] = render(claims_get(p, "sub"), tmp[ID_SUB]);
-	n[ID_ISS] = render(claims_get(p, "iss"), tmp[ID_ISS]);
-	n[ID_CLIENT] = plain(claims_client_id(p), tmp[ID_CLIENT]);
-	n[ID_TENANT] = plain(claims_tenant(p), tmp[ID_TENANT]);
-	n[ID_SCOPES] = claims_render_words(p, CLAIMS_SCOPES, &is->scopes_claims,
-	    tmp[ID_SCOPES], IDENT_MAX + 1);
-	n[ID_ROLES] = claims_render_words(p, CLAIMS_ROLES, &is->roles_claims,
-	    tmp[ID_ROLES], IDENT_MAX + 1);
-	for (int i = 0; i < ID_COUNT; i++)
-		if (n[i] > 0)
-			total += (size_t)n[i] + 1;
-	if (total == 0 || (vf->ident_buf = malloc(total)) == NULL)
-		return;		/* no identity variables (or no memory) */
+	for (int i = 0; i < ID_COUNT; i++) {
+		char *o = buf + off;
+		size_t room = cap - off;
+
+		switch (i) {
+		case ID_SUB:
+			n[i] = render(claims_get(p, "sub"), o, room);
+			break;
+		case ID_ISS:
+			n[i] = render(claims_get(p, "iss"), o, room);
+			break;
+		case ID_CLIENT:
+			n[i] = plain(claims_client_id(p), o, room);
+			break;
+		case ID_TENANT:
+			n[i] = plain(claims_tenant(p), o, room);
+			break;
+		case ID_SCOPES:
+			n[i] = claims_render_words(p, CLAIMS_SCOPES,
+			    &is->scopes_claims, o, room);
+			break;
+		default:
+			n[i] = claims_render_words(p, CLAIMS_ROLES,
+			    &is->roles_claims, o, room);
+			break;
+		}
+		if (n[i] == R_UNSENDABLE || (n[i] >= 0 &&
+		    (size_t)n[i] > VERDICT_VALUE_MAX)) {
+			vf->ident_unsendable = ident_var[i];
+			n[i] = R_ABSENT;
+		}
+		if (n[i] <= 0)
+			continue;       /* absent or empty: no variable */
+		at[i] = off;
+		off += (size_t)n[i] + 1;
+		buf[off - 1] = '\0';
+	}
+	if (off == 0)
+		return (0);
+	if ((vf->ident_buf = malloc(off)) == NULL)
+		return (-1);
+	memcpy(vf->ident_buf, buf, off);
 	for (int i = 0; i < ID_COUNT; i++) {
 		if (n[i] <= 0)
 			continue;
-		memcpy(vf->ident_buf + off, tmp[i], (size_t)n[i]);
-		vf->ident_buf[off + (size_t)n[i]] = '\0';
-		vf->ident[i] = vf->ident_buf + off;
+		vf->ident[i] = vf->ident_buf + at[i];
 		vf->ident_len[i] = (size_t)n[i];
-		off += (size_t)n[i] + 1;
 	}
+	return (0);
+}
+
+/* A verified identity that cannot reach HAProxy whole: refused, loudly. */
+static enum decide_outcome
+unsendable(struct verdict *v, const char *detail)
+{
+	verdict_set(v, REASON_IDENTITY_UNSENDABLE, detail);
+	verdict_drop_vars(v);
+	return (DECIDE_DONE);
 }
 
 /* RFC 6750 §3 challenges.  ${detail} and ${scope} come from constant texts
@@ -293,18 +343,27 @@ route_checks(const struct verified *vf, const struct route_cfg *rt,
 		challenge(v, "insufficient_scope", "claim value not allowed", NULL);
 		return (DECIDE_DONE);
 	}
+	if (vf->ident_unsendable != NULL)
+		return (unsendable(v, "an identity value cannot be sent whole "
+		    "(too large, or a control character)"));
 	verdict_set(v, REASON_OK, NULL);
 	for (int i = 0; i < ID_COUNT; i++)
-		if (vf->ident[i] != NULL)
-			(void)verdict_add(v, ident_var[i], vf->ident[i],
-			    vf->ident_len[i]);
+		if (vf->ident[i] != NULL && verdict_add(v, ident_var[i],
+		    vf->ident[i], vf->ident_len[i]) != 0)
+			return (unsendable(v, "identity variables exceed the "
+			    "answer's room"));
 	for (size_t i = 0; i < rt->nclaims_to_vars; i++) {
-		char buf[IDENT_MAX + 1];
-		const cJSON *item = claims_get(vf->payload, rt->claims_to_vars[i].claim);
-		ssize_t n = item ? claims_render(item, buf, sizeof(buf)) : -1;
+		const cJSON *item = claims_get(vf->payload,
+		    rt->claims_to_vars[i].claim);
+		ssize_t n = render(item, render_buf, sizeof(render_buf));
 
-		if (n >= 0 && (size_t)n <= IDENT_MAX)
-			(void)verdict_add(v, rt->claims_to_vars[i].var, buf, (size_t)n);
+		if (n == R_ABSENT || n == 0)
+			continue;
+		if (n < 0 || verdict_add(v, rt->claims_to_vars[i].var,
+		    render_buf, (size_t)n) != 0)
+			return (unsendable(v, "a claims_to_vars value cannot be "
+			    "sent whole (too large, a control character, an "
+			    "object)"));
 	}
 	return (DECIDE_DONE);
 }
@@ -553,7 +612,11 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 	jws_release(&j);
 	if (vf == NULL)
 		return (deny401(v, first_r, first_detail));
-	fill_identity(vf);
+	if (fill_identity(vf) != 0) {
+		verified_free(vf);
+		verdict_set(v, REASON_NOT_READY, "out of memory");
+		return (DECIDE_DONE);
+	}
 	*out = vf;
 	return (DECIDE_DONE);
 }

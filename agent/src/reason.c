@@ -31,6 +31,7 @@ static const struct {
 	[REASON_CERT_BINDING_MISMATCH] = { "cert_binding_mismatch", 401 },
 	[REASON_SOURCE_DENIED]         = { "source_denied", 403 },
 	[REASON_NOT_READY]             = { "not_ready", 503 },
+	[REASON_IDENTITY_UNSENDABLE]   = { "identity_unsendable", 403 },
 };
 
 const char *

@@ -57,8 +57,7 @@ has_crlfnul(const char *p, size_t len)
 int
 verdict_add(struct verdict *v, const char *name, const char *val, size_t len)
 {
-	if (v->nvars >= VERDICT_MAX_VARS || len > VERDICT_VALUE_MAX ||
-	    len > VERDICT_ARENA - v->arena_used)
+	if (v->nvars >= VERDICT_MAX_VARS || len > VERDICT_ARENA - v->arena_used)
 		return (-1);
 	if (has_crlfnul(val, len))
 		return (-1);
@@ -69,6 +68,13 @@ verdict_add(struct verdict *v, const char *name, const char *val, size_t len)
 	v->arena_used += len;
 	v->nvars++;
 	return (0);
+}
+
+void
+verdict_drop_vars(struct verdict *v)
+{
+	v->nvars = 0;
+	v->arena_used = 0;
 }
 
 const struct verdict_var *

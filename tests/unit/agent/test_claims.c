@@ -950,7 +950,7 @@ test_word_sources(void **state)
 	assert_string_equal(out, "top");
 	/* Too small: refused whole, never cut. */
 	assert_int_equal(claims_render_words(p, CLAIMS_ROLES, &kc, out, 12),
-	    -1);
+	    -2);
 	assert_string_equal(out, "");
 	cJSON_Delete(p);
 	p = js("{\"realm_access\":{\"roles\":[]},\"resource_access\":"

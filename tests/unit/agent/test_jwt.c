@@ -796,7 +796,7 @@ test_identity_variables(void **state)
 	    "\"tid\":\"" T1 "\",\"scp\":\"Orders.Read Orders.Write\","
 	    "\"roles\":[\"Admin\",\"User\"],\"email\":\"alice@example.com\","
 	    "\"n\":5,\"frac\":1.5,\"flag\":true,\"groups\":[\"g1\",\"g2\",3],"
-	    "\"org\":{\"unit\":\"blue\"},\"obj\":{\"a\":1}")));
+	    "\"org\":{\"unit\":\"blue\"},\"obj\":null")));
 	EXPECT(REASON_OK);
 	EXPECT_VAR("sub", "alice");
 	EXPECT_VAR("issuer", MAIN_ISS);
@@ -805,7 +805,7 @@ test_identity_variables(void **state)
 	EXPECT_VAR("scopes", "Orders.Read Orders.Write");
 	EXPECT_VAR("roles", "Admin User");
 	/* claims_to_vars: string, number, fraction, bool, array joined,
-	 * nested a.b; an object and a missing claim give no variable. */
+	 * nested a.b; a null or missing claim gives no variable. */
 	EXPECT_VAR("claim_email", "alice@example.com");
 	EXPECT_VAR("claim_n", "5");
 	EXPECT_VAR("claim_frac", "1.5");
@@ -814,6 +814,12 @@ test_identity_variables(void **state)
 	EXPECT_VAR("claim_org_unit", "blue");
 	EXPECT_VAR("claim_obj", NULL);
 	EXPECT_VAR("claim_missing", NULL);
+	/* A mapped claim that cannot be a header value (an object) is never
+	 * silently left out: the request is refused, with its reason. */
+	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
+	    MAIN(",\"obj\":{\"a\":1}")));
+	EXPECT(REASON_IDENTITY_UNSENDABLE);
+	assert_int_equal(V.nvars, 0);
 
 	/* client_id falls back azp -> appid -> client_id; scope after scp. */
 	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
@@ -830,11 +836,13 @@ test_identity_variables(void **state)
 	EXPECT_VAR("client_id", "c");
 	EXPECT_VAR("scopes", "x y");
 	EXPECT_VAR("roles", NULL);
-	/* Values longer than a variable may be are left out, not cut:
-	 * a 1100-byte client id and subject. */
+	/* Large values are sent whole (the frame decides, see test_proto):
+	 * a 1100-byte client id, and 40 group GUIDs (~1.5 KB, an Entra
+	 * token's groups) in claim_groups. */
 	{
-		char extra[2400];
+		char extra[4000];
 		char big[1101];
+		size_t n;
 
 		memset(big, 'c', 1100);
 		big[1100] = '\0';
@@ -843,21 +851,38 @@ test_identity_variables(void **state)
 		run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
 		    claims(MAIN_ISS, AUD, extra)));
 		EXPECT(REASON_OK);
-		EXPECT_VAR("client_id", NULL);
+		EXPECT_VAR("client_id", big);
 		EXPECT_VAR("tenant", T1);
-		big[1024] = '\0';
-		snprintf(extra, sizeof(extra), ",\"azp\":\"%s\"", big);
+		n = (size_t)snprintf(extra, sizeof(extra), ",\"groups\":[");
+		for (int i = 0; i < 40; i++)
+			n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+			    "%s\"%08d-1111-2222-3333-444444444444\"", i ? "," : "",
+			    i);
+		snprintf(extra + n, sizeof(extra) - n, "]");
 		run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
 		    claims(MAIN_ISS, AUD, extra)));
 		EXPECT(REASON_OK);
-		EXPECT_VAR("client_id", big);
+		assert_int_equal(strlen(var("claim_groups")), 40 * 37 - 1);
 	}
-	/* A value HAProxy could not carry in a header is left out, not
-	 * mangled: CR LF in a claim. */
+	/* A value HAProxy could not carry in a header is never mangled nor
+	 * dropped: CR LF in a claim refuses the request. */
 	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
 	    MAIN(",\"email\":\"a\\r\\nX-Evil: 1\"")));
-	EXPECT(REASON_OK);
-	EXPECT_VAR("claim_email", NULL);
+	EXPECT(REASON_IDENTITY_UNSENDABLE);
+	/* The same in an identity claim (sub), cache hit or not. */
+	{
+		struct tokcache *tc = tokcache_new(16);
+		const char *tok = mint(&F.ec, JWS_ALG_ES256, hdr("ES256",
+		    "ec-a"), claims_raw("{\"iss\":\"" MAIN_ISS "\",\"aud\":"
+		    "\"api://orders\",\"sub\":\"a\\tb\",\"exp\":1700000600}"));
+
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(run_s(F.snap, "/api", tok, NOW, tc),
+			    DECIDE_DONE);
+			EXPECT(REASON_IDENTITY_UNSENDABLE);
+		}
+		tokcache_free(tc);
+	}
 }
 
 /* ---- S1: alg none -------------------------------------------------------- */
