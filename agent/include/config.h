@@ -172,7 +172,10 @@ struct config {
 	int log_level;                /* enum log_level */
 	uint32_t token_cache_entries, cert_cache_entries;
 	uint32_t max_token_bytes, max_frame_size;
-	uint32_t park_timeout_ms, kid_refetch_cooldown_s;
+	uint32_t park_timeout_ms;
+	uint32_t kid_refetch_interval_ms; /* between two unknown-kid refetches */
+	uint32_t kid_negative_ttl_s;  /* a kid a refetch did not bring: refused */
+	uint32_t kid_refetch_cooldown_s; /* obsolete (warned about); 0 = absent */
 	char *policy_url, *policy_file, *policy_credential, *policy_ca_file;
 	char *client_ca_file;
 	struct strlist crl_files, crl_urls;

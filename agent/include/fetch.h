@@ -88,14 +88,16 @@ void fetch_reload(struct fetcher *f, struct config *cfg);
  * The handler's refetch hook (handler_refetch_fn; ${arg} is the fetcher):
  * a worker parked a request on the unknown ${kid} of the issuer named
  * ${issuer}.  Queues a message for the fetcher (one lock, no I/O) and
- * returns.  The fetcher refetches that issuer's key set unless a refetch
- * is in flight (single flight), the cooldown runs, or the kid is in the
- * issuer's negative cache (then the workers are told at once, so the
- * requests parked on that kid, and only those, are answered key_unknown
- * without waiting for their deadline).
- * After a kid-triggered refetch ends (new keys, 304 or failure) the
- * snapshot published has refetch_after = now + kid_refetch_cooldown_s for
- * that issuer, which decides every parked request.
+ * returns.  Unless the kid is in the issuer's negative cache (then the
+ * workers are told at once, so the requests parked on that kid, and only
+ * those, are answered key_unknown without waiting for their deadline), the
+ * fetcher refetches that issuer's key set: at once, or
+ * kid_refetch_interval_ms after the last refetch made for kids (one
+ * attempt serves every kid asked before it started).  When an attempt
+ * ends (new keys, 304 or failure) the snapshot published carries its start
+ * time (kid_served_ms), which decides every request parked before it; the
+ * kids it did not bring after a good answer are remembered for
+ * kid_negative_ttl_s.
  */
 void fetch_refetch(void *arg, const char *issuer, const char *kid,
     size_t kid_len);

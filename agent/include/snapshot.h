@@ -42,8 +42,10 @@ struct snapshot {
 	int64_t *keys_at;             /* [cfg->nissuers]: when each set was last
 	                               * fetched or revalidated */
 	struct keyset **hmac;         /* [cfg->nissuers]: HS* secret, or NULL */
-	int64_t *refetch_after;       /* [cfg->nissuers]: an unknown kid may
-	                               * trigger a refetch from this time on */
+	int64_t *kid_served_ms;       /* [cfg->nissuers]: util_mono_ms() start
+	                               * of the last finished key set fetch;
+	                               * requests parked before it are
+	                               * decided without waiting more */
 	struct crlset *crls;          /* NULL = none configured / loaded */
 	bool policy_loaded;           /* routes come from a loaded policy */
 	int64_t policy_at;            /* policy_url: when the document in use

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -35,6 +36,20 @@
 /* True if the ${len} bytes at ${p} are exactly the string literal ${lit}. */
 #define MEM_EQ_LIT(p, len, lit)						\
 	((len) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+/*
+ * util_mono_ms(): CLOCK_MONOTONIC in milliseconds.  One clock for every
+ * thread: the fetcher stamps a refetch with it, the workers a parked
+ * request.
+ */
+static inline int64_t
+util_mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 /* util_hexval(ch): the value of hex digit ${ch} (either case), or -1. */
 static inline int

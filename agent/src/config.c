@@ -1168,8 +1168,12 @@ static const struct {
 	U32(cert_cache_entries, 4096, 0, 1048576),
 	U32(max_token_bytes, 8192, 512, 65536),
 	U32(max_frame_size, 65532, 256, 16777215),
-	U32(park_timeout_ms, 500, 0, 10000),
-	U32(kid_refetch_cooldown_s, 30, 1, 3600),
+	U32(park_timeout_ms, 1500, 0, 10000),
+	U32(kid_refetch_interval_ms, 1000, 100, 600000),
+	U32(kid_negative_ttl_s, 60, 1, 3600),
+	/* Replaced by the two above; parsed only to be warned about (0: not
+	 * given). */
+	U32(kid_refetch_cooldown_s, 0, 1, 3600),
 #undef U32
 };
 
@@ -2419,7 +2423,8 @@ parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 static const char *const top_keys[] = {
 	"listen", "admin_listen", "workers", "state_dir", "log_level",
 	"token_cache_entries", "cert_cache_entries", "max_token_bytes",
-	"max_frame_size", "park_timeout_ms", "kid_refetch_cooldown_s",
+	"max_frame_size", "park_timeout_ms", "kid_refetch_interval_ms",
+	"kid_negative_ttl_s", "kid_refetch_cooldown_s",
 	"policy_url", "policy_file", "policy_credential", "policy_ca_file",
 	"client_ca_file", "crl_files", "crl_urls", "crl_stale", "fetch",
 	"credentials", "issuers", "routes", NULL
@@ -2610,6 +2615,8 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 	d->max_token_bytes = b->max_token_bytes;
 	d->max_frame_size = b->max_frame_size;
 	d->park_timeout_ms = b->park_timeout_ms;
+	d->kid_refetch_interval_ms = b->kid_refetch_interval_ms;
+	d->kid_negative_ttl_s = b->kid_negative_ttl_s;
 	d->kid_refetch_cooldown_s = b->kid_refetch_cooldown_s;
 	d->policy_url = xstrdup(c, b->policy_url);
 	d->policy_file = xstrdup(c, b->policy_file);

@@ -70,9 +70,6 @@
 #define NEG_MAX                 256
 /* Kids that asked for the refetch in flight, per issuer. */
 #define PENDING_MAX             64
-/* A negative entry lives this many cooldowns (30 s -> 300 s), capped. */
-#define NEG_COOLDOWNS           10
-#define NEG_TTL_MAX             3600
 /* A token is renewed this long before it expires (at most). */
 #define TOKEN_MARGIN_MAX        300
 /* Header values we keep from responses. */
@@ -146,11 +143,20 @@ struct source {
 	bool wait_token;
 	unsigned failures;              /* in a row */
 
-	/* Unknown-kid refetches (JWKS). */
-	bool kid_wanted;                /* a kid asked; not answered yet */
-	bool attempt_for_kid;           /* the attempt in progress serves it */
-	int64_t refetch_after;
-	uint8_t pending[PENDING_MAX][16];
+	/*
+	 * Unknown-kid refetches (JWKS).  Times are util_mono_ms().  An
+	 * attempt answers the kids that were asked before it started; a kid
+	 * asked later waits for the next one, which starts no sooner than
+	 * kid_refetch_interval_ms after the last attempt made for kids.
+	 */
+	bool kid_wanted;                /* kids are pending */
+	int64_t attempt_ms;             /* start of the attempt in flight */
+	int64_t kid_attempt_ms;         /* start of the last attempt for kids */
+	int64_t kid_served_ms;          /* start of the last finished attempt */
+	struct {
+		uint8_t h[16];          /* kid_hash() */
+		int64_t at_ms;          /* when it was asked */
+	} pending[PENDING_MAX];
 	size_t npending;
 	struct negkid neg[NEG_MAX];
 	size_t neg_next;
@@ -1045,11 +1051,8 @@ static void
 neg_add(struct fetcher *f, struct source *src, const uint8_t h[16],
     int64_t now)
 {
-	int64_t ttl = (int64_t)file_cfg(f)->kid_refetch_cooldown_s *
-	    NEG_COOLDOWNS;
+	int64_t ttl = (int64_t)file_cfg(f)->kid_negative_ttl_s;
 
-	if (ttl > NEG_TTL_MAX)
-		ttl = NEG_TTL_MAX;
 	if (neg_has(src, h, now))
 		return;
 	memcpy(src->neg[src->neg_next].h, h, 16);
@@ -1069,42 +1072,63 @@ kid_hash(const char *kid, size_t len, uint8_t h[16])
 }
 
 /*
- * A refetch asked for by unknown kids ended.  The cooldown starts; kids
- * still unknown after a good answer go to the negative cache.  The next
- * snapshot carries the new refetch_after, which decides every request
- * parked on this issuer.
+ * Start a refetch for the pending kids of ${src} now, or once
+ * kid_refetch_interval_ms has passed since the last attempt made for kids
+ * (on the source's timer), unless an attempt runs (its end calls this
+ * again).  An attacker's random kids thus cost one fetch per interval at
+ * most, while a newly published key waits at most one interval.
  */
 static void
-kid_finish(struct fetcher *f, struct source *src, bool answered)
+kid_schedule(struct source *src)
 {
-	int64_t now = now_s();
+	int64_t wait = src->kid_attempt_ms +
+	    (int64_t)file_cfg(src->f)->kid_refetch_interval_ms - util_mono_ms();
 
-	if (!src->kid_wanted)
+	if (!src->kid_wanted || src->xfer != NULL || src->wait_token)
 		return;
-	src->kid_wanted = false;
-	src->refetch_after = now + (int64_t)file_cfg(f)->kid_refetch_cooldown_s;
-	if (answered) {
-		for (size_t i = 0; i < src->npending; i++)
-			neg_add(f, src, src->pending[i], now);
-	}
-	src->npending = 0;
-	f->dirty = true;
+	if (src->kid_attempt_ms == 0 || wait <= 0)
+		start_fetch(src);
+	else
+		sched(src, (double)wait / 1000.0);
 }
 
 /*
- * An attempt of ${src} ended.  If an unknown kid waits for a refetch: the
- * attempt answers it if it started after the kid came (else the kid could
- * have been published after the request was sent: fetch again now).
+ * An attempt of ${src} that started at ${start_ms} ended (${answered}: 200
+ * or 304).  The kids asked before it started are answered: after a good
+ * answer those still unknown go to the negative cache; either way the next
+ * snapshot carries kid_served_ms = ${start_ms}, which decides every
+ * request parked before then.  Kids asked since wait for the next attempt.
  */
+static void
+kid_resolve(struct source *src, int64_t start_ms, bool answered)
+{
+	struct fetcher *f = src->f;
+	int64_t now = now_s();
+	size_t w = 0;
+
+	for (size_t i = 0; i < src->npending; i++) {
+		if (src->pending[i].at_ms <= start_ms) {
+			if (answered)
+				neg_add(f, src, src->pending[i].h, now);
+			continue;
+		}
+		src->pending[w++] = src->pending[i];
+	}
+	src->npending = w;
+	if (start_ms > src->kid_served_ms) {
+		src->kid_served_ms = start_ms;
+		f->dirty = true;
+	}
+	src->kid_wanted = w > 0;
+	kid_schedule(src);
+}
+
+/* An attempt of ${src} ended: answer the kids it covers. */
 static void
 end_attempt(struct source *src, bool answered)
 {
-	if (src->kind != SRC_JWKS || !src->kid_wanted)
-		return;
-	if (src->attempt_for_kid)
-		kid_finish(src->f, src, answered);
-	else
-		start_fetch(src);
+	if (src->kind == SRC_JWKS)
+		kid_resolve(src, src->attempt_ms, answered);
 }
 
 static void
@@ -1128,7 +1152,7 @@ src_fail(struct source *src, const char *err, bool bad_doc)
 	end_attempt(src, false);
 	if (src->kind == SRC_DISCOVERY && src->jwks != NULL &&
 	    src->jwks->url == NULL)
-		kid_finish(f, src->jwks, false);
+		kid_resolve(src->jwks, util_mono_ms(), false);
 }
 
 /* ---- accepting documents ---- */
@@ -1539,7 +1563,6 @@ start_fetch(struct source *src)
 
 	if (src->xfer != NULL || src->wait_token)
 		return;
-	src->attempt_for_kid = src->kid_wanted;
 	if (src->kind == SRC_JWKS && src->url == NULL) {
 		/* Its URL comes from discovery, which will start it. */
 		if (src->disc != NULL && src->disc->xfer == NULL &&
@@ -1606,6 +1629,9 @@ start_fetch(struct source *src)
 	if (xfer_go(x) != 0)
 		goto bad;
 	src->xfer = x;
+	src->attempt_ms = util_mono_ms();
+	if (src->kid_wanted)
+		src->kid_attempt_ms = src->attempt_ms;
 	STAT_LOCKED(f, {
 		src->st.fetches++;
 		src->st.next_at = 0;
@@ -2291,7 +2317,7 @@ publish(struct fetcher *f)
 		src = find_jwks(f, is->name);
 		snapshot_set_keys(s, i, src ? src->keys : NULL,
 		    src && src->keys ? src->st.good_at : 0);
-		s->refetch_after[i] = src ? src->refetch_after : 0;
+		s->kid_served_ms[i] = src ? src->kid_served_ms : 0;
 	}
 	/* With crl_urls, only a set built with their documents will do: the
 	 * base's holds the crl_files alone. */
@@ -2380,35 +2406,31 @@ on_kid(struct fetcher *f, const char *issuer, const char *kid, size_t kid_len)
 	int64_t now = now_s();
 	uint8_t h[16];
 	size_t idx;
+	bool dup = false;
 
 	if (src == NULL || kid_hash(kid, kid_len, h) != 0)
 		return;
-	/* Already known (the worker's snapshot was older), or the cooldown
-	 * runs: the snapshot that says so is published or about to be. */
-	if ((src->keys != NULL && keyset_find(src->keys, kid, kid_len) != NULL) ||
-	    now < src->refetch_after)
+	/* Already known (the worker's snapshot was older): the snapshot
+	 * that has it is published or about to be. */
+	if (src->keys != NULL && keyset_find(src->keys, kid, kid_len) != NULL)
 		return;
 	if (neg_has(src, h, now)) {
 		/* Known to be absent: answer the requests parked on this kid
-		 * now, unless a refetch will answer them anyway.  Requests
-		 * parked on other kids of the issuer keep waiting. */
-		if (!src->kid_wanted &&
-		    issuer_by_name(snapshot_config(f->cur), issuer, &idx) != NULL)
+		 * now.  Requests parked on other kids keep waiting. */
+		if (issuer_by_name(snapshot_config(f->cur), issuer, &idx) != NULL)
 			for (size_t i = 0; i < f->nworkers; i++)
 				worker_kid_absent(f->workers[i], idx, kid,
 				    kid_len);
 		return;
 	}
-	if (src->npending < PENDING_MAX) {
-		bool dup = false;
-
-		for (size_t i = 0; i < src->npending && !dup; i++)
-			dup = memcmp(src->pending[i], h, 16) == 0;
-		if (!dup)
-			memcpy(src->pending[src->npending++], h, 16);
+	for (size_t i = 0; i < src->npending && !dup; i++)
+		dup = memcmp(src->pending[i].h, h, 16) == 0;
+	if (!dup && src->npending < PENDING_MAX) {
+		memcpy(src->pending[src->npending].h, h, 16);
+		src->pending[src->npending++].at_ms = util_mono_ms();
 	}
 	if (src->kid_wanted)
-		return;         /* single flight */
+		return;         /* single flight: the next attempt serves it */
 	src->kid_wanted = true;
 	STAT_LOCKED(f, src->st.kid_refetches++);
 	{
@@ -2418,7 +2440,7 @@ on_kid(struct fetcher *f, const char *issuer, const char *kid, size_t kid_len)
 		log_info("%s: unknown kid \"%s\": refetching the key set",
 		    src->id, shown);
 	}
-	start_fetch(src);
+	kid_schedule(src);
 }
 
 static void

@@ -4,11 +4,11 @@
  *
  * Completion contract (agent/DESIGN.md): every NOTIFY gets exactly one ACK.
  * Most are answered inside handler_notify(); a parked one is answered by
- * redecide() — when a new snapshot has its key or ends the refetch (its
- * refetch_after moved), when the fetcher says no refetch will bring its
- * kid (handler_kid_absent()), or when its deadline passes — unless its
- * connection closed first (then handler_cancel() frees it without
- * answering).
+ * redecide() — when a new snapshot has its key or says a key set fetch
+ * that started after the request parked has ended (kid_served_ms), when
+ * the fetcher says no refetch will bring its kid (handler_kid_absent()),
+ * or when its deadline passes — unless its connection closed first (then
+ * handler_cancel() frees it without answering).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +39,7 @@ struct req {
 	struct wctx *w;
 	uint64_t sid, fid;
 	size_t issuer;
+	int64_t parked_ms;          /* util_mono_ms() when it parked */
 	const char *kid;            /* the unknown kid, in data[] after facts */
 	size_t kid_len;
 	ev_timer timer;
@@ -170,12 +171,20 @@ redecide(struct req *r, bool final, bool timed_out)
 {
 	struct wctx *w = r->w;
 	struct conn *c = r->conn;
+	const struct config *cfg = snapshot_config(w->snap);
 	struct decide_env env = {
 		.now = now_s(), .tokcache = w->tokcache,
 		.certcache = w->certcache, .stats = w->stats,
-		.may_park = !final && !w->draining,
 	};
 	struct spop_writer out;
+
+	/* A fetch of the key set that started after the request parked has
+	 * ended: its snapshot is the answer, there is nothing more to wait
+	 * for. */
+	if (r->issuer < cfg->nissuers &&
+	    w->snap->kid_served_ms[r->issuer] >= r->parked_ms)
+		final = true;
+	env.may_park = !final && !w->draining;
 
 	if (decide(&r->facts, w->snap, &env, &scratch) == DECIDE_PARK) {
 		/* Still waiting for the refetch asked when it parked (the
@@ -271,8 +280,8 @@ handler_snapshot_changed(struct wctx *w, const struct snapshot *old)
 	(void)old;
 	tokcache_sweep(w->tokcache, jwt_cache_keep, w->snap);
 	/* Parked requests: decided now if the new snapshot has their key or
-	 * says the refetch is over (refetch_after moved); the others keep
-	 * waiting for their deadline. */
+	 * ends a fetch that started after they parked; the others keep
+	 * waiting (for the next fetch, or their deadline). */
 	retry(w, SIZE_MAX, NULL, 0, false);
 }
 
@@ -301,6 +310,7 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
 	r->sid = sid;
 	r->fid = fid;
 	r->issuer = env->park_issuer;
+	r->parked_ms = util_mono_ms();
 	ask_refetch(w, env);            /* before ${r} joins w->parked */
 	conn_req_attach(c, &r->clink);
 	rt_list_add(&w->parked, &r->wlink);

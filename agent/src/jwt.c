@@ -416,7 +416,6 @@ verify_sig(const struct jws *j, const uint8_t *si_sha256,
 
 		if (k == NULL) {
 			if (env->may_park && remote_source(is) &&
-			    env->now >= s->refetch_after[i] &&
 			    j->kid_len <= sizeof(env->park_kid_buf)) {
 				/* j->kid dies with the header tree: copy. */
 				memcpy(env->park_kid_buf, j->kid, j->kid_len);

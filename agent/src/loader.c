@@ -291,6 +291,12 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 		ref->cas = file->cas;
 	}
 	(void)load_crl_files(s, file, errs);
+	if (cfg->kid_refetch_cooldown_s != 0)
+		log_warn("kid_refetch_cooldown_s is no longer used and is "
+		    "ignored: an unknown kid refetches the key set at most every "
+		    "kid_refetch_interval_ms (%u ms), and a kid a refetch did not "
+		    "bring is refused for kid_negative_ttl_s (%u s)",
+		    cfg->kid_refetch_interval_ms, cfg->kid_negative_ttl_s);
 	for (size_t i = 0; i < cfg->nissuers; i++) {
 		const struct issuer_cfg *is = &cfg->issuers[i];
 

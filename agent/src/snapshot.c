@@ -63,13 +63,13 @@ snapshot_new(struct cfgref *cfg)
 	s->keys = calloc(n ? n : 1, sizeof(*s->keys));
 	s->keys_at = calloc(n ? n : 1, sizeof(*s->keys_at));
 	s->hmac = calloc(n ? n : 1, sizeof(*s->hmac));
-	s->refetch_after = calloc(n ? n : 1, sizeof(*s->refetch_after));
+	s->kid_served_ms = calloc(n ? n : 1, sizeof(*s->kid_served_ms));
 	if (s->keys == NULL || s->keys_at == NULL || s->hmac == NULL ||
-	    s->refetch_after == NULL) {
+	    s->kid_served_ms == NULL) {
 		free(s->keys);
 		free(s->keys_at);
 		free(s->hmac);
-		free(s->refetch_after);
+		free(s->kid_served_ms);
 		free(s);
 		return (NULL);
 	}
@@ -101,7 +101,7 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 			if (old->keys[j] != NULL &&
 			    same_source(&nc->issuers[i], &oc->issuers[j])) {
 				snapshot_set_keys(s, i, old->keys[j], old->keys_at[j]);
-				s->refetch_after[i] = old->refetch_after[j];
+				s->kid_served_ms[i] = old->kid_served_ms[j];
 				break;
 			}
 		}
@@ -183,7 +183,7 @@ snapshot_unref(struct snapshot *s)
 	free(s->keys);
 	free(s->keys_at);
 	free(s->hmac);
-	free(s->refetch_after);
+	free(s->kid_served_ms);
 	free(s);
 }
 

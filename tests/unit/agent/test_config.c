@@ -112,7 +112,7 @@ static const char full_doc[] =
 " 'max_token_bytes': 512,"
 " 'max_frame_size': 16777215,"
 " 'park_timeout_ms': 10000,"
-" 'kid_refetch_cooldown_s': 3600,"
+" 'kid_refetch_interval_ms': 600000, 'kid_negative_ttl_s': 3600,"
 " 'policy_url': 'https://policy.example.com/p.json',"
 " 'policy_credential': 'mi',"
 " 'policy_ca_file': 'policy-ca.pem',"
@@ -209,7 +209,9 @@ test_full(void **state)
 	assert_int_equal(cfg->max_token_bytes, 512);
 	assert_int_equal(cfg->max_frame_size, 16777215);
 	assert_int_equal(cfg->park_timeout_ms, 10000);
-	assert_int_equal(cfg->kid_refetch_cooldown_s, 3600);
+	assert_int_equal(cfg->kid_refetch_interval_ms, 600000);
+	assert_int_equal(cfg->kid_negative_ttl_s, 3600);
+	assert_int_equal(cfg->kid_refetch_cooldown_s, 0);
 	assert_string_equal(cfg->policy_url, "https://policy.example.com/p.json");
 	assert_null(cfg->policy_file);
 	assert_string_equal(cfg->policy_credential, "mi");
@@ -418,8 +420,10 @@ test_defaults(void **state)
 	assert_int_equal(cfg->cert_cache_entries, 4096);
 	assert_int_equal(cfg->max_token_bytes, 8192);
 	assert_int_equal(cfg->max_frame_size, 65532);
-	assert_int_equal(cfg->park_timeout_ms, 500);
-	assert_int_equal(cfg->kid_refetch_cooldown_s, 30);
+	assert_int_equal(cfg->park_timeout_ms, 1500);
+	assert_int_equal(cfg->kid_refetch_interval_ms, 1000);
+	assert_int_equal(cfg->kid_negative_ttl_s, 60);
+	assert_int_equal(cfg->kid_refetch_cooldown_s, 0);
 	assert_null(cfg->policy_url);
 	assert_null(cfg->policy_file);
 	assert_null(cfg->client_ca_file);
@@ -541,6 +545,8 @@ static const struct err_case err_cases[] = {
 	{ DOC(",'max_frame_size':16777216"), "max_frame_size: must be an integer from 256 to 16777215" },
 	{ DOC(",'park_timeout_ms':10001"), "park_timeout_ms: must be an integer from 0 to 10000" },
 	{ DOC(",'kid_refetch_cooldown_s':0"), "kid_refetch_cooldown_s: must be an integer from 1 to 3600" },
+	{ DOC(",'kid_refetch_interval_ms':99"), "kid_refetch_interval_ms: must be an integer from 100 to 600000" },
+	{ DOC(",'kid_negative_ttl_s':0"), "kid_negative_ttl_s: must be an integer from 1 to 3600" },
 	{ DOC(",'log_level':'verbose'"), "log_level: must be one of error, warn, info, debug (got \"verbose\")" },
 	{ DOC(",'state_dir':''"), "state_dir: must not be empty" },
 	{ DOC(",'state_dir':'a\\u0001b'"), "state_dir: must not contain control characters" },
