@@ -71,7 +71,8 @@ struct crypto_key *crypto_key_rsa(const uint8_t *n, size_t n_len,
  * crypto_key_ec(crv, x, x_len, y, y_len, why):
  * Build an ECDSA verification key on ${crv} from the big-endian affine
  * coordinates ${x}, ${y}, each exactly crypto_curve_field_len(${crv})
- * bytes.  Return the key, or NULL and a reason in *${why} (wrong length,
+ * bytes, except that a P-521 coordinate may be one byte short (a leading
+ * zero dropped by the encoder; it is put back).  Return the key, or NULL and a reason in *${why} (wrong length,
  * point not on the curve).  It may verify only the algorithm of its
  * curve: ES256 for P-256, ES384 for P-384, ES512 for P-521.
  */

@@ -60,7 +60,9 @@ int loader_read_secret(const char *file, const char *env, size_t max,
  * loader_keys_from_doc(what, buf, len, out, err, errlen):
  * Parse a JWKS document into a key set (one reference in *${out}); skipped
  * keys are logged with ${what} as context.  Return 0, or -1 with the
- * reason in ${err}.
+ * reason in ${err}; when no key is usable the reason lists each key's
+ * ("no usable key: key 0 (kid "a"): RSA modulus shorter than 2048 bits;
+ * key 1 ..."), for --check and /readyz.
  */
 struct keyset;
 int loader_keys_from_doc(const char *what, const char *buf, size_t len,

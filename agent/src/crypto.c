@@ -541,6 +541,13 @@ out:
 	return (k);
 }
 
+/* A coordinate of ${len} bytes for a field of ${flen}: see crypto_key_ec(). */
+static bool
+coord_len_ok(enum crypto_curve crv, size_t len, size_t flen)
+{
+	return (len == flen || (crv == CRYPTO_CURVE_P521 && len + 1 == flen));
+}
+
 struct crypto_key *
 crypto_key_ec(enum crypto_curve crv, const uint8_t *x, size_t x_len,
     const uint8_t *y, size_t y_len, const char **why)
@@ -559,13 +566,21 @@ crypto_key_ec(enum crypto_curve crv, const uint8_t *x, size_t x_len,
 		return (NULL);
 	}
 	flen = curves[crv].len;
-	if (x_len != flen || y_len != flen) {
+	/*
+	 * RFC 7518 §6.2.1.2: each coordinate has the full field length.  One
+	 * exception, P-521 only: a 65-byte coordinate is a 66-byte one whose
+	 * leading zero byte an encoder dropped (Keycloak did; the top byte of
+	 * a P-521 coordinate is 0 or 1, so it happens to half of all keys).
+	 * It is put back; the point is then checked like any other.
+	 */
+	if (!coord_len_ok(crv, x_len, flen) || !coord_len_ok(crv, y_len, flen)) {
 		*why = "EC coordinate length does not match the curve";
 		return (NULL);
 	}
 	pub[0] = POINT_CONVERSION_UNCOMPRESSED;
-	memcpy(pub + 1, x, flen);
-	memcpy(pub + 1 + flen, y, flen);
+	memset(pub + 1, 0, 2 * flen);
+	memcpy(pub + 1 + (flen - x_len), x, x_len);
+	memcpy(pub + 1 + flen + (flen - y_len), y, y_len);
 	params[0] = OSSL_PARAM_construct_utf8_string(
 	    OSSL_PKEY_PARAM_GROUP_NAME, group_names[crv], 0);
 	params[1] = OSSL_PARAM_construct_octet_string(

@@ -109,7 +109,19 @@ loader_keys_from_doc(const char *what, const char *buf, size_t len,
 
 	memset(&rep, 0, sizeof(rep));
 	if (jwks_parse(buf, len, out, &rep) != 0) {
-		snprintf(err, errlen, "%s", rep.error ? rep.error : "invalid JWKS");
+		size_t n = (size_t)snprintf(err, errlen, "%s",
+		    rep.error ? rep.error : "invalid JWKS");
+
+		/* "No usable key": say why, key by key. */
+		for (size_t i = 0; i < rep.n_skipped && i < JWKS_REPORT_MAX &&
+		    n < errlen; i++)
+			n += (size_t)snprintf(err + n, errlen - n,
+			    "%s key %zu (kid \"%s\"): %s", i == 0 ? ":" : ";",
+			    rep.skipped[i].index, rep.skipped[i].kid,
+			    rep.skipped[i].why);
+		if (rep.n_skipped > JWKS_REPORT_MAX && n < errlen)
+			(void)snprintf(err + n, errlen - n, "; %zu more",
+			    rep.n_skipped - JWKS_REPORT_MAX);
 		return (-1);
 	}
 	for (size_t i = 0; i < rep.n_skipped && i < JWKS_REPORT_MAX; i++)
@@ -153,7 +165,7 @@ static int
 load_jwks_file(const struct issuer_cfg *is, size_t idx, struct snapshot *s,
     struct config_errors *errs)
 {
-	char err[512], what[256];
+	char err[1024], what[256];
 	char *buf;
 	size_t len;
 	struct keyset *ks = NULL;

@@ -223,6 +223,31 @@ test_load_warnings(void **state)
 	cfgref_unref(file);
 }
 
+/* A key set with no usable key says why, key by key. */
+static void
+test_no_usable_key_reasons(void **state)
+{
+	const char *doc = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"small\","
+	    "\"n\":\"AQAB\",\"e\":\"AQAB\"},{\"kty\":\"oct\",\"kid\":\"sym\","
+	    "\"k\":\"AAAA\"},{\"kty\":\"EC\",\"kid\":\"enc\",\"use\":\"enc\","
+	    "\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}";
+	struct keyset *ks = NULL;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(loader_keys_from_doc("test", doc, strlen(doc), &ks,
+	    err, sizeof(err)), -1);
+	assert_null(ks);
+	assert_string_equal(err, "no usable key: key 0 (kid \"small\"): RSA "
+	    "modulus shorter than 2048 bits; key 1 (kid \"sym\"): symmetric "
+	    "(oct) keys are not taken from a key set; key 2 (kid \"enc\"): use "
+	    "is not \"sig\"");
+	/* A short buffer: cut, still terminated. */
+	assert_int_equal(loader_keys_from_doc("test", doc, strlen(doc), &ks,
+	    err, 40), -1);
+	assert_int_equal(strlen(err), 39);
+}
+
 /* A temporary file holding ${n} bytes of ${data}; its path in ${path}. */
 static void
 temp_file(char path[64], const char *data, size_t n)
@@ -381,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_bad_policy),
 		cmocka_unit_test(test_local_config),
 		cmocka_unit_test(test_load_warnings),
+		cmocka_unit_test(test_no_usable_key_reasons),
 		cmocka_unit_test(test_read_secret),
 		cmocka_unit_test_setup_teardown(test_policy_keeps_ca_store,
 		    pki_setup, pki_teardown),
