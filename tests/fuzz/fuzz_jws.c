@@ -45,8 +45,13 @@ exercise_claims(const cJSON *payload)
 	    none = { NULL, 0 };
 	static struct claim_value vals[] = { { CLAIM_VAL_STRING, "x", 0, false },
 	    { CLAIM_VAL_NUMBER, NULL, 2, false }, { CLAIM_VAL_BOOL, NULL, 0, true } };
-	static const struct claim_rule rule = { "cnf.x5t#S256", CLAIM_MATCH_ANY,
-	    vals, 3 };
+	static const struct claim_rule rules[] = {
+		{ "cnf.x5t#S256", CLAIM_MATCH_ANY, vals, 3 },
+		{ "/resource_access/my.app/roles", CLAIM_MATCH_ALL, vals, 3 },
+		{ "/https:~1~1example.com~1roles", CLAIM_MATCH_PRESENT, NULL, 0 },
+	};
+	static char *paths_v[] = { "/realm_access/roles", "/a~0b/c~1d", "scope" };
+	static const struct strlist paths = { paths_v, 3 };
 	static char *tenant_v[] = { "72f988bf-86f1-41af-91ab-2d7cd011db47" };
 	static const struct issuer_cfg is = { .issuer = { pat_v, 3 },
 	    .tenants = { tenant_v, 1 }, .templated = true };
@@ -60,7 +65,12 @@ exercise_claims(const cJSON *payload)
 	(void)claims_aud_match(payload, &auds);
 	(void)claims_check_scopes(payload, &scs, &scs, &s);
 	(void)claims_check_roles(payload, &scs, &none, &s);
-	(void)claims_check_rules(payload, &rule, 1, &s);
+	(void)claims_check_rules(payload, rules, 3, &s);
+	(void)claims_check_types(payload, &s);
+	(void)claims_check_words(payload, CLAIMS_ROLES, &paths, &scs, &scs, &s);
+	n = claims_render_words(payload, CLAIMS_SCOPES, &paths, out, sizeof(out));
+	if (n >= 0 && (size_t)n != strlen(out))
+		abort();
 	(void)claims_client_id(payload);
 	if ((iss = claims_string(payload, "iss")) != NULL &&
 	    claims_issuer_match(iss, strlen(iss), &is, payload,
