@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "claims.h"
 #include "config.h"
 #include "jwa.h"

@@ -28,6 +28,7 @@
 #include "json_strict.h"
 #include "config.h"
 #include "jwa.h"
+#include "inspect.h"
 #include "jws.h"
 #include "reason.h"
 #include "tree_diff.h"
@@ -290,7 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (devnull == NULL)
 		devnull = fopen("/dev/null", "w");
 	if (devnull != NULL)
-		(void)jws_inspect_at(devnull, tok, size, 1700000000);
+		(void)inspect_token_at(devnull, tok, size, 1700000000);
 	free(built);
 	return (0);
 }

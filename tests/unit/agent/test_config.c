@@ -15,6 +15,7 @@
 
 #include "testsupport.h"
 
+#include "cidr.h"
 #include "config.h"
 #include "jwa.h"
 #include "log.h"

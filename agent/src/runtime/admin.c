@@ -18,6 +18,7 @@
 
 #include <ev.h>
 
+#include "abuf.h"
 #include "admin.h"
 #include "config.h"
 #include "log.h"
@@ -27,7 +28,6 @@
 #include "util.h"
 
 #define ADMIN_REQ_MAX    8192
-#define ADMIN_BODY_MAX   (4u << 20)
 #define ADMIN_TIMEOUT    2.0
 #define ADMIN_SEND_MAX   30.0         /* to send a whole answer */
 #define ADMIN_CONNS_MAX  32
@@ -58,45 +58,6 @@ struct aconn {
 	size_t out_len, out_off;      /* ... its size, and how much is sent */
 	ev_tstamp send_by;            /* ... and when it must be sent */
 };
-
-void
-abuf_printf(struct abuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = b->cap ? b->cap * 2 : 4096;
-		while (ncap < b->len + (size_t)n + 1)
-			ncap *= 2;
-		if (ncap > ADMIN_BODY_MAX) {
-			b->oom = true;
-			return;
-		}
-		char *np = realloc(b->p, ncap);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
 
 int
 admin_parse_request(const char *buf, size_t len, const char **path,

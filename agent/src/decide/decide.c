@@ -8,7 +8,7 @@
 #include "cert.h"
 #include "certcache.h"
 #include "cidr.h"
-#include "config.h"
+#include "config-t.h"
 #include "crl.h"
 #include "decide.h"
 #include "facts.h"

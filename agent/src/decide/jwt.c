@@ -20,7 +20,7 @@
 #include "b64url.h"
 #include "cert.h"
 #include "claims.h"
-#include "config.h"
+#include "config-t.h"
 #include "crypto.h"
 #include "facts.h"
 #include "jwks.h"

@@ -16,15 +16,8 @@ struct ev_loop;
 struct listen_addr;
 struct agent_stats;
 struct admin;
+struct abuf;
 
-/* A growable text buffer for the providers below (bounded: see admin.c). */
-struct abuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-void abuf_printf(struct abuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /*
  * Providers, called on the main thread for each request:

@@ -33,7 +33,6 @@ struct config;
 struct config_errors;
 struct crlset;
 struct snapshot;
-struct worker;
 struct fetcher;
 
 /*
@@ -63,13 +62,28 @@ int fetch_create(struct config *cfg, struct agent_stats *stats,
 struct snapshot *fetch_snapshot(struct fetcher *f);
 
 /*
- * fetch_start(f, workers, n):
- * Start the fetcher thread; it publishes every new snapshot to the ${n}
- * ${workers} (the array is copied; the workers must outlive fetch_stop())
- * and begins fetching every source at once (conditional requests when a
- * cached document has validators).  Return 0, or -1 (logged).
+ * Where the fetcher sends what the workers must know (main.c wires the
+ * workers' inboxes here; the fetcher knows nothing of workers).  Both are
+ * called on the fetcher thread and must not block: publish() hands ${s}
+ * to ${target}, which takes its own reference if it keeps it; kid_absent()
+ * says that no refetch brings ${kid} of issuer index ${issuer}.
  */
-int fetch_start(struct fetcher *f, struct worker *const *workers, size_t n);
+struct fetch_sink {
+	void (*publish)(void *target, struct snapshot *s);
+	void (*kid_absent)(void *target, size_t issuer, const char *kid,
+	    size_t kid_len);
+};
+
+/*
+ * fetch_start(f, sink, targets, n):
+ * Start the fetcher thread; it hands every new snapshot, and every "kid
+ * absent" answer, to each of the ${n} ${targets} through ${sink} (both
+ * copied; the targets must outlive fetch_stop()), and begins fetching
+ * every source at once (conditional requests when a cached document has
+ * validators).  Return 0, or -1 (logged).
+ */
+int fetch_start(struct fetcher *f, const struct fetch_sink *sink,
+    void *const *targets, size_t n);
 
 /*
  * fetch_reload(f, cfg):

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "config-t.h"
 
 /* Longest path (before any query string) that is matched at all. */
 #define ROUTE_PATH_MAX 8192

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
+#include "config-t.h"
 #include "reason.h"
 #include "tenant.h"
 #include "util.h"

@@ -21,10 +21,11 @@
 #include <ev.h>
 
 #include "admin.h"
+#include "abuf.h"
 #include "config.h"
 #include "fetch.h"
 #include "handler.h"
-#include "jws.h"
+#include "inspect.h"
 #include "loader.h"
 #include "log.h"
 #include "server.h"
@@ -172,6 +173,23 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* The fetcher's news reaches each worker through its inbox. */
+static void
+sink_publish(void *w, struct snapshot *s)
+{
+	worker_publish(w, s);
+}
+
+static void
+sink_kid_absent(void *w, size_t issuer, const char *kid, size_t kid_len)
+{
+	worker_kid_absent(w, issuer, kid, kid_len);
+}
+
+static const struct fetch_sink to_workers = {
+	.publish = sink_publish, .kid_absent = sink_kid_absent,
+};
+
 static int
 run(const char *path)
 {
@@ -234,7 +252,8 @@ run(const char *path)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (a.workers == NULL)
 		goto out;
-	if (fetch_start(a.fetcher, a.workers, a.nworkers) != 0)
+	if (fetch_start(a.fetcher, &to_workers, (void *const *)a.workers,
+	    a.nworkers) != 0)
 		goto out;
 
 	ev_signal_init(&a.sigterm, on_signal, SIGTERM);
@@ -305,7 +324,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "usage: spoa-iam inspect TOKEN\n");
 			return (2);
 		}
-		return (jws_inspect(stdout, argv[2], strlen(argv[2])));
+		return (inspect_token(stdout, argv[2], strlen(argv[2])));
 	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "config-t.h"
 #include "util.h"
 #include "route.h"
 

@@ -34,7 +34,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "config.h"
+#include "config-t.h"
 #include "crypto.h"
 #include "fileio.h"
 #include "util.h"

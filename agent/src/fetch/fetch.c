@@ -38,7 +38,7 @@
 #include <curl/curl.h>
 #include <ev.h>
 
-#include "admin.h"
+#include "abuf.h"
 #include "config.h"
 #include "crl.h"
 #include "crypto.h"
@@ -55,7 +55,6 @@
 #include "tokenresp.h"
 #include "url.h"
 #include "util.h"
-#include "worker.h"
 
 #ifndef SPOA_VERSION
 #define SPOA_VERSION "dev"
@@ -229,7 +228,8 @@ struct issuer_stat {
 
 struct fetcher {
 	struct agent_stats *stats;
-	struct worker **workers;
+	struct fetch_sink sink;         /* where snapshots and kid news go */
+	void **targets;                 /* one per worker */
 	size_t nworkers;
 
 	pthread_t thread;
@@ -2329,7 +2329,7 @@ publish(struct fetcher *f)
 		if (p->kind == SRC_POLICY && p->have)
 			s->policy_at = p->st.good_at;
 	for (size_t i = 0; i < f->nworkers; i++)
-		worker_publish(f->workers[i], s);
+		f->sink.publish(f->targets[i], s);
 	snapshot_unref(f->cur);
 	f->cur = s;
 	update_istat(f, s);
@@ -2419,7 +2419,7 @@ on_kid(struct fetcher *f, const char *issuer, const char *kid, size_t kid_len)
 		 * now.  Requests parked on other kids keep waiting. */
 		if (issuer_by_name(snapshot_config(f->cur), issuer, &idx) != NULL)
 			for (size_t i = 0; i < f->nworkers; i++)
-				worker_kid_absent(f->workers[i], idx, kid,
+				f->sink.kid_absent(f->targets[i], idx, kid,
 				    kid_len);
 		return;
 	}
@@ -2624,16 +2624,18 @@ fetch_main(void *arg)
 }
 
 int
-fetch_start(struct fetcher *f, struct worker *const *workers, size_t n)
+fetch_start(struct fetcher *f, const struct fetch_sink *sink,
+    void *const *targets, size_t n)
 {
 	sigset_t all, old;
 	int rc;
 
 	if (n > 0) {
-		f->workers = calloc(n, sizeof(*f->workers));
-		if (f->workers == NULL)
+		f->targets = calloc(n, sizeof(*f->targets));
+		if (f->targets == NULL)
 			return (-1);
-		memcpy(f->workers, workers, n * sizeof(*workers));
+		memcpy(f->targets, targets, n * sizeof(*targets));
+		f->sink = *sink;
 		f->nworkers = n;
 	}
 	/* Everything is fetched at once: cached documents are revalidated
@@ -2712,7 +2714,7 @@ fetch_free(struct fetcher *f)
 	snapshot_unref(f->cur);
 	snapshot_unref(f->base);
 	cfgref_unref(f->file);
-	free(f->workers);
+	free(f->targets);
 	pthread_mutex_destroy(&f->inbox_lock);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

@@ -158,21 +158,4 @@ void jws_tree_free(struct cJSON *tree);
  */
 bool jws_typ_allowed(const struct jws *j, const struct strlist *allowed);
 
-/*
- * jws_inspect(out, tok, len):
- * For "spoa-iam inspect TOKEN": print to ${out} a "NOT VERIFIED" banner,
- * the header and payload pretty-printed, the UTC date and the time relative
- * to now of exp, nbf and iat, the signature length, and what jws_parse()
- * with default limits thinks of the token (the reason code and detail when
- * it fails).  Decoding is lenient where it can be (padding, '+' and '/',
- * non-canonical bits, a leading "Bearer ", surrounding whitespace) so that
- * broken tokens can still be looked at.  Return 0 if the header and the
- * payload decoded to JSON, 1 otherwise.  Prints token content: for the
- * operator's terminal only, never for logs.
- */
-int jws_inspect(FILE *out, const char *tok, size_t len);
-
-/* jws_inspect_at(out, tok, len, now): jws_inspect() with a given clock. */
-int jws_inspect_at(FILE *out, const char *tok, size_t len, int64_t now);
-
 #endif /* !SPOA_JWS_H */
