@@ -89,6 +89,16 @@ util_mem_caseeq(const char *a, const char *b, size_t n)
 	return (true);
 }
 
+/* util_str_caseeq(a, b): NUL-terminated ${a} and ${b} equal ignoring ASCII
+ * case. */
+static inline bool
+util_str_caseeq(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return (strlen(b) == n && util_mem_caseeq(a, b, n));
+}
+
 /*
  * util_printable(dst, cap, src, len):
  * Copy at most ${cap} - 1 of the ${len} bytes at ${src} into ${dst} (${cap}
