@@ -453,8 +453,8 @@ cert_analyze_ex(const uint8_t *der, size_t len, const struct ca_store *cas,
 	cert_hex_encode(ci->sha256, 32, ci->sha256_hex);
 	cert_hex_encode(ci->sha1, 20, ci->sha1_hex);
 
-	if (cert_name_text(X509_get_subject_name(x), &ci->subject, &nomem) != 0 ||
-	    cert_name_text(X509_get_issuer_name(x), &ci->issuer, &nomem) != 0 ||
+	if (cert_dn_x509_text_ex(X509_get_subject_name(x), &ci->subject, &nomem) != 0 ||
+	    cert_dn_x509_text_ex(X509_get_issuer_name(x), &ci->issuer, &nomem) != 0 ||
 	    cert_dn_build(X509_get_subject_name(x), &o->sdn, &nomem) != 0 ||
 	    cert_dn_build(X509_get_issuer_name(x), &o->idn, &nomem) != 0) {
 		w = "subject or issuer name unprintable or too large";

@@ -1,6 +1,6 @@
 /*
  * cert_dn.c: distinguished names (cert.h: cert_dn_compile(),
- * cert_dn_rule_match(), cert_x509_name_text()).
+ * cert_dn_rule_match(), cert_dn_x509_text()).
  *
  * DN comparison mirrors OpenSSL's canonical form (x_name.c,
  * asn1_string_canon, what X509_NAME_cmp compares): per attribute, the value
@@ -74,9 +74,9 @@ cert_dn_canon(const uint8_t *in, size_t len, uint8_t *out)
 
 /* ---- names ---------------------------------------------------------- */
 
-/* cert_x509_name_text(), and *${nomem} set if it failed for lack of memory. */
+/* cert_dn_x509_text(), and *${nomem} set if it failed for lack of memory. */
 int
-cert_name_text(const X509_NAME *name, char **out, bool *nomem)
+cert_dn_x509_text_ex(const X509_NAME *name, char **out, bool *nomem)
 {
 	BIO *b;
 	char *p;
@@ -111,11 +111,11 @@ out:
 }
 
 int
-cert_x509_name_text(const X509_NAME *name, char **out)
+cert_dn_x509_text(const X509_NAME *name, char **out)
 {
 	bool nomem = false;
 
-	return (cert_name_text(name, out, &nomem));
+	return (cert_dn_x509_text_ex(name, out, &nomem));
 }
 
 void

@@ -79,10 +79,10 @@ int cert_dn_build(const X509_NAME *name, struct cert_dn *dn, bool *nomem);
 void cert_dn_clear(struct cert_dn *dn);
 
 /*
- * cert_name_text(name, out, nomem):
- * cert_x509_name_text(), and *${nomem} set if it failed for lack of memory.
+ * cert_dn_x509_text_ex(name, out, nomem):
+ * cert_dn_x509_text(), and *${nomem} set if it failed for lack of memory.
  */
-int cert_name_text(const X509_NAME *name, char **out, bool *nomem);
+int cert_dn_x509_text_ex(const X509_NAME *name, char **out, bool *nomem);
 
 /*
  * ca_store_cert(cas, i):
@@ -102,12 +102,12 @@ X509 *ca_store_cert(const struct ca_store *cas, size_t i);
 int cert_x509_time(const ASN1_TIME *t, int64_t *out);
 
 /*
- * cert_x509_name_text(name, out):
+ * cert_dn_x509_text(name, out):
  * ${name} in the RFC 2253 form of cert.h (UTF-8, at most CERT_DN_TEXT_MAX
  * bytes) as a new NUL-terminated string in *${out} (caller frees).
  * Return 0, or -1 (too long, or allocation failure).
  */
-int cert_x509_name_text(const X509_NAME *name, char **out);
+int cert_dn_x509_text(const X509_NAME *name, char **out);
 
 /*
  * cert_serial_key(sn, p, len, neg):

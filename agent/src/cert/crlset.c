@@ -483,7 +483,7 @@ crlset_build(const struct crl_doc *docs, size_t n,
 			    &one->next_update);
 		}
 		if ((one->name = strdup(doc_name(d))) == NULL ||
-		    cert_x509_name_text(X509_CRL_get_issuer(pc[i].crl),
+		    cert_dn_x509_text(X509_CRL_get_issuer(pc[i].crl),
 		    &one->issuer) != 0) {
 			cert_set_err(err, errlen, "%s: CRL %zu: issuer name too large",
 			    doc_name(d), i + 1);
