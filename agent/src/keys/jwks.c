@@ -7,6 +7,7 @@
  * documents that mean the same thing to every parser and are shaped like
  * a key set.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -599,4 +600,87 @@ keyset_unref(struct keyset *ks)
 		return;
 	if (atomic_fetch_sub_explicit(&ks->refs, 1, memory_order_acq_rel) == 1)
 		keyset_free(ks);
+}
+
+/* ---- single JWKs (DPoP proofs carry their key) ------------------------- */
+
+int
+jwks_key_from_json(const cJSON *el, struct jwk *out, const char **why)
+{
+	return (jwk_parse(el, out, why));
+}
+
+void
+jwks_key_clear(struct jwk *k)
+{
+	jwk_clear(k);
+}
+
+/* Append the JSON string member ${name}: "name":"value" (the value as it
+ * stands: checked base64url or a fixed name, nothing to escape). */
+static int
+tp_member(char *buf, size_t cap, size_t *n, const char *name, const char *v,
+    bool last)
+{
+	int w = snprintf(buf + *n, cap - *n, "\"%s\":\"%s\"%s", name, v,
+	    last ? "}" : ",");
+
+	if (w < 0 || (size_t)w >= cap - *n)
+		return (-1);
+	*n += (size_t)w;
+	return (0);
+}
+
+int
+jwks_thumbprint(const cJSON *el, uint8_t out[32], const char **why)
+{
+	/* RFC 7638 §3.2: the required members only, in lexicographic order,
+	 * no whitespace.  Their values must be the strict base64url (or
+	 * curve name) the key was built from. */
+	static const char *const rsa[] = { "e", "kty", "n", NULL };
+	static const char *const ec[] = { "crv", "kty", "x", "y", NULL };
+	static const char *const okp[] = { "crv", "kty", "x", NULL };
+	const char *const *names;
+	const cJSON *kty = member(el, "kty");
+	char buf[2048];
+	size_t n = 1;
+
+	*why = "not a JWK with kty RSA, EC or OKP";
+	buf[0] = '{';
+	if (!cJSON_IsString(kty) || kty->valuestring == NULL)
+		return (-1);
+	if (strcmp(kty->valuestring, "RSA") == 0)
+		names = rsa;
+	else if (strcmp(kty->valuestring, "EC") == 0)
+		names = ec;
+	else if (strcmp(kty->valuestring, "OKP") == 0)
+		names = okp;
+	else
+		return (-1);
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const cJSON *m = member(el, names[i]);
+		const char *v;
+
+		*why = "a required JWK member is missing or not a string";
+		if (!cJSON_IsString(m) || (v = m->valuestring) == NULL)
+			return (-1);
+		for (const char *p = v; *p != '\0'; p++)
+			if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' &&
+			    *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			    *p == '-' || *p == '_')) {
+				*why = "a JWK member is not base64url";
+				return (-1);
+			}
+		if (tp_member(buf, sizeof(buf), &n, names[i], v,
+		    names[i + 1] == NULL) != 0) {
+			*why = "JWK too large";
+			return (-1);
+		}
+	}
+	if (crypto_sha256(buf, n, out) != 0) {
+		*why = "out of memory";
+		return (-1);
+	}
+	*why = NULL;
+	return (0);
 }

@@ -55,6 +55,8 @@
 #define JWKS_REPORT_MAX		16
 #define JWKS_REPORT_KID		64
 
+struct cJSON;
+
 struct jwk {
 	char *kid;		/* NUL-terminated; NULL if absent */
 	size_t kid_len;
@@ -134,5 +136,29 @@ struct keyset *keyset_ref(struct keyset *ks);
  * no-op.  Any thread may drop the last reference.
  */
 void keyset_unref(struct keyset *ks);
+
+/*
+ * jwks_key_from_json(el, out, why):
+ * One JWK (the JSON object ${el}) checked and built as jwks_parse() builds
+ * each key of a set: public keys only, kty/crv/alg/use/key_ops rules, RSA
+ * >= 2048 bits.  For a key a request carries (a DPoP proof's "jwk"), never
+ * for a token's own header.  Return 0 with *${out} filled (release with
+ * jwks_key_clear()), or -1 with a constant reason in *${why}.
+ */
+int jwks_key_from_json(const struct cJSON *el, struct jwk *out,
+    const char **why);
+
+/* jwks_key_clear(k): release what jwks_key_from_json() put in ${k}. */
+void jwks_key_clear(struct jwk *k);
+
+/*
+ * jwks_thumbprint(el, out, why):
+ * The RFC 7638 JWK thumbprint of ${el}: SHA-256 over its required members
+ * (RSA: e, kty, n; EC: crv, kty, x, y; OKP: crv, kty, x) in that order,
+ * as JSON without whitespace, each value as written (it must be base64url
+ * characters).  Return 0 with the 32 bytes in ${out}, or -1 with *${why}.
+ */
+int jwks_thumbprint(const struct cJSON *el, uint8_t out[32],
+    const char **why);
 
 #endif /* !SPOA_JWKS_H */
