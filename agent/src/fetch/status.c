@@ -1,14 +1,18 @@
 /*
  * status.c: what /readyz and /metrics show of the fetcher (see
  * fetch_int.h): the display fields that the fetcher thread writes under
- * f->lock, read by the admin thread under it.
+ * f->lock, read by the admin thread under it.  The /readyz document is
+ * written with cJSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "abuf.h"
 #include "fetch_int.h"
+#include "json_strict.h"
 
 static const char *const state_name[] = { "pending", "ok", "stale", "error" };
 
@@ -64,25 +68,86 @@ status_update_issuers(struct fetcher *f, const struct snapshot *s)
 	free(old);
 }
 
-static void
-json_str(struct abuf *b, const char *s)
+/*
+ * The length of the character at ${p} (${n} > 0 bytes left): 1 for
+ * ASCII, 2 to 4 for a well-formed UTF-8 sequence, 0 for a byte that
+ * starts none.
+ */
+static size_t
+char_len(const char *p, size_t n)
 {
-	if (s == NULL || *s == '\0') {
-		abuf_printf(b, "null");
-		return;
-	}
-	abuf_printf(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	const uint8_t *u = (const uint8_t *)p;
 
-		if (c == '"' || c == '\\')
-			abuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			abuf_printf(b, "\\u%04x", c);
-		else
-			abuf_printf(b, "%c", c);
+	return (u[0] < 0x80 ? 1 : json_strict_utf8_len(u, n));
+}
+
+/*
+ * Add member ${key} to ${o}: null if ${s} is NULL or empty, else the
+ * string.  cJSON escapes what JSON requires ('"', '\', control bytes) and
+ * nothing else, so UTF-8 passes through; a byte that is not part of
+ * well-formed UTF-8 becomes U+FFFD, so the text stays valid JSON.  False
+ * if out of memory.
+ */
+static bool
+add_str(cJSON *o, const char *key, const char *s)
+{
+	size_t len, i, w = 0;
+	char *fixed;
+	bool ok;
+
+	if (s == NULL || *s == '\0')
+		return (cJSON_AddNullToObject(o, key) != NULL);
+	len = strlen(s);
+	for (i = 0; i < len && char_len(s + i, len - i) > 0;)
+		i += char_len(s + i, len - i);
+	if (i == len)
+		return (cJSON_AddStringToObject(o, key, s) != NULL);
+	if ((fixed = malloc(3 * len + 1)) == NULL)
+		return (false);
+	for (i = 0; i < len;) {
+		size_t n = char_len(s + i, len - i);
+
+		if (n == 0) {
+			memcpy(fixed + w, "\xef\xbf\xbd", 3);
+			w += 3;
+			i++;
+		} else {
+			memcpy(fixed + w, s + i, n);
+			w += n;
+			i += n;
+		}
 	}
-	abuf_printf(b, "\"");
+	fixed[w] = '\0';
+	ok = cJSON_AddStringToObject(o, key, fixed) != NULL;
+	free(fixed);
+	return (ok);
+}
+
+/* Add member ${key} to ${o}: the number ${v}, or null unless ${have}. */
+static bool
+add_num(cJSON *o, const char *key, bool have, double v)
+{
+	return ((have ? cJSON_AddNumberToObject(o, key, v) :
+	    cJSON_AddNullToObject(o, key)) != NULL);
+}
+
+/* A new object, member "${prefix}${name}" of ${root}; NULL if out of
+ * memory. */
+static cJSON *
+add_entry(cJSON *root, const char *prefix, const char *name)
+{
+	char key[256];
+	cJSON *o;
+	int n = snprintf(key, sizeof(key), "%s%s", prefix, name);
+
+	if (n < 0 || (size_t)n >= sizeof(key) ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return (NULL);
+	if (!cJSON_AddItemToObject(root, key, o)) {
+		cJSON_Delete(o);
+		return (NULL);
+	}
+	return (o);
 }
 
 static bool
@@ -94,94 +159,107 @@ issuer_ready(const struct issuer_stat *is, uint32_t max_stale, int64_t now)
 	    now - is->keys_at <= (int64_t)max_stale);
 }
 
+/* The /readyz entry of the source ${s}; false if out of memory. */
+static bool
+ready_source(cJSON *root, const struct source *s, int64_t now)
+{
+	const struct srcstat *st = &s->st;
+	cJSON *o = add_entry(root, "", s->id);
+
+	return (o != NULL &&
+	    add_str(o, "kind", source_kind_name[s->kind]) &&
+	    add_str(o, "url", st->url) &&
+	    add_str(o, "state", state_name[st->state]) &&
+	    add_num(o, "age_s", st->good_at > 0, (double)(now - st->good_at)) &&
+	    add_str(o, "last_error", st->last_error) &&
+	    add_num(o, "fetches", true, (double)st->fetches) &&
+	    add_num(o, "failures", true, (double)st->failures) &&
+	    add_num(o, "not_modified", true, (double)st->not_modified) &&
+	    add_num(o, "rejected", true, (double)st->rejected) &&
+	    (s->kind != SRC_JWKS || add_num(o, "kid_refetches", true,
+	    (double)st->kid_refetches)) &&
+	    add_num(o, "next_refresh_s", st->next_at > 0,
+	    (double)(st->next_at > now ? st->next_at - now : 0)));
+}
+
+/* The /readyz entry of the credential ${c}; false if out of memory. */
+static bool
+ready_cred(cJSON *root, const struct cred *c, int64_t now)
+{
+	static const char *const tname[] = {
+		"managed_identity", "client_credentials", "client_certificate",
+	};
+	const struct credstat *st = &c->st;
+	cJSON *o = add_entry(root, "credential:", c->c.name);
+
+	if (o == NULL || !add_str(o, "kind", tname[c->c.type]) ||
+	    !add_str(o, "state", c->c.type == CRED_CLIENT_CERT ? "ok" :
+	    st->failed ? "error" : st->expires_at > now ? "ok" : "pending"))
+		return (false);
+	if (c->c.type == CRED_CLIENT_CERT)
+		return (true);
+	return (add_num(o, "token_expires_in_s", st->expires_at > now,
+	    (double)(st->expires_at - now)) &&
+	    add_num(o, "fetches", true, (double)st->fetches) &&
+	    add_num(o, "failures", true, (double)st->failures) &&
+	    add_str(o, "last_error", st->last_error));
+}
+
+/* The /readyz entry of the issuer ${is}, ready or not (${r}); false if
+ * out of memory. */
+static bool
+ready_issuer(cJSON *root, const struct issuer_stat *is, bool r, int64_t now)
+{
+	cJSON *o = add_entry(root, "issuer:", is->name);
+
+	return (o != NULL && add_str(o, "kind", "issuer") &&
+	    add_str(o, "keys_from", is->keys_from) &&
+	    add_str(o, "state", r ? "ok" : is->has_keys ? "stale" : "pending") &&
+	    (!is->remote || add_num(o, "keys_age_s", is->has_keys,
+	    (double)(now - is->keys_at))));
+}
+
+/*
+ * The tree is built under f->lock (no I/O, a few small allocations); the
+ * text is printed from it once the lock is released.
+ */
 bool
 status_ready(struct fetcher *f, struct abuf *b)
 {
 	int64_t now = now_s();
-	bool ok = true, first = true;
+	cJSON *root = cJSON_CreateObject();
+	bool ok = true, built = root != NULL;
+	char *text;
 
 	pthread_mutex_lock(&f->lock);
-	abuf_printf(b, "{");
-	for (struct source *s = f->sources; s != NULL; s = s->next) {
-		const struct srcstat *st = &s->st;
-
-		abuf_printf(b, "%s", first ? "" : ",");
-		first = false;
-		json_str(b, s->id);
-		abuf_printf(b, ":{\"kind\":\"%s\",\"url\":", source_kind_name[s->kind]);
-		json_str(b, st->url);
-		abuf_printf(b, ",\"state\":\"%s\",\"age_s\":", state_name[st->state]);
-		if (st->good_at > 0)
-			abuf_printf(b, "%lld", (long long)(now - st->good_at));
-		else
-			abuf_printf(b, "null");
-		abuf_printf(b, ",\"last_error\":");
-		json_str(b, st->last_error);
-		abuf_printf(b, ",\"fetches\":%llu,\"failures\":%llu,"
-		    "\"not_modified\":%llu,\"rejected\":%llu",
-		    (unsigned long long)st->fetches,
-		    (unsigned long long)st->failures,
-		    (unsigned long long)st->not_modified,
-		    (unsigned long long)st->rejected);
-		if (s->kind == SRC_JWKS)
-			abuf_printf(b, ",\"kid_refetches\":%llu",
-			    (unsigned long long)st->kid_refetches);
-		abuf_printf(b, ",\"next_refresh_s\":");
-		if (st->next_at > 0)
-			abuf_printf(b, "%lld", (long long)(st->next_at > now ?
-			    st->next_at - now : 0));
-		else
-			abuf_printf(b, "null");
-		abuf_printf(b, "}");
-	}
-	for (const struct cred *c = f->creds; c != NULL; c = c->next) {
-		static const char *const tname[] = {
-			"managed_identity", "client_credentials", "client_certificate",
-		};
-		const struct credstat *st = &c->st;
-
-		abuf_printf(b, "%s\"credential:%s\":{\"kind\":\"%s\",\"state\":\"%s\"",
-		    first ? "" : ",", c->c.name, tname[c->c.type],
-		    c->c.type == CRED_CLIENT_CERT ? "ok" : st->failed ? "error" :
-		    st->expires_at > now ? "ok" : "pending");
-		first = false;
-		if (c->c.type != CRED_CLIENT_CERT) {
-			abuf_printf(b, ",\"token_expires_in_s\":");
-			if (st->expires_at > now)
-				abuf_printf(b, "%lld", (long long)(st->expires_at - now));
-			else
-				abuf_printf(b, "null");
-			abuf_printf(b, ",\"fetches\":%llu,\"failures\":%llu,"
-			    "\"last_error\":", (unsigned long long)st->fetches,
-			    (unsigned long long)st->failures);
-			json_str(b, st->last_error);
-		}
-		abuf_printf(b, "}");
-	}
-	for (size_t i = 0; i < f->nistat; i++) {
+	for (const struct source *s = f->sources; s != NULL && built;
+	    s = s->next)
+		built = ready_source(root, s, now);
+	for (const struct cred *c = f->creds; c != NULL && built; c = c->next)
+		built = ready_cred(root, c, now);
+	for (size_t i = 0; i < f->nistat && built; i++) {
 		const struct issuer_stat *is = &f->istat[i];
 		bool r = issuer_ready(is, f->max_stale_s, now);
 
-		abuf_printf(b, "%s\"issuer:%s\":{\"kind\":\"issuer\",\"keys_from\":\"%s\","
-		    "\"state\":\"%s\"", first ? "" : ",", is->name, is->keys_from,
-		    r ? "ok" : is->has_keys ? "stale" : "pending");
-		first = false;
-		if (is->remote) {
-			abuf_printf(b, ",\"keys_age_s\":");
-			if (is->has_keys)
-				abuf_printf(b, "%lld", (long long)(now - is->keys_at));
-			else
-				abuf_printf(b, "null");
-		}
-		abuf_printf(b, "}");
+		built = ready_issuer(root, is, r, now);
 		ok = ok && r;
 	}
 	if (f->policy_configured && (!f->policy_loaded || (f->max_stale_s > 0 &&
 	    now - f->policy_at > (int64_t)f->max_stale_s)))
 		ok = false;
-	abuf_printf(b, "%s\"policy_loaded\":%s}", first ? "" : ",",
-	    !f->policy_configured ? "null" : f->policy_loaded ? "true" : "false");
+	if (built)
+		built = (f->policy_configured ? cJSON_AddBoolToObject(root,
+		    "policy_loaded", f->policy_loaded) :
+		    cJSON_AddNullToObject(root, "policy_loaded")) != NULL;
 	pthread_mutex_unlock(&f->lock);
+	text = built ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	if (text == NULL) {
+		b->oom = true;          /* the admin endpoint answers 503 */
+		return (false);
+	}
+	abuf_printf(b, "%s", text);
+	cJSON_free(text);
 	return (ok);
 }
 
