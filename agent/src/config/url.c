@@ -40,6 +40,18 @@ has_part(CURLU *h, CURLUPart what)
 	return (true);
 }
 
+/* True if ${s} is visible ASCII only: libcurl decodes a percent-encoded
+ * host ("ex%c3%a9mple", "%e2%80%8bexample", "ex%7fample") into the bytes
+ * it connects to and presents the certificate check with. */
+static bool
+visible_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return (false);
+	return (true);
+}
+
 /* Why libcurl refused a URL, in url_check()'s words. */
 static const char *
 parse_error(CURLUcode rc, bool allow_http)
@@ -106,6 +118,8 @@ url_check(const char *s, bool allow_http)
 	else if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    host[0] == '\0')
 		why = "URL has no host";
+	else if (!visible_ascii(host))
+		why = "URL has an invalid host";
 	else if (has_part(h, CURLUPART_ZONEID))
 		why = "URL must not have an IPv6 zone id";
 	else if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK &&

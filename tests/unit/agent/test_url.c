@@ -241,12 +241,21 @@ test_check_tricky(void **state)
 	    zone);
 	assert_string_equal(url_check("https://[1.2.3.4]/", false), bad_host);
 	/* Percent-encoded host bytes: letters are decoded (libcurl connects
-	 * to example.com); a '/', '@', ':' or NUL is refused. */
+	 * to example.com); libcurl refuses a '/', '@', ':' or NUL. */
 	assert_null(url_check("https://ex%61mple.com/", false));
 	assert_string_equal(url_check("https://ex%2fample/", false), bad_host);
 	assert_string_equal(url_check("https://h%40evil/", false), bad_host);
 	assert_string_equal(url_check("https://h%3a99/", false), bad_host);
 	assert_string_equal(url_check("https://h%00x/", false), bad_host);
+	/* Other bytes are decoded into the host libcurl connects to: only
+	 * visible ASCII may come out (fuzz_url found %91 going through). */
+	assert_string_equal(url_check("https://ex%91mple.com/", false),
+	    bad_host);
+	assert_string_equal(url_check("https://ex%c3%a9mple.com/", false),
+	    bad_host);
+	assert_string_equal(url_check("https://%e2%80%8bexample.com/", false),
+	    bad_host);
+	assert_string_equal(url_check("https://ex%7fample/", false), bad_host);
 	/* Fragments: never sent, never the host. */
 	assert_null(url_check("https://h/k#frag", false));
 	assert_null(url_check("https://h#@evil", false));
