@@ -96,6 +96,7 @@ enum final {
 };
 
 static void conn_process(struct conn *c);
+static void after_output(struct conn *c);
 static void arm(struct conn *c);
 
 uint32_t
