@@ -26,17 +26,18 @@ read_all(void *arg)
 {
 	struct reader *r = arg;
 	static char buf[1 << 16];
-	char tail[32] = { 0 };
+	char tail[33] = { 0 };          /* the stream's last 32 bytes */
 	ssize_t n;
 
 	while ((n = read(r->fd, buf, sizeof(buf))) > 0) {
+		size_t take = n < 32 ? (size_t)n : 32;
+
 		for (ssize_t i = 0; i < n; i++)
 			r->lines += buf[i] == '\n';
-		if (n >= 20)
-			memcpy(tail, buf + n - 20, 20);
-		if (strstr(tail, "line last\n") != NULL)
-			r->saw_last = true;
+		memmove(tail, tail + take, 32 - take);
+		memcpy(tail + 32 - take, buf + n - take, take);
 	}
+	r->saw_last = strstr(tail, "line last\n") != NULL;
 	return (NULL);
 }
 
