@@ -64,6 +64,10 @@ def writable(path, src, scratch):
         while not os.path.isdir(parent):
             parent = os.path.dirname(parent)
         layer = tempfile.mkdtemp(prefix="layer-", dir=scratch)
+        # The merged directory takes the top layer's owner and mode.
+        st = os.stat(parent)
+        os.chown(layer, st.st_uid, st.st_gid)
+        os.chmod(layer, st.st_mode & 0o7777)
         os.makedirs(os.path.join(layer, os.path.relpath(path, parent)))
         overlay(parent, layer)
     subprocess.run(["mount", "--bind", src, path], check=True)
