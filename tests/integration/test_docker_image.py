@@ -111,22 +111,50 @@ def engine_log_tail(n=15):
     return "\n".join(lines[-n:])
 
 
-def stop_engine():
-    global engine
-    if engine is None or engine.poll() is not None:
-        return
-    engine.terminate()
-    try:
-        engine.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        engine.kill()
-        engine.wait()
+ENGINE_RECORD = os.path.join(CACHE, "dockerd.json")
+
+
+def clean_exec_root(root):
     # dockerd leaves the host's network namespace bound under its exec root.
     with open("/proc/self/mounts") as f:
         mounts = [line.split()[1] for line in f]
-    for mp in sorted((m for m in mounts if m.startswith(exec_root + "/")), reverse=True):
+    for mp in sorted((m for m in mounts if m.startswith(root + "/")), reverse=True):
         subprocess.run(["umount", "-l", mp], capture_output=True)
-    shutil.rmtree(exec_root, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def stop_engine():
+    if engine is None:
+        return
+    if engine.poll() is None:
+        engine.terminate()
+        try:
+            engine.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            engine.kill()
+            engine.wait()
+    clean_exec_root(exec_root)
+    try:
+        os.unlink(ENGINE_RECORD)
+    except OSError:
+        pass
+
+
+def stop_stale_engine():
+    """A run killed outright (a ctest timeout) leaves its dockerd on the
+    cache's data root: stop it (we hold the lock, so it is nobody's now)."""
+    try:
+        rec = json.load(open(ENGINE_RECORD))
+        pid, root = int(rec["pid"]), rec["exec_root"]
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except (OSError, ValueError, KeyError):
+        return
+    if b"dockerd" not in os.path.basename(cmdline[0]) or root.encode() not in cmdline:
+        return
+    log(f"stopping the dockerd (pid {pid}) a killed run left behind")
+    os.kill(pid, 15)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=30)
+    clean_exec_root(root)
 
 
 # Registered after harness's own cleanup, so it runs first: the engine is
@@ -137,6 +165,7 @@ if os.environ.get("SPOA_DOCKER_HOST"):
     env["DOCKER_HOST"] = os.environ["SPOA_DOCKER_HOST"]
     log(f"docker engine: {env['DOCKER_HOST']} (SPOA_DOCKER_HOST)")
 else:
+    stop_stale_engine()
     t0 = time.time()
     # A short path: containerd's sockets live under the exec root.
     exec_root = subprocess.run(["mktemp", "-d", "/tmp/sidk.XXXXXX"], capture_output=True,
@@ -150,6 +179,8 @@ else:
     engine = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL)
     logf.close()
+    with open(ENGINE_RECORD, "w") as f:
+        json.dump({"pid": engine.pid, "exec_root": exec_root}, f)
     ok = wait_for(lambda: engine.poll() is not None or
                   docker("version", timeout=10).returncode == 0, timeout=60, step=0.5)
     if engine.poll() is not None or not ok:
