@@ -179,6 +179,7 @@ idp = IdP()
 echo = EchoBackend()
 trace = os.path.join(tmpdir(), "agent.strace")
 agent = Agent({
+    "workers": conf.get("workers", 0),      # as packaged: 0, one per CPU
     "state_dir": os.path.join(tmpdir(), "state"),
     "fetch": {"ca_file": os.path.join(pki(), "ca.pem")},
     "issuers": [{"name": "idp", "issuer": idp.issuer, "audiences": [AUD],
