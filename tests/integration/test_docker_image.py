@@ -114,12 +114,18 @@ def engine_log_tail(n=15):
 ENGINE_RECORD = os.path.join(CACHE, "dockerd.json")
 
 
-def clean_exec_root(root):
-    # dockerd leaves the host's network namespace bound under its exec root.
-    with open("/proc/self/mounts") as f:
-        mounts = [line.split()[1] for line in f]
-    for mp in sorted((m for m in mounts if m.startswith(root + "/")), reverse=True):
+def unmount_and_remove(root):
+    """Unmount whatever is mounted below ${root}, then remove it (dockerd
+    leaves the host's network namespace bound under its exec root)."""
+    def below():
+        with open("/proc/self/mounts") as f:
+            return sorted((line.split()[1] for line in f
+                           if line.split()[1].startswith(root + "/")), reverse=True)
+    for mp in below():
         subprocess.run(["umount", "-l", mp], capture_output=True)
+    if below():
+        log(f"not removing {root}: still mounted below it: {below()}")
+        return
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -133,7 +139,7 @@ def stop_engine():
         except subprocess.TimeoutExpired:
             engine.kill()
             engine.wait()
-    clean_exec_root(exec_root)
+    unmount_and_remove(exec_root)
     try:
         os.unlink(ENGINE_RECORD)
     except OSError:
@@ -154,7 +160,7 @@ def stop_stale_engine():
     log(f"stopping the dockerd (pid {pid}) a killed run left behind")
     os.kill(pid, 15)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=30)
-    clean_exec_root(root)
+    unmount_and_remove(root)
 
 
 # Registered after harness's own cleanup, so it runs first: the engine is
@@ -269,7 +275,9 @@ t0 = time.time()
 base_cold = docker("image", "inspect", BASE_TAG).returncode != 0
 if base_cold:
     root = os.path.join(CACHE, "rootfs.tmp")
-    shutil.rmtree(root, ignore_errors=True)
+    # (A debootstrap killed midway may have left proc/sys mounted in it:
+    # unmount_and_remove() unmounts before it removes.)
+    unmount_and_remove(root)
     try:
         base_rootfs(root)
         tar = subprocess.Popen(["tar", "-C", root, "--numeric-owner", "-c", "."],
@@ -281,7 +289,7 @@ if base_cold:
         if r.returncode != 0:
             raise RuntimeError(f"docker import: {r.stderr.strip()}")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        unmount_and_remove(root)
     timed("base image (debootstrap + docker import)", t0)
 else:
     log(f"base image {BASE_TAG}: cached")
