@@ -46,6 +46,7 @@ static struct {
 };
 
 static _Atomic uint64_t suppressed_total;
+static _Atomic int log_fmt = LOG_FMT_TEXT;
 
 int
 log_level_parse(const char *s, enum log_level *out)
@@ -65,6 +66,24 @@ void
 log_set_level(enum log_level lvl)
 {
 	atomic_store_explicit(&log_threshold, (int)lvl, memory_order_relaxed);
+}
+
+int
+log_format_parse(const char *s, enum log_format *out)
+{
+	if (strcmp(s, "text") == 0)
+		*out = LOG_FMT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = LOG_FMT_JSON;
+	else
+		return (-1);
+	return (0);
+}
+
+void
+log_set_format(enum log_format fmt)
+{
+	atomic_store_explicit(&log_fmt, (int)fmt, memory_order_relaxed);
 }
 
 void
@@ -326,54 +345,159 @@ log_limited_flush(void)
 		report_suppressed(k);
 }
 
-void
-log_emit(enum log_level lvl, int with_errno, const char *fmt, ...)
+/* Append ${s} to ${line} (${*n} used of ${cap}) as a JSON string body. */
+static void
+json_str(char *line, size_t cap, size_t *n, const char *s)
 {
-	char line[LOG_LINE_MAX];
+	static const char hex[] = "0123456789abcdef";
+
+	for (; *s != '\0' && *n + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			line[(*n)++] = '\\';
+			line[(*n)++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(line + *n, "\\u00", 4);
+			line[*n + 4] = hex[c >> 4];
+			line[*n + 5] = hex[c & 15];
+			*n += 6;
+		} else {
+			line[(*n)++] = (char)c;
+		}
+	}
+}
+
+/* printf into ${line} at ${*n}, never past ${cap} - 2 (room for "\n"). */
+static void
+addf(char *line, size_t cap, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+addf(char *line, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (*n >= cap - 2)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(line + *n, cap - 1 - *n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n += (size_t)r < cap - 1 - *n ? (size_t)r : cap - 2 - *n;
+}
+
+/* The line's start: the text prefix, or the JSON object's first members. */
+static size_t
+line_head(char *line, size_t cap, enum log_level lvl, const char *event)
+{
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
-	size_t n;
-	int saved = errno;
-	int r;
+	size_t n = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	r = snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ spoa-iam[%d] %s: ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, (int)getpid(),
-	    log_names[lvl]);
-	n = (r < 0) ? 0 : (size_t)r;
+	if (atomic_load_explicit(&log_fmt, memory_order_relaxed) ==
+	    LOG_FMT_JSON)
+		addf(line, cap, &n, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d."
+		    "%03ldZ\",\"level\":\"%s\",\"pid\":%d,\"event\":\"%s\"",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, log_names[lvl],
+		    (int)getpid(), event);
+	else
+		addf(line, cap, &n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
+		    "spoa-iam[%d] %s: ", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    ts.tv_nsec / 1000000L, (int)getpid(), log_names[lvl]);
+	return (n);
+}
 
-	va_start(ap, fmt);
-	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		n += ((size_t)r < sizeof(line) - n) ? (size_t)r : sizeof(line) - n - 1;
-
-	if (with_errno && n < sizeof(line) - 1) {
-		char eb[128];
-
-		r = snprintf(line + n, sizeof(line) - n, ": %s",
-		    strerror_r(saved, eb, sizeof(eb)));
-		if (r > 0)
-			n += ((size_t)r < sizeof(line) - n) ? (size_t)r :
-			    sizeof(line) - n - 1;
-	}
-
+/* End ${line} (${n} bytes) and hand it to the sink, the ring or stderr. */
+static void
+line_out(enum log_level lvl, char *line, size_t cap, size_t n)
+{
 	/* Keep one record per line whatever the message contains. */
 	for (size_t i = 0; i < n; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
-	if (n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
+	if (n >= cap - 1)
+		n = cap - 2;
 	line[n++] = '\n';
 	line[n] = '\0';
-
 	if (log_sink != NULL)
 		log_sink(log_sink_arg, lvl, line);
 	else if (!ring_put(line, n))
 		write_all((const uint8_t *)line, n);
+}
+
+void
+log_event(enum log_level lvl, const char *event,
+    const struct log_field *f, size_t nf)
+{
+	char line[LOG_LINE_MAX];
+	bool json = atomic_load_explicit(&log_fmt, memory_order_relaxed) ==
+	    LOG_FMT_JSON;
+	size_t n = line_head(line, sizeof(line), lvl, event);
+	int saved = errno;
+
+	if (!json)
+		addf(line, sizeof(line), &n, "%s", event);
+	for (size_t i = 0; i < nf; i++) {
+		if (f[i].is_num) {
+			addf(line, sizeof(line), &n, json ? ",\"%s\":%lld" :
+			    " %s=%lld", f[i].key, f[i].num);
+		} else if (json) {
+			if (f[i].str == NULL)
+				continue;
+			addf(line, sizeof(line), &n, ",\"%s\":\"", f[i].key);
+			json_str(line, sizeof(line) - 4, &n, f[i].str);
+			addf(line, sizeof(line), &n, "\"");
+		} else {
+			addf(line, sizeof(line), &n, " %s=%s", f[i].key,
+			    f[i].str != NULL ? f[i].str : "-");
+		}
+	}
+	if (json) {
+		if (n >= sizeof(line) - 3)
+			n = sizeof(line) - 3;   /* a cut line still closes */
+		line[n++] = '}';
+	}
+	line_out(lvl, line, sizeof(line), n);
+	errno = saved;
+}
+
+void
+log_emit(enum log_level lvl, int with_errno, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX];
+	va_list ap;
+	size_t n, m = 0;
+	int saved = errno;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		m = (size_t)r < sizeof(msg) ? (size_t)r : sizeof(msg) - 1;
+	msg[m] = '\0';
+	if (with_errno && m < sizeof(msg) - 1) {
+		char eb[128];
+
+		(void)snprintf(msg + m, sizeof(msg) - m, ": %s",
+		    strerror_r(saved, eb, sizeof(eb)));
+	}
+	if (atomic_load_explicit(&log_fmt, memory_order_relaxed) ==
+	    LOG_FMT_JSON) {
+		n = line_head(line, sizeof(line), lvl, "log");
+		addf(line, sizeof(line), &n, ",\"msg\":\"");
+		json_str(line, sizeof(line) - 4, &n, msg);
+		addf(line, sizeof(line), &n, "\"}");
+	} else {
+		n = line_head(line, sizeof(line), lvl, "log");
+		addf(line, sizeof(line), &n, "%s", msg);
+	}
+	line_out(lvl, line, sizeof(line), n);
 	errno = saved;
 }

@@ -47,6 +47,16 @@ int log_level_parse(const char *s, enum log_level *out);
 /* log_set_level(lvl): set the threshold for all threads. */
 void log_set_level(enum log_level lvl);
 
+/* Line formats: text ("<time> spoa-iam[pid] <level>: <message>"), or one
+ * JSON object per line ({"ts", "level", "event", ...}). */
+enum log_format { LOG_FMT_TEXT = 0, LOG_FMT_JSON = 1 };
+
+/* log_format_parse(s, out): "text" or "json"; 0, or -1. */
+int log_format_parse(const char *s, enum log_format *out);
+
+/* log_set_format(fmt): the format of every later line, all threads. */
+void log_set_format(enum log_format fmt);
+
 /*
  * log_set_sink(fn, arg):
  * Route formatted lines to ${fn}(${arg}, level, line) instead of stderr
@@ -108,6 +118,28 @@ bool log_limited(unsigned key, const char *label);
  * thread now (a thread about to end).
  */
 void log_limited_flush(void);
+
+/*
+ * A field of a structured event: a string (NULL: left out) or, with
+ * is_num, a number.
+ */
+struct log_field {
+	const char *key;
+	const char *str;
+	long long num;
+	bool is_num;
+};
+
+/*
+ * log_event(lvl, event, fields, n):
+ * One line for ${event} with its ${n} ${fields}: in text, "${event}
+ * key=value ..." (a missing string is "-"); in JSON, {"ts", "level",
+ * "event": ${event}, key: value, ...} with every string escaped as JSON
+ * requires.  Unconditional; test LOG_ON() first.  The caller passes no
+ * token or secret (DESIGN.md §4).
+ */
+void log_event(enum log_level lvl, const char *event,
+    const struct log_field *fields, size_t n);
 
 /* log_emit(lvl, with_errno, fmt, ...): unconditional; use the macros. */
 void log_emit(enum log_level lvl, int with_errno, const char *fmt, ...)

@@ -106,27 +106,45 @@ printable(char *buf, size_t cap, const char *p, size_t len)
 	return (buf);
 }
 
-/* A deny is logged at most LOG_LIMIT_BURST times a second per reason and
- * worker; the rest is counted and summed up in one "suppressed" line. */
+/*
+ * One line per decision: allows at debug, denies at info, a deny logged at
+ * most LOG_LIMIT_BURST times a second per reason and worker (the rest is
+ * counted and summed up in one "suppressed" line).  The request id is
+ * HAProxy's unique-id, so the line joins HAProxy's log and APIM's; the
+ * subject is a short hash, the token itself never appears.
+ */
 static void
-log_verdict(const struct facts *f, const struct verdict *v)
+log_verdict(const struct facts *f, const struct verdict *v, uint64_t t0_ns)
 {
 	char uid[129], src[64], path[129];
+	enum log_level lvl = v->allow ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 
-	if (v->allow) {
-		log_debug("allow unique_id=%s route=%s src=%s",
-		    printable(uid, sizeof(uid), f->unique_id.ptr, f->unique_id.len),
-		    v->route ? v->route : "-", facts_src_text(f, src, sizeof(src)));
+	if (!LOG_ON(lvl) || (!v->allow && !log_limited((unsigned)v->reason,
+	    deny_labels[v->reason])))
 		return;
+	{
+		const struct log_field fields[] = {
+			{ "unique_id", printable(uid, sizeof(uid),
+			    f->unique_id.ptr, f->unique_id.len), 0, false },
+			{ "route", v->route ? v->route : "-", 0, false },
+			{ "result", v->allow ? "allow" : "deny", 0, false },
+			{ "reason", reason_name(v->reason), 0, false },
+			{ "status", NULL, v->status, true },
+			{ "src", facts_src_text(f, src, sizeof(src)), 0, false },
+			{ "path", printable(path, sizeof(path), f->path.ptr,
+			    f->path.len), 0, false },
+			{ "detail", v->detail ? v->detail : "-", 0, false },
+			{ "issuer", v->issuer, 0, false },
+			{ "kid", v->kid[0] ? v->kid : NULL, 0, false },
+			{ "sub_hash", v->sub_hash[0] ? v->sub_hash : NULL, 0,
+			    false },
+			{ "us", NULL, (long long)((util_mono_ns() - t0_ns) /
+			    1000), true },
+		};
+
+		log_event(lvl, v->allow ? "allow" : "deny", fields,
+		    ARRAY_SIZE(fields));
 	}
-	log_info_limited((unsigned)v->reason, deny_labels[v->reason],
-	    "deny unique_id=%s route=%s reason=%s status=%d src=%s "
-	    "path=%s detail=%s",
-	    printable(uid, sizeof(uid), f->unique_id.ptr, f->unique_id.len),
-	    v->route ? v->route : "-", reason_name(v->reason), v->status,
-	    facts_src_text(f, src, sizeof(src)),
-	    printable(path, sizeof(path), f->path.ptr, f->path.len),
-	    v->detail ? v->detail : "-");
 }
 
 static int64_t
@@ -209,7 +227,7 @@ answer(struct handler *h, const struct facts *f, struct verdict *v,
 		n = answer_encode(v, sid, fid, out, mfs);
 	}
 	account(h, v, t0_ns);
-	log_verdict(f, v);
+	log_verdict(f, v, t0_ns);
 	if (n < 0) {
 		log_error("cannot encode the ACK for stream %llu frame %llu",
 		    (unsigned long long)sid, (unsigned long long)fid);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "log.h"
 #include "util.h"
 #include "testsupport.h"
@@ -130,12 +132,69 @@ test_limited(void **state)
 	ts_log_capture_stop();
 }
 
+/* log_format "json": one object per line, every string escaped; text
+ * keeps "key=value". */
+static void
+test_json(void **state)
+{
+	const struct log_field f[] = {
+		{ "unique_id", "7F00:1\"x\\y\ttab", 0, false },
+		{ "route", NULL, 0, false },
+		{ "status", NULL, 403, true },
+		{ "kid", "k\x01", 0, false },
+	};
+	const char *out;
+	cJSON *j;
+
+	(void)state;
+	log_set_format(LOG_FMT_JSON);
+	ts_log_capture_start();
+	log_event(LOG_LVL_INFO, "deny", f, 4);
+	log_emit(LOG_LVL_WARN, 0, "plain \"quoted\" %s", "line");
+	out = ts_log_captured();
+	{
+		char first[1024];
+		const char *nl = strchr(out, '\n');
+
+		assert_non_null(nl);
+		memcpy(first, out, (size_t)(nl - out));
+		first[nl - out] = '\0';
+		assert_non_null(j = cJSON_Parse(first));
+		assert_string_equal(cJSON_GetObjectItem(j, "event")->valuestring,
+		    "deny");
+		assert_string_equal(cJSON_GetObjectItem(j, "level")->valuestring,
+		    "info");
+		assert_string_equal(cJSON_GetObjectItem(j, "unique_id")->valuestring,
+		    "7F00:1\"x\\y\ttab");
+		assert_null(cJSON_GetObjectItem(j, "route"));
+		assert_int_equal(cJSON_GetObjectItem(j, "status")->valuedouble, 403);
+		assert_string_equal(cJSON_GetObjectItem(j, "kid")->valuestring,
+		    "k\x01");
+		assert_non_null(cJSON_GetObjectItem(j, "ts"));
+		cJSON_Delete(j);
+		assert_non_null(j = cJSON_Parse(nl + 1));
+		assert_string_equal(cJSON_GetObjectItem(j, "msg")->valuestring,
+		    "plain \"quoted\" line");
+		assert_string_equal(cJSON_GetObjectItem(j, "event")->valuestring,
+		    "log");
+		cJSON_Delete(j);
+	}
+	ts_log_capture_stop();
+	log_set_format(LOG_FMT_TEXT);
+	ts_log_capture_start();
+	log_event(LOG_LVL_INFO, "deny", f, 4);
+	assert_non_null(strstr(ts_log_captured(), " info: deny unique_id=7F00:1"));
+	assert_non_null(strstr(ts_log_captured(), " route=- status=403 kid=k"));
+	ts_log_capture_stop();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blocked_stderr),
 		cmocka_unit_test(test_limited),
+		cmocka_unit_test(test_json),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
