@@ -1,9 +1,14 @@
 /*
  * admin.c: see admin.h.  Deliberately small: GET only, one request per
- * connection, 8 KiB request cap, 2 s to send it, at most ADMIN_CONNS_MAX
- * connections at a time (more are closed at once), nothing on it changes
+ * connection, 8 KiB request cap, 2 s to send it, nothing on it changes
  * state.  The answer is sent as the client takes it, with 2 s at most
  * between two pieces taken and 30 s in all.
+ *
+ * It cannot be locked out by idle connections: at most ADMIN_CONNS_MAX are
+ * open, at most ADMIN_CONNS_PER_ADDR from one address; a connection over
+ * either cap takes the place of the oldest one still waiting for its
+ * request (the same address's first), and a new connection's request is
+ * read at once, so a probe is answered in the loop turn that accepts it.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -38,6 +43,10 @@
 #define ADMIN_TIMEOUT    2.0
 #define ADMIN_SEND_MAX   30.0         /* to send a whole answer */
 
+#ifndef SPOA_VERSION
+#define SPOA_VERSION "dev"
+#endif
+
 struct aconn;
 
 struct admin {
@@ -50,6 +59,7 @@ struct admin {
 	const struct stats_set *stats;
 	struct admin_providers prov;
 	double idle_s, send_max_s;    /* ADMIN_TIMEOUT, ADMIN_SEND_MAX */
+	uint64_t shed, refused;       /* connections closed by the caps */
 };
 
 struct aconn {
@@ -58,6 +68,8 @@ struct aconn {
 	int fd;
 	ev_io io;
 	ev_timer timer;
+	struct sockaddr_storage peer; /* its address (the port is ignored) */
+	socklen_t peer_len;
 	size_t len;
 	char buf[ADMIN_REQ_MAX];
 	char *out;                    /* the answer, head and body ... */
@@ -469,6 +481,17 @@ note_start(void)
 		started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Seconds since the process started. */
+static double
+uptime_s(void)
+{
+	struct timespec ts;
+
+	if (started_at == 0. || clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (0.);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - started_at);
+}
+
 /* process_* metrics, as Prometheus client libraries export them. */
 static void
 render_process(struct abuf *b)
@@ -631,24 +654,35 @@ serve(struct aconn *c, const char *path, size_t plen, bool head)
 	struct admin *a = c->a;
 	struct abuf b = { 0 };
 
-	if (MEM_EQ_LIT(path, plen, "/healthz")) {
-		reply(c, 200, "text/plain", "ok\n", 3, head);
-	} else if (MEM_EQ_LIT(path, plen, "/readyz")) {
+	bool health = MEM_EQ_LIT(path, plen, "/healthz");
+
+	if (health || MEM_EQ_LIT(path, plen, "/readyz")) {
 		struct abuf src = { 0 };
 		bool ok = true;
 
+		/* /healthz: the process answers (always 200, for liveness);
+		 * /readyz: 200 only when ready.  The same document. */
 		if (a->prov.ready != NULL)
 			ok = a->prov.ready(a->prov.arg, &src);
-		abuf_printf(&b, "{\"ready\":%s,\"sources\":%.*s}\n",
-		    ok ? "true" : "false", src.len ? (int)src.len : 2,
+		abuf_printf(&b, "{\"status\":\"%s\",\"ready\":%s,"
+		    "\"version\":\"%s\",\"uptime_s\":%.0f,\"sources\":%.*s}\n",
+		    ok ? "ok" : "not_ready", ok ? "true" : "false", SPOA_VERSION,
+		    uptime_s(), src.len ? (int)src.len : 2,
 		    src.len ? src.p : "{}");
 		if (b.oom || src.oom)
-			reply(c, 503, "text/plain", "out of memory\n", 14, head);
+			reply(c, health ? 200 : 503, "text/plain",
+			    "out of memory\n", 14, head);
 		else
-			reply(c, ok ? 200 : 503, "application/json", b.p,
-			    b.len, head);
+			reply(c, ok || health ? 200 : 503, "application/json",
+			    b.p, b.len, head);
 		free(src.p);
 	} else if (MEM_EQ_LIT(path, plen, "/metrics")) {
+		family(&b, "spoa_iam_admin_connections_shed_total", "counter",
+		    "Admin connections closed before their request to make "
+		    "room for a new one (per-address or total cap).", a->shed);
+		family(&b, "spoa_iam_admin_connections_refused_total",
+		    "counter", "Admin connections closed at once: every "
+		    "connection in the way was being answered.", a->refused);
 		admin_render_metrics(a->stats, &a->prov, &b);
 		if (b.oom)
 			reply(c, 503, "text/plain", "out of memory\n", 14, head);
@@ -660,35 +694,47 @@ serve(struct aconn *c, const char *path, size_t plen, bool head)
 	free(b.p);
 }
 
-static void
-on_conn_read(struct ev_loop *loop, ev_io *io, int revents)
+/*
+ * Read what ${c} sent and answer once its request is whole.  True while
+ * ${c} still waits for its request; false once it is being answered or
+ * has been closed (and freed).
+ */
+static bool
+aconn_read(struct aconn *c)
 {
-	struct aconn *c = container_of(io, struct aconn, io);
 	const char *path;
 	size_t plen;
 	bool head = false;
 	ssize_t n;
 	int r;
 
-	(void)revents;
 	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return (true);
 	if (n <= 0) {
 		aconn_free(c);
-		return;
+		return (false);
 	}
 	c->len += (size_t)n;
 	r = admin_parse_request(c->buf, c->len, &path, &plen, &head);
 	if (r == 0 && c->len < sizeof(c->buf))
-		return;
-	ev_io_stop(loop, &c->io);       /* one request: no more reading */
+		return (true);
+	ev_io_stop(c->a->loop, &c->io); /* one request: no more reading */
 	if (r == 1)
 		serve(c, path, plen, head);
 	else if (r == -2)
 		reply(c, 405, "text/plain", "read-only: GET only\n", 20, false);
 	else
 		reply(c, 400, "text/plain", "bad request\n", 12, false);
+	return (false);
+}
+
+static void
+on_conn_read(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	(void)aconn_read(container_of(io, struct aconn, io));
 }
 
 static void
@@ -697,6 +743,89 @@ on_conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	aconn_free(container_of(t, struct aconn, timer));
+}
+
+/* Whether ${a} and ${b} come from the same address (ports aside). */
+static bool
+same_addr(const struct aconn *a, const struct aconn *b)
+{
+	const struct sockaddr *x = (const void *)&a->peer;
+	const struct sockaddr *y = (const void *)&b->peer;
+
+	if (x->sa_family != y->sa_family)
+		return (false);
+	if (x->sa_family == AF_INET)
+		return (((const struct sockaddr_in *)x)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)y)->sin_addr.s_addr);
+	if (x->sa_family == AF_INET6)
+		return (memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
+		    &((const struct sockaddr_in6 *)y)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0);
+	return (true);                  /* no address: all one client */
+}
+
+/* The connection to close for ${c} (not yet listed), NULL if none may go;
+ * *${full}: whether one must. */
+static struct aconn *
+pick_victim(struct admin *a, const struct aconn *c, bool *full)
+{
+	struct aconn *victim = NULL;
+	size_t same = 0, most = 0;
+
+	for (struct aconn *o = a->conns; o != NULL; o = o->next)
+		same += same_addr(o, c);
+	*full = same >= ADMIN_CONNS_PER_ADDR || a->nconns >= ADMIN_CONNS_MAX;
+	if (!*full)
+		return (NULL);
+	for (struct aconn *o = a->conns; o != NULL; o = o->next) {
+		size_t n = 0;
+
+		if (o->out != NULL)
+			continue;       /* being answered: it goes soon */
+		if (same >= ADMIN_CONNS_PER_ADDR) {
+			if (same_addr(o, c))
+				victim = o;     /* the last seen is the oldest */
+			continue;
+		}
+		for (const struct aconn *p = a->conns; p != NULL; p = p->next)
+			n += same_addr(o, p);
+		if (n >= most) {
+			most = n;
+			victim = o;
+		}
+	}
+	return (victim);
+}
+
+/*
+ * Make room for ${c}, not yet listed: when its address already holds
+ * ADMIN_CONNS_PER_ADDR connections, close that address's oldest one still
+ * waiting for its request; when all ADMIN_CONNS_MAX are taken, the oldest
+ * such of the address holding the most (a client with one connection, a
+ * probe, is the last to lose it).  False when there is no room to make
+ * (every connection in the way is being answered).  The list is newest
+ * first.  A victim's request that has just arrived is answered first.
+ */
+static bool
+make_room(struct admin *a, const struct aconn *c)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		bool full;
+		struct aconn *victim = pick_victim(a, c, &full);
+
+		if (!full)
+			return (true);
+		if (victim == NULL)
+			return (false);
+		/* A request that has just arrived is answered, not lost;
+		 * whoever is still waiting after that goes. */
+		if (tries < 3 && !aconn_read(victim))
+			continue;
+		a->shed++;
+		aconn_free(victim);
+		return (true);
+	}
+	return (false);
 }
 
 static void
@@ -711,12 +840,21 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	    "admin_listen");
 	if (fd == -1)
 		return;
-	if (a->nconns >= ADMIN_CONNS_MAX || (c = calloc(1, sizeof(*c))) == NULL) {
-		close(fd);              /* refused: too many at once */
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
 		return;
 	}
 	c->a = a;
 	c->fd = fd;
+	c->peer_len = sizeof(c->peer);
+	if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) != 0)
+		c->peer.ss_family = AF_UNSPEC;
+	if (!make_room(a, c)) {
+		a->refused++;
+		close(fd);
+		free(c);
+		return;
+	}
 	c->next = a->conns;
 	c->pprev = &a->conns;
 	if (a->conns != NULL)
@@ -727,6 +865,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	ev_io_start(loop, &c->io);
 	ev_timer_init(&c->timer, on_conn_timeout, a->idle_s, 0.);
 	ev_timer_start(loop, &c->timer);
+	/* A probe's request is usually there already: answer it now, before
+	 * later connections can push this one out. */
+	(void)aconn_read(c);
 }
 
 /* The gate's watch function: the one admin listener. */
@@ -763,6 +904,9 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 	}
 	server_gate_init(&a->gate, loop, watch_listener, a);
 	ev_io_init(&a->io, on_accept, a->fd, EV_READ);
+	/* Requests that arrived go before new connections, which may push
+	 * their connections out. */
+	ev_set_priority(&a->io, EV_MINPRI);
 	ev_io_start(loop, &a->io);
 	log_info("admin endpoints on http://%s (/healthz /readyz /metrics)",
 	    addr->text);

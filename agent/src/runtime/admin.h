@@ -2,9 +2,15 @@
  * admin.h: the read-only admin listener (admin_listen): GET /healthz,
  * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
  * answered (at the pace the client takes it, 2 s at most without progress,
- * 30 s in all) and closed; at most 32 connections at a time (more are closed at
- * once), accepts paused for a second when out of descriptors.  Runs on the
- * main thread's loop.
+ * 30 s in all) and closed; accepts paused for a second when out of
+ * descriptors.  Runs on the main thread's loop, never a worker's.
+ *
+ * Idle connections cannot lock it out: at most ADMIN_CONNS_MAX at a time
+ * and ADMIN_CONNS_PER_ADDR from one address; a new connection over a cap
+ * replaces the oldest one that has not sent its request yet (that
+ * address's own first), and is closed at once only when every connection
+ * in its way is being answered.  A new connection's request is read as
+ * soon as it is accepted.
  */
 #ifndef SPOA_ADMIN_H
 #define SPOA_ADMIN_H
@@ -14,6 +20,8 @@
 
 /* Admin connections open at once, at most (each holds a descriptor). */
 #define ADMIN_CONNS_MAX 32
+/* ... and from one client address (a probe and a scraper are two). */
+#define ADMIN_CONNS_PER_ADDR 8
 
 struct ev_loop;
 struct listen_addr;
@@ -26,7 +34,7 @@ struct abuf;
  * Providers, called on the main thread for each request:
  * ready(arg, body): append a JSON object describing each source to ${body}
  *   and return true when every issuer has usable keys and the policy (if
- *   any) is loaded.
+ *   any) is loaded.  /readyz and /healthz show it.
  * metrics(arg, body): append Prometheus text lines of the provider.
  */
 struct admin_providers {
