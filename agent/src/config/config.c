@@ -35,6 +35,7 @@
 #include "cidr.h"
 #include "claims.h"
 #include "fileio.h"
+#include "json_doc.h"
 #include "json_strict.h"
 #include "jwa.h"
 #include "log.h"
@@ -891,126 +892,25 @@ check_unique(struct pctx *c, const char *arr, const char *field,
 	free(refs);
 }
 
-/* Duplicate keys anywhere in the tree (cJSON keeps both members). */
-static void
-check_dups(struct pctx *c, const cJSON *it, const char *path)
-{
-	char p[CFG_PATH_MAX];
-	const cJSON *e;
-	size_t n, i;
-
-	if (cJSON_IsArray(it)) {
-		i = 0;
-		for (e = it->child; e != NULL; e = e->next, i++) {
-			if (e->child == NULL)
-				continue;
-			path_idx(p, sizeof(p), path, i);
-			check_dups(c, e, p);
-		}
-		return;
-	}
-	if (!cJSON_IsObject(it) || it->child == NULL)
-		return;
-	n = count_children(it);
-	if (n > 1) {
-		struct name_ref *refs = xcalloc(c, n, sizeof(*refs));
-
-		if (refs == NULL)
-			return;
-		i = 0;
-		for (e = it->child; e != NULL; e = e->next, i++)
-			refs[i] = (struct name_ref){
-			    e->string != NULL ? e->string : "", i };
-		qsort(refs, n, sizeof(*refs), name_ref_cmp);
-		for (i = 1; i < n; i++) {
-			if (strcmp(refs[i].name, refs[i - 1].name) != 0)
-				continue;
-			if (i >= 2 && strcmp(refs[i].name,
-			    refs[i - 2].name) == 0)
-				continue;       /* reported once per key */
-			path_key(p, sizeof(p), path, refs[i].name);
-			perr(c, p, "duplicate key");
-		}
-		free(refs);
-	}
-	for (e = it->child; e != NULL; e = e->next) {
-		if (e->child == NULL)
-			continue;
-		path_key(p, sizeof(p), path, e->string);
-		check_dups(c, e, p);
-	}
-}
-
 /* Loading the JSON text ------------------------------------------------ */
 
 /*
- * Reject what cJSON would accept or silently truncate: invalid UTF-8,
- * control bytes (raw, or "\u0000" which would cut a C string short).
- * Return 0, or -1 with *${off} and *${why} set.
+ * The rules of the one strict tokenizer (json_strict.h), with room for any
+ * config: nesting far beyond the schema's, arrays as long as memory allows
+ * (the schema caps those it must), objects of up to 16384 keys (each key is
+ * checked against the earlier ones of its object, so large objects cost
+ * more; the schema's objects have a few dozen).
  */
-static int
-json_prescan(const char *buf, size_t len, size_t *off, const char **why)
-{
-	const unsigned char *b = (const unsigned char *)buf;
-	bool in_str = false;
-	size_t i = 0, n;
+static const struct json_limits cfg_json_limits = {
+	64, 1u << 24, 0, 0, 16384
+};
 
-	while (i < len) {
-		unsigned char ch = b[i];
-
-		*off = i;
-		if (ch >= 0x80) {
-			if ((n = json_strict_utf8_len(b + i, len - i)) == 0) {
-				*why = "invalid UTF-8";
-				return (-1);
-			}
-			i += n;
-			continue;
-		}
-		if (ch < 0x20 && (in_str || (ch != '\t' && ch != '\n' &&
-		    ch != '\r'))) {
-			*why = "control character";
-			return (-1);
-		}
-		if (in_str && ch == '\\') {
-			if (len - i >= 6 && b[i + 1] == 'u' &&
-			    memcmp(b + i + 2, "0000", 4) == 0) {
-				*why = "\\u0000 in a string";
-				return (-1);
-			}
-			i += 2;          /* the escaped byte is ASCII or caught by cJSON */
-			continue;
-		}
-		if (ch == '"')
-			in_str = !in_str;
-		i++;
-	}
-	return (0);
-}
-
-static void
-line_col(const char *buf, size_t off, size_t *line, size_t *col)
-{
-	size_t i, l = 1, last = 0;
-
-	for (i = 0; i < off; i++) {
-		if (buf[i] == '\n') {
-			l++;
-			last = i + 1;
-		}
-	}
-	*line = l;
-	*col = off - last + 1;
-}
-
-/* Parse ${buf}; NULL after reporting if it is not one JSON object. */
+/* Parse ${buf}; NULL after reporting if it is not one strict JSON object. */
 static cJSON *
 json_load(struct pctx *c, const char *buf, size_t len)
 {
-	const char *why, *end = NULL;
-	size_t off = 0, line, col;
-	cJSON *root = NULL;
-	char *copy;
+	struct json_error err;
+	cJSON *root;
 
 	if (buf == NULL || len == 0) {
 		perr(c, "", "empty document");
@@ -1021,46 +921,16 @@ json_load(struct pctx *c, const char *buf, size_t len)
 		    CFG_DOC_MAX);
 		return (NULL);
 	}
-	if (json_prescan(buf, len, &off, &why) != 0) {
-		line_col(buf, off, &line, &col);
-		perr(c, "", "invalid JSON at line %zu, column %zu: %s", line,
-		    col, why);
+	if ((root = json_doc_parse(buf, len, &cfg_json_limits, &err)) == NULL) {
+		perr(c, "", "invalid JSON at line %zu, column %zu: %s",
+		    err.line, err.col, err.why);
 		return (NULL);
-	}
-	/* cJSON gets a NUL-terminated copy: it never reads past it. */
-	if ((copy = malloc(len + 1)) == NULL) {
-		oom(c);
-		return (NULL);
-	}
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-	if (root == NULL) {
-		off = (end != NULL && end >= copy && end <= copy + len) ?
-		    (size_t)(end - copy) : 0;
-		line_col(copy, off, &line, &col);
-		perr(c, "", "invalid JSON at line %zu, column %zu", line, col);
-		goto out;
-	}
-	off = (size_t)(end - copy);
-	while (off < len && (copy[off] == ' ' || copy[off] == '\t' ||
-	    copy[off] == '\n' || copy[off] == '\r'))
-		off++;
-	if (off < len) {
-		line_col(copy, off, &line, &col);
-		perr(c, "", "unexpected data after the JSON document at line "
-		    "%zu, column %zu", line, col);
-		cJSON_Delete(root);
-		root = NULL;
-		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
 		perr(c, "", "must be a JSON object");
 		cJSON_Delete(root);
-		root = NULL;
+		return (NULL);
 	}
-out:
-	free(copy);
 	return (root);
 }
 
@@ -2680,7 +2550,6 @@ config_parse(const char *buf, size_t len, const char *base_dir,
 		if ((cfg = xcalloc(&c, 1, sizeof(*cfg))) != NULL) {
 			if (base_dir != NULL)
 				cfg->base_dir = xstrdup(&c, base_dir);
-			check_dups(&c, root, "");
 			parse_config(&c, root, cfg);
 		}
 		cJSON_Delete(root);
@@ -2770,7 +2639,6 @@ config_policy_parse(const char *buf, size_t len, const char *name,
 		c.have_client_ca = base->client_ca_file != NULL;
 		c.creds = cfg->credentials;
 		c.ncreds = cfg->ncredentials;
-		check_dups(&c, root, "");
 		check_keys(&c, root, "", keys);
 		(void)get_str(&c, root, "", "version", false, NULL, 0,
 		    &cfg->policy_version);

@@ -4,8 +4,9 @@
  *
  * jws_parse() splits and decodes a token, validates both JSON parts by the
  * rules of json_strict_check() (no duplicate keys, UTF-8, depth and member
- * caps; checked while their trees are built, in one pass) and reads the
- * header fields the verifier needs.  It does no cryptography: the
+ * caps; checked while cJSON's constructors build their trees, in one pass
+ * of the strict tokenizer: json_doc.h) and reads the header fields the
+ * verifier needs.  It does no cryptography: the
  * result is NOT trusted until the signature over jws.signing_input has been
  * verified with a key and algorithm taken from our own key set.
  *
@@ -141,10 +142,9 @@ void jws_release(struct jws *j);
 /*
  * jws_tree_free(tree):
  * Release a header or payload tree taken over from a struct jws (a caller
- * that keeps j.payload sets it to NULL before jws_release()).  These trees
- * are read with the cJSON API but are built in one allocation: never pass
- * them to cJSON_Delete() or to any cJSON function that modifies a tree.
- * NULL is a no-op.
+ * that keeps j.payload sets it to NULL before jws_release()).  These are
+ * ordinary cJSON trees (json_doc_parse()): this is cJSON_Delete().  NULL
+ * is a no-op.
  */
 void jws_tree_free(struct cJSON *tree);
 
