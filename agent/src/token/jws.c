@@ -159,17 +159,10 @@ jws_release(struct jws *j)
 {
 	if (j == NULL)
 		return;
-	jws_tree_free(j->header);
+	free(j->hdr_text);
 	jws_tree_free(j->payload);
 	free(j->sig);
 	memset(j, 0, sizeof(*j));
-}
-
-/* The member ${name} of object ${obj}, matched case-sensitively. */
-static const cJSON *
-member(const cJSON *obj, const char *name)
-{
-	return (cJSON_GetObjectItemCaseSensitive(obj, name));
 }
 
 void
@@ -181,7 +174,8 @@ jws_tree_free(struct cJSON *tree)
 /*
  * Decode segment ${seg}/${seglen} into ${buf} (${cap} bytes), then check
  * it and build its tree in one pass of the strict tokenizer (json_doc.h).
- * Return the tree or NULL with *${detail} set.
+ * Return the tree or NULL with *${detail} set.  (The payload's; the
+ * header is read without a tree, read_header().)
  */
 static cJSON *
 decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
@@ -207,47 +201,152 @@ decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
 	return (tree);
 }
 
-/* Header rules once "alg" is known good; see jws.h. */
-static int
-check_header(struct jws *out, const char **detail)
-{
-	const cJSON *h = out->header, *it;
+/* ---- the header, read from the tokenizer's events ---------------------- */
 
-	if (member(h, "crit") != NULL) {
+#define HDR_ALG_MAX	16	/* longer than any name jwa_parse() knows */
+#define HDR_TYP_INLINE	64
+
+/*
+ * What jws_parse() needs from the header, taken from the strict
+ * tokenizer's events as they go by (no tree: the header is read once and
+ * dropped).  Kinds: 0 absent, JSON_EV_STRING, or -1 for any other type.
+ * Duplicates never reach here (the tokenizer refuses them).
+ */
+struct hdr_read {
+	int alg_kind, kid_kind, typ_kind;
+	bool crit, b64, enc, zip;
+	size_t alg_len, kid_len, typ_len;
+	char alg[HDR_ALG_MAX + 1];	/* cut at HDR_ALG_MAX (alg_len is whole) */
+	char kid[JWS_KID_MAX + 1];	/* if kid_len <= JWS_KID_MAX */
+	char typ_inline[HDR_TYP_INLINE];
+	char *typ;			/* typ_inline, or malloc'd if longer */
+};
+
+#define KEY_IS(ev, lit)	((ev)->key_len == sizeof(lit) - 1 &&		\
+	memcmp((ev)->key, (lit), sizeof(lit) - 1) == 0)
+
+/* A json_event_fn: the header's top-level members that matter. */
+static const char *
+hdr_event(void *arg, const struct json_event *ev)
+{
+	struct hdr_read *h = arg;
+	int kind;
+
+	if (ev->depth != 1 || ev->key == NULL)
+		return (NULL);
+	kind = ev->type == JSON_EV_STRING ? JSON_EV_STRING : -1;
+	if (KEY_IS(ev, "alg")) {
+		h->alg_kind = kind;
+		if (kind == JSON_EV_STRING) {
+			h->alg_len = ev->len;
+			memcpy(h->alg, ev->str, ev->len < HDR_ALG_MAX ? ev->len :
+			    HDR_ALG_MAX);
+			h->alg[ev->len < HDR_ALG_MAX ? ev->len : HDR_ALG_MAX] =
+			    '\0';
+		}
+	} else if (KEY_IS(ev, "kid")) {
+		h->kid_kind = kind;
+		if (kind == JSON_EV_STRING) {
+			h->kid_len = ev->len;
+			if (ev->len <= JWS_KID_MAX)
+				memcpy(h->kid, ev->str, ev->len + 1);
+		}
+	} else if (KEY_IS(ev, "typ")) {
+		h->typ_kind = kind;
+		if (kind == JSON_EV_STRING) {
+			h->typ_len = ev->len;
+			if (ev->len < sizeof(h->typ_inline))
+				h->typ = h->typ_inline;
+			else if ((h->typ = malloc(ev->len + 1)) == NULL)
+				return ("out of memory");
+			memcpy(h->typ, ev->str, ev->len + 1);
+		}
+	} else if (KEY_IS(ev, "crit")) {
+		h->crit = true;
+	} else if (KEY_IS(ev, "b64")) {
+		h->b64 = true;
+	} else if (KEY_IS(ev, "enc")) {
+		h->enc = true;
+	} else if (KEY_IS(ev, "zip")) {
+		h->zip = true;
+	}
+	return (NULL);
+}
+
+#undef KEY_IS
+
+/*
+ * Check and read the decoded header ${buf}/${n} into ${h} (zeroed by the
+ * caller) in one pass of the strict tokenizer.  0, or -1 with *${detail}.
+ */
+static int
+read_header(const uint8_t *buf, size_t n, const struct jws_limits *lim,
+    struct hdr_read *h, const char **detail)
+{
+	const struct json_limits jl = { lim->header_max_depth,
+	    lim->header_max_members, 1, 0, 0 };
+	struct json_error err;
+
+	if (json_strict_parse((const char *)buf, n, &jl, hdr_event, h,
+	    &err) != 0) {
+		*detail = json_detail(err.why, 1);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Header rules once "alg" is known good; see jws.h.  Fills kid and typ. */
+static int
+check_header(struct jws *out, const struct hdr_read *h, const char **detail)
+{
+	char *t;
+
+	if (h->crit) {
 		*detail = "crit header is not supported";
 		return (-1);
 	}
-	if (member(h, "b64") != NULL) {
+	if (h->b64) {
 		*detail = "b64 header is not supported";
 		return (-1);
 	}
-	if (member(h, "enc") != NULL) {
+	if (h->enc) {
 		*detail = "enc header: JWE is not supported";
 		return (-1);
 	}
-	if (member(h, "zip") != NULL) {
+	if (h->zip) {
 		*detail = "zip header is not supported";
 		return (-1);
 	}
-	if ((it = member(h, "kid")) != NULL) {
-		if (!cJSON_IsString(it) || it->valuestring == NULL) {
-			*detail = "kid is not a string";
-			return (-1);
-		}
-		out->kid = it->valuestring;
-		out->kid_len = strlen(it->valuestring);
-		if (out->kid_len == 0 || out->kid_len > JWS_KID_MAX) {
-			*detail = "kid length out of range";
-			return (-1);
-		}
+	if (h->kid_kind < 0) {
+		*detail = "kid is not a string";
+		return (-1);
 	}
-	if ((it = member(h, "typ")) != NULL) {
-		if (!cJSON_IsString(it) || it->valuestring == NULL) {
-			*detail = "typ is not a string";
-			return (-1);
-		}
-		out->typ = it->valuestring;
-		out->typ_len = strlen(it->valuestring);
+	if (h->kid_kind != 0 && (h->kid_len == 0 || h->kid_len > JWS_KID_MAX)) {
+		*detail = "kid length out of range";
+		return (-1);
+	}
+	if (h->typ_kind < 0) {
+		*detail = "typ is not a string";
+		return (-1);
+	}
+	if (h->kid_kind == 0 && h->typ_kind == 0)
+		return (0);
+	/* One block for both: kid, NUL, typ, NUL. */
+	if ((t = malloc(h->kid_len + h->typ_len + 2)) == NULL) {
+		*detail = "out of memory";
+		return (-1);
+	}
+	out->hdr_text = t;
+	if (h->kid_kind != 0) {
+		memcpy(t, h->kid, h->kid_len + 1);
+		out->kid = t;
+		out->kid_len = h->kid_len;
+	}
+	t += h->kid_len + 1;
+	if (h->typ_kind != 0) {
+		memcpy(t, h->typ, h->typ_len + 1);
+		out->typ = t;
+		out->typ_len = h->typ_len;
 	}
 	return (0);
 }
@@ -260,13 +359,14 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 	const char *dots[2] = { NULL, NULL }, *dummy, *sseg;
 	size_t ndots = 0, hlen, plen, slen, cap;
 	uint8_t *buf = NULL;
-	const cJSON *alg;
+	struct hdr_read h;
 	ssize_t n;
 	int a;
 
 	if (detail == NULL)
 		detail = &dummy;
 	memset(out, 0, sizeof(*out));
+	memset(&h, 0, sizeof(h));
 	*reason = REASON_TOKEN_MALFORMED;
 	if (lim == NULL)
 		lim = &deflim;
@@ -319,28 +419,29 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 	}
 
 	/* Header first: alg decides before anything else is looked at. */
-	out->header = decode_json_part(tok, hlen, buf, cap,
-	    lim->header_max_depth, lim->header_max_members, 1, detail);
-	if (out->header == NULL)
+	if ((n = b64url_decode(tok, hlen, buf, cap)) < 0) {
+		*detail = "header: invalid base64url";
 		goto fail;
-	alg = member(out->header, "alg");
-	if (alg == NULL) {
+	}
+	if (read_header(buf, (size_t)n, lim, &h, detail) != 0)
+		goto fail;
+	if (h.alg_kind == 0) {
 		*detail = "alg missing";
 		goto fail;
 	}
-	if (!cJSON_IsString(alg) || alg->valuestring == NULL) {
+	if (h.alg_kind < 0) {
 		*detail = "alg is not a string";
 		goto fail;
 	}
-	a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
+	a = h.alg_len > HDR_ALG_MAX ? -1 : jwa_parse(h.alg, h.alg_len);
 	if (a < 0) {
 		*reason = REASON_TOKEN_UNSUPPORTED_ALG;
-		*detail = strcasecmp(alg->valuestring, "none") == 0 ?
+		*detail = h.alg_len == 4 && strcasecmp(h.alg, "none") == 0 ?
 		    "alg none is never accepted" : "alg not supported";
 		goto fail;
 	}
 	out->alg = (enum jws_alg)a;
-	if (check_header(out, detail) != 0)
+	if (check_header(out, &h, detail) != 0)
 		goto fail;
 
 	/* Signature: present and canonical; its length is the verifier's. */
@@ -377,10 +478,14 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 	out->signing_input_len = (size_t)(dots[1] - tok);
 	*reason = REASON_OK;
 	*detail = NULL;
+	if (h.typ != h.typ_inline)
+		free(h.typ);
 	free(buf);
 	return (0);
 
 fail:
+	if (h.typ != h.typ_inline)
+		free(h.typ);
 	free(buf);
 	jws_release(out);
 	return (-1);
