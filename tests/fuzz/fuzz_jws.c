@@ -11,10 +11,12 @@
  * kid, duplicates, claims) instead of dying in base64.  Any other input is
  * the token itself.
  *
- * jws_parse() checks and builds its JSON in one pass; json_strict_check()
- * is the reference: for a three-segment token whose header (or payload)
- * decodes, the two must agree on that part (a JSON reason from jws_parse
- * is json_strict's reason for it, and accepted JSON is accepted by both).
+ * jws_parse() checks and builds its JSON in one pass of the strict
+ * tokenizer (json_doc_parse); json_strict_check() is the reference: for a
+ * three-segment token whose header (or payload) decodes, the two must agree
+ * on that part (a JSON reason from jws_parse is json_strict's reason for
+ * it, and accepted JSON is accepted by both), and cJSON_Parse is the
+ * differential oracle for the trees (equal, field for field).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -95,6 +97,27 @@ exercise_claims(const cJSON *payload)
 	}
 }
 
+/*
+ * Whether ${p}/${n} has a run of more than 63 number bytes: cJSON's parser
+ * reads at most 63 of a number and then refuses the rest.
+ */
+static int
+long_number(const uint8_t *p, size_t n)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == 'e' ||
+		    p[i] == 'E' || p[i] == '+' || p[i] == '-') {
+			if (++run > 63)
+				return (1);
+		} else {
+			run = 0;
+		}
+	}
+	return (0);
+}
+
 /* Decode segment ${i} (0 header, 1 payload) of ${tok} and compare. */
 static void
 check_tree(const char *tok, size_t len, int i, const cJSON *ours)
@@ -114,7 +137,9 @@ check_tree(const char *tok, size_t len, int i, const cJSON *ours)
 	if (n < 0)
 		abort();
 	ref = cJSON_ParseWithLength((const char *)buf, (size_t)n);
-	if (ref == NULL || tree_diff(ours, ref, 0) != 0)
+	if (ref == NULL && !long_number(buf, (size_t)n))
+		abort();	/* accepted what cJSON refuses */
+	if (ref != NULL && tree_diff(ours, ref, 0) != 0)
 		abort();
 	cJSON_Delete(ref);
 	free(buf);
@@ -145,7 +170,7 @@ strict_part(const char *s, size_t n, int header, const char **why)
 	static const struct jws_limits dl = JWS_LIMITS_DEFAULT;
 	struct json_limits jl = { header ? dl.header_max_depth :
 	    dl.payload_max_depth, header ? dl.header_max_members :
-	    dl.payload_max_members, 1, 0 };
+	    dl.payload_max_members, 1, 0, 0 };
 	uint8_t *buf;
 	ssize_t dn;
 	int rc = 1;
@@ -253,9 +278,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (j.typ != NULL && strlen(j.typ) != j.typ_len)
 			abort();
-		if (!cJSON_IsObject(j.header) || !cJSON_IsObject(j.payload))
+		if (!cJSON_IsObject(j.payload))
 			abort();
-		check_tree(tok, size, 0, j.header);
+		if ((j.kid != NULL || j.typ != NULL) != (j.hdr_text != NULL))
+			abort();
 		check_tree(tok, size, 1, j.payload);
 		exercise_claims(j.payload);
 		jws_release(&j);
@@ -263,7 +289,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (detail == NULL || (r != REASON_TOKEN_MALFORMED &&
 		    r != REASON_TOKEN_UNSUPPORTED_ALG))
 			abort();
-		if (j.header != NULL || j.payload != NULL || j.sig != NULL)
+		if (j.hdr_text != NULL || j.payload != NULL || j.sig != NULL)
 			abort();
 	}
 

@@ -1,7 +1,12 @@
 /*
- * fuzz_rsa_pkcs1.c: crypto.c computes RS256/384/512 itself (square-and-
- * multiply on OpenSSL's Montgomery arithmetic, then encode-and-compare);
- * OpenSSL's EVP_PKEY_verify must agree with it on every signature.
+ * fuzz_rsa_pkcs1.c: every RS256/384/512 signature goes through OpenSSL's
+ * EVP_PKEY_verify, on a verify context that crypto.c prepares once per key
+ * and algorithm and that each thread then re-uses for every verification
+ * (crypto.c "thread_vctx").  This target holds that re-used context to the
+ * answers of a fresh context built here for each call, and both to the
+ * one correct encoding: whatever a previous verification (valid, invalid,
+ * wrong length, another algorithm) left in the re-used context must not
+ * change the next answer.
  *
  * Input: one byte choosing the algorithm and the mode, then bytes.
  *  - mode "encoded message": the bytes (left-padded or cut to the modulus
@@ -13,8 +18,9 @@
  *    Bleichenbacher-style forgeries a lax parser would accept).
  *  - mode "raw signature": the bytes are the signature itself (values
  *    above the modulus, wrong lengths).
- * Invariant: crypto_verify() == crypto_verify_evp(), and a valid answer
- * only for the one correct encoding.
+ * Invariants: crypto_verify() == a fresh EVP_PKEY_verify; in mode
+ * "encoded message" a valid answer if and only if EM is the encoding
+ * RFC 8017 §9.2 gives (built here from the digest, independently).
  *
  * The key is a throwaway RSA-2048 test key made for this target only.
  */
@@ -72,11 +78,61 @@ static const enum jws_alg algs[3] = {
 	JWS_ALG_RS256, JWS_ALG_RS384, JWS_ALG_RS512,
 };
 
+static const char *const md_name[3] = { "SHA256", "SHA384", "SHA512" };
+
+/* The verdict of a fresh EVP_PKEY_verify context: 0 valid, -1 not. */
+static int
+fresh_verify(int i, const uint8_t *sig, size_t sl)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(priv, NULL);
+	uint8_t h[64];
+	unsigned int hl = 0;
+	int ok;
+
+	if (c == NULL || EVP_Digest(msg, sizeof(msg) - 1, h, &hl,
+	    EVP_get_digestbyname(md_name[i]), NULL) != 1)
+		abort();
+	ok = EVP_PKEY_verify_init(c) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(c,
+	    EVP_get_digestbyname(md_name[i])) == 1 &&
+	    EVP_PKEY_verify(c, sig, sl, h, hl) == 1;
+	EVP_PKEY_CTX_free(c);
+	return (ok ? 0 : -1);
+}
+
+/*
+ * The one EMSA-PKCS1-v1_5 encoding of msg's digest for algs[${i}] (RFC
+ * 8017 §9.2: 00 01 ff..ff 00 DigestInfo H), into ${em}.
+ */
+static void
+expected_em(int i, uint8_t em[K])
+{
+	static const uint8_t di[3][19] = {
+		{ 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+		  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 },
+		{ 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+		  0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30 },
+		{ 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+		  0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40 },
+	};
+	size_t hl = 32 + 16 * (size_t)i, tl = sizeof(di[0]) + hl;
+	unsigned int ol = 0;
+
+	em[0] = 0x00;
+	em[1] = 0x01;
+	memset(em + 2, 0xff, K - tl - 3);
+	em[K - tl - 1] = 0x00;
+	memcpy(em + K - tl, di[i], sizeof(di[0]));
+	if (EVP_Digest(msg, sizeof(msg) - 1, em + K - hl, &ol,
+	    EVP_get_digestbyname(md_name[i]), NULL) != 1 || ol != hl)
+		abort();
+}
+
 /* Sign msg with algs[${i}] through OpenSSL; 0 if both verifiers accept. */
 static int
 sign_ok(int i)
 {
-	static const char *const md[3] = { "SHA256", "SHA384", "SHA512" };
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	uint8_t sig[K];
 	size_t sl = K;
@@ -84,11 +140,10 @@ sign_ok(int i)
 
 	if (m == NULL)
 		abort();
-	ok = EVP_DigestSignInit_ex(m, NULL, md[i], NULL, NULL, priv, NULL) == 1
+	ok = EVP_DigestSignInit_ex(m, NULL, md_name[i], NULL, NULL, priv, NULL) == 1
 	    && EVP_DigestSign(m, sig, &sl, msg, sizeof(msg) - 1) == 1 &&
 	    sl == K && crypto_verify(pub, algs[i], msg, sizeof(msg) - 1, sig,
-	    sl) == 0 && crypto_verify_evp(pub, algs[i], msg, sizeof(msg) - 1,
-	    sig, sl) == 0;
+	    sl) == 0 && fresh_verify(i, sig, sl) == 0;
 	EVP_MD_CTX_free(m);
 	return (ok ? 0 : -1);
 }
@@ -111,8 +166,6 @@ setup(void)
 	    (pub = crypto_key_from_pem(pem, (size_t)len, &why)) == NULL)
 		abort();
 	BIO_free(bio);
-	if (!crypto_key_rsa_direct(pub))
-		abort();	/* FIPS mode: nothing to compare */
 	/* Both roads accept what OpenSSL signs, or this target proves nothing. */
 	for (int i = 0; i < 3; i++)
 		if (sign_ok(i) != 0)
@@ -139,20 +192,20 @@ raw_private(const uint8_t em[K], uint8_t sig[K])
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t em[K], sig[K];
-	enum jws_alg alg;
+	uint8_t em[K], want[K], sig[K];
 	const uint8_t *sp = sig;
 	size_t sl = K;
-	int direct, evp;
+	int i, reused, fresh, raw;
 
 	if (pub == NULL)
 		setup();
 	if (size < 1)
 		return (0);
-	alg = algs[(data[0] & 0x7f) % 3];
+	i = (data[0] & 0x7f) % 3;
+	raw = (data[0] & 0x80) != 0;
 	data++;
 	size--;
-	if ((data[-1] & 0x80) == 0) {
+	if (!raw) {
 		/* Encoded message: right-aligned in K bytes. */
 		memset(em, 0, K);
 		if (size > K) {
@@ -166,9 +219,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sp = data;
 		sl = size;
 	}
-	direct = crypto_verify(pub, alg, msg, sizeof(msg) - 1, sp, sl);
-	evp = crypto_verify_evp(pub, alg, msg, sizeof(msg) - 1, sp, sl);
-	if (direct != evp)
+	reused = crypto_verify(pub, algs[i], msg, sizeof(msg) - 1, sp, sl);
+	fresh = fresh_verify(i, sp, sl);
+	if (reused != fresh)
 		abort();
+	if (!raw) {
+		expected_em(i, want);
+		if ((reused == 0) != (memcmp(em, want, K) == 0))
+			abort();
+	}
 	return (0);
 }

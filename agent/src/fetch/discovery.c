@@ -8,13 +8,14 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "json_doc.h"
 #include "json_strict.h"
 #include "tenant.h"
 #include "url.h"
 #include "discovery.h"
 
 /* Provider metadata is flat; a few arrays of strings at most. */
-static const struct json_limits discovery_limits = { 16, 4096, 1, 0 };
+static const struct json_limits discovery_limits = { 16, 4096, 1, 0, 0 };
 
 /* A string member: non-empty, bounded, no control characters. */
 static const char *
@@ -42,7 +43,7 @@ discovery_parse(const char *buf, size_t len, bool allow_http,
     struct discovery *d, const char **why)
 {
 	cJSON *root = NULL;
-	char *copy = NULL;
+	struct json_error jerr;
 	const char *iss, *jwks;
 	int rc = -1;
 
@@ -51,16 +52,10 @@ discovery_parse(const char *buf, size_t len, bool allow_http,
 		*why = "document empty or too large";
 		return (-1);
 	}
-	if (json_strict_check(buf, len, &discovery_limits, why) != 0)
+	if ((root = json_doc_parse(buf, len, &discovery_limits, &jerr)) ==
+	    NULL) {
+		*why = jerr.why;
 		return (-1);
-	*why = "out of memory";
-	if ((copy = malloc(len + 1)) == NULL)
-		goto out;
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	if ((root = cJSON_ParseWithLength(copy, len)) == NULL) {
-		*why = "not valid JSON";
-		goto out;
 	}
 	if ((iss = str_member(root, "issuer")) == NULL) {
 		*why = "no valid \"issuer\" string";
@@ -85,7 +80,6 @@ discovery_parse(const char *buf, size_t len, bool allow_http,
 	rc = 0;
 out:
 	cJSON_Delete(root);
-	free(copy);
 	return (rc);
 }
 

@@ -10,11 +10,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_doc.h"
 #include "json_strict.h"
 #include "strnum.h"
 #include "tokenresp.h"
 
-static const struct json_limits token_limits = { 8, 256, 1, 0 };
+static const struct json_limits token_limits = { 8, 256, 1, 0, 0 };
 
 /* Year 9999 in epoch seconds: beyond is not a date. */
 #define EPOCH_MAX       253402300799.0
@@ -86,8 +87,7 @@ tokenresp_parse(const char *buf, size_t len, int64_t now, char **token,
 {
 	cJSON *root = NULL, *at;
 	const cJSON *tt;
-	char *copy = NULL;
-	const char *why;
+	struct json_error jerr;
 	double ttl = TOKENRESP_DEFAULT_TTL, v;
 	size_t tlen;
 	int rc = -1, r;
@@ -98,20 +98,10 @@ tokenresp_parse(const char *buf, size_t len, int64_t now, char **token,
 		snprintf(err, errlen, "response empty or too large");
 		return (-1);
 	}
-	if (json_strict_check(buf, len, &token_limits, &why) != 0) {
-		snprintf(err, errlen, "response is not valid JSON: %s", why);
+	if ((root = json_doc_parse(buf, len, &token_limits, &jerr)) == NULL) {
+		snprintf(err, errlen, "response is not valid JSON: %s",
+		    jerr.why);
 		return (-1);
-	}
-	if ((copy = malloc(len + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	root = cJSON_ParseWithLength(copy, len);
-	if (root == NULL) {
-		snprintf(err, errlen, "response is not valid JSON");
-		goto out;
 	}
 	at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
 	if (!cJSON_IsString(at) || at->valuestring == NULL ||
@@ -169,7 +159,5 @@ out:
 			explicit_bzero(at->valuestring, strlen(at->valuestring));
 	}
 	cJSON_Delete(root);
-	explicit_bzero(copy, len);
-	free(copy);
 	return (rc);
 }

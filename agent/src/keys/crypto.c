@@ -6,27 +6,23 @@
  * a third of an RSA-2048 verification.  So digests and the HMAC MAC are
  * fetched once (pthread_once), and every key carries, per algorithm it
  * allows, a verify context on which padding, digest, MGF1 and salt length
- * are already set.  A verification hashes the message with the pre-fetched
- * digest, duplicates that context (EVP_PKEY_CTX_dup reads the source and
- * takes references; concurrent duplicates of one context are safe) and
- * calls EVP_PKEY_verify.  Ed25519 copies a prepared EVP_MD_CTX, HMAC a
- * prepared EVP_MAC_CTX, for the same reason.  tests/bench/bench_crypto.c
- * measures the result against `openssl speed`.
- *
- * RS256/384/512 take a shorter road when OpenSSL is not in FIPS mode: the
- * public operation s^e mod n is a left-to-right square-and-multiply over
- * OpenSSL's Montgomery arithmetic (BN_mod_mul_montgomery, the context built
- * once per key), and the result is compared byte for byte with the one
- * EMSA-PKCS1-v1_5 encoding of the digest (RFC 8017 §8.2.2 step 3-4: encode
- * and compare, never parse the padding).  It is the same computation
- * EVP_PKEY_verify does, without the provider layer, a fresh BN_CTX, the
- * generic sliding-window set-up and the padding parser: about 2 us less
- * per RSA-2048 verification, a tenth of it.  The exponent is public, so
- * nothing here needs to be constant-time.  In FIPS mode (default
- * properties "fips=yes") every verification stays inside the provider.
- * crypto_verify_evp() keeps the provider road for differential tests.
+ * are already set (the template).  Every RSA and ECDSA signature is
+ * checked by EVP_PKEY_verify on a copy of that template: each thread keeps
+ * a small direct-mapped table from (key serial, algorithm) to its own copy
+ * (EVP_PKEY_CTX_dup on first use), which it re-uses for every later
+ * verification with that key (a verify context is not changed by
+ * EVP_PKEY_verify, whatever the answer; it cannot be shared between
+ * threads).  Keys are numbered by a process-wide serial, never re-used,
+ * so a slot left behind by a freed key is never mistaken for a new key at
+ * the same address; the copy holds a reference to its public key until the
+ * slot is taken over or the thread exits.  Ed25519 copies a prepared
+ * EVP_MD_CTX and HMAC a prepared EVP_MAC_CTX per call.  The digest of the
+ * signing input is computed once by the caller where it can
+ * (crypto_verify_sha256()).  tests/bench/bench_crypto.c and
+ * tests/bench/bench_decide.c measure the result against `openssl speed`.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +46,8 @@
 #define CURVE_COUNT	3
 #define FIELD_MAX	66
 #define RSA_MAX_BYTES	(CRYPTO_RSA_MAX_BITS / 8)
+/* Per-thread prepared verify contexts (a power of two). */
+#define VCACHE_SLOTS	64
 
 enum ck_type {
 	CK_RSA,
@@ -68,13 +66,7 @@ struct crypto_key {
 	EVP_PKEY_CTX *vctx[JWS_ALG_COUNT];
 	EVP_MD_CTX *edctx;		/* CK_ED25519 */
 	EVP_MAC_CTX *mac[JWS_ALG_COUNT];	/* CK_HMAC, HS* slots */
-	/* CK_RSA, PKCS#1 v1.5 without the provider; NULL in FIPS mode. */
-	BIGNUM *rsa_n;
-	BN_MONT_CTX *rsa_mont;
-	uint32_t rsa_e;
-	/* The EMSA-PKCS1-v1_5 encoding without its digest, as an integer:
-	 * 0x00 0x01 0xff..0xff 0x00 DigestInfo, for SHA-256, -384, -512. */
-	BIGNUM *rsa_em_head[3];
+	uint64_t serial;		/* unique in the process, never 0 */
 	uint8_t fp[32];
 	char desc[24];
 };
@@ -117,14 +109,24 @@ static const uint8_t small_primes[] = {
 
 static const char why_internal[] = "OpenSSL error or out of memory";
 
+/* The serial of the next key built (crypto_key.serial). */
+static _Atomic uint64_t key_serial = 1;
+
 /*
- * Per-thread scratch: BN_CTX is not thread-safe, and creating it or a
- * digest context per call costs allocations on every verification and
- * every cache lookup.  Freed by the thread-exit destructor.
+ * Per-thread scratch: digest contexts (creating one per call costs
+ * allocations on every verification and every cache lookup), and this
+ * thread's own verify contexts, one slot per (key serial, algorithm) hash
+ * (see the file comment).  Freed by the thread-exit destructor.
  */
+struct crypto_vslot {
+	uint64_t serial;		/* 0: empty */
+	int alg;
+	EVP_PKEY_CTX *ctx;
+};
+
 struct crypto_tls {
-	BN_CTX *bn;
 	EVP_MD_CTX *md[2];
+	struct crypto_vslot vc[VCACHE_SLOTS];
 };
 
 static void
@@ -134,9 +136,10 @@ tls_free(void *p)
 
 	if (t == NULL)
 		return;
-	BN_CTX_free(t->bn);
 	EVP_MD_CTX_free(t->md[0]);
 	EVP_MD_CTX_free(t->md[1]);
+	for (size_t i = 0; i < VCACHE_SLOTS; i++)
+		EVP_PKEY_CTX_free(t->vc[i].ctx);
 	free(t);
 }
 
@@ -221,6 +224,8 @@ key_new(enum ck_type type)
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return (NULL);
 	k->type = type;
+	k->serial = atomic_fetch_add_explicit(&key_serial, 1,
+	    memory_order_relaxed);
 	return (k);
 }
 
@@ -237,10 +242,6 @@ crypto_key_free(struct crypto_key *k)
 	}
 	EVP_MD_CTX_free(k->edctx);
 	EVP_PKEY_free(k->pkey);
-	BN_MONT_CTX_free(k->rsa_mont);
-	BN_free(k->rsa_n);
-	for (i = 0; i < 3; i++)
-		BN_free(k->rsa_em_head[i]);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
@@ -389,70 +390,6 @@ rsa_modulus_weak(const uint8_t *n, size_t len)
 	return (NULL);
 }
 
-/*
- * DigestInfo prefixes of RFC 8017 §9.2 note 1 (the AlgorithmIdentifier with
- * its NULL parameters, then the OCTET STRING header of the hash).
- */
-static const uint8_t di_sha256[] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
-};
-static const uint8_t di_sha384[] = {
-	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30,
-};
-static const uint8_t di_sha512[] = {
-	0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-	0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40,
-};
-
-static const uint8_t *const di_prefix[3] = { di_sha256, di_sha384, di_sha512 };
-_Static_assert(sizeof(di_sha256) == sizeof(di_sha384) &&
-    sizeof(di_sha256) == sizeof(di_sha512), "DigestInfo lengths");
-
-/* The index in di_prefix and rsa_em_head of a ${hl}-byte digest. */
-static int
-di_index(size_t hl)
-{
-	return (hl == 32 ? 0 : hl == 48 ? 1 : 2);
-}
-
-/*
- * For the direct RS* road (see the file comment): k->rsa_n, its Montgomery
- * context, and the heads of the three encodings.  0, or -1.
- */
-static int
-rsa_direct_prepare(struct crypto_key *k, BIGNUM *n, uint32_t e)
-{
-	uint8_t head[RSA_MAX_BYTES];
-	size_t hl, hlen;
-	BN_CTX *bc;
-	int i, rc = -1;
-
-	k->rsa_e = e;
-	if ((k->rsa_n = BN_dup(n)) == NULL || (bc = BN_CTX_new()) == NULL)
-		return (-1);
-	if ((k->rsa_mont = BN_MONT_CTX_new()) == NULL ||
-	    !BN_MONT_CTX_set(k->rsa_mont, k->rsa_n, bc))
-		goto out;
-	for (i = 0; i < 3; i++) {
-		hl = (size_t)32 + (size_t)i * 16;
-		hlen = k->size - hl;	/* >= 256 - 64: room for 8 0xff */
-		head[0] = 0x00;
-		head[1] = 0x01;
-		memset(head + 2, 0xff, hlen - sizeof(di_sha256) - 3);
-		head[hlen - sizeof(di_sha256) - 1] = 0x00;
-		memcpy(head + hlen - sizeof(di_sha256), di_prefix[i],
-		    sizeof(di_sha256));
-		if ((k->rsa_em_head[i] = BN_bin2bn(head, (int)hlen, NULL)) == NULL)
-			goto out;
-	}
-	rc = 0;
-out:
-	BN_CTX_free(bc);
-	return (rc);
-}
-
 struct crypto_key *
 crypto_key_rsa(const uint8_t *n, size_t n_len, const uint8_t *e,
     size_t e_len, const char **why)
@@ -521,9 +458,6 @@ crypto_key_rsa(const uint8_t *n, size_t n_len, const uint8_t *e,
 	for (a = JWS_ALG_RS256; a <= JWS_ALG_PS512; a++)
 		k->algs |= JWS_ALG_BIT(a);
 	if (key_prepare(k) != 0 || key_set_fp(k) != 0)
-		goto err;
-	if (!EVP_default_properties_is_fips_enabled(NULL) &&
-	    rsa_direct_prepare(k, bn_n, (uint32_t)ev) != 0)
 		goto err;
 	snprintf(k->desc, sizeof(k->desc), "RSA-%zu", bits);
 	*why = NULL;
@@ -829,8 +763,7 @@ thread_tls(void)
 		return (t);
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return (NULL);
-	if ((t->bn = BN_CTX_new()) == NULL ||
-	    (t->md[0] = EVP_MD_CTX_new()) == NULL ||
+	if ((t->md[0] = EVP_MD_CTX_new()) == NULL ||
 	    (t->md[1] = EVP_MD_CTX_new()) == NULL ||
 	    pthread_setspecific(cg.tls, t) != 0) {
 		tls_free(t);
@@ -840,82 +773,47 @@ thread_tls(void)
 }
 
 /*
- * RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2) of the ${hl}-byte
- * digest ${h}: s < n, m = s^e mod n, and m must equal the integer whose
- * k-byte big-endian form is the one encoding 0x00 0x01 0xff..0xff 0x00
- * DigestInfo H.  (m < n < 256^k, so comparing integers is comparing the
- * k-byte strings; it is done as m >> 8hl == head and m mod 2^8hl == H,
- * which avoids serialising m, a constant-time loop over k bytes.)  Caller
- * checked that ${sig_len} is the modulus length.  0 if valid, -1 otherwise.
+ * This thread's verify context for ${alg} under ${k}: the slot's copy if
+ * it is the key's, else a fresh copy of the key's template, which takes
+ * the slot over (the previous occupant is freed).  NULL if out of memory.
  */
-static int
-verify_rsa_pkcs1(const struct crypto_key *k, const uint8_t *h, size_t hl,
-    const uint8_t *sig, size_t sig_len)
+static EVP_PKEY_CTX *
+thread_vctx(const struct crypto_key *k, enum jws_alg alg)
 {
 	struct crypto_tls *t;
-	BIGNUM *s, *a, *r, *top, *hb;
-	BN_CTX *bc;
-	int rc = -1, bit;
+	struct crypto_vslot *v;
+	EVP_PKEY_CTX *ctx;
+	uint64_t h;
 
-	if (sig_len != k->size || (hl != 32 && hl != 48 && hl != 64) ||
-	    (t = thread_tls()) == NULL)
-		return (-1);
-	bc = t->bn;
-	BN_CTX_start(bc);
-	s = BN_CTX_get(bc);
-	a = BN_CTX_get(bc);
-	r = BN_CTX_get(bc);
-	top = BN_CTX_get(bc);
-	if ((hb = BN_CTX_get(bc)) == NULL ||
-	    BN_bin2bn(sig, (int)sig_len, s) == NULL ||
-	    BN_ucmp(s, k->rsa_n) >= 0)		/* RSAVP1 step 1 */
-		goto out;
-	/* r = s^e (e >= 3, odd): square and multiply from the second-highest
-	 * bit of e down, in the Montgomery domain. */
-	if (!BN_to_montgomery(a, s, k->rsa_mont, bc) || BN_copy(r, a) == NULL)
-		goto out;
-	for (bit = 30; bit >= 0 && (k->rsa_e >> (bit + 1)) == 0; bit--)
-		;
-	for (; bit >= 0; bit--) {
-		if (!BN_mod_mul_montgomery(r, r, r, k->rsa_mont, bc))
-			goto out;
-		if (((k->rsa_e >> bit) & 1) != 0 &&
-		    !BN_mod_mul_montgomery(r, r, a, k->rsa_mont, bc))
-			goto out;
-	}
-	if (!BN_from_montgomery(r, r, k->rsa_mont, bc) ||
-	    !BN_rshift(top, r, (int)(8 * hl)) ||
-	    BN_cmp(top, k->rsa_em_head[di_index(hl)]) != 0)
-		goto out;
-	/* r >= head * 2^8hl here, so it has more than 8hl bits to mask. */
-	if (!BN_mask_bits(r, (int)(8 * hl)) ||
-	    BN_bin2bn(h, (int)hl, hb) == NULL || BN_cmp(r, hb) != 0)
-		goto out;
-	rc = 0;
-out:
-	BN_CTX_end(bc);
-	return (rc);
+	if ((t = thread_tls()) == NULL)
+		return (NULL);
+	h = (k->serial * JWS_ALG_COUNT + (uint64_t)alg) *
+	    UINT64_C(0x9e3779b97f4a7c15);
+	v = &t->vc[h >> 58 & (VCACHE_SLOTS - 1)];
+	if (v->serial == k->serial && v->alg == (int)alg)
+		return (v->ctx);
+	if ((ctx = EVP_PKEY_CTX_dup(k->vctx[alg])) == NULL)
+		return (NULL);
+	EVP_PKEY_CTX_free(v->ctx);
+	v->serial = k->serial;
+	v->alg = (int)alg;
+	v->ctx = ctx;
+	return (ctx);
 }
 
 /*
  * Verify the DER (ECDSA) or PKCS#1 (RSA) ${sig} over the ${hl}-byte digest
- * ${h}.  ${evp_only}: never the direct RSA road.
+ * ${h} with EVP_PKEY_verify, on this thread's context for ${k} and ${alg}.
  */
 static int
 verify_digest(const struct crypto_key *k, enum jws_alg alg, const uint8_t *h,
-    size_t hl, const uint8_t *sig, size_t sig_len, bool evp_only)
+    size_t hl, const uint8_t *sig, size_t sig_len)
 {
 	EVP_PKEY_CTX *ctx;
-	int r;
 
-	if (!evp_only && k->rsa_mont != NULL && (alg == JWS_ALG_RS256 ||
-	    alg == JWS_ALG_RS384 || alg == JWS_ALG_RS512))
-		return (verify_rsa_pkcs1(k, h, hl, sig, sig_len));
-	if ((ctx = EVP_PKEY_CTX_dup(k->vctx[alg])) == NULL)
+	if ((ctx = thread_vctx(k, alg)) == NULL)
 		return (-1);
-	r = EVP_PKEY_verify(ctx, sig, sig_len, h, hl);
-	EVP_PKEY_CTX_free(ctx);
-	return (r == 1 ? 0 : -1);
+	return (EVP_PKEY_verify(ctx, sig, sig_len, h, hl) == 1 ? 0 : -1);
 }
 
 /*
@@ -925,21 +823,20 @@ verify_digest(const struct crypto_key *k, enum jws_alg alg, const uint8_t *h,
 static int
 verify_prehashed(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *msg, size_t msg_len, const uint8_t *sha256,
-    const uint8_t *sig, size_t sig_len, bool evp_only)
+    const uint8_t *sig, size_t sig_len)
 {
 	uint8_t h[EVP_MAX_MD_SIZE];
 	unsigned int hl;
 	struct crypto_tls *t;
 
 	if (sha256 != NULL && jwa_hash_len(alg) == 32)
-		return (verify_digest(k, alg, sha256, 32, sig, sig_len,
-		    evp_only));
+		return (verify_digest(k, alg, sha256, 32, sig, sig_len));
 	if ((t = thread_tls()) == NULL ||
 	    EVP_DigestInit_ex2(t->md[0], alg_md(alg), NULL) != 1 ||
 	    EVP_DigestUpdate(t->md[0], msg, msg_len) != 1 ||
 	    EVP_DigestFinal_ex(t->md[0], h, &hl) != 1)
 		return (-1);
-	return (verify_digest(k, alg, h, hl, sig, sig_len, evp_only));
+	return (verify_digest(k, alg, h, hl, sig, sig_len));
 }
 
 /* 1 if the big-endian ${len}-byte scalar ${v} is in [1, order-1]. */
@@ -999,8 +896,7 @@ verify_ecdsa(const struct crypto_key *k, enum jws_alg alg,
 		der[n++] = 0x81;	/* P-521: up to 138 bytes */
 	der[n++] = (uint8_t)body;
 	memcpy(der + n, ints, body);
-	return (verify_prehashed(k, alg, msg, msg_len, sha256, der, n + body,
-	    false));
+	return (verify_prehashed(k, alg, msg, msg_len, sha256, der, n + body));
 }
 
 static int
@@ -1046,8 +942,7 @@ verify_hmac(const struct crypto_key *k, enum jws_alg alg,
 /* crypto_verify() and its variants; see crypto.h. */
 static int
 verify_any(const struct crypto_key *k, enum jws_alg alg, const uint8_t *msg,
-    size_t msg_len, const uint8_t *sha256, const uint8_t *sig, size_t sig_len,
-    bool evp_only)
+    size_t msg_len, const uint8_t *sha256, const uint8_t *sig, size_t sig_len)
 {
 	int rc = -1;
 
@@ -1059,7 +954,7 @@ verify_any(const struct crypto_key *k, enum jws_alg alg, const uint8_t *msg,
 	case CK_RSA:
 		if (sig_len == k->size)
 			rc = verify_prehashed(k, alg, msg, msg_len, sha256, sig,
-			    sig_len, evp_only);
+			    sig_len);
 		break;
 	case CK_EC:
 		rc = verify_ecdsa(k, alg, msg, msg_len, sha256, sig, sig_len);
@@ -1081,7 +976,7 @@ int
 crypto_verify(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-	return (verify_any(k, alg, msg, msg_len, NULL, sig, sig_len, false));
+	return (verify_any(k, alg, msg, msg_len, NULL, sig, sig_len));
 }
 
 int
@@ -1089,21 +984,7 @@ crypto_verify_sha256(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *msg, size_t msg_len, const uint8_t *msg_sha256,
     const uint8_t *sig, size_t sig_len)
 {
-	return (verify_any(k, alg, msg, msg_len, msg_sha256, sig, sig_len,
-	    false));
-}
-
-int
-crypto_verify_evp(const struct crypto_key *k, enum jws_alg alg,
-    const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
-{
-	return (verify_any(k, alg, msg, msg_len, NULL, sig, sig_len, true));
-}
-
-bool
-crypto_key_rsa_direct(const struct crypto_key *k)
-{
-	return (k != NULL && k->rsa_mont != NULL);
+	return (verify_any(k, alg, msg, msg_len, msg_sha256, sig, sig_len));
 }
 
 static int

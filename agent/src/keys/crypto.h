@@ -7,8 +7,11 @@
  * and is immutable afterwards: any number of threads may call
  * crypto_verify() on the same key at once.  Everything OpenSSL needs per
  * algorithm (digests, a verify context initialised with padding, digest,
- * MGF1 and salt length) is prepared by the constructor; a verification
- * duplicates that context instead of looking anything up.
+ * MGF1 and salt length) is prepared by the constructor; each thread copies
+ * that context once per key and algorithm and re-uses its copy (crypto.c),
+ * so a verification looks nothing up.  Every signature is checked by
+ * OpenSSL (EVP_PKEY_verify, EVP_DigestVerify, EVP_MAC): there is no other
+ * verification road.
  *
  * Key rules (jwt.md §3 S2-S5, S16, S17):
  *  - RSA: modulus 2048..8192 bits, odd, no prime factor below 168, not a
@@ -170,23 +173,6 @@ int crypto_verify(const struct crypto_key *k, enum jws_alg alg,
 int crypto_verify_sha256(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *msg, size_t msg_len, const uint8_t *msg_sha256,
     const uint8_t *sig, size_t sig_len);
-
-/*
- * crypto_verify_evp(k, alg, msg, msg_len, sig, sig_len):
- * crypto_verify() with every check done by OpenSSL's EVP_PKEY_verify.
- * crypto_verify() computes RS256/384/512 itself on OpenSSL's Montgomery
- * arithmetic (see crypto.c) unless OpenSSL is in FIPS mode; this variant
- * exists so that tests can hold the two to the same answers.
- */
-int crypto_verify_evp(const struct crypto_key *k, enum jws_alg alg,
-    const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len);
-
-/*
- * crypto_key_rsa_direct(k):
- * True if ${k} is an RSA key whose PKCS#1 v1.5 verifications crypto_verify()
- * computes itself (false in FIPS mode, and for other key types).
- */
-bool crypto_key_rsa_direct(const struct crypto_key *k);
 
 /*
  * crypto_sha256_split(p, len, split, full, prefix):

@@ -1,11 +1,11 @@
 /*
  * jwks.c: see jwks.h.
  *
- * The text is checked by json_strict_check() (UTF-8, duplicate names at
- * every depth, \u0000, depth and width caps) and its number of values is
- * bounded before cJSON builds a tree from it, so cJSON only ever sees
- * documents that mean the same thing to every parser and are shaped like
- * a key set.
+ * The text goes through the strict tokenizer (json_doc_parse(): UTF-8,
+ * duplicate names at every depth, \u0000, depth and width caps, and a
+ * bound on its number of values), whose events build the cJSON tree, so
+ * the tree only ever holds documents that mean the same thing to every
+ * parser and are shaped like a key set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "b64url.h"
+#include "json_doc.h"
 #include "json_strict.h"
 #include "jwa.h"
 #include "util.h"
@@ -44,7 +45,7 @@
  */
 #define JWKS_MAX_VALUES	65536
 static const struct json_limits jwks_limits = {
-	JWKS_JSON_DEPTH, JWKS_MAX_KEYS, 1, JWKS_MAX_VALUES
+	JWKS_JSON_DEPTH, JWKS_MAX_KEYS, 1, JWKS_MAX_VALUES, 0
 };
 
 #define JWKS_STR_(x)	#x
@@ -472,8 +473,8 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 	size_t index[JWKS_MAX_KEYS];
 	struct keyset *ks = NULL;
 	cJSON *root = NULL;
+	struct json_error jerr;
 	const char *why;
-	char *copy = NULL;
 	size_t n, i;
 	int rc = -1;
 
@@ -485,19 +486,8 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 		rep->error = "document empty or too large";
 		goto out;
 	}
-	if (json_strict_check(buf, len, &jwks_limits, &why) != 0) {
-		rep->error = json_error(why);
-		goto out;
-	}
-	rep->error = "out of memory";
-	/* cJSON gets a NUL-terminated private copy: it cannot run past it. */
-	if ((copy = malloc(len + 1)) == NULL)
-		goto out;
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	if ((root = cJSON_ParseWithLength(copy, len)) == NULL) {
-		/* After json_strict_check(): out of memory, in practice. */
-		rep->error = "not valid JSON";
+	if ((root = json_doc_parse(buf, len, &jwks_limits, &jerr)) == NULL) {
+		rep->error = json_error(jerr.why);
 		goto out;
 	}
 	if (!cJSON_IsObject(root) ||
@@ -538,7 +528,6 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 out:
 	keyset_free(ks);
 	cJSON_Delete(root);
-	free(copy);
 	return (rc);
 }
 

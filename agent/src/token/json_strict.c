@@ -2,19 +2,23 @@
  * json_strict.c: see json_strict.h.
  *
  * One forward pass with an explicit stack (no recursion, so the C stack use
- * does not depend on the input).  Every key of every open object is kept as
- * a small record (raw position, unescaped length, FNV-1a hash of the
- * unescaped bytes); a new key is compared with the earlier keys of its own
- * object, by hash and length first and byte by byte (both unescaped on the
- * fly) only when those agree.  Records of an object are dropped when it
- * closes.
+ * does not depend on the input).  Every string (key or value) is checked
+ * and unescaped by json_strict_string() into one scratch buffer of the
+ * document's length (an unescaped string and its NUL never need more than
+ * its quoted text, so the strings of a whole document fit one after the
+ * other and stay valid until the parse returns).  Every key of every open
+ * object is kept as a small record (FNV-1a hash, position and length of
+ * its unescaped bytes); a new key is compared with the earlier keys of its
+ * own object, by a 128-bit filter of their hashes first, then by hash and
+ * length, and byte by byte only when those agree.  Records of an object
+ * are dropped when it closes.
  *
- * json_strict_string() and json_strict_number() export the byte-level rules
- * (the same escape_decode(), UTF-8 check and number grammar) to jws.c,
- * whose token parser checks and builds in one pass; json_strict_utf8_len()
- * is the UTF-8 check itself, which config.c's pre-scan uses too.  json_strict_string() finds
- * the bytes that need attention 8 at a time with word arithmetic
- * (special8()) and copies the plain ones as it goes.
+ * This is the one strict tokenizer of the agent: json_strict_check()
+ * validates, json_strict_parse() hands each value to a callback as an
+ * event (json_doc.c builds cJSON trees from them for every document and
+ * token part; an extractor can take the values it wants the same way).
+ * json_strict_string() finds the bytes that need attention 8 at a time
+ * with word arithmetic (special8()) and copies the plain ones as it goes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,26 +41,33 @@ static const char *const jerr_text[JERR_COUNT] = {
 };
 
 #define KEYS_ON_STACK	64
+#define SCRATCH_ON_STACK 1024
 
 struct jkey {
 	uint64_t hash;		/* FNV-1a of the unescaped bytes */
-	size_t ulen;		/* unescaped length */
-	size_t off;		/* first byte after the opening quote */
-	size_t rawlen;		/* bytes up to the closing quote */
+	size_t off;		/* unescaped bytes in the scratch buffer */
+	size_t len;
 };
 
 struct jframe {
 	size_t key_base;	/* first key record of this object */
 	unsigned members;
 	int is_obj;
+	uint64_t filter[2];	/* object: two bits per key hash */
 };
 
 struct jctx {
 	const uint8_t *buf, *p, *end;
+	char *scratch;		/* ${len} + 1 bytes: every unescaped string */
+	size_t sused;
 	struct jkey *keys;
 	size_t nkeys, capkeys;
 	struct jkey stack_keys[KEYS_ON_STACK];
 	enum jerr err;
+	const char *why;	/* set instead of err by a string or callback */
+	size_t err_off;		/* where the failing token starts */
+	json_event_fn *fn;
+	void *arg;
 };
 
 /*
@@ -234,129 +245,6 @@ escape_decode(const uint8_t *p, const uint8_t *end, uint8_t out[4],
 	return (12);
 }
 
-/*
- * Validate the string at c->p (c->p[0] == '"') and move past its closing
- * quote.  Report the raw content span and, when ${k} is not NULL, the hash
- * and length of the unescaped bytes.
- */
-static int
-parse_string(struct jctx *c, struct jkey *k)
-{
-	const uint8_t *p = c->p + 1, *end = c->end;
-	uint64_t h = FNV_OFFSET;
-	size_t ulen = 0;
-	uint8_t tmp[4];
-	unsigned n;
-
-	for (;;) {
-		if (k == NULL) {
-			/* A value: nothing to hash, skip plain runs. */
-			while ((size_t)(end - p) >= 8 && (plain[p[0]] &
-			    plain[p[1]] & plain[p[2]] & plain[p[3]] &
-			    plain[p[4]] & plain[p[5]] & plain[p[6]] &
-			    plain[p[7]]))
-				p += 8;
-			while (p < end && plain[*p])
-				p++;
-		} else {
-			/* A key: hash plain bytes as they are. */
-			while (p < end && plain[*p]) {
-				h = (h ^ *p) * FNV_PRIME;
-				ulen++;
-				p++;
-			}
-		}
-		if (p >= end) {
-			c->err = JERR_UNTERMINATED;
-			return (-1);
-		}
-		uint8_t ch = *p;
-		if (ch == '"')
-			break;
-		if (ch == '\\') {
-			size_t used = escape_decode(p, end, tmp, &n, &c->err);
-			if (used == 0)
-				return (-1);
-			p += used;
-		} else if (ch < 0x20) {
-			c->err = JERR_CONTROL;
-			return (-1);
-		} else if (ch < 0x80) {
-			tmp[0] = ch;
-			n = 1;
-			p++;
-		} else {
-			n = json_strict_utf8_len(p, (size_t)(end - p));
-			if (n == 0) {
-				c->err = JERR_UTF8;
-				return (-1);
-			}
-			memcpy(tmp, p, n);
-			p += n;
-		}
-		if (k != NULL) {
-			for (unsigned i = 0; i < n; i++)
-				h = (h ^ tmp[i]) * FNV_PRIME;
-			ulen += n;
-		}
-	}
-	if (k != NULL) {
-		k->hash = h;
-		k->ulen = ulen;
-		k->off = (size_t)(c->p + 1 - c->buf);
-		k->rawlen = (size_t)(p - (c->p + 1));
-	}
-	c->p = p + 1;
-	return (0);
-}
-
-/* Iterator over the unescaped bytes of a string validated earlier. */
-struct ustr {
-	const uint8_t *p, *end;
-	uint8_t pend[4];
-	unsigned npend, ipend;
-};
-
-static int
-ustr_next(struct ustr *u)
-{
-	enum jerr dummy;
-	size_t used;
-
-	if (u->ipend < u->npend)
-		return (u->pend[u->ipend++]);
-	if (u->p >= u->end)
-		return (-1);
-	if (*u->p != '\\')
-		return (*u->p++);
-	used = escape_decode(u->p, u->end, u->pend, &u->npend, &dummy);
-	if (used == 0)
-		return (-2);	/* cannot happen: validated before */
-	u->p += used;
-	u->ipend = 1;
-	return (u->pend[0]);
-}
-
-static int
-key_equal(const struct jctx *c, const struct jkey *a, const struct jkey *b)
-{
-	struct ustr ua = { c->buf + a->off, c->buf + a->off + a->rawlen,
-	    { 0 }, 0, 0 };
-	struct ustr ub = { c->buf + b->off, c->buf + b->off + b->rawlen,
-	    { 0 }, 0, 0 };
-	int x, y;
-
-	if (a->hash != b->hash || a->ulen != b->ulen)
-		return (0);
-	do {
-		x = ustr_next(&ua);
-		y = ustr_next(&ub);
-		if (x != y)
-			return (0);
-	} while (x >= 0);
-	return (1);
-}
-
 static int
 key_push(struct jctx *c, const struct jkey *k)
 {
@@ -424,27 +312,102 @@ bad:
 	return (NULL);
 }
 
-static int
-parse_number(struct jctx *c)
+/* FNV-1a of ${n} bytes at ${p}. */
+static uint64_t
+fnv1a(const char *p, size_t n)
 {
-	const uint8_t *q = number_end(c->p, c->end, &c->err);
+	uint64_t h = FNV_OFFSET;
 
-	if (q == NULL)
-		return (-1);
-	c->p = q;
-	return (0);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * FNV_PRIME;
+	return (h);
+}
+
+/*
+ * Check and unescape the string at c->p (c->p[0] == '"') into the scratch
+ * buffer; move past its closing quote.  Return its bytes (NUL-terminated)
+ * and length, or NULL with c->why set.
+ */
+static const char *
+scan_string(struct jctx *c, size_t *n)
+{
+	char *out = c->scratch + c->sused;
+	const char *q;
+
+	q = json_strict_string((const char *)c->p, (const char *)c->end, out,
+	    n, &c->why);
+	if (q == NULL) {
+		c->err_off = (size_t)(c->p - c->buf) + *n;
+		return (NULL);
+	}
+	c->p = (const uint8_t *)q;
+	c->sused += *n + 1;
+	return (out);
+}
+
+/*
+ * Whether the key ${k} (${n} bytes in the scratch buffer) is already in
+ * the object of frame ${f}; record it if not.  -1 with c->err set on a
+ * duplicate or out of memory.
+ */
+static int
+key_add(struct jctx *c, struct jframe *f, const char *k, size_t n)
+{
+	struct jkey rec = { fnv1a(k, n), (size_t)(k - c->scratch), n };
+	unsigned b1 = (unsigned)(rec.hash >> 57);
+	unsigned b2 = (unsigned)(rec.hash >> 50) & 127;
+	uint64_t m1 = UINT64_C(1) << (b1 % 64), m2 = UINT64_C(1) << (b2 % 64);
+
+	if ((f->filter[b1 / 64] & m1) != 0 && (f->filter[b2 / 64] & m2) != 0) {
+		for (size_t i = f->key_base; i < c->nkeys; i++) {
+			const struct jkey *o = &c->keys[i];
+
+			if (o->hash == rec.hash && o->len == n &&
+			    memcmp(c->scratch + o->off, k, n) == 0) {
+				c->err = JERR_DUP_KEY;
+				return (-1);
+			}
+		}
+	}
+	f->filter[b1 / 64] |= m1;
+	f->filter[b2 / 64] |= m2;
+	return (key_push(c, &rec));
+}
+
+/* Hand ${ev} to the callback, if any; -1 with c->why set if it refuses. */
+static int
+emit(struct jctx *c, struct json_event *ev)
+{
+	const char *why;
+
+	if (c->fn == NULL || (why = c->fn(c->arg, ev)) == NULL)
+		return (0);
+	c->why = why;
+	c->err_off = ev->off;
+	return (-1);
 }
 
 static int
-parse_literal(struct jctx *c)
+parse_literal(struct jctx *c, struct json_event *ev)
 {
-	static const char *const lits[] = { "true", "false", "null" };
+	static const struct {
+		const char *text;
+		size_t len;
+		enum json_ev type;
+	} lits[] = {
+		{ "true", 4, JSON_EV_TRUE },
+		{ "false", 5, JSON_EV_FALSE },
+		{ "null", 4, JSON_EV_NULL },
+	};
 	size_t avail = (size_t)(c->end - c->p);
 
-	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
-		size_t n = strlen(lits[i]);
-		if (n <= avail && memcmp(c->p, lits[i], n) == 0) {
-			c->p += n;
+	for (size_t i = 0; i < ARRAY_SIZE(lits); i++) {
+		if (lits[i].len <= avail &&
+		    memcmp(c->p, lits[i].text, lits[i].len) == 0) {
+			ev->type = lits[i].type;
+			ev->str = (const char *)c->p;
+			ev->len = lits[i].len;
+			c->p += lits[i].len;
 			return (0);
 		}
 	}
@@ -454,12 +417,16 @@ parse_literal(struct jctx *c)
 
 /*
  * Parse an object key at c->p (after '{' or ',' and whitespace), check it
- * against the earlier keys of the object ${f}, then the colon.
+ * against the earlier keys of the object ${f}, then the colon; the key
+ * goes to ${ev}.
  */
 static int
-parse_key(struct jctx *c, struct jframe *f, unsigned max_members)
+parse_key(struct jctx *c, struct jframe *f, unsigned max_members,
+    struct json_event *ev)
 {
-	struct jkey k;
+	const uint8_t *ks;
+	const char *k;
+	size_t n;
 
 	if (c->p >= c->end || *c->p != '"') {
 		c->err = JERR_KEY_EXPECTED;
@@ -469,16 +436,13 @@ parse_key(struct jctx *c, struct jframe *f, unsigned max_members)
 		c->err = JERR_TOO_MANY;
 		return (-1);
 	}
-	if (parse_string(c, &k) != 0)
+	ks = c->p;
+	if ((k = scan_string(c, &n)) == NULL)
 		return (-1);
-	for (size_t i = f->key_base; i < c->nkeys; i++) {
-		if (key_equal(c, &c->keys[i], &k)) {
-			c->err = JERR_DUP_KEY;
-			return (-1);
-		}
+	if (key_add(c, f, k, n) != 0) {
+		c->p = ks;	/* the error is at the key */
+		return (-1);
 	}
-	if (key_push(c, &k) != 0)
-		return (-1);
 	skip_ws(c);
 	if (c->p >= c->end || *c->p != ':') {
 		c->err = JERR_COLON;
@@ -486,19 +450,26 @@ parse_key(struct jctx *c, struct jframe *f, unsigned max_members)
 	}
 	c->p++;
 	skip_ws(c);
+	ev->key = k;
+	ev->key_len = n;
 	return (0);
 }
 
 static int
-validate(struct jctx *c, const struct json_limits *lim)
+tokenize(struct jctx *c, const struct json_limits *lim)
 {
 	struct jframe st[JSON_STRICT_DEPTH_MAX];
 	unsigned depth = 0, max_depth = lim->max_depth;
+	unsigned max_keys = lim->max_members;
+	struct json_event ev = { 0 };
 	size_t values = 0;
+	const uint8_t *q;
 	struct jframe *f;
 
 	if (max_depth > JSON_STRICT_DEPTH_MAX)
 		max_depth = JSON_STRICT_DEPTH_MAX;
+	if (lim->max_keys != 0 && lim->max_keys < max_keys)
+		max_keys = lim->max_keys;
 
 	if (c->end - c->p >= 3 && c->p[0] == 0xef && c->p[1] == 0xbb &&
 	    c->p[2] == 0xbf) {
@@ -516,7 +487,8 @@ validate(struct jctx *c, const struct json_limits *lim)
 	}
 
 value:
-	/* c->p is at a value's first byte (whitespace skipped) or the end. */
+	/* c->p is at a value's first byte (whitespace skipped) or the end;
+	 * ev.key is its member name, if any. */
 	if (c->p >= c->end) {
 		c->err = JERR_UNEXPECTED;
 		return (-1);
@@ -525,6 +497,8 @@ value:
 		c->err = JERR_TOO_MANY_VALUES;
 		return (-1);
 	}
+	ev.depth = depth;
+	ev.off = (size_t)(c->p - c->buf);
 	switch (*c->p) {
 	case '{':
 	case '[':
@@ -536,31 +510,47 @@ value:
 		f->is_obj = (*c->p == '{');
 		f->members = 0;
 		f->key_base = c->nkeys;
+		f->filter[0] = f->filter[1] = 0;
+		ev.type = f->is_obj ? JSON_EV_OBJECT : JSON_EV_ARRAY;
+		ev.str = NULL;
+		ev.len = 0;
+		if (emit(c, &ev) != 0)
+			return (-1);
+		ev.key = NULL;
+		ev.key_len = 0;
 		c->p++;
 		skip_ws(c);
 		if (c->p < c->end && *c->p == (f->is_obj ? '}' : ']')) {
 			c->p++;
-			depth--;
-			goto next;
+			goto close;
 		}
 		goto member;
 	case '"':
-		if (parse_string(c, NULL) != 0)
+		ev.type = JSON_EV_STRING;
+		if ((ev.str = scan_string(c, &ev.len)) == NULL)
 			return (-1);
 		break;
 	case '-': case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
-		if (parse_number(c) != 0)
+		if ((q = number_end(c->p, c->end, &c->err)) == NULL)
 			return (-1);
+		ev.type = JSON_EV_NUMBER;
+		ev.str = (const char *)c->p;
+		ev.len = (size_t)(q - c->p);
+		c->p = q;
 		break;
 	case 't': case 'f': case 'n':
-		if (parse_literal(c) != 0)
+		if (parse_literal(c, &ev) != 0)
 			return (-1);
 		break;
 	default:
 		c->err = JERR_UNEXPECTED;
 		return (-1);
 	}
+	if (emit(c, &ev) != 0)
+		return (-1);
+	ev.key = NULL;
+	ev.key_len = 0;
 
 next:
 	/* After a complete value. */
@@ -588,17 +578,28 @@ next:
 	}
 	if (*c->p == (f->is_obj ? '}' : ']')) {
 		c->p++;
-		c->nkeys = f->key_base;
-		depth--;
-		goto next;
+		goto close;
 	}
 	c->err = JERR_UNEXPECTED;
 	return (-1);
 
+close:
+	/* c->p is just past the '}' or ']' of the innermost container. */
+	c->nkeys = st[depth - 1].key_base;
+	depth--;
+	ev.type = JSON_EV_END;
+	ev.depth = depth;
+	ev.off = (size_t)(c->p - 1 - c->buf);
+	ev.str = NULL;
+	ev.len = 0;
+	if (emit(c, &ev) != 0)
+		return (-1);
+	goto next;
+
 member:
 	/* After '{', '[' or ',' and whitespace, in the container of ${f}. */
 	if (f->is_obj) {
-		if (parse_key(c, f, lim->max_members) != 0)
+		if (parse_key(c, f, max_keys, &ev) != 0)
 			return (-1);
 	} else if (++f->members > lim->max_members) {
 		c->err = JERR_TOO_MANY;
@@ -607,34 +608,82 @@ member:
 	goto value;
 }
 
+void
+json_strict_line_col(const char *buf, size_t len, size_t off, size_t *line,
+    size_t *col)
+{
+	size_t l = 1, last = 0;
+
+	if (off > len)
+		off = len;
+	for (size_t i = 0; i < off; i++) {
+		if (buf[i] == '\n') {
+			l++;
+			last = i + 1;
+		}
+	}
+	*line = l;
+	*col = off - last + 1;
+}
+
+int
+json_strict_parse(const char *buf, size_t len, const struct json_limits *lim,
+    json_event_fn *fn, void *arg, struct json_error *err)
+{
+	char small[SCRATCH_ON_STACK];
+	struct jctx c;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.err = JERR_UNEXPECTED;
+	c.keys = c.stack_keys;
+	c.capkeys = KEYS_ON_STACK;
+	c.fn = fn;
+	c.arg = arg;
+	if (len == 0) {
+		/* Also keeps NULL + 0 out of the pointer arithmetic below. */
+		c.err = JERR_EMPTY;
+		goto out;
+	}
+	c.buf = c.p = (const uint8_t *)buf;
+	c.end = c.buf + len;
+	if (len < sizeof(small)) {
+		c.scratch = small;
+	} else if (len == SIZE_MAX || (c.scratch = malloc(len + 1)) == NULL) {
+		c.err = JERR_NOMEM;
+		goto out;
+	}
+	rc = tokenize(&c, lim);
+	if (rc != 0 && c.why == NULL)
+		c.err_off = (size_t)(c.p - c.buf);
+out:
+	if (c.keys != c.stack_keys)
+		free(c.keys);
+	/* Strings may be secrets (token responses): wipe their copies. */
+	if (c.scratch != NULL)
+		explicit_bzero(c.scratch, c.sused);
+	if (c.scratch != small)
+		free(c.scratch);
+	if (rc != 0 && err != NULL) {
+		err->why = c.why != NULL ? c.why : jerr_text[c.err];
+		err->off = c.err_off;
+		json_strict_line_col(buf, len, c.err_off, &err->line, &err->col);
+	}
+	return (rc);
+}
+
 int
 json_strict_check(const char *buf, size_t len, const struct json_limits *lim,
     const char **why)
 {
-	struct jctx c;
-	int rc;
+	struct json_error e;
 
-	if (len == 0) {
-		/* Also keeps NULL + 0 out of the pointer arithmetic below. */
-		if (why != NULL)
-			*why = jerr_text[JERR_EMPTY];
-		return (-1);
-	}
-	c.buf = c.p = (const uint8_t *)buf;
-	c.end = c.buf + len;
-	c.keys = c.stack_keys;
-	c.nkeys = 0;
-	c.capkeys = KEYS_ON_STACK;
-	c.err = JERR_UNEXPECTED;
-
-	rc = validate(&c, lim);
-	if (c.keys != c.stack_keys)
-		free(c.keys);
-	if (rc != 0 && why != NULL)
-		*why = jerr_text[c.err];
-	return (rc);
+	if (json_strict_parse(buf, len, lim, NULL, NULL, &e) == 0)
+		return (0);
+	if (why != NULL)
+		*why = e.why;
+	return (-1);
 }
-
 /*
  * A word of 8 string bytes, first byte in the low bits whatever the host's
  * byte order.
@@ -730,6 +779,7 @@ special:
 	*outlen = (size_t)(o - (uint8_t *)out);
 	return ((const char *)p + 1);
 fail:
+	*outlen = (size_t)((const char *)p - sp);
 	if (why != NULL)
 		*why = jerr_text[err];
 	return (NULL);

@@ -1,13 +1,16 @@
 /*
- * json_strict.h: a strict RFC 8259 validator for JSON text, run before cJSON
- * sees it.
+ * json_strict.h: the agent's one strict RFC 8259 tokenizer for JSON text.
  *
  * cJSON keeps the first of two duplicate keys (jwt.md S12: a payload
  * {"sub":"alice","sub":"admin"} means different things to different
  * parsers), is lax about some invalid input, and truncates strings at
- * \u0000 (a kid "k\u0000x" would become "k").  json_strict_check() rejects
- * all of that in one pass, so that whatever passes means the same thing to
- * every RFC 8259 parser, cJSON included.
+ * \u0000 (a kid "k\u0000x" would become "k").  This tokenizer rejects all
+ * of that in one pass, so that whatever passes means the same thing to
+ * every RFC 8259 parser, cJSON included.  Every JSON text the agent reads
+ * goes through it: json_doc.h builds cJSON trees from its events (config,
+ * policy, key sets, discovery documents, token responses, token header
+ * and payload); json_strict_check() only validates.  A reader that wants a
+ * few values and no tree (an extractor) takes the events itself.
  */
 #ifndef SPOA_JSON_STRICT_H
 #define SPOA_JSON_STRICT_H
@@ -53,7 +56,90 @@ struct json_limits {
 	int require_object;	/* the top-level value must be an object */
 	unsigned max_values;	/* values in the whole document (containers
 				 * included); 0: no limit */
+	unsigned max_keys;	/* per object, if lower than max_members (a
+				 * key is checked against the earlier keys of
+				 * its object: large objects cost more than
+				 * large arrays); 0: max_members */
 };
+
+/* The kinds of events json_strict_parse() reports. */
+enum json_ev {
+	JSON_EV_OBJECT,		/* '{': an object opens */
+	JSON_EV_ARRAY,		/* '[': an array opens */
+	JSON_EV_END,		/* the innermost open object or array closes */
+	JSON_EV_STRING,
+	JSON_EV_NUMBER,
+	JSON_EV_TRUE,
+	JSON_EV_FALSE,
+	JSON_EV_NULL,
+};
+
+/*
+ * One event.  Pointers are valid until json_strict_parse() returns (they
+ * point into its scratch buffer or into the input).
+ */
+struct json_event {
+	enum json_ev type;
+	unsigned depth;		/* containers open around the value: 0 for
+				 * the top-level value; for JSON_EV_END, that
+				 * of the container that closes */
+	const char *key;	/* member name, unescaped and NUL-terminated,
+				 * if the value is an object member (not for
+				 * JSON_EV_END); NULL otherwise */
+	size_t key_len;
+	const char *str;	/* JSON_EV_STRING: the unescaped bytes,
+				 * NUL-terminated (no NUL inside);
+				 * JSON_EV_NUMBER, _TRUE, _FALSE, _NULL: the
+				 * token's text in the input (not
+				 * NUL-terminated; a number is exactly the
+				 * RFC 8259 grammar's span) */
+	size_t len;		/* bytes at str, without the NUL */
+	size_t off;		/* offset of the value's first byte (for
+				 * JSON_EV_END, of the closing byte) */
+};
+
+/*
+ * A consumer of events: return NULL to go on, or a constant reason (no
+ * input bytes in it) to stop the parse, which then fails with that reason
+ * at ${ev}->off.
+ */
+typedef const char *json_event_fn(void *arg, const struct json_event *ev);
+
+/* Where and why a parse failed. */
+struct json_error {
+	const char *why;	/* a JSON_STRICT_REASONS text, or the
+				 * callback's reason */
+	size_t off;		/* byte offset of the failing byte or token */
+	size_t line, col;	/* the same, 1-based; col counts bytes */
+};
+
+/*
+ * json_strict_parse(buf, len, lim, fn, arg, err):
+ * Check the ${len} bytes at ${buf} (not NUL-terminated; never read past
+ * ${len}) by the rules of json_strict_check() below, and hand every value
+ * to ${fn}(${arg}, event) in document order (if ${fn} is not NULL): an
+ * object or array as JSON_EV_OBJECT / JSON_EV_ARRAY when it opens, then
+ * its members, then JSON_EV_END; a scalar as one event once it has been
+ * checked.  Events come only for what has passed the rules so far: a
+ * document that fails later has had some events already (a consumer
+ * building something releases it on failure).  A member's key has been
+ * checked against the earlier keys of its object before its value's
+ * event.  Return 0 if the text passes and ${fn} never refused.  Otherwise
+ * return -1 and fill *${err} (if not NULL).  No global state; memory: a
+ * scratch buffer of ${len} + 1 bytes (on the stack below 1 KiB) plus the
+ * key records of json_strict_check(), freed on return.
+ */
+int json_strict_parse(const char *buf, size_t len,
+    const struct json_limits *lim, json_event_fn *fn, void *arg,
+    struct json_error *err);
+
+/*
+ * json_strict_line_col(buf, len, off, line, col):
+ * The 1-based line and byte column of offset ${off} (at most ${len}) in
+ * the ${len} bytes at ${buf}, for error messages.
+ */
+void json_strict_line_col(const char *buf, size_t len, size_t off,
+    size_t *line, size_t *col);
 
 /*
  * json_strict_check(buf, len, lim, why):
@@ -67,7 +153,8 @@ struct json_limits {
  *  - no two keys of one object are equal after unescaping ("a" and
  *    "\u0061" collide), at every depth;
  *  - nesting depth <= ${lim}->max_depth (capped at JSON_STRICT_DEPTH_MAX),
- *    members of any one object or array <= ${lim}->max_members, values
+ *    members of any one object or array <= ${lim}->max_members (keys of
+ *    an object <= ${lim}->max_keys too, when that is not 0), values
  *    in the whole document <= ${lim}->max_values when it is not 0 (what a
  *    parser building a tree will allocate a node for), and if
  *    ${lim}->require_object the top-level value is an object.
@@ -80,18 +167,18 @@ struct json_limits {
  * ${why} is not NULL) to a short constant English reason that never
  * contains input bytes (one of JSON_STRICT_REASONS).
  * Work is bounded by O(${len} * ${lim}->max_members): each key is compared
- * (by hash first) with the earlier keys of its own object only.  Memory:
- * about 2 KiB of stack plus, for documents with more than 64 keys open at
+ * (by a hash filter and hash first) with the earlier keys of its own object
+ * only.  Memory: a few KiB of stack, a scratch copy of ${len} + 1 bytes
+ * (json_strict_parse()) and, for documents with more than 64 keys open at
  * once, a heap array of at most ${len} / 4 key records, freed on return.
  */
 int json_strict_check(const char *buf, size_t len,
     const struct json_limits *lim, const char **why);
 
 /*
- * The two pieces of json_strict_check() that read bytes rather than
- * structure, for a parser that validates and builds in one pass (jws.c):
- * whatever they accept, json_strict_check() accepts in that position, and
- * the other way round.
+ * The pieces of the tokenizer that read bytes rather than structure (it
+ * uses them itself): whatever they accept, json_strict_check() accepts in
+ * that position, and the other way round.
  */
 
 /*
@@ -103,8 +190,11 @@ int json_strict_check(const char *buf, size_t len,
  * hold at least ${end} - ${p} bytes (the unescaped string and its NUL never
  * need more than the quoted text; bytes past the NUL may be written too,
  * within that room).  Return a pointer just past the closing quote and set
- * *${outlen} to the unescaped length (no NUL inside), or return NULL and
- * set *${why} (if not NULL) to one of JSON_STRICT_REASONS.
+ * *${outlen} to the unescaped length (no NUL inside), or return NULL, set
+ * *${outlen} to the offset from ${p} of the byte that breaks the rule (the
+ * backslash of a bad escape, the first byte of bad UTF-8, ${end} for an
+ * unterminated string) and *${why} (if not NULL) to one of
+ * JSON_STRICT_REASONS.
  */
 const char *json_strict_string(const char *p, const char *end, char *out,
     size_t *outlen, const char **why);

@@ -4,8 +4,9 @@
  *
  * jws_parse() splits and decodes a token, validates both JSON parts by the
  * rules of json_strict_check() (no duplicate keys, UTF-8, depth and member
- * caps; checked while their trees are built, in one pass) and reads the
- * header fields the verifier needs.  It does no cryptography: the
+ * caps), each in one pass of the strict tokenizer: the header's events give
+ * the fields the verifier needs (no tree), the payload's build its cJSON
+ * tree with cJSON's constructors (json_doc.h).  It does no cryptography: the
  * result is NOT trusted until the signature over jws.signing_input has been
  * verified with a key and algorithm taken from our own key set.
  *
@@ -53,9 +54,11 @@ struct jws_limits {
 
 /*
  * A parsed token.  Filled by jws_parse(), released by jws_release().
- * kid and typ are NUL-terminated and point into the header tree (their
- * length is also the strlen: \u0000 is rejected).  signing_input points
- * into the caller's token buffer, so it is valid only while that buffer is.
+ * kid and typ are NUL-terminated and point into hdr_text (their length is
+ * also the strlen: \u0000 is rejected).  The header has no tree: the
+ * fields above are read from the strict tokenizer's events as it checks
+ * the header.  signing_input points into the caller's token buffer, so it
+ * is valid only while that buffer is.
  */
 struct jws {
 	enum jws_alg alg;
@@ -63,7 +66,7 @@ struct jws {
 	size_t kid_len;			/* 1 .. JWS_KID_MAX */
 	const char *typ;		/* NULL if absent */
 	size_t typ_len;
-	struct cJSON *header;		/* JSON object, owned (jws_tree_free) */
+	char *hdr_text;			/* owned: kid and typ (NULL if neither) */
 	struct cJSON *payload;		/* JSON object, owned; NULL only with
 					 * jws_limits.payload_opaque */
 	const char *signing_input;	/* "b64(header).b64(payload)" */
@@ -140,11 +143,10 @@ void jws_release(struct jws *j);
 
 /*
  * jws_tree_free(tree):
- * Release a header or payload tree taken over from a struct jws (a caller
- * that keeps j.payload sets it to NULL before jws_release()).  These trees
- * are read with the cJSON API but are built in one allocation: never pass
- * them to cJSON_Delete() or to any cJSON function that modifies a tree.
- * NULL is a no-op.
+ * Release a payload tree taken over from a struct jws (a caller
+ * that keeps j.payload sets it to NULL before jws_release()).  These are
+ * ordinary cJSON trees (json_doc_parse()): this is cJSON_Delete().  NULL
+ * is a no-op.
  */
 void jws_tree_free(struct cJSON *tree);
 

@@ -503,15 +503,16 @@ static const struct err_case err_cases[] = {
 	/* document level */
 	{ "", "config: empty document" },
 	{ "[]", "config: must be a JSON object" },
-	{ "{} x", "config: unexpected data after the JSON document at line 1, column 4" },
-	{ "{'a':\n 'b\x01'}", "config: invalid JSON at line 2, column 4: control character" },
+	{ "{} x", "config: invalid JSON at line 1, column 4: data after the JSON value" },
+	{ "{'a':\n 'b\x01'}", "config: invalid JSON at line 2, column 4: control character in string" },
 	{ "{'a':\n 'b\xc3\x28'}", "config: invalid JSON at line 2, column 4: invalid UTF-8" },
 	{ "{'a':'\xed\xa0\x80'}", "config: invalid JSON at line 1, column 7: invalid UTF-8" },
-	{ "{'a':'\\u0000'}", "config: invalid JSON at line 1, column 7: \\u0000 in a string" },
-	{ "{'a':1,}", "config: invalid JSON at line 1, column 8" },
+	{ "{'a':'\\u0000'}", "config: invalid JSON at line 1, column 7: \\u0000 in string" },
+	{ "{'a':1,}", "config: invalid JSON at line 1, column 8: trailing comma" },
 	{ DOC(",'bogus':1"), "bogus: unknown key" },
-	{ "{" LISTEN "," LISTEN "," ROUTES "}", "listen: duplicate key" },
-	{ "{" LISTEN ",'routes':[{'name':'r','require':'none','name':'s'}]}", "routes[0].name: duplicate key" },
+	/* duplicate keys: the strict tokenizer stops at the second one */
+	{ "{" LISTEN "," LISTEN "," ROUTES "}", "config: invalid JSON at line 1, column 31: duplicate key" },
+	{ "{" LISTEN ",'routes':[{'name':'r','require':'none','name':'s'}]}", "config: invalid JSON at line 1, column 70: duplicate key" },
 	{ "{" ROUTES "}", "listen: required" },
 	/* listen */
 	{ "{'listen':[]," ROUTES "}", "listen: must have 1 to 16 entries" },
@@ -685,7 +686,7 @@ static const struct err_case err_cases[] = {
 	{ ISSDOC("'issuer':'x','algorithms':['HS256'],'hmac_secret_env':'A-B'"),
 	  "issuers[0].hmac_secret_env: must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)" },
 	{ "{" LISTEN ",'issuers':[{'name':'i','issuer':'x','jwks_url':'https://k/'}]," ROUTES "}", "issuers[0].audiences: required" },
-	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','audiences':[]"), "issuers[0].audiences: duplicate key" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','audiences':[]"), "config: invalid JSON at line 1, column 112: duplicate key" },
 	{ "{" LISTEN ",'issuers':[{'name':'i','issuer':'x','jwks_url':'https://k/','audiences':[]}]," ROUTES "}",
 	  "issuers[0].audiences: must not be empty" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','clock_skew_s':601"), "issuers[0].clock_skew_s: must be an integer from 0 to 600" },
@@ -1120,7 +1121,8 @@ test_policy(void **state)
 	    &pol, &e), -1);
 	free(doc);
 	assert_int_equal(e.n, 1);
-	assert_string_equal(e.v[0], "p.routes: duplicate key");
+	assert_string_equal(e.v[0],
+	    "p: invalid JSON at line 1, column 56: duplicate key");
 	config_errors_free(&e);
 	/* issuer_thumbprints need the base's client_ca_file. */
 	{

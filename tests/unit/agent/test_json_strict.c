@@ -1,6 +1,9 @@
 /*
- * test_json_strict.c: the RFC 8259 pre-validator (jwt.md S11, S12, S18).
+ * test_json_strict.c: the one strict tokenizer (jwt.md S11, S12, S18): its
+ * verdicts, its events, where it says an error is, and the cJSON trees
+ * json_doc_parse() builds from its events.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +11,14 @@
 
 #include "testsupport.h"
 
-#include "json_strict.h"
+#include <cjson/cJSON.h>
 
-static const struct json_limits lim_any = { 32, 2048, 0, 0 };
-static const struct json_limits lim_obj = { 32, 2048, 1, 0 };
+#include "json_doc.h"
+#include "json_strict.h"
+#include "util.h"
+
+static const struct json_limits lim_any = { 32, 2048, 0, 0, 0 };
+static const struct json_limits lim_obj = { 32, 2048, 1, 0, 0 };
 
 static const char *
 check_n(const char *s, size_t n, const struct json_limits *lim)
@@ -234,7 +241,7 @@ test_many_keys(void **state)
 static void
 test_s11_caps(void **state)
 {
-	struct json_limits l = { 3, 4, 0, 0 };
+	struct json_limits l = { 3, 4, 0, 0, 0 };
 	char *deep;
 	size_t n = 0;
 
@@ -418,6 +425,195 @@ test_utf8_len(void **state)
 			fail_msg("case %zu", i);
 }
 
+/* Events rendered as text, one per event: "<depth><type>[key=]value;". */
+struct evlog {
+	char text[1024];
+	size_t n;
+	int refuse_at;		/* refuse the event of this index (-1: none) */
+	int count;
+};
+
+static const char *
+log_event(void *arg, const struct json_event *ev)
+{
+	static const char *const names[] = { "{", "[", "}", "s", "n", "t",
+	    "f", "0" };
+	struct evlog *l = arg;
+	int w;
+
+	if (l->count++ == l->refuse_at)
+		return ("refused by the consumer");
+	w = snprintf(l->text + l->n, sizeof(l->text) - l->n, "%u%s%s%s%.*s@%zu;",
+	    ev->depth, names[ev->type], ev->key != NULL ? ev->key : "",
+	    ev->key != NULL ? "=" : "", (int)ev->len,
+	    ev->str != NULL ? ev->str : "", ev->off);
+	assert_true(w > 0 && (size_t)w < sizeof(l->text) - l->n);
+	l->n += (size_t)w;
+	return (NULL);
+}
+
+/*
+ * json_strict_parse() events: document order, depth, keys only in objects,
+ * strings unescaped, numbers and literals as their text, offsets of each
+ * value's first byte (of the closing byte for an end).
+ */
+static void
+test_events(void **state)
+{
+	static const char doc[] =
+	    "{\"a\":[1,-2.5e3,\"x\\u00e9\\n\"],\"b\\/c\":{},\"d\":true,"
+	    "\"e\":null,\"f\":[[]],\"g\":false}";
+	struct evlog l = { .refuse_at = -1 };
+	struct json_error e;
+
+	(void)state;
+	assert_int_equal(json_strict_parse(doc, strlen(doc), &lim_obj,
+	    log_event, &l, &e), 0);
+	assert_string_equal(l.text,
+	    "0{@0;1[a=@5;2n1@6;2n-2.5e3@8;2sx\xc3\xa9\n@15;1}@26;"
+	    "1{b/c=@35;1}@36;1td=true@42;10e=null@51;1[f=@60;2[@61;2}@62;"
+	    "1}@63;1fg=false@69;0}@74;");
+	/* A top-level scalar has depth 0 and no key. */
+	l.n = 0;
+	l.text[0] = '\0';
+	assert_int_equal(json_strict_parse(" \"k\" ", 5, &lim_any, log_event,
+	    &l, &e), 0);
+	assert_string_equal(l.text, "0sk@1;");
+	/* No callback: the plain check. */
+	assert_int_equal(json_strict_parse(doc, strlen(doc), &lim_obj, NULL,
+	    NULL, NULL), 0);
+}
+
+/* A consumer that refuses stops the parse, with its reason, at its event. */
+static void
+test_event_refused(void **state)
+{
+	static const char doc[] = "{\"a\":1,\n \"b\":[2,3]}";
+	struct evlog l = { .refuse_at = 3 };	/* {, 1, [, then 2 */
+	struct json_error e;
+
+	(void)state;
+	assert_int_equal(json_strict_parse(doc, strlen(doc), &lim_obj,
+	    log_event, &l, &e), -1);
+	assert_string_equal(e.why, "refused by the consumer");
+	assert_int_equal(e.off, 14);
+	assert_int_equal(e.line, 2);
+	assert_int_equal(e.col, 7);
+	assert_string_equal(l.text, "0{@0;1na=1@5;1[b=@13;");
+}
+
+/*
+ * Where an error is: the byte that breaks a string rule (not the string's
+ * opening quote), the second of two equal keys, the byte after a trailing
+ * comma, the first data after the value; 1-based line and byte column.
+ */
+static void
+test_error_position(void **state)
+{
+	static const struct {
+		const char *doc;
+		size_t off, line, col;
+		const char *why;
+	} v[] = {
+		{ "{\"a\":\"b\x01\"}", 7, 1, 8, "control character in string" },
+		{ "{\"a\":\n \"bc\xc3\x28\"}", 10, 2, 5, "invalid UTF-8" },
+		{ "{\"a\":\"\\u0000\"}", 6, 1, 7, "\\u0000 in string" },
+		{ "{\"a\":\"\\q\"}", 6, 1, 7, "invalid escape" },
+		{ "{\"a\":1,\r\n\"\\u0061\":2}", 9, 2, 1, "duplicate key" },
+		{ "{\"a\":1,}", 7, 1, 8, "trailing comma" },
+		{ "{} x", 3, 1, 4, "data after the JSON value" },
+		{ "{\"a\":\"bc", 8, 1, 9, "unterminated string" },
+		{ "", 0, 1, 1, "empty document" },
+	};
+	struct json_error e;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(json_strict_parse(v[i].doc, strlen(v[i].doc),
+		    &lim_any, NULL, NULL, &e), -1);
+		if (strcmp(e.why, v[i].why) != 0 || e.off != v[i].off ||
+		    e.line != v[i].line || e.col != v[i].col)
+			fail_msg("case %zu: %s at %zu (%zu:%zu), want %s at %zu "
+			    "(%zu:%zu)", i, e.why, e.off, e.line, e.col,
+			    v[i].why, v[i].off, v[i].line, v[i].col);
+	}
+}
+
+/* max_keys caps the keys of an object, not the elements of an array. */
+static void
+test_max_keys(void **state)
+{
+	struct json_limits l = { 8, 100, 0, 0, 2 };
+
+	(void)state;
+	assert_null(check("{\"a\":1,\"b\":2}", &l));
+	assert_string_equal(check("{\"a\":1,\"b\":2,\"c\":3}", &l),
+	    "too many members");
+	assert_null(check("[1,2,3,4,5]", &l));
+	l.max_keys = 0;		/* 0: max_members */
+	assert_null(check("{\"a\":1,\"b\":2,\"c\":3}", &l));
+	l.max_keys = 1000;	/* never above max_members */
+	l.max_members = 2;
+	assert_string_equal(check("{\"a\":1,\"b\":2,\"c\":3}", &l),
+	    "too many members");
+}
+
+/*
+ * json_doc_parse(): the tree cJSON_Parse builds (an ordinary tree:
+ * cJSON_Delete, cJSON_Detach and cJSON_Replace work on it, as ASan
+ * checks), and the tokenizer's verdicts and positions.
+ */
+static void
+test_doc_parse(void **state)
+{
+	static const char doc[] = "{\"s\":\"a\\u00e9\\ud83d\\ude00\",\"n\":"
+	    "[0,-1.5,1e300,2147483648,12345678901234567890],\"t\":true,"
+	    "\"o\":{\"x\":null,\"y\":false},\"e\":[]}";
+	cJSON *ours, *ref, *it;
+	struct json_error e;
+	char *a, *b;
+
+	(void)state;
+	ours = json_doc_parse(doc, strlen(doc), &lim_obj, &e);
+	ref = cJSON_Parse(doc);
+	assert_non_null(ours);
+	assert_non_null(ref);
+	a = cJSON_PrintUnformatted(ours);
+	b = cJSON_PrintUnformatted(ref);
+	assert_string_equal(a, b);
+	cJSON_free(a);
+	cJSON_free(b);
+	assert_true(cJSON_Compare(ours, ref, 1));
+	/* 1e400: inf, as cJSON_Parse reads it (Compare cannot say). */
+	cJSON_Delete(ref);
+	ref = json_doc_parse("[1e400]", 7, &lim_any, &e);
+	assert_non_null(ref);
+	assert_true(isinf(cJSON_GetArrayItem(ref, 0)->valuedouble));
+	cJSON_Delete(ref);
+	ref = cJSON_Parse(doc);
+	it = cJSON_GetArrayItem(cJSON_GetObjectItem(ours, "n"), 3);
+	assert_true(it->valuedouble == 2147483648.0);
+	assert_int_equal(it->valueint, 2147483647);	/* saturated, as cJSON */
+	/* An ordinary tree: detach, replace, delete. */
+	cJSON_Delete(cJSON_DetachItemFromObject(ours, "o"));
+	assert_true(cJSON_ReplaceItemInObject(ours, "s",
+	    cJSON_CreateString("z")));
+	cJSON_Delete(ours);
+	cJSON_Delete(ref);
+	/* Refused documents build nothing (and leak nothing: ASan). */
+	assert_null(json_doc_parse("{\"a\":[1,2,{\"b\":3,\"b\":4}]}", 25,
+	    &lim_obj, &e));
+	assert_string_equal(e.why, "duplicate key");
+	assert_int_equal(e.off, 17);
+	assert_null(json_doc_parse("[1]", 3, &lim_obj, &e));
+	assert_string_equal(e.why, "top-level value is not an object");
+	ours = json_doc_parse("[1]", 3, &lim_any, &e);
+	assert_non_null(ours);
+	assert_true(cJSON_IsArray(ours));
+	cJSON_Delete(ours);
+}
+
 int
 main(void)
 {
@@ -433,6 +629,11 @@ main(void)
 		cmocka_unit_test(test_length_bounded),
 		cmocka_unit_test(test_string_decode),
 		cmocka_unit_test(test_utf8_len),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_event_refused),
+		cmocka_unit_test(test_error_position),
+		cmocka_unit_test(test_max_keys),
+		cmocka_unit_test(test_doc_parse),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -267,20 +267,6 @@ run_file(const struct wp_file *f, struct wp_counts *c)
 			int r = crypto_verify(k, f->alg, msg, ml, sig, sl);
 			int want;
 
-			/* RS* are computed by crypto.c itself: OpenSSL's own
-			 * EVP_PKEY_verify must give the same answer on every
-			 * case, "acceptable" ones included. */
-			if (f->kind == WP_RSA) {
-				assert_true(crypto_key_rsa_direct(k));
-				if (crypto_verify_evp(k, f->alg, msg, ml, sig,
-				    sl) != r) {
-					c->failures++;
-					printf("  FAIL %s tcId %d: direct RSA "
-					    "and EVP disagree\n", f->name,
-					    (int)id->valuedouble);
-				}
-			}
-
 			free(msg);
 			free(sig);
 			if (strcmp(res, "acceptable") == 0) {
