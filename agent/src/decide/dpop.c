@@ -13,6 +13,7 @@
 #include "config-t.h"
 #include "crypto.h"
 #include "jwa.h"
+#include "json_doc.h"
 #include "jwks.h"
 #include "jws.h"
 #include "route.h"
@@ -208,6 +209,31 @@ check_claims(const cJSON *p, const struct dpop_req *req,
 	return (0);
 }
 
+/*
+ * The proof's header as a tree (the verifier reads only alg, kid and typ
+ * of a header; a proof also carries its key, jwk): the first segment of
+ * ${j}'s signing input, decoded and parsed.  NULL if it cannot be had.
+ */
+static cJSON *
+header_tree(const struct jws *j)
+{
+	static const struct json_limits lim = {
+		.max_depth = 4, .max_members = 32, .require_object = 1,
+		.max_values = 128,
+	};
+	const char *dot = memchr(j->signing_input, '.', j->signing_input_len);
+	uint8_t buf[DPOP_PROOF_MAX];
+	ssize_t n;
+
+	if (dot == NULL)
+		return (NULL);
+	n = b64url_decode(j->signing_input, (size_t)(dot - j->signing_input),
+	    buf, sizeof(buf));
+	if (n <= 0)
+		return (NULL);
+	return (json_doc_parse((const char *)buf, (size_t)n, &lim, NULL));
+}
+
 int
 dpop_check(const char *proof, size_t len, const struct dpop_req *req,
     struct dpop_proof *out, const char **detail)
@@ -217,6 +243,7 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
 	struct jws j;
 	struct jwk k;
+	cJSON *hdr = NULL;
 	const cJSON *jwk;
 	enum reason r;
 	const char *why = NULL;
@@ -241,7 +268,8 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	    (JWS_ALG_BIT(j.alg) & req->algs) == 0)
 		goto out;
 	*detail = "DPoP proof: jwk header missing or not a public key";
-	jwk = cJSON_GetObjectItemCaseSensitive(j.header, "jwk");
+	hdr = header_tree(&j);
+	jwk = cJSON_GetObjectItemCaseSensitive(hdr, "jwk");
 	if (!cJSON_IsObject(jwk) || jwks_key_from_json(jwk, &k, &why) != 0)
 		goto out;
 	*detail = "DPoP proof: the jwk does not allow this alg";
@@ -259,6 +287,7 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	*detail = NULL;
 	rc = 0;
 out:
+	cJSON_Delete(hdr);
 	jwks_key_clear(&k);
 	jws_release(&j);
 	return (rc);
