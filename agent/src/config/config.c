@@ -77,6 +77,7 @@ static const struct {
 
 static const char *const top_keys[] = {
 	"listen", "admin_listen", "workers", "state_dir", "log_level",
+	"log_format",
 	"token_cache_entries", "cert_cache_entries", "max_token_bytes",
 	"max_frame_size", "park_timeout_ms", "kid_refetch_interval_ms",
 	"max_connections", "idle_timeout_ms", "frame_timeout_ms",
@@ -130,6 +131,7 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 	const char *s;
 	struct quoted q;
 	enum log_level lvl;
+	enum log_format fmt;
 	int r;
 
 	cfg_check_keys(c, root, "", top_keys);
@@ -153,6 +155,14 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 			    "info, debug (got %s)", cfg_quote(&q, s));
 		else
 			cfg->log_level = (int)lvl;
+	}
+	cfg->log_format = LOG_FMT_TEXT;
+	if (cfg_get_sval(c, root, "", "log_format", false, &s) == PRESENT) {
+		if (log_format_parse(s, &fmt) != 0)
+			cfg_perr(c, "log_format", "must be text or json (got %s)",
+			    cfg_quote(&q, s));
+		else
+			cfg->log_format = (int)fmt;
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(top_u32); k++) {
 		uint32_t *f = (uint32_t *)(void *)((char *)cfg + top_u32[k].off);
@@ -274,6 +284,7 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 	d->workers = b->workers;
 	d->state_dir = cfg_xstrdup(c, b->state_dir);
 	d->log_level = b->log_level;
+	d->log_format = b->log_format;
 	d->token_cache_entries = b->token_cache_entries;
 	d->cert_cache_entries = b->cert_cache_entries;
 	d->max_token_bytes = b->max_token_bytes;

@@ -193,6 +193,7 @@ on_reload(struct fetcher *f, struct config *cfg)
 	snapshot_unref(f->base);
 	f->base = nb;
 	log_set_level((enum log_level)cfg->log_level);
+	log_set_format((enum log_format)cfg->log_format);
 	statedir_ensure(cfg);
 	/* A new policy_url source loads (and applies) its state_dir copy. */
 	plan_global(f);

@@ -173,6 +173,7 @@ struct config {
 	uint32_t workers;             /* resolved: never 0 after config_parse_file */
 	char *state_dir;
 	int log_level;                /* enum log_level */
+	int log_format;               /* enum log_format */
 	uint32_t token_cache_entries, cert_cache_entries;
 	uint32_t max_token_bytes, max_frame_size;
 	uint32_t park_timeout_ms;

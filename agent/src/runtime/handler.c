@@ -133,13 +133,14 @@ log_verdict(const struct facts *f, const struct verdict *v, uint64_t t0_ns)
 			{ "src", facts_src_text(f, src, sizeof(src)), 0, false },
 			{ "path", printable(path, sizeof(path), f->path.ptr,
 			    f->path.len), 0, false },
-			{ "detail", v->detail ? v->detail : "-", 0, false },
 			{ "issuer", v->issuer, 0, false },
 			{ "kid", v->kid[0] ? v->kid : NULL, 0, false },
 			{ "sub_hash", v->sub_hash[0] ? v->sub_hash : NULL, 0,
 			    false },
 			{ "us", NULL, (long long)((util_mono_ns() - t0_ns) /
 			    1000), true },
+			/* Last: free text, spaces and all, in the text form. */
+			{ "detail", v->detail ? v->detail : "-", 0, false },
 		};
 
 		log_event(lvl, v->allow ? "allow" : "deny", fields,

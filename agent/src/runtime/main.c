@@ -366,6 +366,7 @@ run(const char *path)
 	a.cfg = snapshot_config(a.snap);
 	handler_set_refetch(fetch_refetch, a.fetcher);
 	log_set_level((enum log_level)a.cfg->log_level);
+	log_set_format((enum log_format)a.cfg->log_format);
 	(void)signal(SIGPIPE, SIG_IGN);
 	/* From here on no thread writes to stderr itself (log.h); every exit
 	 * below goes through "out", which writes what is left. */

@@ -108,6 +108,7 @@ static const char full_doc[] =
 " 'workers': 3,"
 " 'state_dir': 'state',"
 " 'log_level': 'debug',"
+" 'log_format': 'json',"
 " 'token_cache_entries': 0,"
 " 'cert_cache_entries': 1048576,"
 " 'max_token_bytes': 512,"
@@ -205,6 +206,7 @@ test_full(void **state)
 	assert_int_equal(cfg->workers, 3);
 	assert_string_equal(cfg->state_dir, "/etc/spoa/state");
 	assert_int_equal(cfg->log_level, LOG_LVL_DEBUG);
+	assert_int_equal(cfg->log_format, LOG_FMT_JSON);
 	assert_int_equal(cfg->token_cache_entries, 0);
 	assert_int_equal(cfg->cert_cache_entries, 1048576);
 	assert_int_equal(cfg->max_token_bytes, 512);
@@ -417,6 +419,7 @@ test_defaults(void **state)
 		assert_int_equal(cfg->workers, ncpu);
 	assert_null(cfg->state_dir);
 	assert_int_equal(cfg->log_level, LOG_LVL_INFO);
+	assert_int_equal(cfg->log_format, LOG_FMT_TEXT);
 	assert_int_equal(cfg->token_cache_entries, 65536);
 	assert_int_equal(cfg->cert_cache_entries, 4096);
 	assert_int_equal(cfg->max_token_bytes, 8192);
@@ -550,6 +553,8 @@ static const struct err_case err_cases[] = {
 	{ DOC(",'kid_refetch_interval_ms':99"), "kid_refetch_interval_ms: must be an integer from 100 to 600000" },
 	{ DOC(",'kid_negative_ttl_s':0"), "kid_negative_ttl_s: must be an integer from 1 to 3600" },
 	{ DOC(",'log_level':'verbose'"), "log_level: must be one of error, warn, info, debug (got \"verbose\")" },
+	{ DOC(",'log_format':'JSON'"), "log_format: must be text or json (got \"JSON\")" },
+	{ DOC(",'log_format':1"), "log_format: must be a string" },
 	{ DOC(",'state_dir':''"), "state_dir: must not be empty" },
 	{ DOC(",'state_dir':'a\\u0001b'"), "state_dir: must not contain control characters" },
 	{ DOC(",'state_dir':null"), "state_dir: must be a string" },
