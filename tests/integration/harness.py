@@ -56,6 +56,13 @@ def check_eq(got, want, what):
     return check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
+def fact(key, value):
+    """Record what this HAProxy version did (a measured value, not a
+    verdict): printed as "  fact  key=value", collected from the test
+    output by scripts/ci-summary.py into the compatibility table."""
+    print(f"  fact  {key}={value}", flush=True)
+
+
 def finish():
     """Exit with the test's verdict."""
     if _failures:
