@@ -1,0 +1,207 @@
+"""Frames at the negotiated max-frame-size, on each HAProxy version.
+
+The negotiated size is the smaller of HAProxy's (iam.spoe.conf
+max-frame-size, default tune.bufsize - 4) and the agent's
+(max_frame_size).  It is set to 4096 from each side in turn:
+
+ - agent side: the agent announces 4096, HAProxy offers 16380 (3.1.x
+   before 3.2 sent frames above the agent's size);
+ - HAProxy side: iam.spoe.conf says max-frame-size 4096, the agent 65532.
+
+In both, through a SpopTap that measures each frame:
+ - NOTIFY: the largest request HAProxy sends is at most 4096 bytes and
+   close to it, carries the Authorization header whole, and is answered;
+   a larger one fails alone (503, txn.iam.err set) and is not sent, with
+   no protocol error and no connection lost;
+ - ACK: an answer whose identity variables fit is sent whole, at most
+   4096 bytes and close to it, and HAProxy takes it; one that would not
+   fit goes without them (allow, status, reason, route) and still applies.
+"""
+import json
+import os
+import re
+import urllib.request
+
+from harness import (Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl, fact,
+                     finish, haproxy_version, log, tmpdir)
+from tokens import Key, jwks, mint
+
+MAX = 4096
+NEAR = 48           # "close to the maximum": within this many bytes
+AUD = "api://orders"
+ISS = "https://frames.idp.example"
+key = Key("ES256", "es-1")
+KEYS = os.path.join(tmpdir(), "keys.json")
+with open(KEYS, "w") as f:
+    json.dump(jwks(key), f)
+
+ROUTES = [
+    {"name": "health", "path_prefix": "/healthz", "require": "none"},
+    {"name": "open", "path_prefix": "/open", "require": "none"},
+    {"name": "roles", "path_prefix": "/roles", "require": "jwt",
+     "claims_to_vars": ["roles", "scp"]},
+]
+CONFIG = {
+    "max_token_bytes": 16384,
+    "issuers": [{"name": "idp", "issuer": ISS, "jwks_file": KEYS, "audiences": [AUD],
+                 "algorithms": ["ES256"]}],
+    "routes": ROUTES,
+}
+
+echo = EchoBackend()
+seq = [0]
+
+
+def path(prefix):
+    seq[0] += 1
+    return f"/{prefix}/r{seq[0]}"
+
+
+def words(n, prefix):
+    """Space-separated words, ${n} characters in all."""
+    out, left = [], n
+    while left > 0:
+        take = min(31, left)
+        if left - take == 1:        # no one-character tail: a word plus its space
+            take -= 1
+        out.append((prefix + "%030d" % len(out))[:take])
+        left -= take + 1
+    return out
+
+
+ROLES = words(1000, "r")
+
+
+def big_token(n):
+    """A token whose roles join to 1000 characters and whose scp is ${n}
+    long: the answer carries each twice (roles and claim_roles, scopes and
+    claim_scp), every value under the agent's 1024-byte cap, while the
+    token itself stays well under the NOTIFY limit."""
+    return mint(key, iss=ISS, aud=AUD, claims={"roles": ROLES, "scp": " ".join(words(n, "s"))})
+
+
+def largest(lo, hi, passes):
+    """The largest n in [lo, hi] for which passes(n), passes(lo) being true
+    and passes(hi) false (a monotone predicate)."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if passes(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def scenario(side, agent_cfg, spoe_edit):
+    log(f"--- negotiated {MAX} bytes, set on the {side} side")
+    agent = Agent(dict(CONFIG, **agent_cfg), name=f"agent-{side}").start()
+    tap = SpopTap(agent.spoe_addr)
+
+    def edit(text):
+        text = text.replace("register-var-names allow status reason",
+                            "register-var-names claim_roles claim_scp allow status reason")
+        return spoe_edit(text)
+
+    hap = HAProxy(tap.addr, echo.addr, name=f"haproxy-{side}", spoe_edit=edit,
+                  expose_err=True).start()
+    P = hap.port
+    check_eq(curl(P, "/healthz").status, 200, f"{side}: traffic flows")
+    hello = next((c.agent_hello for c in tap.conns if c.spop and c.agent_hello), {})
+    check_eq(hello.get("max-frame-size"), MAX, f"{side}: AGENT-HELLO max-frame-size")
+
+    # NOTIFY: an Authorization header of n characters.
+    sent = {}
+
+    def notify_passes(n):
+        p = path("open")
+        authz = "Bearer " + "a" * (n - 7)
+        r = curl(P, p, headers={"Authorization": authz})
+        sent[n] = (p, authz, r)
+        return r.status == 200
+
+    check(notify_passes(1000), f"{side}: a 1000-byte Authorization passes")
+    check(not notify_passes(MAX + 200), f"{side}: a {MAX + 200}-byte one does not")
+    n = largest(1000, MAX + 200, notify_passes)
+    p, authz, r = sent[n]
+    sizes = tap.sizes_for(p)
+    c = tap.connection_of(p)
+    got = c.notify_args.get(next(k for k, a in c.notify_args.items()
+                                 if a.get("path") == p)) if c else {}
+    log(f"  largest Authorization that passes: {n} bytes, NOTIFY {sizes and sizes[0]} bytes")
+    fact(f"notify_max_{side}", sizes and sizes[0])
+    check(sizes is not None and MAX - NEAR <= sizes[0] <= MAX,
+          f"{side}: the largest NOTIFY sent is at most {MAX} and within {NEAR} of it: "
+          f"{sizes and sizes[0]}")
+    check(got.get("authz") == authz, f"{side}: ... carrying the Authorization header whole")
+    check_eq(r.backend_header("x-iam-route"), "open", f"{side}: ... and answered")
+    over = []
+    for extra in (1, 16, 500):
+        if (n + extra) not in sent:
+            notify_passes(n + extra)
+        pb, _, rb = sent[n + extra]
+        over.append((extra, rb.status, rb.headers.get("x-spoe-err"), tap.sizes_for(pb)))
+    log(f"  over the limit: {over}")
+    fact(f"notify_over_err_{side}", ",".join(sorted({str(e) for _, _, e, _ in over})))
+    check(all(st == 503 and e not in (None, "") for _, st, e, _ in over),
+          f"{side}: larger requests fail closed with txn.iam.err set: {over}")
+    check(all(sz is None for _, _, _, sz in over),
+          f"{side}: ... and are never sent to the agent")
+
+    # ACK: four identity values that grow with the token's scp.
+    acked = {}
+
+    def ack_whole(n):
+        p = path("roles")
+        r = curl(P, p, headers={"Authorization": "Bearer " + big_token(n)})
+        acked[n] = (p, r)
+        return (r.status == 200 and r.backend_header("x-iam-roles") is not None and
+                r.backend_header("x-iam-scopes") is not None)
+
+    check(ack_whole(100), f"{side}: an answer with a 100-character scp is sent whole")
+    check(not ack_whole(1020), f"{side}: one with a 1020-character scp is not")
+    n = largest(100, 1020, ack_whole)
+    p, r = acked[n]
+    sizes = tap.sizes_for(p)
+    log(f"  largest scp answered whole: {n} characters, NOTIFY {sizes and sizes[0]}, "
+        f"ACK {sizes and sizes[1]} bytes")
+    fact(f"ack_max_{side}", sizes and sizes[1])
+    check(sizes is not None and sizes[1] is not None and MAX - NEAR <= sizes[1] <= MAX,
+          f"{side}: the largest whole ACK is at most {MAX} and within {NEAR} of it: "
+          f"{sizes and sizes[1]}")
+    check(r.backend_header("x-iam-roles") == " ".join(ROLES) and
+          r.backend_header("x-iam-scopes") == " ".join(words(n, "s")),
+          f"{side}: ... and HAProxy applied it (X-IAM-Roles, X-IAM-Scopes whole)")
+    if (n + 1) not in acked:
+        ack_whole(n + 1)
+    p, r = acked[n + 1]
+    sizes = tap.sizes_for(p)
+    check_eq(r.status, 200, f"{side}: one byte more: still allowed")
+    check(r.backend_header("x-iam-roles") is None and
+          r.backend_header("x-iam-scopes") is None and
+          r.backend_header("x-iam-route") == "roles",
+          f"{side}: ... without the identity variables (they did not fit), "
+          f"with allow, status, reason and route")
+    check(sizes is not None and sizes[1] is not None and sizes[1] < 200,
+          f"{side}: ... a short ACK: {sizes}")
+    check("does not fit max-frame-size" in agent.output(),
+          f"{side}: the agent logged the dropped identity variables")
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics",
+                                timeout=5) as resp:
+        m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", resp.read().decode(), re.M))
+    check_eq(int(m.get("spoa_iam_protocol_errors", -1)), 0, f"{side}: no protocol error")
+    s = tap.stats()
+    check(s["open"] == s["connections"] and not any(c.agent_disconnect for c in tap.conns),
+          f"{side}: no connection lost or disconnected: {s}")
+    check_eq(curl(P, path("open")).status, 200, f"{side}: traffic goes on")
+    hap.stop()
+    rc = agent.stop()
+    check_eq(rc, 0, f"{side}: agent exits 0 on SIGTERM")
+    tap.close()
+
+
+log(f"HAProxy {haproxy_version()}")
+scenario("agent", {"max_frame_size": MAX}, lambda t: t)
+scenario("haproxy", {}, lambda t: t.replace("    use-backend spoa-iam\n",
+                                            f"    max-frame-size {MAX}\n    use-backend spoa-iam\n"))
+finish()
