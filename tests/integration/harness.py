@@ -370,9 +370,11 @@ class HAProxy(Proc):
         super().__init__(name, [HAPROXY_BIN, "-db", "-f", self.cfgpath], env=env,
                          cwd=_tmp)
 
-    def check_config(self):
-        r = subprocess.run([HAPROXY_BIN, "-c", "-f", self.cfgpath], env=self.env,
-                           cwd=_tmp, capture_output=True, text=True, timeout=30)
+    def check_config(self, *extra, path=None):
+        """haproxy -c on this config (or ${path}, with this environment)."""
+        r = subprocess.run([HAPROXY_BIN, "-c", *extra, "-f", path or self.cfgpath],
+                           env=self.env, cwd=_tmp, capture_output=True, text=True,
+                           timeout=30)
         return r.returncode, r.stdout + r.stderr
 
     def start(self):

@@ -23,7 +23,7 @@ import re
 import urllib.request
 
 from harness import (Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl, fact,
-                     finish, haproxy_version, log, tmpdir)
+                     finish, log, tmpdir)
 from tokens import Key, jwks, mint
 
 MAX = 4096
@@ -200,7 +200,6 @@ def scenario(side, agent_cfg, spoe_edit):
     tap.close()
 
 
-log(f"HAProxy {haproxy_version()}")
 scenario("agent", {"max_frame_size": MAX}, lambda t: t)
 scenario("haproxy", {}, lambda t: t.replace("    use-backend spoa-iam\n",
                                             f"    max-frame-size {MAX}\n    use-backend spoa-iam\n"))

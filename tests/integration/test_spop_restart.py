@@ -21,7 +21,7 @@ import threading
 import time
 
 from harness import (SLOW, Agent, EchoBackend, HAProxy, check, check_eq, curl, fact,
-                     finish, haproxy_version, log, pki, tmpdir, wait_for)
+                     finish, log, pki, tmpdir, wait_for)
 from idp import IdP, metric
 from tokens import Key, mint
 
@@ -54,7 +54,6 @@ def bearer(tok):
 agent = Agent(config(), sock=SOCK).start()
 hap = HAProxy(agent.spoe_addr, echo.addr, expose_err=True).start()
 P = hap.port
-log(f"HAProxy {haproxy_version()}")
 
 
 def serving(what):
