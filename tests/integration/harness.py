@@ -1083,7 +1083,7 @@ class SpopTap:
 
 class _TapSender:
     """Writes to one HAProxy-side socket in release-time order, from one
-    thread, and calls each chunk's hook once it is written."""
+    thread, and calls each chunk's hook just before writing it."""
 
     def __init__(self, sk):
         self.sk = sk
@@ -1130,12 +1130,15 @@ class _TapSender:
                         return
                     wait = (self.queue[0][0] - time.time()) if self.queue else None
                     self.cv.wait(timeout=wait)
+            # Noted as delivered before the write: once HAProxy has the ACK
+            # it may send the next NOTIFY at once, and that one must not be
+            # counted in flight together with the one just answered.
+            if hook:
+                hook()
             try:
                 self.sk.sendall(data)
             except OSError:
                 pass
-            if hook:
-                hook()
 
 
 def curl_many(port, paths, parallel=20, **kw):
