@@ -42,9 +42,9 @@ def clean(rc, out, what):
 echo = EchoBackend()
 hap = HAProxy("127.0.0.1:12345", echo.addr, as_shipped=True)
 shipped = open(os.path.join(CONF, "haproxy.cfg")).read()
-check_eq(open(hap.cfgpath).read(), shipped, "haproxy.cfg checked as shipped")
-check_eq(open(hap.spoepath).read(), open(os.path.join(CONF, "iam.spoe.conf")).read(),
-         "iam.spoe.conf checked as shipped")
+check(open(hap.cfgpath).read() == shipped, "haproxy.cfg checked as shipped")
+check(open(hap.spoepath).read() == open(os.path.join(CONF, "iam.spoe.conf")).read(),
+      "iam.spoe.conf checked as shipped")
 clean(*hap.check_config("-dW"), "haproxy.cfg + iam.spoe.conf")
 
 log("README.md drop-in snippet")
@@ -82,4 +82,19 @@ else:
 spoe = open(hap.spoepath).read()
 for kw in ("timeout hello", "timeout idle", "no option send-frag-payload"):
     check(kw in spoe, f"iam.spoe.conf keeps {kw!r} (2.6 needs it, 3.x ignores it)")
+# Without timeout hello/idle: 2.6 and 3.0 warn ("missing timeouts"), 3.1+
+# ignores both keywords, so the portable file keeps them.
+lean = os.path.join(tmpdir(), "lean.spoe.conf")
+open(lean, "w").write("".join(l for l in spoe.splitlines(True)
+                              if not re.match(r"\s*timeout (hello|idle) ", l)))
+hap.env["IAM_SPOE_CONF"] = lean
+rc, out = hap.check_config("-dW")
+hap.env["IAM_SPOE_CONF"] = hap.spoepath
+warned = rc != 0 or "[WARNING]" in out
+fact("without_timeout_hello_idle", "warning" if warned else "no warning")
+if haproxy_series() >= (3, 1):
+    check(not warned, "3.1+: timeout hello/idle are not needed (ignored)")
+else:
+    check(warned and "missing timeouts" in out,
+          "before 3.1: without timeout hello/idle haproxy -c warns, so the example keeps them")
 finish()
