@@ -57,6 +57,8 @@ FACTS = [
     ("spop_frames", "notify_max_haproxy", "largest NOTIFY, `max-frame-size 4096` in iam.spoe.conf"),
     ("spop_frames", "notify_over_err_haproxy", "... larger request: `txn.iam.err`"),
     ("spop_frames", "ack_max_agent", "largest ACK HAProxy took (4096 announced)"),
+    ("spop_frames", "oversize_without_no_send_frag_payload",
+     "oversize request, iam.spoe.conf without `no option send-frag-payload`"),
 ]
 
 

@@ -16,10 +16,17 @@ In both, through a SpopTap that measures each frame:
  - ACK: an answer whose identity variables fit is sent whole, at most
    4096 bytes and close to it, and HAProxy takes it; one that would not
    fit goes without them (allow, status, reason, route) and still applies.
+
+And once more without iam.spoe.conf's "no option send-frag-payload": 2.6
+and 3.0 then try to fragment the oversize request, and, the agent having
+offered no fragmentation, tear the connection down (HAPROXY-DISCONNECT
+10) with the requests in flight on it; 3.1+ ignores the keyword.
 """
 import json
 import os
 import re
+import threading
+import time
 import urllib.request
 
 from harness import (Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl, fact,
@@ -38,6 +45,7 @@ with open(KEYS, "w") as f:
 ROUTES = [
     {"name": "health", "path_prefix": "/healthz", "require": "none"},
     {"name": "open", "path_prefix": "/open", "require": "none"},
+    {"name": "slow", "path_prefix": "/slow", "require": "none"},
     {"name": "roles", "path_prefix": "/roles", "require": "jwt",
      "claims_to_vars": ["roles", "scp"]},
 ]
@@ -94,10 +102,39 @@ def largest(lo, hi, passes):
     return lo
 
 
-def scenario(side, agent_cfg, spoe_edit):
+def oversize_among_others(P, tap, side):
+    """An oversize request while six others wait for their ACK (held 0.5 s
+    at the tap, so they are in flight on the connections): (its status,
+    the others' statuses, HAPROXY-DISCONNECT status codes seen)."""
+    res = {}
+
+    def slow(i):
+        res[i] = curl(P, path("slow")).status
+
+    before = {c.id for c in tap.conns if c.haproxy_disconnect}
+    ts = [threading.Thread(target=slow, args=(i,)) for i in range(6)]
+    for th in ts:
+        th.start()
+    time.sleep(0.2)
+    big = curl(P, path("open"), headers={"Authorization": "Bearer " + "a" * (MAX + 500)})
+    for th in ts:
+        th.join()
+    time.sleep(0.1)
+    disc = [c.haproxy_disconnect[0] for c in tap.conns
+            if c.haproxy_disconnect and c.id not in before]
+    log(f"  {side}: oversize request {big.status} (X-SPOE-Err {big.headers.get('x-spoe-err')}),"
+        f" requests in flight {sorted(res.values())}, HAPROXY-DISCONNECT {disc}")
+    return big.status, sorted(res.values()), disc
+
+
+def hold_slow(args):
+    return 0.5 if str(args.get("path", "")).startswith("/slow/") else 0
+
+
+def scenario(side, agent_cfg, spoe_edit, full=True):
     log(f"--- negotiated {MAX} bytes, set on the {side} side")
     agent = Agent(dict(CONFIG, **agent_cfg), name=f"agent-{side}").start()
-    tap = SpopTap(agent.spoe_addr)
+    tap = SpopTap(agent.spoe_addr, ack_delay=hold_slow)
 
     def edit(text):
         text = text.replace("register-var-names allow status reason",
@@ -110,6 +147,28 @@ def scenario(side, agent_cfg, spoe_edit):
     check_eq(curl(P, "/healthz").status, 200, f"{side}: traffic flows")
     hello = next((c.agent_hello for c in tap.conns if c.spop and c.agent_hello), {})
     check_eq(hello.get("max-frame-size"), MAX, f"{side}: AGENT-HELLO max-frame-size")
+
+    big, others, disc = oversize_among_others(P, tap, side)
+    if not full:
+        # iam.spoe.conf without "no option send-frag-payload".
+        fact("oversize_without_no_send_frag_payload",
+             f"HAPROXY-DISCONNECT {disc[0]}, {others.count(503)} of 6 in flight failed"
+             if disc else f"fails alone, {others.count(503)} of 6 in flight failed")
+        check_eq(big, 503, f"{side}: the oversize request fails")
+        if spop_mux():
+            check(not disc and others == [200] * 6,
+                  f"{side}: 3.1+ ignores the keyword: the oversize request fails alone")
+        else:
+            # The reason iam.spoe.conf keeps the keyword (2.6 and 3.0).
+            check(10 in disc, f"{side}: before 3.1 HAProxy tries to fragment, the agent "
+                              f"offered no fragmentation: HAPROXY-DISCONNECT 10 ({disc})")
+        hap.stop()
+        check_eq(agent.stop(), 0, f"{side}: agent exits 0 on SIGTERM")
+        tap.close()
+        return
+    check(big == 503 and others == [200] * 6 and not disc,
+          f"{side}: an oversize request fails alone, the six in flight with it pass, "
+          f"no connection is torn down")
 
     # NOTIFY: an Authorization header of n characters.
     sent = {}
@@ -212,4 +271,6 @@ def scenario(side, agent_cfg, spoe_edit):
 scenario("agent", {"max_frame_size": MAX}, lambda t: t)
 scenario("haproxy", {}, lambda t: t.replace("    use-backend spoa-iam\n",
                                             f"    max-frame-size {MAX}\n    use-backend spoa-iam\n"))
+scenario("agent-frag", {"max_frame_size": MAX},
+         lambda t: t.replace("    no option send-frag-payload\n", ""), full=False)
 finish()
