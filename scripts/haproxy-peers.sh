@@ -147,9 +147,17 @@ fetch_series() {  # fetch_series SERIES SUITES PINNED
   fi
   say "$series: resolving from Debian ${suite_list[*]} (pinned $pinned)"
   apt_setup "$work" "${suite_list[@]}"
-  apt-get "${APT_OPTS[@]}" -qq update >"$work/update.log" 2>&1 || {
+  # --error-on=any: a suite whose index cannot be fetched is an error (by
+  # default apt-get update only warns and exits 0).
+  apt-get "${APT_OPTS[@]}" -qq --error-on=any update >"$work/update.log" 2>&1 || {
     cat "$work/update.log" >&2
-    die "$series: apt-get update of Debian ${suite_list[*]} failed (network or archive down?)"; }
+    die "$series: cannot download the package index of Debian ${suite_list[*]} from $MIRROR (network down or archive unreachable?)"; }
+  local s
+  for s in "${suite_list[@]}"; do
+    compgen -G "$work/lists/*_dists_${s}_main_binary-amd64_Packages*" >/dev/null || {
+      cat "$work/update.log" >&2
+      die "$series: no package index of Debian $s after apt-get update"; }
+  done
 
   # Versions of haproxy in the series' own suites (not sid's, for 3.4).
   local have=() v suite
