@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fail if project C sources call functions we ban (curl's list): they are
 # unbounded or have error semantics that hide bugs.  Use snprintf, memcpy
-# with explicit lengths, and the bounded number parsers in agent/src/strnum.c.
+# with explicit lengths, and the bounded number parsers in agent/src/base/strnum.c.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strncat|strtok|atoi|atol|atoll|atof|sscanf|gets)[[:space:]]*\('

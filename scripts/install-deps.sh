@@ -9,7 +9,7 @@ PKGS=(
   libev-dev libcjson-dev libcurl4-openssl-dev libssl-dev
   libcmocka-dev                                 # unit tests
   haproxy curl openssl ca-certificates          # integration tests
-  python3 python3-cryptography                  # token minting, test servers
+  python3 python3-cryptography python3-yaml     # token minting, test servers, YAML examples
   procps iproute2 wrk                           # process control, benchmarks
 )
 

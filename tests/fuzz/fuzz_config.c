@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
+#include "claims.h"
 #include "config.h"
 #include "jwa.h"
 #include "route.h"
@@ -92,8 +94,17 @@ check_issuers_routes(const struct config *cfg)
 		    (is->hmac_secret_env != NULL) == 1));
 		CHECK(hs || (is->hmac_secret_file == NULL &&
 		    is->hmac_secret_env == NULL));
-		CHECK(!is->templated || is->tenants.n >= 1);
-		CHECK(is->templated || is->tenants.n == 0);
+		/* A template admits listed tenants, or every tenant when
+		 * said so, never both and never by default. */
+		CHECK(!is->templated || (is->tenants.n >= 1) != is->any_tenant);
+		CHECK(is->templated || (is->tenants.n == 0 && !is->any_tenant));
+		CHECK(is->typ_check || (is->typ.n == 0 && !is->typ_absent_ok));
+		CHECK(is->roles_claims.n <= CLAIMS_SOURCES_MAX);
+		CHECK(is->scopes_claims.n <= CLAIMS_SOURCES_MAX);
+		for (j = 0; j < is->roles_claims.n; j++)
+			CHECK(claims_path_valid(is->roles_claims.v[j]));
+		for (j = 0; j < is->scopes_claims.n; j++)
+			CHECK(claims_path_valid(is->scopes_claims.v[j]));
 		for (j = 0; j < is->tenants.n; j++)
 			CHECK(strlen(is->tenants.v[j]) == 36);
 		CHECK(is->clock_skew_s <= 600);
@@ -130,11 +141,15 @@ check_issuers_routes(const struct config *cfg)
 		CHECK(!jwt || cfg->nissuers > 0);
 		CHECK(mtls || r->client_cert == NULL);
 		CHECK(r->require == REQUIRE_JWT_MTLS || !r->bound_token);
-		for (j = 0; j < r->nclaims; j++)
-			CHECK(r->claims[j].nvalues >= 1);
+		for (j = 0; j < r->nclaims; j++) {
+			CHECK((r->claims[j].match == CLAIM_MATCH_PRESENT) ==
+			    (r->claims[j].nvalues == 0));
+			CHECK(claims_path_valid(r->claims[j].name));
+		}
 		for (j = 0; j < r->nclaims_to_vars; j++) {
 			const char *v = r->claims_to_vars[j].var;
 
+			CHECK(claims_path_valid(r->claims_to_vars[j].claim));
 			CHECK(strncmp(v, "claim_", 6) == 0);
 			CHECK(strlen("txn.iam.") + strlen(v) < 64);
 			CHECK(strspn(v, "abcdefghijklmnopqrstuvwxyz"

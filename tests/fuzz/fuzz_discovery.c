@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strlen(d.issuer) > DISCOVERY_STR_MAX ||
 	    strncmp(d.jwks_uri, "https://", 8) != 0)
 		abort();
-	struct strlist self = { &d.issuer, 1 };
+	struct issuer_cfg self = { .issuer = { &d.issuer, 1 }, .any_tenant = true };
 	if (!discovery_issuer_match(d.issuer, &self))
 		abort();
 	discovery_release(&d);

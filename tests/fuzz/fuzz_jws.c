@@ -28,6 +28,7 @@
 #include "json_strict.h"
 #include "config.h"
 #include "jwa.h"
+#include "inspect.h"
 #include "jws.h"
 #include "reason.h"
 #include "tree_diff.h"
@@ -42,10 +43,19 @@ exercise_claims(const cJSON *payload)
 	static char *pat_v[] = { "https://login.microsoftonline.com/{tenant}/v2.0",
 	    "https://sts.windows.net/{tenantid}/", "https://issuer.example" };
 	static const struct strlist auds = { aud_v, 2 }, scs = { sc_v, 1 },
-	    pats = { pat_v, 3 }, none = { NULL, 0 };
+	    none = { NULL, 0 };
 	static struct claim_value vals[] = { { CLAIM_VAL_STRING, "x", 0, false },
 	    { CLAIM_VAL_NUMBER, NULL, 2, false }, { CLAIM_VAL_BOOL, NULL, 0, true } };
-	static const struct claim_rule rule = { "cnf.x5t#S256", vals, 3 };
+	static const struct claim_rule rules[] = {
+		{ "cnf.x5t#S256", CLAIM_MATCH_ANY, vals, 3 },
+		{ "/resource_access/my.app/roles", CLAIM_MATCH_ALL, vals, 3 },
+		{ "/https:~1~1example.com~1roles", CLAIM_MATCH_PRESENT, NULL, 0 },
+	};
+	static char *paths_v[] = { "/realm_access/roles", "/a~0b/c~1d", "scope" };
+	static const struct strlist paths = { paths_v, 3 };
+	static char *tenant_v[] = { "72f988bf-86f1-41af-91ab-2d7cd011db47" };
+	static const struct issuer_cfg is = { .issuer = { pat_v, 3 },
+	    .tenants = { tenant_v, 1 }, .templated = true };
 	char out[1024], tenant[CLAIMS_GUID_LEN + 1];
 	const char *s, *iss;
 	const cJSON *it;
@@ -56,10 +66,15 @@ exercise_claims(const cJSON *payload)
 	(void)claims_aud_match(payload, &auds);
 	(void)claims_check_scopes(payload, &scs, &scs, &s);
 	(void)claims_check_roles(payload, &scs, &none, &s);
-	(void)claims_check_rules(payload, &rule, 1, &s);
+	(void)claims_check_rules(payload, rules, 3, &s);
+	(void)claims_check_types(payload, &s);
+	(void)claims_check_words(payload, CLAIMS_ROLES, &paths, &scs, &scs, &s);
+	n = claims_render_words(payload, CLAIMS_SCOPES, &paths, out, sizeof(out));
+	if (n >= 0 && (size_t)n != strlen(out))
+		abort();
 	(void)claims_client_id(payload);
 	if ((iss = claims_string(payload, "iss")) != NULL &&
-	    claims_issuer_match(iss, strlen(iss), &pats, &none, payload,
+	    claims_issuer_match(iss, strlen(iss), &is, payload,
 	    tenant, sizeof(tenant)) == 0) {
 		if (strlen(tenant) != 0 && strlen(tenant) != CLAIMS_GUID_LEN)
 			abort();
@@ -276,7 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (devnull == NULL)
 		devnull = fopen("/dev/null", "w");
 	if (devnull != NULL)
-		(void)jws_inspect_at(devnull, tok, size, 1700000000);
+		(void)inspect_token_at(devnull, tok, size, 1700000000);
 	free(built);
 	return (0);
 }

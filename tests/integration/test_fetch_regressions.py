@@ -178,10 +178,11 @@ def keys_in_use(agent, idp):
 
 def parking_agent(name):
     """A provider and a one-worker agent that parks requests on unknown
-    kids (4 s, refetch cooldown 1 s), its key set fetched and in use."""
+    kids (4 s, kid refetches 1 s apart at most), its key set fetched and in
+    use."""
     idp = IdP()
     agent = Agent({
-        "kid_refetch_cooldown_s": 1, "park_timeout_ms": 4000, "workers": 1,
+        "kid_refetch_interval_ms": 1000, "park_timeout_ms": 4000, "workers": 1,
         "fetch": fetch_cfg(refresh_min_s=600, refresh_max_s=1200),
         "issuers": [issuer(idp, jwks_url=idp.base + "/keys",
                            algorithms=["RS256", "ES256"])],
@@ -204,7 +205,7 @@ def scenario_negative_kid_spares_other_kids():
     check_eq(a[2].get("reason"), "key_unknown",
              "unknown kid: refetched, not there, answered key_unknown")
     for rnd in range(2):
-        time.sleep(1.1)                 # the cooldown is over
+        time.sleep(1.1)                 # the next kid refetch may start at once
         new = Key("ES256", f"rotated-{rnd}")
         idp.keys = idp.keys + [new]
         # One write: both park before the fetcher hears of either, the

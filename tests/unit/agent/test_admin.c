@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "admin.h"
+#include "abuf.h"
 #include "config.h"
 #include "stats.h"
 #include "testsupport.h"

@@ -320,17 +320,39 @@ test_time_max_lifetime(void **state)
 
 /* ---- issuers (S19) ------------------------------------------------------ */
 
+/* An issuer with values ${pats} and allow-list ${tenants}. */
+static struct issuer_cfg
+icfg(const struct strlist *pats, const struct strlist *tenants, bool any)
+{
+	struct issuer_cfg is;
+
+	memset(&is, 0, sizeof(is));
+	is.issuer = *pats;
+	is.tenants = *tenants;
+	is.any_tenant = any;
+	return (is);
+}
+
+static int
+imatch_as(const char *iss, const struct strlist *pats,
+    const struct strlist *tenants, bool any, const char *payload, char *tenant)
+{
+	struct issuer_cfg is = icfg(pats, tenants, any);
+	char scratch[CLAIMS_GUID_LEN + 1];
+	cJSON *p = js(payload);
+	int rc;
+
+	rc = claims_issuer_match(iss, strlen(iss), &is, p,
+	    tenant != NULL ? tenant : scratch, CLAIMS_GUID_LEN + 1);
+	cJSON_Delete(p);
+	return (rc);
+}
+
 static int
 imatch(const char *iss, const struct strlist *pats,
     const struct strlist *tenants, const char *payload, char *tenant)
 {
-	cJSON *p = js(payload);
-	int rc;
-
-	rc = claims_issuer_match(iss, strlen(iss), pats, tenants, p, tenant,
-	    tenant != NULL ? CLAIMS_GUID_LEN + 1 : 0);
-	cJSON_Delete(p);
-	return (rc);
+	return (imatch_as(iss, pats, tenants, false, payload, tenant));
 }
 
 static void
@@ -354,13 +376,25 @@ test_issuer_exact(void **state)
 	assert_int_equal(imatch("", &pats, &empty, "{}", tenant), -1);
 	/* The length is honoured: bytes after iss_len do not count. */
 	{
+		struct issuer_cfg is = icfg(&pats, &empty, false);
 		cJSON *p = js("{}");
 		assert_int_equal(claims_issuer_match("https://issuer.example/x",
-		    22, &pats, &empty, p, NULL, 0), 0);
+		    22, &is, p, tenant, sizeof(tenant)), 0);
 		assert_int_equal(claims_issuer_match("https://issuer.example",
-		    21, &pats, &empty, p, NULL, 0), -1);
+		    21, &is, p, tenant, sizeof(tenant)), -1);
 		cJSON_Delete(p);
 	}
+	/* An exact issuer reports the token's tid (lowercased) when it is a
+	 * GUID, for the key-issuer check; anything else is "". */
+	assert_int_equal(imatch("https://issuer.example", &pats, &empty,
+	    "{\"tid\":\"" T1UP "\"}", tenant), 0);
+	assert_string_equal(tenant, T1);
+	assert_int_equal(imatch("https://issuer.example", &pats, &empty,
+	    "{\"tid\":\"common\"}", tenant), 0);
+	assert_string_equal(tenant, "");
+	assert_int_equal(imatch("https://issuer.example", &pats, &empty,
+	    "{\"tid\":7}", tenant), 0);
+	assert_string_equal(tenant, "");
 }
 
 static void
@@ -412,20 +446,65 @@ test_issuer_template_v2(void **state)
 	    "/v2.0/", &pats, &tenants, "{\"tid\":\"" T1 "\"}", tenant), -1);
 	assert_int_equal(imatch("http://login.microsoftonline.com/" T1 "/v2.0",
 	    &pats, &tenants, "{\"tid\":\"" T1 "\"}", tenant), -1);
-	/* An empty allow-list accepts any tenant (tid must still agree). */
+	/* An empty allow-list allows no tenant at all: every tenant is only
+	 * ever the explicit any_tenant choice (tid must still agree). */
 	assert_int_equal(imatch("https://login.microsoftonline.com/" T2 "/v2.0",
-	    &pats, &empty, "{\"tid\":\"" T2 "\"}", tenant), 0);
+	    &pats, &empty, "{\"tid\":\"" T2 "\"}", tenant), -1);
+	assert_int_equal(imatch_as("https://login.microsoftonline.com/" T2
+	    "/v2.0", &pats, &empty, true, "{\"tid\":\"" T2 "\"}", tenant), 0);
 	assert_string_equal(tenant, T2);
-	assert_int_equal(imatch("https://login.microsoftonline.com/" T2 "/v2.0",
-	    &pats, &empty, "{\"tid\":\"" T1 "\"}", tenant), -1);
+	assert_int_equal(imatch_as("https://login.microsoftonline.com/" T2
+	    "/v2.0", &pats, &empty, true, "{\"tid\":\"" T1 "\"}", tenant), -1);
+	assert_int_equal(imatch_as("https://login.microsoftonline.com/" T2
+	    "/v2.0", &pats, &empty, true, "{}", tenant), -1);
 	/* The output buffer must be large enough. */
 	{
+		struct issuer_cfg is = icfg(&pats, &tenants, false);
 		cJSON *p = js("{\"tid\":\"" T1 "\"}");
 		const char *iss = "https://login.microsoftonline.com/" T1 "/v2.0";
 		char small[CLAIMS_GUID_LEN];
-		assert_int_equal(claims_issuer_match(iss, strlen(iss), &pats,
-		    &tenants, p, small, sizeof(small)), -1);
+		assert_int_equal(claims_issuer_match(iss, strlen(iss), &is, p,
+		    small, sizeof(small)), -1);
 		cJSON_Delete(p);
+	}
+}
+
+/*
+ * The tenant allow-list holds for every spelling of the placeholder that
+ * Microsoft's documents use ({tenantid}) and ours ({tenant}), v1 and v2:
+ * a token of a tenant outside the list never matches.
+ */
+static void
+test_issuer_tenant_outside_list(void **state)
+{
+	static char *spellings[][2] = {
+		{ "https://login.microsoftonline.com/{tenant}/v2.0",
+		  "https://login.microsoftonline.com/%s/v2.0" },
+		{ "https://login.microsoftonline.com/{tenantid}/v2.0",
+		  "https://login.microsoftonline.com/%s/v2.0" },
+		{ "https://sts.windows.net/{tenant}/",
+		  "https://sts.windows.net/%s/" },
+		{ "https://sts.windows.net/{tenantid}/",
+		  "https://sts.windows.net/%s/" },
+	};
+	char iss[128], payload[64], tenant[CLAIMS_GUID_LEN + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		struct strlist pats = { &spellings[i][0], 1 };
+		SL(tenants, T1);
+
+		snprintf(payload, sizeof(payload), "{\"tid\":\"%s\"}", T2);
+		snprintf(iss, sizeof(iss), spellings[i][1], T2);
+		assert_int_equal(imatch(iss, &pats, &tenants, payload, tenant),
+		    -1);
+		assert_int_equal(imatch(iss, &pats, &empty, payload, tenant),
+		    -1);
+		snprintf(payload, sizeof(payload), "{\"tid\":\"%s\"}", T1);
+		snprintf(iss, sizeof(iss), spellings[i][1], T1);
+		assert_int_equal(imatch(iss, &pats, &tenants, payload, tenant),
+		    0);
+		assert_string_equal(tenant, T1);
 	}
 }
 
@@ -492,6 +571,28 @@ test_key_issuer(void **state)
 	assert_int_equal(claims_key_issuer_ok("https://a.example", v2t1, T1),
 	    -1);
 	assert_int_equal(claims_key_issuer_ok(v2t1, NULL, T1), -1);
+	/* A single-tenant (exact) config meets Entra's templated keys: the
+	 * token's tid, which claims_issuer_match() reports for exact issuers
+	 * too, is substituted (T1's token, T1's tid: yes; another tid: no). */
+	{
+		SL(pats, "https://login.microsoftonline.com/" T1 "/v2.0");
+		char tid[CLAIMS_GUID_LEN + 1];
+
+		assert_int_equal(imatch(v2t1, &pats, &empty,
+		    "{\"tid\":\"" T1 "\"}", tid), 0);
+		assert_int_equal(claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", v2t1,
+		    tid), 0);
+		assert_int_equal(imatch(v2t1, &pats, &empty,
+		    "{\"tid\":\"" T2 "\"}", tid), 0);
+		assert_int_equal(claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", v2t1,
+		    tid), -1);
+		assert_int_equal(imatch(v2t1, &pats, &empty, "{}", tid), 0);
+		assert_int_equal(claims_key_issuer_ok(
+		    "https://login.microsoftonline.com/{tenantid}/v2.0", v2t1,
+		    tid), -1);
+	}
 }
 
 /* ---- audiences ---------------------------------------------------------- */
@@ -664,11 +765,11 @@ test_rules(void **state)
 	    false } };
 	struct claim_value kid_v[] = { { CLAIM_VAL_STRING, "k1", 0, false } };
 	struct claim_rule rules[] = {
-		{ "tid", tid_v, 2 },
-		{ "ver", ver_v, 1 },
-		{ "mfa", mfa_v, 1 },
-		{ "groups", grp_v, 1 },
-		{ "cnf.kid", kid_v, 1 },
+		{ "tid", CLAIM_MATCH_ANY, tid_v, 2 },
+		{ "ver", CLAIM_MATCH_ANY, ver_v, 1 },
+		{ "mfa", CLAIM_MATCH_ANY, mfa_v, 1 },
+		{ "groups", CLAIM_MATCH_ANY, grp_v, 1 },
+		{ "cnf.kid", CLAIM_MATCH_ANY, kid_v, 1 },
 	};
 	const char *failed = NULL;
 	cJSON *p;
@@ -720,6 +821,180 @@ test_rules(void **state)
 	/* An array claim with a number element matching a number rule. */
 	p = js("{\"ver\":[1,2]}");
 	assert_int_equal(claims_check_rules(p, &rules[1], 1, NULL), 0);
+	cJSON_Delete(p);
+}
+
+/* APIM's match="all", and presence-only rules. */
+static void
+test_rules_all_present(void **state)
+{
+	struct claim_value grp_v[] = { { CLAIM_VAL_STRING, "g-admins", 0,
+	    false }, { CLAIM_VAL_STRING, "g-ops", 0, false } };
+	struct claim_rule all = { "groups", CLAIM_MATCH_ALL, grp_v, 2 };
+	struct claim_rule any = { "groups", CLAIM_MATCH_ANY, grp_v, 2 };
+	struct claim_rule present = { "email_verified", CLAIM_MATCH_PRESENT,
+	    NULL, 0 };
+	struct claim_rule nested = { "/realm_access/roles", CLAIM_MATCH_ALL,
+	    grp_v, 2 };
+	static const struct { const char *payload; int all, any, present; }
+	    cases[] = {
+		{ "{\"groups\":[\"g-admins\",\"g-ops\",\"x\"],"
+		  "\"email_verified\":false}", 0, 0, 0 },
+		{ "{\"groups\":[\"g-admins\"],\"email_verified\":true}",
+		  -1, 0, 0 },
+		{ "{\"groups\":[\"g-ops\",\"g-admins\"]}", 0, 0, -1 },
+		{ "{\"groups\":[],\"email_verified\":\"\"}", -1, -1, 0 },
+		{ "{\"groups\":\"g-admins\",\"email_verified\":0}", -1, 0, 0 },
+		{ "{\"email_verified\":null}", -1, -1, -1 },
+		{ "{\"x\":{\"email_verified\":true}}", -1, -1, -1 },
+	};
+	cJSON *p;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		p = js(cases[i].payload);
+		if (claims_check_rules(p, &all, 1, NULL) != cases[i].all ||
+		    claims_check_rules(p, &any, 1, NULL) != cases[i].any ||
+		    claims_check_rules(p, &present, 1, NULL) !=
+		    cases[i].present)
+			fail_msg("case %zu", i);
+		cJSON_Delete(p);
+	}
+	/* Keycloak realm roles through a JSON Pointer. */
+	p = js("{\"realm_access\":{\"roles\":[\"g-ops\",\"g-admins\"]}}");
+	assert_int_equal(claims_check_rules(p, &nested, 1, NULL), 0);
+	cJSON_Delete(p);
+	p = js("{\"realm_access\":{\"roles\":[\"g-ops\"]}}");
+	assert_int_equal(claims_check_rules(p, &nested, 1, NULL), -1);
+	cJSON_Delete(p);
+}
+
+/* JSON Pointer claim paths: names with dots and slashes. */
+static void
+test_pointer_paths(void **state)
+{
+	cJSON *p = js("{\"resource_access\":{\"my.app\":{\"roles\":[\"r1\"]},"
+	    "\"my\":{\"app\":{\"roles\":[\"wrong\"]}}},"
+	    "\"https://example.com/roles\":[\"admin\"],\"a~b\":1,\"\":{\"x\":2},"
+	    "\"list\":[{\"y\":1}]}");
+	const cJSON *it;
+
+	(void)state;
+	it = claims_get(p, "/resource_access/my.app/roles");
+	assert_non_null(it);
+	assert_string_equal(cJSON_GetArrayItem(it, 0)->valuestring, "r1");
+	/* The dotted form cannot say it: it splits at the first dot. */
+	it = claims_get(p, "resource_access.my.app.roles");
+	assert_true(it == NULL ||
+	    strcmp(cJSON_GetArrayItem(it, 0)->valuestring, "r1") != 0);
+	it = claims_get(p, "/https:~1~1example.com~1roles");
+	assert_non_null(it);
+	assert_string_equal(cJSON_GetArrayItem(it, 0)->valuestring, "admin");
+	/* The dotted form finds a whole URL name too. */
+	assert_ptr_equal(claims_get(p, "https://example.com/roles"), it);
+	assert_non_null(claims_get(p, "/a~0b"));
+	assert_non_null(claims_get(p, "//x"));
+	assert_null(claims_get(p, "/a~2b"));
+	assert_null(claims_get(p, "/a~"));
+	assert_null(claims_get(p, "/resource_access/nope"));
+	assert_null(claims_get(p, "/list/0/y"));     /* no array indexes */
+	assert_null(claims_get(p, "/resource_access/my.app/roles/x"));
+	cJSON_Delete(p);
+	assert_true(claims_path_valid("/resource_access/my.app/roles"));
+	assert_true(claims_path_valid("/https:~1~1x~0y"));
+	assert_false(claims_path_valid("/a~"));
+	assert_false(claims_path_valid("/a~x"));
+	assert_true(claims_path_valid("a.b"));
+	assert_false(claims_path_valid("a..b"));
+	assert_false(claims_path_valid(".a"));
+	assert_false(claims_path_valid(""));
+}
+
+/* Roles and scopes from an issuer's own claim paths (Keycloak, Auth0). */
+static void
+test_word_sources(void **state)
+{
+	SL(kc, "/realm_access/roles", "/resource_access/my.app/roles");
+	SL(auth0s, "scope", "permissions");
+	SL(r_admin, "admin");
+	SL(r_client, "client-reader");
+	SL(s_perm, "read:orders");
+	char out[256];
+	cJSON *p = js("{\"realm_access\":{\"roles\":[\"admin\",\"user\"]},"
+	    "\"resource_access\":{\"my.app\":{\"roles\":[\"client-reader\"]}},"
+	    "\"scope\":\"openid profile\",\"permissions\":[\"read:orders\"],"
+	    "\"roles\":[\"top\"]}");
+
+	(void)state;
+	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, &kc, NULL,
+	    &r_admin, NULL), 0);
+	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, &kc, NULL,
+	    &r_client, NULL), 0);
+	/* The defaults read "roles" only. */
+	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, NULL, NULL,
+	    &r_admin, NULL), -1);
+	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, &empty, &r_admin,
+	    NULL, NULL), -1);
+	assert_int_equal(claims_check_words(p, CLAIMS_SCOPES, &auth0s, NULL,
+	    &s_perm, NULL), 0);
+	assert_int_equal(claims_check_words(p, CLAIMS_SCOPES, NULL, NULL,
+	    &s_perm, NULL), -1);
+	assert_int_equal(claims_render_words(p, CLAIMS_ROLES, &kc, out,
+	    sizeof(out)), (ssize_t)strlen("admin user client-reader"));
+	assert_string_equal(out, "admin user client-reader");
+	assert_true(claims_render_words(p, CLAIMS_SCOPES, &auth0s, out,
+	    sizeof(out)) > 0);
+	assert_string_equal(out, "openid profile read:orders");
+	assert_true(claims_render_words(p, CLAIMS_ROLES, NULL, out,
+	    sizeof(out)) > 0);
+	assert_string_equal(out, "top");
+	/* Too small: refused whole, never cut. */
+	assert_int_equal(claims_render_words(p, CLAIMS_ROLES, &kc, out, 12),
+	    -2);
+	assert_string_equal(out, "");
+	cJSON_Delete(p);
+	p = js("{\"realm_access\":{\"roles\":[]},\"resource_access\":"
+	    "{\"my.app\":{\"roles\":[\"a\"]}}}");
+	assert_true(claims_render_words(p, CLAIMS_ROLES, &kc, out,
+	    sizeof(out)) > 0);
+	assert_string_equal(out, "a");
+	cJSON_Delete(p);
+	p = js("{}");
+	assert_int_equal(claims_render_words(p, CLAIMS_ROLES, &kc, out,
+	    sizeof(out)), -1);
+	cJSON_Delete(p);
+}
+
+/* RFC 7519 string claims of another JSON type are malformed. */
+static void
+test_types(void **state)
+{
+	static const char *const bad[] = {
+		"{\"sub\":7}", "{\"sub\":[\"a\",\"b\"]}", "{\"sub\":null}",
+		"{\"iss\":{}}", "{\"azp\":1}", "{\"appid\":true}",
+		"{\"client_id\":[\"x\"]}", "{\"cid\":2}", "{\"tid\":3}",
+		"{\"jti\":4}",
+	};
+	const char *d;
+	cJSON *p;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		p = js(bad[i]);
+		d = NULL;
+		if (claims_check_types(p, &d) != -1 || d == NULL)
+			fail_msg("case %s passed", bad[i]);
+		cJSON_Delete(p);
+	}
+	p = js("{\"sub\":\"a\",\"iss\":\"b\",\"aud\":[\"x\"],\"scp\":[\"s\"],"
+	    "\"cid\":\"c\",\"uid\":5}");
+	assert_int_equal(claims_check_types(p, &d), 0);
+	cJSON_Delete(p);
+	p = js("{\"cid\":\"0oa1\",\"sub\":\"u\"}");
+	assert_string_equal(claims_client_id(p), "0oa1");
+	cJSON_Delete(p);
+	p = js("{\"cid\":\"0oa1\",\"azp\":\"z\"}");
+	assert_string_equal(claims_client_id(p), "z");
 	cJSON_Delete(p);
 }
 
@@ -807,7 +1082,7 @@ test_identity(void **state)
 		{ "{\"client_id\":\"c\"}", "c" },
 		{ "{\"azp\":\"\",\"appid\":\"b\"}", "b" },
 		{ "{\"azp\":1,\"client_id\":\"c\"}", "c" },
-		{ "{\"cid\":\"okta\"}", NULL },
+		{ "{\"cid\":\"okta\"}", "okta" },       /* Okta */
 		{ "{}", NULL },
 	};
 
@@ -852,6 +1127,11 @@ main(void)
 		cmocka_unit_test(test_issuer_exact),
 		cmocka_unit_test(test_issuer_template_v2),
 		cmocka_unit_test(test_issuer_template_v1),
+		cmocka_unit_test(test_issuer_tenant_outside_list),
+		cmocka_unit_test(test_rules_all_present),
+		cmocka_unit_test(test_pointer_paths),
+		cmocka_unit_test(test_word_sources),
+		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_key_issuer),
 		cmocka_unit_test(test_aud),
 		cmocka_unit_test(test_scopes),

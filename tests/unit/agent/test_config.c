@@ -15,6 +15,7 @@
 
 #include "testsupport.h"
 
+#include "cidr.h"
 #include "config.h"
 #include "jwa.h"
 #include "log.h"
@@ -112,7 +113,7 @@ static const char full_doc[] =
 " 'max_token_bytes': 512,"
 " 'max_frame_size': 16777215,"
 " 'park_timeout_ms': 10000,"
-" 'kid_refetch_cooldown_s': 3600,"
+" 'kid_refetch_interval_ms': 600000, 'kid_negative_ttl_s': 3600,"
 " 'policy_url': 'https://policy.example.com/p.json',"
 " 'policy_credential': 'mi',"
 " 'policy_ca_file': 'policy-ca.pem',"
@@ -209,7 +210,9 @@ test_full(void **state)
 	assert_int_equal(cfg->max_token_bytes, 512);
 	assert_int_equal(cfg->max_frame_size, 16777215);
 	assert_int_equal(cfg->park_timeout_ms, 10000);
-	assert_int_equal(cfg->kid_refetch_cooldown_s, 3600);
+	assert_int_equal(cfg->kid_refetch_interval_ms, 600000);
+	assert_int_equal(cfg->kid_negative_ttl_s, 3600);
+	assert_int_equal(cfg->kid_refetch_cooldown_s, 0);
 	assert_string_equal(cfg->policy_url, "https://policy.example.com/p.json");
 	assert_null(cfg->policy_file);
 	assert_string_equal(cfg->policy_credential, "mi");
@@ -418,8 +421,10 @@ test_defaults(void **state)
 	assert_int_equal(cfg->cert_cache_entries, 4096);
 	assert_int_equal(cfg->max_token_bytes, 8192);
 	assert_int_equal(cfg->max_frame_size, 65532);
-	assert_int_equal(cfg->park_timeout_ms, 500);
-	assert_int_equal(cfg->kid_refetch_cooldown_s, 30);
+	assert_int_equal(cfg->park_timeout_ms, 1500);
+	assert_int_equal(cfg->kid_refetch_interval_ms, 1000);
+	assert_int_equal(cfg->kid_negative_ttl_s, 60);
+	assert_int_equal(cfg->kid_refetch_cooldown_s, 0);
 	assert_null(cfg->policy_url);
 	assert_null(cfg->policy_file);
 	assert_null(cfg->client_ca_file);
@@ -541,6 +546,8 @@ static const struct err_case err_cases[] = {
 	{ DOC(",'max_frame_size':16777216"), "max_frame_size: must be an integer from 256 to 16777215" },
 	{ DOC(",'park_timeout_ms':10001"), "park_timeout_ms: must be an integer from 0 to 10000" },
 	{ DOC(",'kid_refetch_cooldown_s':0"), "kid_refetch_cooldown_s: must be an integer from 1 to 3600" },
+	{ DOC(",'kid_refetch_interval_ms':99"), "kid_refetch_interval_ms: must be an integer from 100 to 600000" },
+	{ DOC(",'kid_negative_ttl_s':0"), "kid_negative_ttl_s: must be an integer from 1 to 3600" },
 	{ DOC(",'log_level':'verbose'"), "log_level: must be one of error, warn, info, debug (got \"verbose\")" },
 	{ DOC(",'state_dir':''"), "state_dir: must not be empty" },
 	{ DOC(",'state_dir':'a\\u0001b'"), "state_dir: must not contain control characters" },
@@ -628,13 +635,36 @@ static const struct err_case err_cases[] = {
 	  "issuers[0].jwks_url: must be an https:// URL (http:// only with fetch.insecure_skip_verify_for_tests)" },
 	{ ISSDOC("'issuer':'x','discovery_url':'idp/k'"), "issuers[0].discovery_url: must be an https:// URL" },
 	{ ISSDOC("'issuer':'https://l/{tenant}/v2.0','jwks_url':'https://idp/k'"),
-	  "issuers[0].tenants: required when issuer contains {tenant}" },
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	/* Microsoft's own spelling is a template too: never "any tenant". */
+	{ ISSDOC("'issuer':'https://login.microsoftonline.com/{tenantid}/v2.0','jwks_url':'https://idp/k'"),
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	{ ISSDOC("'issuer':['https://x/','https://sts.windows.net/{tenantid}/'],'jwks_url':'https://idp/k'"),
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','allow_any_tenant':false"),
+	  "issuers[0].tenants: required when issuer contains {tenant} or {tenantid} "
+	  "(or \"allow_any_tenant\": true to accept tokens of every tenant)" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','allow_any_tenant':true,"
+	  "'tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
+	  "issuers[0].tenants: cannot be combined with allow_any_tenant" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','allow_any_tenant':true"),
+	  "issuers[0].allow_any_tenant: only allowed when issuer contains {tenant} or {tenantid}" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','allow_any_tenant':1,"
+	  "'tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
+	  "issuers[0].allow_any_tenant: must be true or false" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
-	  "issuers[0].tenants: only allowed when issuer contains {tenant}" },
+	  "issuers[0].tenants: only allowed when issuer contains {tenant} or {tenantid}" },
 	{ ISSDOC("'issuer':'https://l/{tenant}/v2.0','jwks_url':'https://idp/k','tenants':['contoso.com']"),
 	  "issuers[0].tenants[0]: not a tenant id (GUID)" },
+	{ ISSDOC("'issuer':'https://l/{tenantid}/v2.0','jwks_url':'https://idp/k','tenants':[]"),
+	  "issuers[0].tenants: must not be empty" },
 	{ ISSDOC("'issuer':['a','{tenant}/{tenant}'],'jwks_url':'https://idp/k','tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
-	  "issuers[0].issuer[1]: {tenant} may appear at most once" },
+	  "issuers[0].issuer[1]: a tenant placeholder ({tenant} or {tenantid}) may appear at most once" },
+	{ ISSDOC("'issuer':'{tenant}/{tenantid}','jwks_url':'https://idp/k','tenants':['3f2504e0-4f89-41d3-9a0c-0305e82c3301']"),
+	  "issuers[0].issuer: a tenant placeholder ({tenant} or {tenantid}) may appear at most once" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['RS256','none']"),
 	  "issuers[0].algorithms[1]: unknown algorithm \"none\"" },
 	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','algorithms':['rs256']"),
@@ -713,16 +743,47 @@ static const struct err_case err_cases[] = {
 	{ RDOC("'require':'none','methods':[]"), "routes[0].methods: must not be empty" },
 	{ RDOC("'require':'jwt','claims':[]"), "routes[0].claims: must be an object" },
 	{ RDOC("'require':'jwt','claims':{'tid':[]}"), "routes[0].claims.tid: must not be empty" },
-	{ RDOC("'require':'jwt','claims':{'tid':'x'}"), "routes[0].claims.tid: must be an array of strings, numbers or booleans" },
+	{ RDOC("'require':'jwt','claims':{'tid':'x'}"),
+	  "routes[0].claims.tid: must be an array of values or an object with \"any\", \"all\" or \"present\"" },
+	{ RDOC("'require':'jwt','claims':{'groups':{'all':[]}}"), "routes[0].claims.groups.all: must not be empty" },
+	{ RDOC("'require':'jwt','claims':{'groups':{'all':'x'}}"),
+	  "routes[0].claims.groups.all: must be an array of strings, numbers or booleans" },
+	{ RDOC("'require':'jwt','claims':{'groups':{'any':['a'],'all':['b']}}"),
+	  "routes[0].claims.groups: exactly one of any, all, present is required" },
+	{ RDOC("'require':'jwt','claims':{'groups':{}}"), "routes[0].claims.groups: exactly one of any, all, present is required" },
+	{ RDOC("'require':'jwt','claims':{'groups':{'all':['a'],'one':['a']}}"), "routes[0].claims.groups.one: unknown key" },
+	{ RDOC("'require':'jwt','claims':{'email':{'present':false}}"), "routes[0].claims.email.present: must be true" },
+	{ RDOC("'require':'jwt','claims':{'/a~2':['x']}"),
+	  "routes[0].claims./a~2: JSON Pointer claim path: '~' must be followed by 0 or 1" },
 	{ RDOC("'require':'jwt','claims':{'tid':['a',null]}"), "routes[0].claims.tid[1]: must be a string, number or boolean" },
 	{ RDOC("'require':'jwt','claims':{'tid':[['a']]}"), "routes[0].claims.tid[0]: must be a string, number or boolean" },
 	{ RDOC("'require':'jwt','claims':{'a..b':['x']}"), "routes[0].claims.a..b: claim name has an empty segment" },
 	{ RDOC("'require':'jwt','claims':{'':['x']}"), "routes[0].claims.\"\": claim name must be 1 to 256 characters" },
-	{ RDOC("'require':'jwt','claims_to_vars':['a b']"), "routes[0].claims_to_vars[0]: claim name must match [A-Za-z0-9_.-]+" },
+	{ RDOC("'require':'jwt','claims_to_vars':['a b']"),
+	  "routes[0].claims_to_vars[0]: no variable name can be made from this claim path: use {\"claim\": \"...\", \"var\": \"<name>\"}" },
+	{ RDOC("'require':'jwt','claims_to_vars':['https://x.example/roles']"),
+	  "routes[0].claims_to_vars[0]: no variable name can be made from this claim path: use {\"claim\": \"...\", \"var\": \"<name>\"}" },
+	{ RDOC("'require':'jwt','claims_to_vars':[{'claim':'https://x.example/roles','var':'a.b'}]"),
+	  "routes[0].claims_to_vars[0].var: must match [A-Za-z0-9_]+ (the variable is txn.iam.claim_<var>)" },
+	{ RDOC("'require':'jwt','claims_to_vars':[{'claim':'x'}]"), "routes[0].claims_to_vars[0].var: required" },
+	{ RDOC("'require':'jwt','claims_to_vars':[{'claim':'x','var':'y','z':1}]"), "routes[0].claims_to_vars[0].z: unknown key" },
+	{ RDOC("'require':'jwt','claims_to_vars':[{'claim':'/a~x','var':'y'}]"),
+	  "routes[0].claims_to_vars[0].claim: JSON Pointer claim path: '~' must be followed by 0 or 1" },
+	{ RDOC("'require':'jwt','claims_to_vars':['/realm_access/roles',{'claim':'r','var':'realm_access_roles'}]"),
+	  "routes[0].claims_to_vars[1]: duplicate variable \"claim_realm_access_roles\" (first at routes[0].claims_to_vars[0])" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','roles_claim':5"),
+	  "issuers[0].roles_claim: must be a claim path or an array of them" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','roles_claim':['a..b']"),
+	  "issuers[0].roles_claim[0]: claim name has an empty segment" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','scopes_claim':[]"), "issuers[0].scopes_claim: must have 1 to 8 entries" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','scopes_claim':['a','b','c','d','e','f','g','h','i']"),
+	  "issuers[0].scopes_claim: must have 1 to 8 entries" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','typ':[null,null]"), "issuers[0].typ[1]: null given twice" },
+	{ ISSDOC("'issuer':'x','jwks_url':'https://idp/k','typ':[1]"), "issuers[0].typ[0]: must be a string" },
 	{ RDOC("'require':'jwt','claims_to_vars':['a.']"), "routes[0].claims_to_vars[0]: claim name has an empty segment" },
 	/* "txn.iam.claim_" is 14 characters: 49 more is the longest. */
 	{ RDOC("'require':'jwt','claims_to_vars':['12345678901234567890123456789012345678901234567890']"),
-	  "routes[0].claims_to_vars[0]: variable txn.iam.claim_<name> would be 64 characters (max 63)" },
+	  "routes[0].claims_to_vars[0]: variable txn.iam.claim_12345678901234567890123456789012345678901234567890 would be 64 characters (max 63)" },
 	{ RDOC("'require':'jwt','claims_to_vars':['a.b','a-b']"),
 	  "routes[0].claims_to_vars[1]: duplicate variable \"claim_a_b\" (first at routes[0].claims_to_vars[0])" },
 	{ "{" LISTEN ",'routes':[" ROUTE_NONE_ ",{'name':'s','require':'none'},{'name':'t','require':'none','source_cidrs':['banana']}]}",
@@ -1262,6 +1323,34 @@ test_example(void **state)
 	config_free(cfg);
 }
 
+/* Both placeholder spellings make a template; "every tenant" is a key of
+ * its own. */
+static void
+test_tenant_templates(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = parse_ok(ISSDOC("'issuer':'https://login.microsoftonline.com/{tenantid}/v2.0',"
+	    "'jwks_url':'https://idp/k','tenants':['3F2504E0-4F89-41D3-9A0C-0305E82C3301']"));
+	assert_true(cfg->issuers[0].templated);
+	assert_false(cfg->issuers[0].any_tenant);
+	assert_string_equal(cfg->issuers[0].tenants.v[0],
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+	config_free(cfg);
+	cfg = parse_ok(ISSDOC("'issuer':'https://sts.windows.net/{tenantid}/',"
+	    "'jwks_url':'https://idp/k','allow_any_tenant':true"));
+	assert_true(cfg->issuers[0].templated);
+	assert_true(cfg->issuers[0].any_tenant);
+	assert_int_equal(cfg->issuers[0].tenants.n, 0);
+	config_free(cfg);
+	/* Literal braces that are no placeholder stay literal. */
+	cfg = parse_ok(ISSDOC("'issuer':'https://idp/{tenant_id}/',"
+	    "'jwks_url':'https://idp/k'"));
+	assert_false(cfg->issuers[0].templated);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1276,6 +1365,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_check_files),
 		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_tenant_templates),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

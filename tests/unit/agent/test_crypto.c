@@ -760,6 +760,52 @@ test_rsa_weak_keys(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+/*
+ * P-521 coordinates one byte short (the leading zero byte dropped, seen
+ * from Keycloak): the same key as the full form; two bytes short, or a
+ * short coordinate whose value is not the key's, is refused.
+ */
+static void
+test_ec_p521_short_coordinate(void **state)
+{
+	uint8_t x[66], y[66], fp_full[32], fp_short[32];
+	struct crypto_key *k;
+	const char *why = NULL;
+	EVP_PKEY *pk = NULL;
+	int tries;
+
+	(void)state;
+	/* A key whose x starts with a zero byte: half of them do. */
+	for (tries = 0; tries < 200; tries++) {
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+		assert_non_null(pk);
+		bn_out(pk, OSSL_PKEY_PARAM_EC_PUB_X, x, 66);
+		bn_out(pk, OSSL_PKEY_PARAM_EC_PUB_Y, y, 66);
+		if (x[0] == 0)
+			break;
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	assert_non_null(pk);
+	k = crypto_key_ec(CRYPTO_CURVE_P521, x, 66, y, 66, &why);
+	assert_non_null(k);
+	crypto_key_fingerprint(k, fp_full);
+	crypto_key_free(k);
+	k = crypto_key_ec(CRYPTO_CURVE_P521, x + 1, 65, y, 66, &why);
+	assert_non_null(k);
+	crypto_key_fingerprint(k, fp_short);
+	crypto_key_free(k);
+	assert_memory_equal(fp_full, fp_short, 32);
+	/* Two bytes short: refused by length. */
+	assert_null(crypto_key_ec(CRYPTO_CURVE_P521, x + 2, 64, y, 66, &why));
+	assert_string_equal(why, "EC coordinate length does not match the curve");
+	/* 65 bytes that are not the key's x with a zero in front (the last
+	 * 65 bytes of y's place): not on the curve. */
+	assert_null(crypto_key_ec(CRYPTO_CURVE_P521, x, 65, y, 66, &why));
+	assert_string_equal(why, "EC point is not on the curve");
+	EVP_PKEY_free(pk);
+}
+
 static void
 test_ec_bad_points(void **state)
 {
@@ -773,7 +819,8 @@ test_ec_bad_points(void **state)
 	k = crypto_key_ec(CRYPTO_CURVE_P256, x, 32, y, 32, &why);
 	assert_non_null(k);
 	crypto_key_free(k);
-	/* Wrong length for the curve, either coordinate. */
+	/* Wrong length for the curve, either coordinate (one byte short is
+	 * a P-521 leniency only). */
 	assert_null(crypto_key_ec(CRYPTO_CURVE_P256, x, 31, y, 32, &why));
 	assert_string_equal(why, "EC coordinate length does not match the curve");
 	assert_null(crypto_key_ec(CRYPTO_CURVE_P256, x, 32, y, 33, &why));
@@ -1146,6 +1193,7 @@ main(void)
 		cmocka_unit_test(test_hmac_key_length),
 		cmocka_unit_test(test_rsa_weak_keys),
 		cmocka_unit_test(test_ec_bad_points),
+		cmocka_unit_test(test_ec_p521_short_coordinate),
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_hashes_random),

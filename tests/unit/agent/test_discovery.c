@@ -11,6 +11,9 @@
 #include "config.h"
 #include "discovery.h"
 
+#define T1 "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#define T2 "9188040d-6c67-4c5b-b112-36a304b66dad"
+
 static int
 parse(const char *doc, bool http, struct discovery *d, const char **why)
 {
@@ -123,9 +126,11 @@ test_issuer_match(void **state)
 		"https://login.microsoftonline.com/{tenant}/v2.0",
 		"https://sts.windows.net/{tenant}/",
 	};
-	struct strlist tmpl = { vals, 2 };
+	char *t_v[] = { T1 };
+	struct issuer_cfg tmpl = { .issuer = { vals, 2 },
+	    .tenants = { t_v, 1 }, .templated = true };
 	char *fixed_v[] = { "https://login.example/7c0ab1f2/v2.0" };
-	struct strlist fixed = { fixed_v, 1 };
+	struct issuer_cfg fixed = { .issuer = { fixed_v, 1 } };
 
 	(void)state;
 	assert_true(discovery_issuer_match(
@@ -134,7 +139,7 @@ test_issuer_match(void **state)
 	    "https://login.microsoftonline.com/{tenant}/v2.0", &tmpl));
 	assert_true(discovery_issuer_match("https://sts.windows.net/{tenantid}/", &tmpl));
 	assert_false(discovery_issuer_match("https://sts.windows.net/{tenantid}", &tmpl));
-	/* A placeholder never equals literal text, either way. */
+	/* A placeholder never equals literal text that is not a GUID. */
 	assert_false(discovery_issuer_match(
 	    "https://login.microsoftonline.com/7c0ab1f2/v2.0", &tmpl));
 	assert_false(discovery_issuer_match("https://login.example/{tenantid}/v2.0",
@@ -154,6 +159,49 @@ test_issuer_match(void **state)
 	    &tmpl));
 }
 
+/*
+ * A tenant-specific discovery document (issuer with the tenant's GUID)
+ * serves a template config when the tenant is allowed, and a multi-tenant
+ * document (common, organizations) serves a single-tenant config.
+ */
+static void
+test_issuer_match_tenant_specific(void **state)
+{
+	char *vals[] = { "https://login.microsoftonline.com/{tenant}/v2.0",
+	    "https://sts.windows.net/{tenantid}/" };
+	char *t_v[] = { T1 };
+	struct issuer_cfg tmpl = { .issuer = { vals, 2 },
+	    .tenants = { t_v, 1 }, .templated = true };
+	struct issuer_cfg any = { .issuer = { vals, 2 }, .templated = true,
+	    .any_tenant = true };
+	char *one_v[] = { "https://login.microsoftonline.com/" T1 "/v2.0" };
+	struct issuer_cfg one = { .issuer = { one_v, 1 } };
+	char *v1one_v[] = { "https://sts.windows.net/" T1 "/" };
+	struct issuer_cfg v1one = { .issuer = { v1one_v, 1 } };
+
+	(void)state;
+	assert_true(discovery_issuer_match(
+	    "https://login.microsoftonline.com/" T1 "/v2.0", &tmpl));
+	assert_true(discovery_issuer_match("https://sts.windows.net/" T1 "/",
+	    &tmpl));
+	/* Another tenant's document: not for this config. */
+	assert_false(discovery_issuer_match(
+	    "https://login.microsoftonline.com/" T2 "/v2.0", &tmpl));
+	assert_true(discovery_issuer_match(
+	    "https://login.microsoftonline.com/" T2 "/v2.0", &any));
+	/* Multi-tenant documents for a single-tenant config. */
+	assert_true(discovery_issuer_match(
+	    "https://login.microsoftonline.com/{tenantid}/v2.0", &one));
+	assert_true(discovery_issuer_match("https://sts.windows.net/{tenantid}/",
+	    &v1one));
+	assert_false(discovery_issuer_match("https://sts.windows.net/{tenantid}/",
+	    &one));
+	assert_false(discovery_issuer_match(
+	    "https://login.microsoftonline.com/{tenantid}/v2", &one));
+	assert_false(discovery_issuer_match(
+	    "https://login.microsoftonline.com/" T2 "/v2.0", &one));
+}
+
 int
 main(void)
 {
@@ -162,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_issuer_match),
+		cmocka_unit_test(test_issuer_match_tenant_specific),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

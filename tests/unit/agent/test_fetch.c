@@ -24,7 +24,7 @@
 
 #include "testsupport.h"
 
-#include "admin.h"
+#include "abuf.h"
 #include "config.h"
 #include "fetch.h"
 #include "jwks.h"
@@ -285,7 +285,7 @@ fetcher_with(const char *extra, const char *fetch)
 	if (fetch_create(cfg, &stats, &f, &e) != 0)
 		fail_msg("fetch_create failed");
 	config_errors_free(&e);
-	assert_int_equal(fetch_start(f, NULL, 0), 0);
+	assert_int_equal(fetch_start(f, NULL, NULL, 0), 0);
 	live = f;
 	return (f);
 }

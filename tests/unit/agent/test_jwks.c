@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -1022,6 +1023,46 @@ test_mixed_symmetry(void **state)
 	keyset_unref(ks);
 }
 
+/* RFC 7638 §3.1's example key and thumbprint; the member order and the
+ * extra members do not matter; a bad member refuses it. */
+static void
+test_thumbprint(void **state)
+{
+	static const char n[] = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78Lh"
+	    "Wx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMs"
+	    "tn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2Qv"
+	    "zqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08q"
+	    "NLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF4"
+	    "4-csFCur-kEgU8awapJzKnqDKgw";
+	char doc[1024], b64[64];
+	uint8_t tp[32];
+	const char *why;
+	cJSON *j;
+
+	(void)state;
+	snprintf(doc, sizeof(doc), "{\"kid\":\"2011-04-29\",\"e\":\"AQAB\","
+	    "\"n\":\"%s\",\"kty\":\"RSA\",\"alg\":\"RS256\"}", n);
+	j = cJSON_Parse(doc);
+	assert_non_null(j);
+	assert_int_equal(jwks_thumbprint(j, tp, &why), 0);
+	assert_int_equal(b64url_encode(tp, 32, b64, sizeof(b64)), 43);
+	assert_string_equal(b64, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+	cJSON_Delete(j);
+	/* Not base64url, a member missing, an unknown kty. */
+	j = cJSON_Parse("{\"kty\":\"RSA\",\"e\":\"AQ+B\",\"n\":\"AAAA\"}");
+	assert_int_equal(jwks_thumbprint(j, tp, &why), -1);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\"}");
+	assert_int_equal(jwks_thumbprint(j, tp, &why), -1);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"kty\":\"oct\",\"k\":\"AAAA\"}");
+	assert_int_equal(jwks_thumbprint(j, tp, &why), -1);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
+	assert_int_equal(jwks_thumbprint(j, tp, &why), 0);
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
@@ -1042,6 +1083,7 @@ main(void)
 		cmocka_unit_test(test_hmac_set),
 		cmocka_unit_test(test_rs_hs_confusion),
 		cmocka_unit_test(test_mixed_symmetry),
+		cmocka_unit_test(test_thumbprint),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));

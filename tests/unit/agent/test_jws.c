@@ -15,6 +15,7 @@
 #include "b64url.h"
 #include "config.h"
 #include "json_strict.h"
+#include "inspect.h"
 #include "jws.h"
 #include "reason.h"
 #include "util.h"
@@ -1045,7 +1046,7 @@ inspect(const char *tok, int64_t now, int *rc)
 	FILE *f = open_memstream(&buf, &sz);
 
 	assert_non_null(f);
-	*rc = jws_inspect_at(f, tok, strlen(tok), now);
+	*rc = inspect_token_at(f, tok, strlen(tok), now);
 	fclose(f);
 	return (buf);
 }

@@ -44,12 +44,13 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "testsupport.h"
+#define TOKMAX		16384
+#include "testjose.h"
 #include "tokcache.h"
 #include "util.h"
 #include "verdict.h"
 
 #define NOW		((int64_t)1700000000)
-#define TOKMAX		16384
 #define T1		"11111111-2222-3333-4444-555555555555"
 #define T2		"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 #define T3		"99999999-8888-7777-6666-555555555555"
@@ -57,14 +58,10 @@
 #define HS_OTHER	"another secret, 32 bytes or more, for mixed"
 
 /* Issuer indexes in the config below. */
-enum { I_MAIN, I_HS, I_HS_OTHER, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_COUNT };
+enum { I_MAIN, I_HS, I_HS_OTHER, I_REMOTE, I_B, I_TYPED, I_ENTRA, I_ENTRA_ONE,
+    I_KC, I_COUNT };
 
-/* ---- keys, signing, tokens (OpenSSL only) ------------------------------ */
-
-struct tkey {
-	EVP_PKEY *pk;		/* NULL for an HMAC secret */
-	const char *secret;
-};
+/* ---- fixture ------------------------------------------------------------ */
 
 static struct {
 	struct tkey rsa, rsa1024, ec, ec_b, ec_evil, ed, ent_t1, ent_any;
@@ -76,265 +73,6 @@ static struct {
 	const struct config *cfg;	/* borrowed from the snapshot */
 	struct snapshot *snap;
 } F;
-
-/* Test tokens are encoded by this copy, not by b64url.c, so a bug in the
- * agent's encoder cannot cancel one in its decoder. */
-static size_t
-b64u(const uint8_t *in, size_t len, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_";
-	size_t n = 0, i = 0;
-
-	for (; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		out[n++] = a[v >> 18];
-		out[n++] = a[(v >> 12) & 63];
-		out[n++] = a[(v >> 6) & 63];
-		out[n++] = a[v & 63];
-	}
-	if (len - i == 1) {
-		out[n++] = a[in[i] >> 2];
-		out[n++] = a[(in[i] & 3) << 4];
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-		out[n++] = a[v >> 10];
-		out[n++] = a[(v >> 4) & 63];
-		out[n++] = a[(v & 15) << 2];
-	}
-	out[n] = '\0';
-	return (n);
-}
-
-/* Decode unpadded base64url (test constants only); returns the length. */
-static size_t
-b64u_decode_test(const char *in, uint8_t *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_";
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t n = 0;
-
-	for (; *in != '\0'; in++) {
-		const char *p = strchr(a, *in);
-
-		assert_non_null(p);
-		acc = (acc << 6 | (uint32_t)(p - a)) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (n);
-}
-
-static size_t
-b64u_str(const char *s, char *out)
-{
-	return (b64u((const uint8_t *)s, strlen(s), out));
-}
-
-static EVP_PKEY *
-keygen(const char *type, const char *arg, size_t bits)
-{
-	EVP_PKEY *k;
-
-	if (strcmp(type, "RSA") == 0)
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits);
-	else if (arg != NULL)
-		k = EVP_PKEY_Q_keygen(NULL, NULL, type, arg);
-	else
-		k = EVP_PKEY_Q_keygen(NULL, NULL, type);
-	assert_non_null(k);
-	return (k);
-}
-
-static size_t
-bn_param(EVP_PKEY *k, const char *name, uint8_t *out, int pad)
-{
-	BIGNUM *bn = NULL;
-	int n;
-
-	assert_int_equal(EVP_PKEY_get_bn_param(k, name, &bn), 1);
-	n = pad > 0 ? BN_bn2binpad(bn, out, pad) : BN_bn2bin(bn, out);
-	BN_free(bn);
-	assert_true(n > 0);
-	return ((size_t)n);
-}
-
-/* The public JWK of ${k} with ${kid} and ${extra} members ("" or ",..."). */
-static char *
-jwk_of(EVP_PKEY *k, const char *kid, const char *extra)
-{
-	uint8_t a[1024], b[1024];
-	char ea[1400], eb[1400], *out = malloc(4096);
-	size_t al, bl;
-
-	assert_non_null(out);
-	if (EVP_PKEY_is_a(k, "RSA")) {
-		al = bn_param(k, OSSL_PKEY_PARAM_RSA_N, a, 0);
-		bl = bn_param(k, OSSL_PKEY_PARAM_RSA_E, b, 0);
-		b64u(a, al, ea);
-		b64u(b, bl, eb);
-		snprintf(out, 4096, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\","
-		    "\"e\":\"%s\"%s}", kid, ea, eb, extra);
-	} else if (EVP_PKEY_is_a(k, "EC")) {
-		bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, a, 32);
-		bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, b, 32);
-		b64u(a, 32, ea);
-		b64u(b, 32, eb);
-		snprintf(out, 4096, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":"
-		    "\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}", kid, ea, eb, extra);
-	} else {
-		al = sizeof(a);
-		assert_int_equal(EVP_PKEY_get_raw_public_key(k, a, &al), 1);
-		b64u(a, al, ea);
-		snprintf(out, 4096, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
-		    "\"kid\":\"%s\",\"x\":\"%s\"%s}", kid, ea, extra);
-	}
-	return (out);
-}
-
-/* ECDSA DER -> JWS R||S (32 + 32). */
-static size_t
-der_to_rs(const uint8_t *der, size_t len, uint8_t *out)
-{
-	const unsigned char *p = der;
-	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
-
-	assert_non_null(es);
-	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(es), out, 32), 32);
-	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(es), out + 32, 32), 32);
-	ECDSA_SIG_free(es);
-	return (64);
-}
-
-/* Sign ${msg} for ${alg} with OpenSSL; ${pss_salt} < -2 means "the hash
- * length" (the JWS rule), else an explicit salt length for PS*. */
-static size_t
-sign_pss(const struct tkey *k, enum jws_alg alg, const char *msg,
-    size_t len, uint8_t *sig, int pss_salt, const EVP_MD *mgf1)
-{
-	const EVP_MD *md = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_MD_CTX *m;
-	uint8_t der[600];
-	size_t sl = 600;
-
-	switch (alg) {
-	case JWS_ALG_RS256: case JWS_ALG_PS256: case JWS_ALG_ES256:
-	case JWS_ALG_HS256:
-		md = EVP_sha256();
-		break;
-	case JWS_ALG_RS384: case JWS_ALG_PS384: case JWS_ALG_ES384:
-	case JWS_ALG_HS384:
-		md = EVP_sha384();
-		break;
-	case JWS_ALG_RS512: case JWS_ALG_PS512: case JWS_ALG_ES512:
-	case JWS_ALG_HS512:
-		md = EVP_sha512();
-		break;
-	default:
-		break;
-	}
-	if (k->pk == NULL) {
-		unsigned int hl = 0;
-
-		assert_non_null(HMAC(md, k->secret, (int)strlen(k->secret),
-		    (const uint8_t *)msg, len, sig, &hl));
-		return (hl);
-	}
-	m = EVP_MD_CTX_new();
-	assert_non_null(m);
-	assert_int_equal(EVP_DigestSignInit(m, &pctx, md, NULL, k->pk), 1);
-	if (alg >= JWS_ALG_PS256 && alg <= JWS_ALG_PS512) {
-		assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PSS_PADDING) > 0);
-		assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-		    pss_salt < -2 ? RSA_PSS_SALTLEN_DIGEST : pss_salt) > 0);
-		assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx,
-		    mgf1 != NULL ? mgf1 : md) > 0);
-	}
-	assert_int_equal(EVP_DigestSign(m, der, &sl, (const uint8_t *)msg,
-	    len), 1);
-	EVP_MD_CTX_free(m);
-	if (alg == JWS_ALG_ES256)
-		return (der_to_rs(der, sl, sig));
-	memcpy(sig, der, sl);
-	return (sl);
-}
-
-static size_t
-sign(const struct tkey *k, enum jws_alg alg, const char *msg, size_t len,
-    uint8_t *sig)
-{
-	return (sign_pss(k, alg, msg, len, sig, -3, NULL));
-}
-
-/* Rotating token buffers: a result lives for the next three calls. */
-static char *
-tokbuf(void)
-{
-	static char bufs[4][TOKMAX];
-	static int i;
-
-	i = (i + 1) % 4;
-	return (bufs[i]);
-}
-
-/* b64(hdr) "." b64(payload): the signing input, into ${out}. */
-static size_t
-signing_input(const char *hdr, const char *payload, char *out)
-{
-	size_t n = b64u_str(hdr, out);
-
-	assert_true(strlen(hdr) * 4 / 3 + strlen(payload) * 4 / 3 + 8 < TOKMAX);
-	out[n++] = '.';
-	n += b64u_str(payload, out + n);
-	return (n);
-}
-
-/* A token with the given signature bytes. */
-static const char *
-with_sig(const char *hdr, const char *payload, const uint8_t *sig, size_t sl)
-{
-	char *t = tokbuf();
-	size_t n = signing_input(hdr, payload, t);
-
-	t[n++] = '.';
-	assert_true(n + sl * 4 / 3 + 4 < TOKMAX);
-	b64u(sig, sl, t + n);
-	return (t);
-}
-
-/* A token signed by ${k} for ${alg} (whatever the header says). */
-static const char *
-mint(const struct tkey *k, enum jws_alg alg, const char *hdr,
-    const char *payload)
-{
-	char *t = tokbuf();
-	uint8_t sig[1024];
-	size_t n = signing_input(hdr, payload, t), sl;
-
-	sl = sign(k, alg, t, n, sig);
-	t[n++] = '.';
-	b64u(sig, sl, t + n);
-	return (t);
-}
-
-/* Rotating JSON buffers. */
-static char *
-jbuf(void)
-{
-	static char bufs[6][8192];
-	static int i;
-
-	i = (i + 1) % 6;
-	return (bufs[i]);
-}
 
 static const char *
 hdr(const char *alg, const char *kid)
@@ -557,7 +295,14 @@ static const char config_fmt[] =
 "   \"jwks_file\": \"%s\", \"typ\": [\"at+jwt\"], \"audiences\": [\"api://typed\"]},\n"
 "  {\"name\": \"entra\", \"issuer\": \"https://login.microsoftonline.com/{tenant}/v2.0\",\n"
 "   \"tenants\": [\"" T1 "\", \"" T2 "\"], \"jwks_file\": \"%s\",\n"
-"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://orders\"]}\n"
+"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://orders\"]},\n"
+"  {\"name\": \"entra-one\", \"issuer\": [\"https://login.microsoftonline.com/" T1 "/v2.0\",\n"
+"   \"https://sts.windows.net/" T1 "/\"], \"jwks_file\": \"%s\",\n"
+"   \"algorithms\": [\"ES256\"], \"audiences\": [\"api://one\"]},\n"
+"  {\"name\": \"kc\", \"issuer\": \"https://kc.example/realms/r\", \"jwks_file\": \"%s\",\n"
+"   \"audiences\": [\"api://kc\"], \"typ\": [\"at+jwt\", null],\n"
+"   \"roles_claim\": [\"/realm_access/roles\", \"/resource_access/my.app/roles\"],\n"
+"   \"scopes_claim\": [\"scope\", \"permissions\"]}\n"
 " ],\n"
 " \"routes\": [\n"
 "  {\"name\": \"open\", \"path_prefix\": \"/open\", \"require\": \"none\"},\n"
@@ -581,7 +326,18 @@ static const char config_fmt[] =
 "  {\"name\": \"src\", \"path_prefix\": \"/src\", \"require\": \"jwt\",\n"
 "   \"source_cidrs\": [\"10.0.0.0/8\"]},\n"
 "  {\"name\": \"bound\", \"path_prefix\": \"/bound\", \"require\": \"jwt+mtls\",\n"
-"   \"bound_token\": true}\n"
+"   \"bound_token\": true},\n"
+"  {\"name\": \"one\", \"path_prefix\": \"/one\", \"require\": \"jwt\",\n"
+"   \"issuers\": [\"entra-one\"]},\n"
+"  {\"name\": \"entra\", \"path_prefix\": \"/entra\", \"require\": \"jwt\",\n"
+"   \"issuers\": [\"entra\"]},\n"
+"  {\"name\": \"kc\", \"path_prefix\": \"/kc\", \"require\": \"jwt\",\n"
+"   \"issuers\": [\"kc\"], \"roles_all\": [\"admin\", \"client-reader\"],\n"
+"   \"scopes_any\": [\"read:orders\"],\n"
+"   \"claims\": {\"groups\": {\"all\": [\"g1\", \"g2\"]},\n"
+"              \"email_verified\": {\"present\": true}},\n"
+"   \"claims_to_vars\": [{\"claim\": \"https://example.com/roles\", \"var\": \"app_roles\"},\n"
+"                      \"/resource_access/my.app/roles\"]}\n"
 " ]\n"
 "}\n";
 
@@ -670,11 +426,11 @@ setup(void **state)
 		free(doc);
 	}
 
-	cap = sizeof(config_fmt) + 5 * sizeof(F.jwks_main);
+	cap = sizeof(config_fmt) + 7 * sizeof(F.jwks_main);
 	text = malloc(cap);
 	assert_non_null(text);
 	snprintf(text, cap, config_fmt, F.jwks_main, F.jwks_b, F.jwks_main,
-	    F.jwks_entra);
+	    F.jwks_entra, F.jwks_entra, F.jwks_main);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS", HS_SECRET, 1), 0);
 	assert_int_equal(setenv("SPOA_TEST_JWT_HS_OTHER", HS_OTHER, 1), 0);
 	if (config_parse(text, strlen(text), NULL, &cfg, &errs) != 0) {
@@ -731,7 +487,7 @@ reset(void **state)
 	(void)state;
 	memset(&STATS, 0, sizeof(STATS));
 	verdict_init(&V);
-	F.snap->refetch_after[I_REMOTE] = 0;
+	F.snap->kid_served_ms[I_REMOTE] = 0;
 	F.snap->keys_at[I_REMOTE] = NOW;
 	return (0);
 }
@@ -777,7 +533,7 @@ test_identity_variables(void **state)
 	    "\"tid\":\"" T1 "\",\"scp\":\"Orders.Read Orders.Write\","
 	    "\"roles\":[\"Admin\",\"User\"],\"email\":\"alice@example.com\","
 	    "\"n\":5,\"frac\":1.5,\"flag\":true,\"groups\":[\"g1\",\"g2\",3],"
-	    "\"org\":{\"unit\":\"blue\"},\"obj\":{\"a\":1}")));
+	    "\"org\":{\"unit\":\"blue\"},\"obj\":null")));
 	EXPECT(REASON_OK);
 	EXPECT_VAR("sub", "alice");
 	EXPECT_VAR("issuer", MAIN_ISS);
@@ -786,7 +542,7 @@ test_identity_variables(void **state)
 	EXPECT_VAR("scopes", "Orders.Read Orders.Write");
 	EXPECT_VAR("roles", "Admin User");
 	/* claims_to_vars: string, number, fraction, bool, array joined,
-	 * nested a.b; an object and a missing claim give no variable. */
+	 * nested a.b; a null or missing claim gives no variable. */
 	EXPECT_VAR("claim_email", "alice@example.com");
 	EXPECT_VAR("claim_n", "5");
 	EXPECT_VAR("claim_frac", "1.5");
@@ -795,6 +551,12 @@ test_identity_variables(void **state)
 	EXPECT_VAR("claim_org_unit", "blue");
 	EXPECT_VAR("claim_obj", NULL);
 	EXPECT_VAR("claim_missing", NULL);
+	/* A mapped claim that cannot be a header value (an object) is never
+	 * silently left out: the request is refused, with its reason. */
+	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
+	    MAIN(",\"obj\":{\"a\":1}")));
+	EXPECT(REASON_IDENTITY_UNSENDABLE);
+	assert_int_equal(V.nvars, 0);
 
 	/* client_id falls back azp -> appid -> client_id; scope after scp. */
 	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
@@ -811,11 +573,13 @@ test_identity_variables(void **state)
 	EXPECT_VAR("client_id", "c");
 	EXPECT_VAR("scopes", "x y");
 	EXPECT_VAR("roles", NULL);
-	/* Values longer than a variable may be are left out, not cut:
-	 * a 1100-byte client id and subject. */
+	/* Large values are sent whole (the frame decides, see test_proto):
+	 * a 1100-byte client id, and 40 group GUIDs (~1.5 KB, an Entra
+	 * token's groups) in claim_groups. */
 	{
-		char extra[2400];
+		char extra[4000];
 		char big[1101];
+		size_t n;
 
 		memset(big, 'c', 1100);
 		big[1100] = '\0';
@@ -824,21 +588,38 @@ test_identity_variables(void **state)
 		run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
 		    claims(MAIN_ISS, AUD, extra)));
 		EXPECT(REASON_OK);
-		EXPECT_VAR("client_id", NULL);
+		EXPECT_VAR("client_id", big);
 		EXPECT_VAR("tenant", T1);
-		big[1024] = '\0';
-		snprintf(extra, sizeof(extra), ",\"azp\":\"%s\"", big);
+		n = (size_t)snprintf(extra, sizeof(extra), ",\"groups\":[");
+		for (int i = 0; i < 40; i++)
+			n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+			    "%s\"%08d-1111-2222-3333-444444444444\"", i ? "," : "",
+			    i);
+		snprintf(extra + n, sizeof(extra) - n, "]");
 		run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
 		    claims(MAIN_ISS, AUD, extra)));
 		EXPECT(REASON_OK);
-		EXPECT_VAR("client_id", big);
+		assert_int_equal(strlen(var("claim_groups")), 40 * 37 - 1);
 	}
-	/* A value HAProxy could not carry in a header is left out, not
-	 * mangled: CR LF in a claim. */
+	/* A value HAProxy could not carry in a header is never mangled nor
+	 * dropped: CR LF in a claim refuses the request. */
 	run("/api", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-a"),
 	    MAIN(",\"email\":\"a\\r\\nX-Evil: 1\"")));
-	EXPECT(REASON_OK);
-	EXPECT_VAR("claim_email", NULL);
+	EXPECT(REASON_IDENTITY_UNSENDABLE);
+	/* The same in an identity claim (sub), cache hit or not. */
+	{
+		struct tokcache *tc = tokcache_new(16);
+		const char *tok = mint(&F.ec, JWS_ALG_ES256, hdr("ES256",
+		    "ec-a"), claims_raw("{\"iss\":\"" MAIN_ISS "\",\"aud\":"
+		    "\"api://orders\",\"sub\":\"a\\tb\",\"exp\":1700000600}"));
+
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(run_s(F.snap, "/api", tok, NOW, tc),
+			    DECIDE_DONE);
+			EXPECT(REASON_IDENTITY_UNSENDABLE);
+		}
+		tokcache_free(tc);
+	}
 }
 
 /* ---- S1: alg none -------------------------------------------------------- */
@@ -1324,13 +1105,14 @@ test_s6_kid_injection(void **state)
 	assert_int_equal(decide_authz(F.snap, "/remote", a, NOW, NULL, false,
 	    &env), DECIDE_DONE);
 	EXPECT(REASON_KEY_UNKNOWN);
-	/* Not before the issuer's refetch cooldown has passed. */
-	F.snap->refetch_after[I_REMOTE] = NOW + 1;
+	/* There is no issuer-wide cooldown any more: a refetch that just
+	 * ended does not stop the next unknown kid from parking (the
+	 * fetcher paces the fetches, and its negative cache answers repeated
+	 * kids; a flood of random kids must not delay a new key). */
+	F.snap->kid_served_ms[I_REMOTE] = INT64_MAX;
 	assert_int_equal(decide_authz(F.snap, "/remote", a, NOW, NULL, true,
-	    &env), DECIDE_DONE);
-	EXPECT(REASON_KEY_UNKNOWN);
-	assert_int_equal(decide_authz(F.snap, "/remote", a, NOW + 1, NULL, true,
 	    &env), DECIDE_PARK);
+	F.snap->kid_served_ms[I_REMOTE] = 0;
 	free(a);
 	/* The remote issuer's known kid verifies. */
 	EXPECT_TOK("/remote", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-r"),
@@ -1832,33 +1614,227 @@ test_s19_entra_scoping(void **state)
 {
 	(void)state;
 	/* T1's key signs for T1; the template key for any listed tenant. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T1, T1)), REASON_OK);
 	EXPECT_VAR("tenant", T1);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra(T2, T2)), REASON_OK);
 	EXPECT_VAR("issuer", "https://login.microsoftonline.com/" T2 "/v2.0");
 	/* T2's token signed with the key scoped to T1. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T2, T2)), REASON_ISSUER_UNKNOWN);
 	EXPECT_DETAIL("key not valid for this issuer");
 	/* tid disagrees with the tenant in iss; tid not a GUID; a tenant not
 	 * in the issuer's list; the placeholder left in. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T1, T2)), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra(T1, "not-a-guid")), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra(T3, T3)), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra("{tenant}", "{tenant}")), REASON_ISSUER_UNKNOWN);
 	/* Upper-case GUID in iss and tid: the same tenant. */
-	EXPECT_TOK("/api", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
 	    "entra-t1"), entra("AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE",
 	    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")), REASON_ISSUER_UNKNOWN);
-	EXPECT_TOK("/api", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	EXPECT_TOK("/entra", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
 	    "entra-any"), entra("AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE",
 	    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")), REASON_OK);
+}
+
+/*
+ * A single-tenant config (exact issuers, v2 and v1) with Entra's key set,
+ * whose keys carry "issuer": ".../{tenantid}/v2.0": the token's tid is put
+ * in the key's template (as Microsoft.IdentityModel does), so T1's tokens
+ * pass, v1 and v2, and a token whose tid is another tenant does not.
+ */
+static const char *
+entra_one(const char *iss, const char *tid, const char *aud)
+{
+	char *p = jbuf();
+
+	snprintf(p, 8192, "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"alice\","
+	    "\"tid\":\"%s\",\"exp\":%lld}", iss, aud, tid,
+	    (long long)(NOW + 600));
+	return (p);
+}
+
+static void
+test_entra_single_tenant(void **state)
+{
+	const char *v2 = "https://login.microsoftonline.com/" T1 "/v2.0";
+	const char *v1 = "https://sts.windows.net/" T1 "/";
+
+	(void)state;
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v2, T1, "api://one")), REASON_OK);
+	EXPECT_VAR("tenant", T1);
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v1, T1, "api://one")), REASON_OK);
+	EXPECT_TOK("/one", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	    "entra-t1"), entra_one(v2, T1, "api://one")), REASON_OK);
+	EXPECT_TOK("/one", mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	    "entra-t1"), entra_one(v1, T1, "api://one")), REASON_OK);
+	/* The token's tid is another tenant: the key is not T1's issuer's. */
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v2, T2, "api://one")), REASON_ISSUER_UNKNOWN);
+	EXPECT_DETAIL("key not valid for this issuer");
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one(v1, T2, "api://one")), REASON_ISSUER_UNKNOWN);
+	/* No tid: a templated key cannot be scoped, so it is not used. */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"%s\",\"aud\":\"api://one\","
+		    "\"sub\":\"alice\",\"exp\":%lld}", v2,
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256,
+		    hdr("ES256", "entra-any"), p), REASON_ISSUER_UNKNOWN);
+	}
+	/* Another tenant's issuer is not this config's. */
+	EXPECT_TOK("/one", mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+	    "entra-any"), entra_one("https://login.microsoftonline.com/" T2
+	    "/v2.0", T2, "api://one")), REASON_ISSUER_UNKNOWN);
+	/* Cache hits keep the same answer (still_valid rechecks the key's
+	 * issuer with the cached tid). */
+	{
+		struct tokcache *tc = tokcache_new(16);
+		const char *tok = mint(&F.ent_any, JWS_ALG_ES256, hdr("ES256",
+		    "entra-any"), entra_one(v2, T1, "api://one"));
+
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(run_s(F.snap, "/one", tok, NOW, tc),
+			    DECIDE_DONE);
+			EXPECT(REASON_OK);
+		}
+		tokcache_free(tc);
+	}
+}
+
+/*
+ * Provider shapes: Keycloak roles under realm_access and resource_access
+ * (a client id with a dot), Auth0's URL-named claims and "permissions",
+ * Okta's typ-less access tokens (typ [..., null]), APIM-style all/present
+ * claim rules, and string claims of the wrong JSON type.
+ */
+static const char *
+kc_claims(const char *extra)
+{
+	char *p = jbuf();
+
+	snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+	    "\"aud\":\"api://kc\",\"sub\":\"u1\",\"exp\":%lld,"
+	    "\"realm_access\":{\"roles\":[\"admin\",\"offline_access\"]},"
+	    "\"resource_access\":{\"my.app\":{\"roles\":[\"client-reader\"]},"
+	    "\"my\":{\"app\":{\"roles\":[\"decoy\"]}}},"
+	    "\"scope\":\"openid profile\",\"permissions\":[\"read:orders\"],"
+	    "\"https://example.com/roles\":[\"editor\",\"viewer\"],"
+	    "\"groups\":[\"g1\",\"g2\",\"g3\"],\"email_verified\":false%s}",
+	    (long long)(NOW + 600), extra);
+	return (p);
+}
+
+static const char *
+hdr_typ(const char *typ)
+{
+	char *h = jbuf();
+
+	if (typ == NULL)
+		snprintf(h, 8192, "{\"alg\":\"ES256\",\"kid\":\"ec-a\"}");
+	else
+		snprintf(h, 8192, "{\"alg\":\"ES256\",\"kid\":\"ec-a\","
+		    "\"typ\":\"%s\"}", typ);
+	return (h);
+}
+
+static void
+test_provider_shapes(void **state)
+{
+	(void)state;
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL),
+	    kc_claims("")), REASON_OK);
+	EXPECT_VAR("roles", "admin offline_access client-reader");
+	EXPECT_VAR("scopes", "openid profile read:orders");
+	EXPECT_VAR("claim_app_roles", "editor viewer");
+	EXPECT_VAR("claim_resource_access_my_app_roles", "client-reader");
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ("at+jwt"),
+	    kc_claims("")), REASON_OK);
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ("application/at+jwt"),
+	    kc_claims("")), REASON_OK);
+	/* A typ that is not listed; null accepts only no typ at all. */
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ("JWT"),
+	    kc_claims("")), REASON_TOKEN_MALFORMED);
+	EXPECT_DETAIL("typ not accepted");
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(""),
+	    kc_claims("")), REASON_TOKEN_MALFORMED);
+	/* The typed issuer (["at+jwt"]) still refuses a token without typ. */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://typed.example\","
+		    "\"aud\":\"api://typed\",\"exp\":%lld}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/api", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_TOKEN_MALFORMED);
+		EXPECT_DETAIL("typ not accepted");
+	}
+	/* A role only under the decoy path ("my" > "app") is not the role of
+	 * client "my.app". */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"exp\":%lld,\"realm_access\":"
+		    "{\"roles\":[\"admin\"]},\"resource_access\":{\"my\":"
+		    "{\"app\":{\"roles\":[\"client-reader\"]}}},"
+		    "\"permissions\":[\"read:orders\"],\"groups\":[\"g1\","
+		    "\"g2\"],\"email_verified\":true}", (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_ROLE_MISSING);
+	}
+	/* match all: g2 missing; present: email_verified missing. */
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"exp\":%lld,\"realm_access\":"
+		    "{\"roles\":[\"admin\",\"client-reader\"]},"
+		    "\"scope\":\"read:orders\",\"groups\":[\"g1\"],"
+		    "\"email_verified\":true}", (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_CLAIM_MISMATCH);
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"exp\":%lld,\"realm_access\":"
+		    "{\"roles\":[\"admin\",\"client-reader\"]},"
+		    "\"scope\":\"read:orders\",\"groups\":[\"g2\",\"g1\"]}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_CLAIM_MISMATCH);
+	}
+	/* RFC 7519: sub, azp, cid, tid of another JSON type. */
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL),
+	    kc_claims(",\"cid\":12")), REASON_TOKEN_MALFORMED);
+	EXPECT_DETAIL("cid is not a string");
+	{
+		char *p = jbuf();
+
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"sub\":[\"a\",\"b\"],\"exp\":%lld}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_TOKEN_MALFORMED);
+		EXPECT_DETAIL("sub is not a string");
+		snprintf(p, 8192, "{\"iss\":\"https://kc.example/realms/r\","
+		    "\"aud\":\"api://kc\",\"sub\":12345,\"exp\":%lld}",
+		    (long long)(NOW + 600));
+		EXPECT_TOK("/api", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL), p),
+		    REASON_TOKEN_MALFORMED);
+	}
+	/* Okta: the client id is cid. */
+	EXPECT_TOK("/kc", mint(&F.ec, JWS_ALG_ES256, hdr_typ(NULL),
+	    kc_claims(",\"cid\":\"0oa1b2c3\"")), REASON_OK);
+	EXPECT_VAR("client_id", "0oa1b2c3");
 }
 
 /* ---- S20: RFC 8705 certificate binding ----------------------------------- */
@@ -1957,8 +1933,10 @@ test_issuers(void **state)
 	EXPECT_TOK("/api", ES_TOK(claims_raw("{\"aud\":\"api://orders\","
 	    "\"exp\":1700000600}")), REASON_ISSUER_UNKNOWN);
 	EXPECT_DETAIL("iss missing");
+	/* RFC 7519: iss is a string; any other type is malformed. */
 	EXPECT_TOK("/api", ES_TOK(claims_raw("{\"iss\":7,\"aud\":\"api://orders\","
-	    "\"exp\":1700000600}")), REASON_ISSUER_UNKNOWN);
+	    "\"exp\":1700000600}")), REASON_TOKEN_MALFORMED);
+	EXPECT_DETAIL("iss is not a string");
 	EXPECT_TOK("/api", ES_TOK(claims("", AUD, "")), REASON_ISSUER_UNKNOWN);
 	/* A good issuer that the route does not allow. */
 	EXPECT_TOK("/onlyb", ES_TOK(MAIN("")), REASON_ISSUER_UNKNOWN);
@@ -2721,6 +2699,8 @@ main(void)
 		T(test_s17_weak_keys),
 		T(test_s18_structural),
 		T(test_s19_entra_scoping),
+		T(test_entra_single_tenant),
+		T(test_provider_shapes),
 		T(test_s20_binding),
 		T(test_issuers),
 		T(test_alg_allow_list),

@@ -183,6 +183,71 @@ test_local_config(void **state)
 	cfgref_unref(file);
 }
 
+/* Settings that are accepted but mean something to know are said at load:
+ * the obsolete kid_refetch_cooldown_s, and allow_any_tenant. */
+static void
+test_load_warnings(void **state)
+{
+	const char *quiet = "{\"listen\":[\"127.0.0.1:1\"],\"routes\":[{\"name\":"
+	    "\"r\",\"require\":\"none\"}]}";
+	const char *loud = "{\"listen\":[\"127.0.0.1:1\"],"
+	    "\"kid_refetch_cooldown_s\":30,\"issuers\":[{\"name\":\"entra\","
+	    "\"issuer\":\"https://login.microsoftonline.com/{tenantid}/v2.0\","
+	    "\"allow_any_tenant\":true,\"jwks_url\":\"https://k.example/k\","
+	    "\"audiences\":[\"api://a\"]}],\"routes\":[{\"name\":\"r\","
+	    "\"require\":\"jwt\"}]}";
+	struct config_errors e = { 0 };
+	struct cfgref *file;
+	struct snapshot *s = NULL;
+	const char *log;
+
+	(void)state;
+	file = file_ref(quiet);
+	ts_log_capture_start();
+	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s, &e), 0);
+	log = ts_log_captured();
+	assert_null(strstr(log, "warn"));
+	ts_log_capture_stop();
+	snapshot_unref(s);
+	cfgref_unref(file);
+
+	file = file_ref(loud);
+	ts_log_capture_start();
+	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s, &e), 0);
+	log = ts_log_captured();
+	assert_non_null(strstr(log, "kid_refetch_cooldown_s is no longer used"));
+	assert_non_null(strstr(log, "issuer entra: allow_any_tenant: tokens of "
+	    "EVERY Entra tenant are accepted"));
+	ts_log_capture_stop();
+	snapshot_unref(s);
+	cfgref_unref(file);
+}
+
+/* A key set with no usable key says why, key by key. */
+static void
+test_no_usable_key_reasons(void **state)
+{
+	const char *doc = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"small\","
+	    "\"n\":\"AQAB\",\"e\":\"AQAB\"},{\"kty\":\"oct\",\"kid\":\"sym\","
+	    "\"k\":\"AAAA\"},{\"kty\":\"EC\",\"kid\":\"enc\",\"use\":\"enc\","
+	    "\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}";
+	struct keyset *ks = NULL;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(loader_keys_from_doc("test", doc, strlen(doc), &ks,
+	    err, sizeof(err)), -1);
+	assert_null(ks);
+	assert_string_equal(err, "no usable key: key 0 (kid \"small\"): RSA "
+	    "modulus shorter than 2048 bits; key 1 (kid \"sym\"): symmetric "
+	    "(oct) keys are not taken from a key set; key 2 (kid \"enc\"): use "
+	    "is not \"sig\"");
+	/* A short buffer: cut, still terminated. */
+	assert_int_equal(loader_keys_from_doc("test", doc, strlen(doc), &ks,
+	    err, 40), -1);
+	assert_int_equal(strlen(err), 39);
+}
+
 /* A temporary file holding ${n} bytes of ${data}; its path in ${path}. */
 static void
 temp_file(char path[64], const char *data, size_t n)
@@ -340,6 +405,8 @@ main(void)
 		cmocka_unit_test(test_policy_applied),
 		cmocka_unit_test(test_bad_policy),
 		cmocka_unit_test(test_local_config),
+		cmocka_unit_test(test_load_warnings),
+		cmocka_unit_test(test_no_usable_key_reasons),
 		cmocka_unit_test(test_read_secret),
 		cmocka_unit_test_setup_teardown(test_policy_keeps_ca_store,
 		    pki_setup, pki_teardown),

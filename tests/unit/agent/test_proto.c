@@ -446,6 +446,19 @@ test_answer_fallback(void **state)
 	while (spop_action_next(&c, &a) == 1)
 		nact++;
 	assert_int_equal(nact, 3);
+
+	/* An allowed answer is whole or nothing: its identity never loses a
+	 * variable to the frame size (the caller refuses the request). */
+	verdict_init(&v);
+	verdict_set(&v, REASON_OK, NULL);
+	v.route = "orders";
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(verdict_add(&v, "sub", big, sizeof(big)), 0);
+	spop_w_init(&w, buf, sizeof(buf));
+	assert_int_equal(answer_encode(&v, 5, 1, &w, 3000), -1);
+	spop_w_init(&w, buf, sizeof(buf));
+	n = answer_encode(&v, 5, 1, &w, 3200);
+	assert_true(n > 3000 && n <= 3204);
 }
 
 int

@@ -1,0 +1,198 @@
+/*
+ * decide.c: see decide.h.  The order of checks is the contract's: route,
+ * source address, then what the route requires — the client certificate
+ * first (mtls, jwt+mtls), then the bearer token.
+ */
+#include <string.h>
+
+#include "cert.h"
+#include "certcache.h"
+#include "cidr.h"
+#include "config-t.h"
+#include "crl.h"
+#include "decide.h"
+#include "facts.h"
+#include "jwt.h"
+#include "route.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "verdict.h"
+
+/* Clock skew for certificate validity windows (APIM uses none; HAProxy
+ * already refused certificates it could not verify). */
+#define CERT_SKEW_S 60
+
+/* Analyse the client certificate through the worker's cache. */
+static const struct cert_info *
+analyse(const struct facts *f, const struct snapshot *s,
+    struct decide_env *env, const char **why)
+{
+	const struct ca_store *cas = s->cfg->cas;
+	const uint8_t *der = (const uint8_t *)f->cert_der.ptr;
+	const struct cert_info *ci;
+	bool hit;
+
+	if (env->certcache == NULL)
+		return (cert_analyze(der, f->cert_der.len, cas, why));
+	ci = certcache_get(env->certcache, der, f->cert_der.len, cas, why,
+	    &hit);
+	if (env->stats != NULL) {
+		if (hit)
+			STAT_INC(env->stats, cert_cache_hits);
+		else
+			STAT_INC(env->stats, cert_cache_misses);
+	}
+	return (ci);
+}
+
+/*
+ * The certificate requirements of ${rt}.  Return 0 with *${out} (a
+ * reference the caller drops) when they are met, else -1 with ${v} set.
+ */
+static int
+check_cert(const struct facts *f, const struct snapshot *s,
+    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
+    const struct cert_info **out)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct cert_info *ci;
+	const char *why = NULL;
+
+	*out = NULL;
+	if (f->cert_der.ptr == NULL) {
+		verdict_set(v, REASON_CERT_REQUIRED, "no client certificate");
+		return (-1);
+	}
+	if (!f->has_cert_verify || f->cert_verify != 0) {
+		verdict_set(v, REASON_CERT_INVALID, f->has_cert_verify ?
+		    "HAProxy could not verify the certificate" :
+		    "no verify result from HAProxy");
+		return (-1);
+	}
+	ci = analyse(f, s, env, &why);
+	if (ci == NULL) {
+		verdict_set(v, REASON_CERT_INVALID, why ? why : "unreadable certificate");
+		return (-1);
+	}
+	if (verdict_add(v, "cert_sha256", ci->sha256_b64,
+	    strlen(ci->sha256_b64)) != 0 || verdict_add(v, "cert_subject",
+	    ci->subject, strlen(ci->subject)) != 0) {
+		verdict_set(v, REASON_IDENTITY_UNSENDABLE,
+		    "certificate identity cannot be sent whole");
+		verdict_drop_vars(v);
+		goto fail;
+	}
+	if ((rt->client_cert == NULL || rt->client_cert->check_validity) &&
+	    cert_validity(ci, env->now, CERT_SKEW_S) != 0) {
+		verdict_set(v, REASON_CERT_INVALID, "certificate outside its validity");
+		goto fail;
+	}
+	if (cfg->crl_files.n > 0 || cfg->crl_urls.n > 0) {
+		if (s->crls == NULL) {
+			verdict_set(v, REASON_NOT_READY, "CRLs configured but not loaded");
+			goto fail;
+		}
+		switch (crlset_check(s->crls, ci, env->now)) {
+		case CRL_GOOD:
+			break;
+		case CRL_REVOKED:
+			verdict_set(v, REASON_CERT_REVOKED, "certificate revoked");
+			goto fail;
+		case CRL_STALE:
+			if (cfg->crl_stale == CRL_STALE_DENY) {
+				verdict_set(v, REASON_CERT_INVALID,
+				    "CRL past its nextUpdate (crl_stale: deny)");
+				goto fail;
+			}
+			break;
+		case CRL_NO_CRL:
+			verdict_set(v, REASON_CERT_INVALID,
+			    "no CRL for the certificate's issuing CA");
+			goto fail;
+		}
+	}
+	if (rt->client_cert != NULL && cert_rule_match(rt->client_cert, ci, &why) != 0) {
+		verdict_set(v, REASON_CERT_NOT_ALLOWED, why);
+		goto fail;
+	}
+	*out = ci;
+	return (0);
+fail:
+	cert_info_unref(ci);
+	return (-1);
+}
+
+enum decide_outcome
+decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
+    struct verdict *v)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct route_cfg *rt;
+	const struct cert_info *ci = NULL;
+	struct route_req rq = {
+		.method = f->method.ptr, .method_len = f->method.len,
+		.host = f->host.ptr, .host_len = f->host.len,
+		.path = f->path.ptr, .path_len = f->path.len,
+	};
+	enum decide_outcome o;
+	int idx;
+
+	verdict_init(v);
+	/* A policy_url that never loaded: its routes are unknown, so no
+	 * request can be decided (HAProxy answers 503). */
+	if (!s->policy_loaded) {
+		verdict_set(v, REASON_NOT_READY, "policy not loaded yet");
+		return (DECIDE_DONE);
+	}
+	/* fetch.max_stale_s ends the use of a policy nobody could refresh. */
+	if (cfg->policy_url != NULL && cfg->fetch.max_stale_s > 0 &&
+	    env->now - s->policy_at > (int64_t)cfg->fetch.max_stale_s) {
+		verdict_set(v, REASON_NOT_READY, "policy older than max_stale_s");
+		return (DECIDE_DONE);
+	}
+	idx = route_match(cfg->routes, cfg->nroutes, &rq);
+	if (idx < 0) {
+		verdict_set(v, REASON_NO_ROUTE, idx == ROUTE_REFUSED ?
+		    "path refused" : NULL);
+		return (DECIDE_DONE);
+	}
+	rt = &cfg->routes[idx];
+	v->route = rt->name;
+
+	if (rt->source_cidrs != NULL) {
+		bool ok = false;
+
+		if (f->src_family == 4)
+			ok = cidr_list_match_v4(rt->source_cidrs, f->src);
+		else if (f->src_family == 6)
+			ok = cidr_list_match_v6(rt->source_cidrs, f->src);
+		if (!ok) {
+			verdict_set(v, REASON_SOURCE_DENIED,
+			    f->src_family ? "source not allowed" : "no source address");
+			return (DECIDE_DONE);
+		}
+	}
+
+	switch (rt->require) {
+	case REQUIRE_NONE:
+		verdict_set(v, REASON_OK, NULL);
+		return (DECIDE_DONE);
+	case REQUIRE_JWT:
+		/* A certificate-bound token is checked against the certificate
+		 * of the connection even on a token-only route (RFC 8705 §3). */
+		return (jwt_decide(f, s, rt, env, v, NULL));
+	case REQUIRE_MTLS:
+		if (check_cert(f, s, rt, env, v, &ci) == 0)
+			verdict_set(v, REASON_OK, NULL);
+		cert_info_unref(ci);
+		return (DECIDE_DONE);
+	case REQUIRE_JWT_MTLS:
+		if (check_cert(f, s, rt, env, v, &ci) != 0)
+			return (DECIDE_DONE);
+		o = jwt_decide(f, s, rt, env, v, ci->sha256);
+		cert_info_unref(ci);
+		return (o);
+	}
+	verdict_set(v, REASON_NOT_READY, "unknown requirement");
+	return (DECIDE_DONE);
+}

@@ -1,0 +1,69 @@
+/*
+ * admin.h: the read-only admin listener (admin_listen): GET /healthz,
+ * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
+ * answered (at the pace the client takes it, 2 s at most without progress,
+ * 30 s in all) and closed; at most 32 connections at a time (more are closed at
+ * once), accepts paused for a second when out of descriptors.  Runs on the
+ * main thread's loop.
+ */
+#ifndef SPOA_ADMIN_H
+#define SPOA_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ev_loop;
+struct listen_addr;
+struct agent_stats;
+struct admin;
+struct abuf;
+
+
+/*
+ * Providers, called on the main thread for each request:
+ * ready(arg, body): append a JSON object describing each source to ${body}
+ *   and return true when every issuer has usable keys and the policy (if
+ *   any) is loaded.
+ * metrics(arg, body): append Prometheus text lines of the provider.
+ */
+struct admin_providers {
+	bool (*ready)(void *arg, struct abuf *body);
+	void (*metrics)(void *arg, struct abuf *body);
+	void *arg;
+};
+
+/*
+ * admin_open(loop, addr, stats, prov):
+ * Listen on ${addr}; NULL with the reason logged on failure.
+ */
+struct admin *admin_open(struct ev_loop *loop, const struct listen_addr *addr,
+    const struct agent_stats *stats, const struct admin_providers *prov);
+
+/*
+ * admin_set_timeouts(a, idle_s, send_max_s): a client has ${idle_s} to send
+ * its request and then to take each next piece of the answer, and
+ * ${send_max_s} to take all of it (2 s and 30 s unless set; for tests).
+ */
+void admin_set_timeouts(struct admin *a, double idle_s, double send_max_s);
+
+/* admin_port(a): the TCP port ${a} listens on (tests listen on port 0). */
+unsigned admin_port(const struct admin *a);
+
+/* admin_close(a): stop and free; NULL is a no-op. */
+void admin_close(struct admin *a);
+
+/*
+ * admin_parse_request(buf, len, path, path_len):
+ * Pure, bounded parser of an HTTP request head in ${buf}.  Return 1 when a
+ * complete head (up to the blank line) is present and its method is GET or
+ * HEAD, with *${path} pointing into ${buf} (query string excluded); 0 if
+ * more bytes are needed; -1 if malformed; -2 for another method.
+ */
+int admin_parse_request(const char *buf, size_t len, const char **path,
+    size_t *path_len, bool *head);
+
+/* admin_render_metrics(stats, prov, out): the /metrics body (tests). */
+void admin_render_metrics(const struct agent_stats *stats,
+    const struct admin_providers *prov, struct abuf *out);
+
+#endif /* !SPOA_ADMIN_H */

@@ -1,0 +1,358 @@
+/*
+ * main.c: command line, start and stop order, signals.
+ *
+ * Start: parse and check the config, build the first snapshot from local
+ * sources, open listeners (before threads, so a bad address fails fast),
+ * start workers, then serve.  SIGTERM/SIGINT: stop accepting, let workers
+ * finish in-flight requests and DISCONNECT, exit 0 (exit 1 at once, no
+ * cleanup, if a worker has not ended park_timeout_ms + 5 s later).
+ * SIGHUP: parse the config here and hand it to the fetcher thread, which
+ * builds, publishes and re-plans its sources (the one publisher of
+ * snapshots); an invalid one is logged and the running one kept.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "admin.h"
+#include "abuf.h"
+#include "config.h"
+#include "fetch.h"
+#include "handler.h"
+#include "inspect.h"
+#include "loader.h"
+#include "log.h"
+#include "server.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "util.h"
+#include "worker.h"
+
+#ifndef SPOA_VERSION
+#define SPOA_VERSION "dev"
+#endif
+
+struct agent {
+	struct ev_loop *loop;
+	const char *config_path;
+	const struct config *cfg;     /* the startup config (from snap) */
+	struct snapshot *snap;        /* the first snapshot, kept for cfg */
+	struct fetcher *fetcher;      /* builds and publishes snapshots */
+	struct server *server;
+	struct admin *admin;
+	struct worker **workers;
+	size_t nworkers;
+	struct agent_stats stats;
+	ev_signal sigterm, sigint, sighup;
+	bool stopping;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: spoa-iam -c FILE            run in the foreground (logs to stderr)\n"
+	    "       spoa-iam -c FILE --check    validate the config and the files it names\n"
+	    "       spoa-iam inspect TOKEN      decode a JWT (NOT verified) for troubleshooting\n"
+	    "       spoa-iam --version | --help\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads config and policy.\n"
+	    "Docs: README.md (config keys, HAProxy setup, metrics, troubleshooting).\n");
+}
+
+static void
+print_errors(const struct config_errors *errs, const char *path)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s: %s\n", path, errs->v[i]);
+}
+
+/* --check: exit status 0 if the config and its files are good. */
+static int
+check(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	struct snapshot *snap = NULL;
+	int rc = 1;
+
+	if (config_parse_file(path, &cfg, &errs) != 0)
+		goto out;
+	if (config_check_files(cfg, &errs) != 0)
+		goto out;
+	if (loader_build(cfg, NULL, &snap, &errs) != 0) {
+		cfg = NULL;     /* the loader took it */
+		goto out;
+	}
+	cfg = NULL;
+	printf("%s: configuration is valid\n", path);
+	rc = 0;
+out:
+	print_errors(&errs, path);
+	if (rc != 0)
+		fprintf(stderr, "%s: %zu error%s\n", path, errs.n,
+		    errs.n == 1 ? "" : "s");
+	config_errors_free(&errs);
+	config_free(cfg);
+	snapshot_unref(snap);
+	return (rc);
+}
+
+/* Settings that only a restart can change. */
+static void
+warn_restart_only(const struct config *old, const struct config *nc)
+{
+	bool same = old->nlisten == nc->nlisten && old->workers == nc->workers &&
+	    old->max_frame_size == nc->max_frame_size &&
+	    old->token_cache_entries == nc->token_cache_entries &&
+	    old->cert_cache_entries == nc->cert_cache_entries &&
+	    old->park_timeout_ms == nc->park_timeout_ms &&
+	    ((old->admin_listen == NULL) == (nc->admin_listen == NULL));
+
+	for (size_t i = 0; same && i < old->nlisten; i++)
+		same = util_streq(old->listen[i].text, nc->listen[i].text);
+	if (same && old->admin_listen != NULL)
+		same = util_streq(old->admin_listen->text, nc->admin_listen->text);
+	if (!same)
+		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
+		    "token_cache_entries, cert_cache_entries and park_timeout_ms "
+		    "changes take effect at the next restart");
+}
+
+/*
+ * SIGHUP: parse here (errors of the file itself are reported here), then
+ * hand the config to the fetcher, which loads what it names, publishes
+ * and logs the outcome.
+ */
+static void
+reload(struct agent *a)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+
+	log_info("reload: reading %s", a->config_path);
+	if (config_parse_file(a->config_path, &cfg, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("reload: %s", errs.v[i]);
+		log_error("reload: rejected (%zu error%s); keeping the running "
+		    "configuration", errs.n, errs.n == 1 ? "" : "s");
+		STAT_INC(&a->stats, reloads_failed);
+		config_errors_free(&errs);
+		return;
+	}
+	warn_restart_only(a->cfg, cfg);
+	fetch_reload(a->fetcher, cfg);
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		reload(a);
+		return;
+	}
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	log_info("signal %d: draining connections and stopping", w->signum);
+	server_close(a->server);
+	a->server = NULL;
+	admin_close(a->admin);
+	a->admin = NULL;
+	for (size_t i = 0; i < a->nworkers; i++)
+		worker_drain(a->workers[i]);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* The fetcher's news reaches each worker through its inbox. */
+static void
+sink_publish(void *w, struct snapshot *s)
+{
+	worker_publish(w, s);
+}
+
+static void
+sink_kid_absent(void *w, size_t issuer, const char *kid, size_t kid_len)
+{
+	worker_kid_absent(w, issuer, kid, kid_len);
+}
+
+static const struct fetch_sink to_workers = {
+	.publish = sink_publish, .kid_absent = sink_kid_absent,
+};
+
+static int
+run(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = NULL;
+	struct agent a;
+	sigset_t all, old;
+	unsigned drain_ms;
+	struct timespec deadline;
+	bool stuck = false;
+	int rc = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.config_path = path;
+	/* The fetcher loads state_dir now, so the first snapshot already
+	 * has the cached keys and policy. */
+	if (config_parse_file(path, &cfg, &errs) != 0 ||
+	    fetch_create(cfg, &a.stats, &a.fetcher, &errs) != 0) {
+		print_errors(&errs, path);
+		config_errors_free(&errs);
+		return (1);
+	}
+	a.snap = fetch_snapshot(a.fetcher);
+	a.cfg = snapshot_config(a.snap);
+	handler_set_refetch(fetch_refetch, a.fetcher);
+	log_set_level((enum log_level)a.cfg->log_level);
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	/* The admin listener is bound before the SPOP one: once HAProxy (or
+	 * a start script) can connect to the SPOP port, /readyz answers too.
+	 * Neither accepts before ev_run(). */
+	a.loop = ev_default_loop(EVFLAG_AUTO);
+	if (a.cfg->admin_listen != NULL) {
+		struct admin_providers prov = {
+			.ready = fetch_ready, .metrics = fetch_metrics,
+			.arg = a.fetcher,
+		};
+		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats, &prov);
+		if (a.admin == NULL)
+			goto out;
+	}
+	a.server = server_open(a.cfg);
+	if (a.server == NULL)
+		goto out;
+
+	/* Workers must not take process signals: block them while creating
+	 * the threads (they inherit the mask), then restore ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	a.nworkers = a.cfg->workers;
+	a.workers = calloc(a.nworkers, sizeof(*a.workers));
+	for (size_t i = 0; a.workers != NULL && i < a.nworkers; i++) {
+		a.workers[i] = worker_start((unsigned)i, a.snap, &a.stats);
+		if (a.workers[i] == NULL) {
+			a.nworkers = i;
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			goto out;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (a.workers == NULL)
+		goto out;
+	if (fetch_start(a.fetcher, &to_workers, (void *const *)a.workers,
+	    a.nworkers) != 0)
+		goto out;
+
+	ev_signal_init(&a.sigterm, on_signal, SIGTERM);
+	ev_signal_init(&a.sigint, on_signal, SIGINT);
+	ev_signal_init(&a.sighup, on_signal, SIGHUP);
+	a.sigterm.data = a.sigint.data = a.sighup.data = &a;
+	ev_signal_start(a.loop, &a.sigterm);
+	ev_signal_start(a.loop, &a.sigint);
+	ev_signal_start(a.loop, &a.sighup);
+	server_start(a.server, a.loop, a.workers, a.nworkers, &a.stats);
+	log_info("spoa-iam %s ready: %zu worker%s, %zu route%s, %zu issuer%s",
+	    SPOA_VERSION, a.nworkers, a.nworkers == 1 ? "" : "s",
+	    a.cfg->nroutes, a.cfg->nroutes == 1 ? "" : "s",
+	    a.cfg->nissuers, a.cfg->nissuers == 1 ? "" : "s");
+
+	ev_run(a.loop, 0);
+	rc = 0;
+out:
+	/* In-flight requests wait at most park_timeout; then each connection
+	 * gets the linger time to take its DISCONNECT (a peer that never reads
+	 * is cut then), plus a margin.  Past that, counted from here for all
+	 * workers together, a worker is stuck. */
+	drain_ms = a.cfg->park_timeout_ms + CONN_LINGER_MS + 2000;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += drain_ms / 1000;
+	deadline.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	admin_close(a.admin);
+	server_close(a.server);
+	/* No more publications; parked requests end at their deadline. */
+	fetch_stop(a.fetcher);
+	for (size_t i = 0; i < a.nworkers; i++)
+		worker_drain(a.workers[i]);
+	for (size_t i = 0; i < a.nworkers; i++) {
+		if (worker_join(a.workers[i], &deadline) != 0) {
+			log_error("worker %zu did not stop within %u ms", i,
+			    drain_ms);
+			stuck = true;
+		}
+	}
+	if (stuck) {
+		/* A live worker thread still uses the snapshot, OpenSSL and
+		 * the fetcher: no exit handler (OpenSSL's cleanup among
+		 * them) may run under it.  Leave at once, and say so. */
+		log_error("stopping without cleanup: a worker is still "
+		    "running");
+		_exit(1);
+	}
+	free(a.workers);
+	fetch_free(a.fetcher);
+	snapshot_unref(a.snap);
+	if (rc == 0)
+		log_info("stopped");
+	return (rc);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config = NULL;
+	bool do_check = false;
+
+	if (argc >= 2 && strcmp(argv[1], "inspect") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: spoa-iam inspect TOKEN\n");
+			return (2);
+		}
+		return (inspect_token(stdout, argv[2], strlen(argv[2])));
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (++i >= argc) {
+				fprintf(stderr, "spoa-iam: -c needs a file\n");
+				return (2);
+			}
+			config = argv[i];
+		} else if (strcmp(argv[i], "--check") == 0) {
+			do_check = true;
+		} else if (strcmp(argv[i], "--version") == 0 ||
+		    strcmp(argv[i], "-v") == 0) {
+			printf("spoa-iam %s\n", SPOA_VERSION);
+			return (0);
+		} else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return (0);
+		} else {
+			fprintf(stderr, "spoa-iam: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (config == NULL) {
+		fprintf(stderr, "spoa-iam: no config file (-c FILE)\n");
+		usage(stderr);
+		return (2);
+	}
+	return (do_check ? check(config) : run(config));
+}
