@@ -50,7 +50,7 @@ FACTS = [
     ("spop_restart", "sigkill_parked_err", "SIGKILL, requests parked: `txn.iam.err`"),
     ("spop_restart", "sigkill_parked_last_s", "... seconds until the last one failed"),
     ("spop_timeout", "timeout_err", "processing timeout: `txn.iam.err`"),
-    ("spop_timeout", "timeout_after_s", "... seconds until it fired (timeout 1 s)"),
+    ("spop_timeout", "timeout_after_s", "... seconds until it fired (`timeout processing` of iam.spoe.conf)"),
     ("spop_timeout", "late_ack_connection", "connection after late ACKs"),
     ("spop_frames", "notify_max_agent", "largest NOTIFY, agent announces 4096"),
     ("spop_frames", "notify_over_err_agent", "... larger request: `txn.iam.err`"),

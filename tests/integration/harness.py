@@ -415,6 +415,15 @@ class HAProxy(Proc):
         return None, None
 
 
+def spoe_timeout_processing():
+    """Seconds of "timeout processing" in the shipped iam.spoe.conf."""
+    text = open(os.path.join(SOURCE_DIR, "haproxy-conf", "iam.spoe.conf")).read()
+    m = re.search(r"^\s*timeout processing (\d+)(ms|s)?\s*$", text, re.M)
+    if not m:
+        raise RuntimeError("iam.spoe.conf: no timeout processing line")
+    return int(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
+
+
 _version = None
 
 

@@ -15,8 +15,8 @@ import urllib.request
 from harness import (Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl,
                      curl_many, fact, finish, haproxy_version, log, spop_mux, wait_for)
 
-# Not scaled by SLOW: HAProxy's timeout processing (1 s) is not either, and
-# a held ACK must come back well within it.
+# Not scaled by SLOW: HAProxy's timeout processing (iam.spoe.conf) is not
+# either, and a held ACK must come back well within it.
 HOLD = 0.4
 ROUTES = [
     {"name": "health", "path_prefix": "/healthz", "require": "none"},
