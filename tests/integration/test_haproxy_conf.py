@@ -20,7 +20,8 @@ KNOWN = {
     "iam.spoe.conf": "through haproxy.cfg",
     "spoa-iam.example.json": "agent config: spoa-iam --check (test_cli)",
     "kubernetes-sidecar.yaml": "no inline HAProxy config: mounts haproxy.cfg and "
-                               "iam.spoe.conf from a ConfigMap",
+                               "iam.spoe.conf from a ConfigMap (haproxy -c with its "
+                               "paths: test_k8s_example, on each version too)",
 }
 
 files = sorted(os.listdir(CONF))
