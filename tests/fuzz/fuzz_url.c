@@ -1,8 +1,10 @@
 /*
  * fuzz_url.c: URL helpers on arbitrary strings.  Invariants: after
- * url_add_param() the parameter is present and the original prefix kept;
- * url_redact() output is bounded and printable; url_encode() output is
- * made of unreserved characters and %XX only.
+ * url_add_param() the parameter is present, appended once (or the URL is
+ * unchanged when it had it already), and a URL that url_check() accepts
+ * still passes it with the parameter added; url_check() without http is
+ * stricter than with it; url_redact() output is bounded and printable;
+ * url_encode() output is made of unreserved characters and %XX only.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,12 +29,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	r = url_add_param(s, "appid", "v a");
 	if (r != NULL) {
-		if (!url_has_param(r, "appid"))
+		if (!url_has_param(r, "appid") || strlen(r) > URL_MAX)
 			abort();
-		if (!url_has_param(s, "appid") && strlen(r) <= strlen(s))
+		if (url_has_param(s, "appid") ? strcmp(r, s) != 0 :
+		    strstr(r, "appid=v+a") == NULL)
 			abort();
-		free(r);
 	}
+	if (url_check(s, false) == NULL && url_check(s, true) != NULL)
+		abort();
+	if (url_check(s, true) == NULL && size < URL_MAX - 64 &&
+	    (r == NULL || url_check(r, true) != NULL))
+		abort();
+	free(r);
 	url_redact(s, red, sizeof(red));
 	if (strlen(red) >= sizeof(red))
 		abort();

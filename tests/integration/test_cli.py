@@ -203,8 +203,12 @@ check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
 
 log("out of file descriptors: SPOP and admin accepts pause instead of spinning")
 port, aport = free_port(), free_port()
+# max_connections far above what 32 descriptors hold: the default, derived
+# from the limit, would shed idle SPOP connections long before descriptors
+# run out (test_conn_flood.py); here they must run out.
 cfgp = write("emfile.json", {"listen": [f"127.0.0.1:{port}"], "workers": 1,
                              "admin_listen": f"127.0.0.1:{aport}",
+                             "max_connections": 1000,
                              "routes": [{"name": "r", "require": "none"}]})
 # A harness Proc: killed at exit whatever happens, like every agent here.
 em = Proc("emfile", [AGENT_BIN, "-c", cfgp],

@@ -1169,6 +1169,10 @@ static const struct {
 	U32(max_token_bytes, 8192, 512, 65536),
 	U32(max_frame_size, 65532, 256, 16777215),
 	U32(park_timeout_ms, 1500, 0, 10000),
+	U32(max_connections, 0, 0, 1048576),
+	U32(idle_timeout_ms, 60000, 0, 86400000),
+	U32(frame_timeout_ms, 5000, 100, 600000),
+	U32(partial_frames_max_bytes, 16777216, 262144, 1073741824),
 	U32(kid_refetch_interval_ms, 1000, 100, 600000),
 	U32(kid_negative_ttl_s, 60, 1, 3600),
 	/* Replaced by the two above; parsed only to be warned about (0: not
@@ -2424,6 +2428,8 @@ static const char *const top_keys[] = {
 	"listen", "admin_listen", "workers", "state_dir", "log_level",
 	"token_cache_entries", "cert_cache_entries", "max_token_bytes",
 	"max_frame_size", "park_timeout_ms", "kid_refetch_interval_ms",
+	"max_connections", "idle_timeout_ms", "frame_timeout_ms",
+	"partial_frames_max_bytes",
 	"kid_negative_ttl_s", "kid_refetch_cooldown_s",
 	"policy_url", "policy_file", "policy_credential", "policy_ca_file",
 	"client_ca_file", "crl_files", "crl_urls", "crl_stale", "fetch",
@@ -2615,6 +2621,10 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 	d->max_token_bytes = b->max_token_bytes;
 	d->max_frame_size = b->max_frame_size;
 	d->park_timeout_ms = b->park_timeout_ms;
+	d->max_connections = b->max_connections;
+	d->idle_timeout_ms = b->idle_timeout_ms;
+	d->frame_timeout_ms = b->frame_timeout_ms;
+	d->partial_frames_max_bytes = b->partial_frames_max_bytes;
 	d->kid_refetch_interval_ms = b->kid_refetch_interval_ms;
 	d->kid_negative_ttl_s = b->kid_negative_ttl_s;
 	d->kid_refetch_cooldown_s = b->kid_refetch_cooldown_s;

@@ -1,30 +1,96 @@
 /*
- * url.c: see url.h.
+ * url.c: see url.h.  URLs are read by libcurl's own parser (curl_url()),
+ * the one that fetches them, so what is checked here is what is fetched.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "url.h"
 
-/* The query of ${url}: [*qs, *qe), or false if it has none. */
-static bool
-query_span(const char *url, const char **qs, const char **qe)
+/* ${url} parsed by libcurl, or NULL (not a URL libcurl reads, or out of
+ * memory; *${rc} says which, if ${rc} is not NULL). */
+static CURLU *
+parse(const char *url, CURLUcode *rc)
 {
-	const char *q = strchr(url, '?'), *h = strchr(url, '#');
+	CURLU *h = curl_url();
+	CURLUcode r = CURLUE_OUT_OF_MEMORY;
 
-	if (q == NULL || (h != NULL && h < q))
+	if (h != NULL && (r = curl_url_set(h, CURLUPART_URL, url, 0)) !=
+	    CURLUE_OK) {
+		curl_url_cleanup(h);
+		h = NULL;
+	}
+	if (rc != NULL)
+		*rc = r;
+	return (h);
+}
+
+/* True if the URL ${h} has the part ${what}, even empty ("https://@h"). */
+static bool
+has_part(CURLU *h, CURLUPart what)
+{
+	char *v = NULL;
+
+	if (curl_url_get(h, what, &v, 0) != CURLUE_OK)
 		return (false);
-	*qs = q + 1;
-	*qe = h != NULL ? h : q + strlen(q);
+	curl_free(v);
 	return (true);
+}
+
+/* True if ${s} is visible ASCII only: libcurl decodes a percent-encoded
+ * host ("ex%c3%a9mple", "%e2%80%8bexample", "ex%7fample") into the bytes
+ * it connects to and presents the certificate check with. */
+static bool
+visible_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return (false);
+	return (true);
+}
+
+/* Why libcurl refused a URL, in url_check()'s words. */
+static const char *
+parse_error(CURLUcode rc, bool allow_http)
+{
+	switch (rc) {
+	case CURLUE_NO_HOST:
+		return ("URL has no host");
+	case CURLUE_BAD_HOSTNAME:
+	case CURLUE_BAD_IPV6:
+		return ("URL has an invalid host");
+	case CURLUE_BAD_PORT_NUMBER:
+		return ("URL has an invalid port");
+	case CURLUE_BAD_LOGIN:
+	case CURLUE_BAD_USER:
+	case CURLUE_BAD_PASSWORD:
+		return ("URL must not contain credentials");
+	case CURLUE_BAD_SCHEME:
+	case CURLUE_UNSUPPORTED_SCHEME:
+	case CURLUE_NO_SCHEME:
+		return (allow_http ? "must be an http:// or https:// URL" :
+		    "must be an https:// URL");
+	case CURLUE_OUT_OF_MEMORY:
+		return ("out of memory");
+	default:
+		return ("not a valid URL");
+	}
 }
 
 const char *
 url_check(const char *s, bool allow_http)
 {
-	const char *auth, *p;
+	const char *auth, *p, *why = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	CURLUcode rc;
+	CURLU *h;
 
+	/* The written form first: a lower-case scheme, "//" and something
+	 * after it (libcurl would also read "HTTPS:", "https:/h" or
+	 * "https:///h"; refusing more than it does opens no gap). */
 	if (strncmp(s, "https://", 8) == 0)
 		auth = s + 8;
 	else if (allow_http && strncmp(s, "http://", 7) == 0)
@@ -36,22 +102,43 @@ url_check(const char *s, bool allow_http)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			return ("URL must not contain spaces, control or "
 			    "non-ASCII characters");
-	p = auth + strcspn(auth, "/?#");
-	if (p == auth)
+	if (*auth == '/' || *auth == '\\')
 		return ("URL has no host");
-	if (memchr(auth, '@', (size_t)(p - auth)) != NULL)
-		return ("URL must not contain credentials");
-	return (NULL);
+	/* Then what libcurl reads: the scheme, the host, and no login. */
+	if ((h = parse(s, &rc)) == NULL)
+		return (parse_error(rc, allow_http));
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "https") != 0 &&
+	    (!allow_http || strcmp(scheme, "http") != 0)))
+		why = allow_http ? "must be an http:// or https:// URL" :
+		    "must be an https:// URL";
+	else if (has_part(h, CURLUPART_USER) ||
+	    has_part(h, CURLUPART_PASSWORD) || has_part(h, CURLUPART_OPTIONS))
+		why = "URL must not contain credentials";
+	else if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host[0] == '\0')
+		why = "URL has no host";
+	else if (!visible_ascii(host))
+		why = "URL has an invalid host";
+	else if (has_part(h, CURLUPART_ZONEID))
+		why = "URL must not have an IPv6 zone id";
+	else if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+	    strcmp(port, "0") == 0)
+		why = "URL has an invalid port";
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(h);
+	return (why);
 }
 
-bool
-url_has_param(const char *url, const char *name)
+/* True if the query ${q} (${len} bytes) has a parameter named ${name}. */
+static bool
+query_has(const char *q, size_t len, const char *name)
 {
-	const char *p, *end;
+	const char *p = q, *end = q + len;
 	size_t nlen = strlen(name);
 
-	if (!query_span(url, &p, &end))
-		return (false);
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *pe = amp != NULL ? amp : end;
@@ -63,6 +150,33 @@ url_has_param(const char *url, const char *name)
 		p = amp != NULL ? amp + 1 : end;
 	}
 	return (false);
+}
+
+/* True if the URL ${h} has a query with a parameter named ${name}. */
+static bool
+handle_has_param(CURLU *h, const char *name)
+{
+	char *q = NULL;
+	bool has;
+
+	if (curl_url_get(h, CURLUPART_QUERY, &q, 0) != CURLUE_OK)
+		return (false);
+	has = query_has(q, strlen(q), name);
+	curl_free(q);
+	return (has);
+}
+
+bool
+url_has_param(const char *url, const char *name)
+{
+	CURLU *h = parse(url, NULL);
+	bool has;
+
+	if (h == NULL)
+		return (false);
+	has = handle_has_param(h, name);
+	curl_url_cleanup(h);
+	return (has);
 }
 
 static bool
@@ -106,49 +220,34 @@ full:
 char *
 url_add_param(const char *url, const char *name, const char *value)
 {
-	size_t ulen = strlen(url), nlen = strlen(name), vlen = strlen(value);
-	const char *hash = strchr(url, '#');
-	size_t head = hash != NULL ? (size_t)(hash - url) : ulen;
-	const char *q = memchr(url, '?', head);
-	char enc[URL_MAX];
-	ssize_t elen;
-	char *out;
-	size_t o = 0, need;
-	char sep;
+	size_t nlen = strlen(name), vlen = strlen(value);
+	char *param = NULL, *built = NULL, *out = NULL;
+	CURLU *h;
 
-	if (url_has_param(url, name))
-		return (strdup(url));
-	if (ulen > URL_MAX || nlen > URL_MAX || vlen > URL_MAX)
+	if (strlen(url) > URL_MAX || nlen > URL_MAX || vlen > URL_MAX ||
+	    (h = parse(url, NULL)) == NULL)
 		return (NULL);
-	elen = url_encode(value, vlen, enc, sizeof(enc));
-	if (elen < 0)
-		return (NULL);
-	/* "?" for a URL without query, "" right after the query's "?" or
-	 * after a trailing "&", else "&". */
-	if (q == NULL)
-		sep = '?';
-	else if (q == url + head - 1 || url[head - 1] == '&')
-		sep = '\0';
-	else
-		sep = '&';
-	need = ulen + (sep ? 1 : 0) + nlen + 1 + (size_t)elen;
-	if (need > URL_MAX)
-		return (NULL);
-	out = malloc(need + 1);
-	if (out == NULL)
-		return (NULL);
-	memcpy(out, url, head);
-	o = head;
-	if (sep)
-		out[o++] = sep;
-	memcpy(out + o, name, nlen);
-	o += nlen;
-	out[o++] = '=';
-	memcpy(out + o, enc, (size_t)elen);
-	o += (size_t)elen;
-	memcpy(out + o, url + head, ulen - head);
-	o += ulen - head;
-	out[o] = '\0';
+	if (handle_has_param(h, name)) {
+		out = strdup(url);
+		goto done;
+	}
+	if ((param = malloc(nlen + 1 + vlen + 1)) == NULL)
+		goto done;
+	memcpy(param, name, nlen);
+	param[nlen] = '=';
+	memcpy(param + nlen + 1, value, vlen + 1);
+	/* URLENCODE: every byte but the first '=' that is not unreserved
+	 * becomes %xx (a space '+'); APPENDQUERY adds the '&' if needed. */
+	if (curl_url_set(h, CURLUPART_QUERY, param, CURLU_APPENDQUERY |
+	    CURLU_URLENCODE) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_URL, &built, 0) != CURLUE_OK ||
+	    strlen(built) > URL_MAX)
+		goto done;
+	out = strdup(built);
+done:
+	curl_free(built);
+	free(param);
+	curl_url_cleanup(h);
 	return (out);
 }
 

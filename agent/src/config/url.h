@@ -1,9 +1,11 @@
 /*
- * url.h: small string operations on URLs for the fetcher.  Pure: no I/O.
+ * url.h: URLs for the fetcher: the check of a URL it may fetch, query
+ * parameters, percent-encoding, redaction for display.  Pure: no I/O.
  *
- * URLs here come from the config (already checked to be http(s) URLs) or
- * from a discovery document (jwks_uri); these helpers only look at the
- * query and userinfo parts and never "normalise" anything else.
+ * URLs come from the config or from a discovery document (jwks_uri, which
+ * a remote party shapes).  url_check(), url_has_param() and
+ * url_add_param() read them with libcurl's URL parser (curl_url()), the
+ * one that fetches them, so that what is checked is what is fetched.
  */
 #ifndef SPOA_URL_H
 #define SPOA_URL_H
@@ -17,27 +19,37 @@
 
 /*
  * url_check(s, allow_http):
- * NULL if ${s} is a URL the agent may fetch: "https://" (or "http://" when
- * ${allow_http}), a non-empty host, no credentials ("user@host"), and
- * only printable ASCII without spaces.  Otherwise a short constant reason.
+ * NULL if ${s} is a URL the agent may fetch, otherwise a short constant
+ * reason.  As written: it starts with "https://" (or "http://" when
+ * ${allow_http}) and something other than '/' or '\', and has only
+ * printable ASCII without spaces.  As libcurl reads it: a URL it parses,
+ * of scheme https (or http), with a non-empty host, no login (user,
+ * password or options, even empty: "https://@host"), no IPv6 zone id and
+ * not port 0.  libcurl decides the rest (a host with a backslash or a bad
+ * percent-encoding, a port above 65535: refused; a host with
+ * percent-encoded letters: decoded; a port with leading zeros: accepted).
  */
 const char *url_check(const char *s, bool allow_http);
 
 /*
  * url_has_param(url, name):
- * True if the query of the NUL-terminated ${url} (between the first '?'
- * and '#') has a parameter whose name is exactly ${name} (case-sensitive,
- * not percent-decoded), with or without a value.
+ * True if ${url} is a URL libcurl parses and its query has a parameter
+ * whose name is exactly ${name} (case-sensitive, not percent-decoded),
+ * with or without a value.
  */
 bool url_has_param(const char *url, const char *name);
 
 /*
  * url_add_param(url, name, value):
- * A new malloc'd copy of ${url} with "name=<value percent-encoded>"
- * appended to its query (before any fragment), unless the query already
- * has ${name} (then an unchanged copy).  NULL on allocation failure or if
- * the result would exceed URL_MAX bytes.  ${name} is used as given (it is
- * a literal such as "appid").
+ * A new malloc'd string: ${url} with "name=value" appended to its query
+ * (before any fragment) by libcurl (CURLU_APPENDQUERY: an '&' first
+ * unless the query is empty or ends with one; CURLU_URLENCODE: every byte
+ * of ${value} but ALPHA / DIGIT / "-" / "." / "_" / "~" becomes %xx in
+ * lower-case hex, a space '+'), the URL as libcurl writes it back (host
+ * as it reads it, "/" for an empty path, dot segments removed).  If the
+ * query already has ${name}: an unchanged copy of ${url}.  NULL if ${url}
+ * is not a URL libcurl parses, on allocation failure, or if the result
+ * would exceed URL_MAX bytes.  ${name} is a literal such as "appid".
  */
 char *url_add_param(const char *url, const char *name, const char *value);
 

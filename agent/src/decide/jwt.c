@@ -158,6 +158,57 @@ jwt_cache_keep(void *val, void *snap)
 	return (valid_under(val, snap));
 }
 
+/* What a sweep keeps: entries of issuers whose key sets are unchanged
+ * (${changed} NULL: none is), and the others still_valid() passes. */
+struct sweep {
+	const struct snapshot *snap;
+	const bool *changed;          /* [nissuers of snap's config] */
+};
+
+static bool
+keep_unless_changed(void *val, void *arg)
+{
+	const struct sweep *sw = arg;
+	struct verified *vf = val;
+
+	if (sw->changed != NULL && vf->cfg == snapshot_config(sw->snap) &&
+	    !sw->changed[vf->issuer])
+		return (true);
+	return (valid_under(vf, sw->snap));
+}
+
+bool
+jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,
+    const struct snapshot *s)
+{
+	const struct config *cfg = snapshot_config(s);
+	struct sweep sw = { s, NULL };
+	bool *changed = NULL, any = false;
+
+	if (tc == NULL)
+		return (false);
+	/* Both snapshots are alive: equal key set pointers are the same
+	 * key set, unchanged (a 304 revalidation republishes it as is). */
+	if (old != NULL && snapshot_config(old) == cfg && cfg->nissuers > 0 &&
+	    (changed = calloc(cfg->nissuers, sizeof(*changed))) != NULL) {
+		for (size_t i = 0; i < cfg->nissuers; i++) {
+			changed[i] = old->keys[i] != s->keys[i] ||
+			    old->hmac[i] != s->hmac[i];
+			any = any || changed[i];
+		}
+		if (!any) {
+			free(changed);
+			return (false);
+		}
+		sw.changed = changed;
+	}
+	/* Otherwise (another config, no issuer, no memory for the diff):
+	 * every entry is checked. */
+	tokcache_sweep(tc, keep_unless_changed, &sw);
+	free(changed);
+	return (true);
+}
+
 /*
  * Values are rendered into this per-thread buffer first (every identity
  * value of a token together is at most one answer's arena), then copied.

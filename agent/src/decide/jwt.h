@@ -42,4 +42,18 @@ enum decide_outcome jwt_decide(const struct facts *f, const struct snapshot *s,
  */
 bool jwt_cache_keep(void *val, void *snap);
 
+/*
+ * jwt_cache_sweep(tc, old, s):
+ * After the current snapshot changed from ${old} (NULL: unknown) to ${s},
+ * both still referenced: drop the entries of ${tc} that ${s} no longer
+ * validates, visiting only those of issuers whose key set or HMAC secret
+ * changed when the config is the same (all of them when the config
+ * changed).  A publication that changed no key set (a plain 304
+ * revalidation) visits nothing.  Return true if a sweep ran.  ${tc} NULL
+ * (cache off) is a no-op.
+ */
+struct tokcache;
+bool jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,
+    const struct snapshot *s);
+
 #endif /* !SPOA_JWT_H */

@@ -176,6 +176,10 @@ struct config {
 	uint32_t token_cache_entries, cert_cache_entries;
 	uint32_t max_token_bytes, max_frame_size;
 	uint32_t park_timeout_ms;
+	uint32_t max_connections;     /* SPOP connections; 0: from the fd limit */
+	uint32_t idle_timeout_ms;     /* SPOP connection without a frame; 0: never */
+	uint32_t frame_timeout_ms;    /* a started frame must complete */
+	uint32_t partial_frames_max_bytes; /* input buffers, all workers */
 	uint32_t kid_refetch_interval_ms; /* between two unknown-kid refetches */
 	uint32_t kid_negative_ttl_s;  /* a kid a refetch did not bring: refused */
 	uint32_t kid_refetch_cooldown_s; /* obsolete (warned about); 0 = absent */

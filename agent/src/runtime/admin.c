@@ -21,6 +21,7 @@
 #include "abuf.h"
 #include "admin.h"
 #include "config.h"
+#include "list.h"
 #include "log.h"
 #include "reason.h"
 #include "server.h"
@@ -30,7 +31,6 @@
 #define ADMIN_REQ_MAX    8192
 #define ADMIN_TIMEOUT    2.0
 #define ADMIN_SEND_MAX   30.0         /* to send a whole answer */
-#define ADMIN_CONNS_MAX  32
 
 struct aconn;
 
@@ -41,7 +41,7 @@ struct admin {
 	size_t nconns;                /* ... and how many (<= ADMIN_CONNS_MAX) */
 	ev_io io;
 	struct server_gate gate;      /* pauses on EMFILE and friends */
-	const struct agent_stats *stats;
+	const struct stats_set *stats;
 	struct admin_providers prov;
 	double idle_s, send_max_s;    /* ADMIN_TIMEOUT, ADMIN_SEND_MAX */
 };
@@ -193,8 +193,7 @@ on_conn_write(struct ev_loop *loop, ev_io *io, int revents)
 {
 	(void)loop;
 	(void)revents;
-	aconn_send((struct aconn *)(void *)((char *)io -
-	    offsetof(struct aconn, io)));
+	aconn_send(container_of(io, struct aconn, io));
 }
 
 /* Answer and close: the head and ${body} (not for HEAD) are copied. */
@@ -241,7 +240,7 @@ static const char *const metric_reason_help =
     "# TYPE spoa_iam_decisions_total counter\n";
 
 void
-admin_render_metrics(const struct agent_stats *s,
+admin_render_metrics(const struct stats_set *s,
     const struct admin_providers *prov, struct abuf *b)
 {
 	static const struct {
@@ -262,26 +261,45 @@ admin_render_metrics(const struct agent_stats *s,
 		C(parked_refetch_asks, "counter", "Unknown-kid refetches asked of the fetcher by workers (one per kid a worker starts waiting on)."),
 		C(token_cache_hits, "counter", "Verified-token cache hits."),
 		C(token_cache_misses, "counter", "Verified-token cache misses."),
+		C(token_cache_sweeps, "counter", "Snapshots whose changed key sets made a worker sweep its verified-token cache."),
 		C(cert_cache_hits, "counter", "Client-certificate cache hits."),
 		C(cert_cache_misses, "counter", "Client-certificate cache misses."),
 		C(reloads_ok, "counter", "Successful SIGHUP reloads."),
 		C(reloads_failed, "counter", "Rejected SIGHUP reloads (old config kept)."),
+		C(conns_shed, "counter", "SPOP connections closed to make room for a new one (max_connections reached; the longest idle goes)."),
+		C(conns_refused, "counter", "New SPOP connections closed at once: max_connections reached and none idle."),
+		C(idle_timeouts, "counter", "SPOP connections closed after idle_timeout_ms without a frame."),
+		C(frame_timeouts, "counter", "SPOP connections closed because a frame did not complete within frame_timeout_ms."),
+		C(frame_budget_closes, "counter", "SPOP connections closed to keep partial frames within partial_frames_max_bytes."),
+		C(partial_frame_bytes, "gauge", "Bytes of SPOP input buffers (frames being received)."),
+		C(fd_limit, "gauge", "The process's file-descriptor limit (RLIMIT_NOFILE soft limit, raised to the hard limit at start)."),
+		C(max_connections, "gauge", "SPOP connections kept open at most (max_connections)."),
 #undef C
 	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
-		const atomic_uint_fast64_t *v = (const atomic_uint_fast64_t *)
-		    (const void *)((const char *)s + counters[i].off);
+	for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
 		abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
 		    counters[i].name, counters[i].help, counters[i].name,
 		    counters[i].type, counters[i].name, (unsigned long long)
-		    atomic_load_explicit(v, memory_order_relaxed));
-	}
+		    stats_sum_at(s, counters[i].off));
 	abuf_printf(b, "%s", metric_reason_help);
 	for (int r = 0; r < REASON_COUNT; r++)
 		abuf_printf(b, "spoa_iam_decisions_total{reason=\"%s\",status=\"%d\"} %llu\n",
 		    reason_name((enum reason)r), reason_status((enum reason)r),
-		    (unsigned long long)STAT_GET(s, decisions[r]));
+		    (unsigned long long)stats_sum_at(s,
+		    offsetof(struct agent_stats, decisions) +
+		    (size_t)r * sizeof(atomic_uint_fast64_t)));
+	abuf_printf(b, "# HELP spoa_iam_log_dropped_total Log lines dropped: the "
+	    "log ring was full (stderr slower than the lines).\n"
+	    "# TYPE spoa_iam_log_dropped_total counter\n"
+	    "spoa_iam_log_dropped_total %llu\n"
+	    "# HELP spoa_iam_log_suppressed_total Log lines not written by the "
+	    "per-reason rate limit of deny lines (each burst ends with one "
+	    "\"suppressed N\" line).\n"
+	    "# TYPE spoa_iam_log_suppressed_total counter\n"
+	    "spoa_iam_log_suppressed_total %llu\n",
+	    (unsigned long long)log_dropped(),
+	    (unsigned long long)log_suppressed());
 	if (prov != NULL && prov->metrics != NULL)
 		prov->metrics(prov->arg, b);
 }
@@ -324,8 +342,7 @@ serve(struct aconn *c, const char *path, size_t plen, bool head)
 static void
 on_conn_read(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct aconn *c = (struct aconn *)(void *)((char *)io -
-	    offsetof(struct aconn, io));
+	struct aconn *c = container_of(io, struct aconn, io);
 	const char *path;
 	size_t plen;
 	bool head = false;
@@ -358,15 +375,13 @@ on_conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)revents;
-	aconn_free((struct aconn *)(void *)((char *)t -
-	    offsetof(struct aconn, timer)));
+	aconn_free(container_of(t, struct aconn, timer));
 }
 
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct admin *a = (struct admin *)(void *)((char *)io -
-	    offsetof(struct admin, io));
+	struct admin *a = container_of(io, struct admin, io);
 	struct aconn *c;
 	int fd;
 
@@ -407,7 +422,7 @@ watch_listener(void *arg, bool on)
 
 struct admin *
 admin_open(struct ev_loop *loop, const struct listen_addr *addr,
-    const struct agent_stats *stats, const struct admin_providers *prov)
+    const struct stats_set *stats, const struct admin_providers *prov)
 {
 	struct admin *a;
 

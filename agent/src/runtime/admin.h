@@ -12,9 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Admin connections open at once, at most (each holds a descriptor). */
+#define ADMIN_CONNS_MAX 32
+
 struct ev_loop;
 struct listen_addr;
-struct agent_stats;
+struct stats_set;
 struct admin;
 struct abuf;
 
@@ -34,10 +37,12 @@ struct admin_providers {
 
 /*
  * admin_open(loop, addr, stats, prov):
- * Listen on ${addr}; NULL with the reason logged on failure.
+ * Listen on ${addr}; NULL with the reason logged on failure.  /metrics
+ * sums the counter blocks of ${stats} (borrowed until admin_close(); its
+ * blocks may be filled in after this call, before the loop runs).
  */
 struct admin *admin_open(struct ev_loop *loop, const struct listen_addr *addr,
-    const struct agent_stats *stats, const struct admin_providers *prov);
+    const struct stats_set *stats, const struct admin_providers *prov);
 
 /*
  * admin_set_timeouts(a, idle_s, send_max_s): a client has ${idle_s} to send
@@ -62,8 +67,12 @@ void admin_close(struct admin *a);
 int admin_parse_request(const char *buf, size_t len, const char **path,
     size_t *path_len, bool *head);
 
-/* admin_render_metrics(stats, prov, out): the /metrics body (tests). */
-void admin_render_metrics(const struct agent_stats *stats,
+/*
+ * admin_render_metrics(stats, prov, out): the /metrics body: every counter
+ * summed over the blocks of ${stats}, the log ring's counters, then
+ * ${prov}'s lines (tests).
+ */
+void admin_render_metrics(const struct stats_set *stats,
     const struct admin_providers *prov, struct abuf *out);
 
 #endif /* !SPOA_ADMIN_H */

@@ -1,61 +1,89 @@
 /*
- * handler.c: NOTIFY → facts → decide() → ACK, and the parking of requests
- * that wait for a key refetch.
+ * handler.c: see handler.h.
  *
- * Completion contract (agent/DESIGN.md): every NOTIFY gets exactly one ACK.
- * Most are answered inside handler_notify(); a parked one is answered by
- * redecide() — when a new snapshot has its key or says a key set fetch
- * that started after the request parked has ended (kid_served_ms), when
- * the fetcher says no refetch will bring its kid (handler_kid_absent()),
- * or when its deadline passes — unless its connection closed first (then
- * handler_cancel() frees it without answering).
+ * Nothing here closes a connection or re-enters its parser: an ACK for a
+ * parked request is committed to the connection (sent on the next loop
+ * turn), and a connection that cannot take it is aborted (closed on the
+ * next loop turn).  So answering one parked request can never free
+ * another one, and the parked list can be walked with a saved next.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <ev.h>
+
 #include "spoe/spop.h"
 
 #include "answer.h"
+#include "certcache.h"
 #include "config.h"
+#include "conn.h"
 #include "decide.h"
 #include "facts.h"
 #include "handler.h"
 #include "jwt.h"
+#include "list.h"
 #include "log.h"
 #include "reason.h"
-#include "runtime.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
 #include "util.h"
 #include "verdict.h"
 
+_Static_assert(REASON_COUNT <= LOG_KEY_REASONS_END,
+    "one log_limited() key per reason code");
+
+/* Parked requests per worker at most; past it, requests are decided at
+ * once (key_unknown) instead of waiting for a refetch. */
+#define PARKED_MAX 1024
+
+struct handler {
+	struct ev_loop *loop;
+	struct snapshot *snap;        /* current; replaced between events */
+	struct agent_stats *stats;
+	struct tokcache *tokcache;    /* verified tokens, this worker only */
+	struct certcache *certcache;  /* analysed client certificates */
+	struct list parked;           /* struct req.wlink */
+	size_t nparked;
+	double park_timeout;          /* seconds; 0: never park */
+	bool draining;
+	struct verdict scratch;       /* too big for the stack of a loop */
+};
+
 /* A parked request: everything needed to decide it again and answer it. */
 struct req {
-	struct rt_link clink;       /* in its conn's list */
-	struct rt_link wlink;       /* in the worker's parked list */
+	struct list clink;            /* tracked on its conn */
+	struct list wlink;            /* in handler.parked */
 	struct conn *conn;
-	struct wctx *w;
+	struct handler *h;
 	uint64_t sid, fid;
 	size_t issuer;
-	int64_t parked_ms;          /* util_mono_ms() when it parked */
-	const char *kid;            /* the unknown kid, in data[] after facts */
+	int64_t parked_ms;            /* util_mono_ms() when it parked */
+	const char *kid;              /* the unknown kid, in data[] after facts */
 	size_t kid_len;
 	ev_timer timer;
-	struct facts facts;         /* slices point into data[] */
+	struct facts facts;           /* slices point into data[] */
 	char data[];
 };
 
 static handler_refetch_fn *refetch_hook;
 static void *refetch_arg;
 
-/* Parked requests per worker at most; past it, requests are decided at
- * once (key_unknown) instead of waiting for a refetch. */
-#define PARKED_MAX 1024
+/* "deny reason=<code>": the label of each reason's rate-limited lines. */
+static char deny_labels[REASON_COUNT][48];
+static pthread_once_t deny_labels_once = PTHREAD_ONCE_INIT;
 
-/* One scratch verdict per worker thread: too big for the stack of a loop. */
-static _Thread_local struct verdict scratch;
+static void
+deny_labels_init(void)
+{
+	for (int r = 0; r < REASON_COUNT; r++)
+		(void)snprintf(deny_labels[r], sizeof(deny_labels[r]),
+		    "deny reason=%s", reason_name((enum reason)r));
+}
 
 void
 handler_set_refetch(handler_refetch_fn *fn, void *arg)
@@ -73,6 +101,8 @@ printable(char *buf, size_t cap, const char *p, size_t len)
 	return (buf);
 }
 
+/* A deny is logged at most LOG_LIMIT_BURST times a second per reason and
+ * worker; the rest is counted and summed up in one "suppressed" line. */
 static void
 log_verdict(const struct facts *f, const struct verdict *v)
 {
@@ -84,7 +114,8 @@ log_verdict(const struct facts *f, const struct verdict *v)
 		    v->route ? v->route : "-", facts_src_text(f, src, sizeof(src)));
 		return;
 	}
-	log_info("deny unique_id=%s route=%s reason=%s status=%d src=%s "
+	log_info_limited((unsigned)v->reason, deny_labels[v->reason],
+	    "deny unique_id=%s route=%s reason=%s status=%d src=%s "
 	    "path=%s detail=%s",
 	    printable(uid, sizeof(uid), f->unique_id.ptr, f->unique_id.len),
 	    v->route ? v->route : "-", reason_name(v->reason), v->status,
@@ -101,7 +132,7 @@ now_s(void)
 
 /* Account for and encode a decided verdict into ${out}. */
 static enum spop_err
-answer(struct wctx *w, const struct facts *f, struct verdict *v,
+answer(struct handler *h, const struct facts *f, struct verdict *v,
     uint64_t sid, uint64_t fid, struct spop_writer *out, uint32_t mfs)
 {
 	ssize_t n = answer_encode(v, sid, fid, out, mfs);
@@ -114,67 +145,69 @@ answer(struct wctx *w, const struct facts *f, struct verdict *v,
 		verdict_drop_vars(v);
 		n = answer_encode(v, sid, fid, out, mfs);
 	}
-	STAT_INC(w->stats, decisions[v->reason]);
+	STAT_INC(h->stats, decisions[v->reason]);
 	log_verdict(f, v);
 	if (n < 0) {
 		log_error("cannot encode the ACK for stream %llu frame %llu",
 		    (unsigned long long)sid, (unsigned long long)fid);
 		return (SPOP_ERR_RES);
 	}
-	STAT_INC(w->stats, ack_total);
+	STAT_INC(h->stats, ack_total);
 	return (SPOP_ERR_NONE);
 }
 
 static void
 req_free(struct req *r)
 {
-	ev_timer_stop(r->w->loop, &r->timer);
-	rt_list_del(&r->wlink);
-	r->w->nparked--;
+	ev_timer_stop(r->h->loop, &r->timer);
+	list_del(&r->wlink);
+	r->h->nparked--;
 	free(r);
 }
 
 /*
  * Ask for a refetch of the keys of the issuer a request parks on, unless
- * another request of ${w} is parked on the same kid already (it asked; the
+ * another request of ${h} is parked on the same kid already (it asked; the
  * fetcher answers every request parked on a kid at once).  O(parked),
  * bounded by PARKED_MAX, on the park path only.
  */
 static void
-ask_refetch(struct wctx *w, const struct decide_env *env)
+ask_refetch(struct handler *h, const struct decide_env *env)
 {
-	const struct config *cfg = snapshot_config(w->snap);
+	const struct config *cfg = snapshot_config(h->snap);
+	struct list *l;
 
 	if (refetch_hook == NULL || env->park_issuer >= cfg->nissuers)
 		return;
-	for (struct rt_link *l = w->parked.next; l != &w->parked; l = l->next) {
-		const struct req *r = rt_container(l, struct req, wlink);
+	for (l = h->parked.next; l != &h->parked; l = l->next) {
+		const struct req *r = container_of(l, struct req, wlink);
 
 		if (r->issuer == env->park_issuer &&
 		    r->kid_len == env->park_kid_len &&
 		    memcmp(r->kid, env->park_kid, env->park_kid_len) == 0)
 			return;
 	}
-	STAT_INC(w->stats, parked_refetch_asks);
+	STAT_INC(h->stats, parked_refetch_asks);
 	refetch_hook(refetch_arg, cfg->issuers[env->park_issuer].name,
 	    env->park_kid, env->park_kid_len);
 }
 
 /*
- * Decide a parked request again under the worker's current snapshot and
- * answer it.  Unless ${final} (its deadline passed, or the fetcher said
- * the refetch is over), a request whose key is still being fetched stays
- * parked with its original deadline.
+ * Decide a parked request again under the current snapshot and answer it.
+ * Unless ${final} (its deadline passed, or the fetcher said the refetch is
+ * over), a request whose key is still being fetched stays parked with its
+ * original deadline.  Frees ${r} unless it stays parked; frees nothing
+ * else.
  */
 static void
 redecide(struct req *r, bool final, bool timed_out)
 {
-	struct wctx *w = r->w;
+	struct handler *h = r->h;
 	struct conn *c = r->conn;
-	const struct config *cfg = snapshot_config(w->snap);
+	const struct config *cfg = snapshot_config(h->snap);
 	struct decide_env env = {
-		.now = now_s(), .tokcache = w->tokcache,
-		.certcache = w->certcache, .stats = w->stats,
+		.now = now_s(), .tokcache = h->tokcache,
+		.certcache = h->certcache, .stats = h->stats,
 	};
 	struct spop_writer out;
 
@@ -182,32 +215,29 @@ redecide(struct req *r, bool final, bool timed_out)
 	 * ended: its snapshot is the answer, there is nothing more to wait
 	 * for. */
 	if (r->issuer < cfg->nissuers &&
-	    w->snap->kid_served_ms[r->issuer] >= r->parked_ms)
+	    h->snap->kid_served_ms[r->issuer] >= r->parked_ms)
 		final = true;
-	env.may_park = !final && !w->draining;
+	env.may_park = !final && !h->draining;
 
-	if (decide(&r->facts, w->snap, &env, &scratch) == DECIDE_PARK) {
+	if (decide(&r->facts, h->snap, &env, &h->scratch) == DECIDE_PARK) {
 		/* Still waiting for the refetch asked when it parked (the
 		 * fetcher single-flights): no new request. */
 		r->issuer = env.park_issuer;
 		return;
 	}
 	if (timed_out)
-		STAT_INC(w->stats, parked_timeouts);
-	/* Unlink first: committing may close the connection, which would
-	 * otherwise cancel (free) this very request. */
-	conn_req_detach(c, &r->clink);
+		STAT_INC(h->stats, parked_timeouts);
+	conn_untrack(c, &r->clink);
 	if (conn_writer(c, &out) == 0 &&
-	    answer(w, &r->facts, &scratch, r->sid, r->fid, &out,
+	    answer(h, &r->facts, &h->scratch, r->sid, r->fid, &out,
 	    conn_max_frame(c)) == SPOP_ERR_NONE) {
 		conn_commit(c, &out);
-		conn_req_done(c);
 	} else {
 		/* No room for the ACK (the peer stopped reading): close, so
 		 * HAProxy fails this request now instead of at its timeout. */
 		log_warn("cannot queue the ACK of a parked request: closing "
 		    "the connection");
-		conn_close(c);
+		conn_abort(c);
 	}
 	req_free(r);
 }
@@ -215,85 +245,87 @@ redecide(struct req *r, bool final, bool timed_out)
 static void
 on_park_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct req *r = rt_container(t, struct req, timer);
-
 	(void)loop;
 	(void)revents;
-	redecide(r, true, true);
+	redecide(container_of(t, struct req, timer), true, true);
 }
 
 void
-handler_cancel(struct rt_link *link)
+handler_cancel(struct handler *h, struct list *link)
 {
+	(void)h;
 	/* The connection already unlinked ${link}. */
-	req_free(rt_container(link, struct req, clink));
+	req_free(container_of(link, struct req, clink));
 }
 
 /*
  * Decide again the parked requests on ${kid} (${kid_len} bytes) of
- * ${issuer} (${kid} NULL: all of them).  They are first moved to a private
- * list and taken from its head one at a time: answering one may close its
- * connection and cancel (free) others, which then simply leave that list;
- * no pointer to a freed request is ever followed.
+ * ${issuer} (${kid} NULL: all of them).  redecide() frees at most the
+ * request it is given, so the walk keeps its next link.
  */
 static void
-retry(struct wctx *w, size_t issuer, const char *kid, size_t kid_len,
+retry(struct handler *h, size_t issuer, const char *kid, size_t kid_len,
     bool final)
 {
-	struct rt_link todo, *l, *next;
+	struct list *l, *next;
 
-	rt_list_init(&todo);
-	for (l = w->parked.next; l != &w->parked; l = next) {
-		struct req *r = rt_container(l, struct req, wlink);
+	list_for_each_safe(l, next, &h->parked) {
+		struct req *r = container_of(l, struct req, wlink);
 
-		next = l->next;
 		if (kid == NULL || (r->issuer == issuer &&
 		    r->kid_len == kid_len &&
-		    memcmp(r->kid, kid, kid_len) == 0)) {
-			rt_list_del(l);
-			rt_list_add(&todo, l);
-		}
-	}
-	while (!rt_list_empty(&todo)) {
-		struct req *r = rt_container(todo.next, struct req, wlink);
-
-		rt_list_del(&r->wlink);
-		rt_list_add(&w->parked, &r->wlink);
-		redecide(r, final, false);
+		    memcmp(r->kid, kid, kid_len) == 0))
+			redecide(r, final, false);
 	}
 }
 
 void
-handler_kid_absent(struct wctx *w, size_t issuer, const char *kid,
+handler_kid_absent(struct handler *h, size_t issuer, const char *kid,
     size_t kid_len)
 {
 	if (kid != NULL && kid_len > 0)
-		retry(w, issuer, kid, kid_len, true);
+		retry(h, issuer, kid, kid_len, true);
 }
 
 void
-handler_snapshot_changed(struct wctx *w, const struct snapshot *old)
+handler_set_snapshot(struct handler *h, struct snapshot *snap)
 {
-	/* Verified tokens whose key left the set (or whose config was
-	 * replaced) die now, not at their exp.  O(entries), once per
-	 * publication, which is rare next to requests. */
-	(void)old;
-	tokcache_sweep(w->tokcache, jwt_cache_keep, w->snap);
+	struct snapshot *old = h->snap;
+
+	h->snap = snap;
+	/* Verified tokens whose key set changed (or whose config was
+	 * replaced) die now, not at their exp; a publication that changed
+	 * no key set (a 304 revalidation) sweeps nothing. */
+	if (jwt_cache_sweep(h->tokcache, old, snap))
+		STAT_INC(h->stats, token_cache_sweeps);
 	/* Parked requests: decided now if the new snapshot has their key or
 	 * ends a fetch that started after they parked; the others keep
 	 * waiting (for the next fetch, or their deadline). */
-	retry(w, SIZE_MAX, NULL, 0, false);
+	retry(h, SIZE_MAX, NULL, 0, false);
+	snapshot_unref(old);
+}
+
+void
+handler_drain(struct handler *h)
+{
+	h->draining = true;
+}
+
+size_t
+handler_parked(const struct handler *h)
+{
+	return (h->nparked);
 }
 
 static int
-park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
+park(struct handler *h, struct conn *c, const struct facts *f, uint64_t sid,
     uint64_t fid, const struct decide_env *env)
 {
 	size_t need = facts_copy_size(f);
 	struct req *r;
 
 	/* Bounded: each parked request holds a copy of its frame's facts. */
-	if (w->nparked >= PARKED_MAX ||
+	if (h->nparked >= PARKED_MAX ||
 	    env->park_kid_len > sizeof(env->park_kid_buf) ||
 	    (r = malloc(sizeof(*r) + need + env->park_kid_len)) == NULL)
 		return (-1);
@@ -306,34 +338,32 @@ park(struct wctx *w, struct conn *c, const struct facts *f, uint64_t sid,
 	r->kid = r->data + need;
 	r->kid_len = env->park_kid_len;
 	r->conn = c;
-	r->w = w;
+	r->h = h;
 	r->sid = sid;
 	r->fid = fid;
 	r->issuer = env->park_issuer;
 	r->parked_ms = util_mono_ms();
-	ask_refetch(w, env);            /* before ${r} joins w->parked */
-	conn_req_attach(c, &r->clink);
-	rt_list_add(&w->parked, &r->wlink);
-	w->nparked++;
-	ev_timer_init(&r->timer, on_park_timeout, w->park_timeout, 0.);
-	ev_timer_start(w->loop, &r->timer);
-	STAT_INC(w->stats, parked_total);
+	ask_refetch(h, env);            /* before ${r} joins h->parked */
+	conn_track(c, &r->clink);
+	list_add_tail(&h->parked, &r->wlink);
+	h->nparked++;
+	ev_timer_init(&r->timer, on_park_timeout, h->park_timeout, 0.);
+	ev_timer_start(h->loop, &r->timer);
+	STAT_INC(h->stats, parked_total);
 	return (0);
 }
 
 enum spop_err
-handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
-    size_t len, struct spop_writer *out)
+handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
+    const uint8_t *payload, size_t len, struct spop_writer *out)
 {
-	struct conn *c = arg;
-	struct wctx *w = conn_wctx(c);
 	struct spop_cursor cur;
 	struct spop_message m;
 	struct facts f;
 	bool found = false;
 	int r;
 
-	STAT_INC(w->stats, notify_total);
+	STAT_INC(h->stats, notify_total);
 	spop_cursor_init(&cur, payload, len);
 	while ((r = spop_message_next(&cur, &m)) == 1) {
 		if (MEM_EQ_LIT(m.name.ptr, m.name.len, "check-request")) {
@@ -346,25 +376,75 @@ handler_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *payload,
 	if (!found) {
 		/* Our SPOE file sends check-request only.  Anything else is a
 		 * configuration error: answer (no stall) and fail closed. */
-		verdict_init(&scratch);
-		verdict_set(&scratch, REASON_NO_ROUTE, "no check-request message");
+		verdict_init(&h->scratch);
+		verdict_set(&h->scratch, REASON_NO_ROUTE,
+		    "no check-request message");
 		memset(&f, 0, sizeof(f));
-		return (answer(w, &f, &scratch, sid, fid, out, conn_max_frame(c)));
+		return (answer(h, &f, &h->scratch, sid, fid, out,
+		    conn_max_frame(c)));
 	}
 	if (facts_from_args(&m.args, &f) != 0)
 		return (SPOP_ERR_INVALID);
 
 	struct decide_env env = {
-		.now = now_s(), .tokcache = w->tokcache,
-		.certcache = w->certcache, .stats = w->stats,
-		.may_park = w->park_timeout > 0 && !w->draining,
+		.now = now_s(), .tokcache = h->tokcache,
+		.certcache = h->certcache, .stats = h->stats,
+		.may_park = h->park_timeout > 0 && !h->draining,
 	};
-	if (decide(&f, w->snap, &env, &scratch) == DECIDE_PARK) {
-		if (park(w, c, &f, sid, fid, &env) == 0)
+	if (decide(&f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
+		if (park(h, c, &f, sid, fid, &env) == 0)
 			return (SPOP_ERR_NONE);
 		/* Could not park: decide now without waiting. */
 		env.may_park = false;
-		(void)decide(&f, w->snap, &env, &scratch);
+		(void)decide(&f, h->snap, &env, &h->scratch);
 	}
-	return (answer(w, &f, &scratch, sid, fid, out, conn_max_frame(c)));
+	return (answer(h, &f, &h->scratch, sid, fid, out, conn_max_frame(c)));
+}
+
+struct handler *
+handler_new(struct ev_loop *loop, struct snapshot *snap,
+    struct agent_stats *stats)
+{
+	const struct config *cfg = snapshot_config(snap);
+	struct handler *h;
+
+	(void)pthread_once(&deny_labels_once, deny_labels_init);
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		goto err0;
+	h->tokcache = tokcache_new(cfg->token_cache_entries);
+	if (h->tokcache == NULL && cfg->token_cache_entries > 0)
+		goto err1;
+	h->certcache = certcache_new(cfg->cert_cache_entries);
+	if (h->certcache == NULL)
+		goto err2;
+	h->loop = loop;
+	h->stats = stats;
+	h->park_timeout = cfg->park_timeout_ms / 1000.0;
+	list_init(&h->parked);
+	h->snap = snapshot_ref(snap);
+	return (h);
+
+err2:
+	tokcache_free(h->tokcache);
+err1:
+	free(h);
+err0:
+	return (NULL);
+}
+
+void
+handler_free(struct handler *h)
+{
+	struct list *l;
+
+	if (h == NULL)
+		return;
+	/* Normally none: closing the connections cancelled them. */
+	while ((l = list_first(&h->parked)) != NULL)
+		req_free(container_of(l, struct req, wlink));
+	tokcache_free(h->tokcache);
+	certcache_free(h->certcache);
+	snapshot_unref(h->snap);
+	free(h);
 }

@@ -10,11 +10,13 @@
  * builds, publishes and re-plans its sources (the one publisher of
  * snapshots); an invalid one is logged and the running one kept.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "admin.h"
 #include "abuf.h"
 #include "config.h"
+#include "conn.h"
 #include "fetch.h"
 #include "handler.h"
 #include "inspect.h"
@@ -48,7 +51,10 @@ struct agent {
 	struct admin *admin;
 	struct worker **workers;
 	size_t nworkers;
-	struct agent_stats stats;
+	struct agent_stats stats;       /* the main thread's counters */
+	struct agent_stats fetch_stats; /* the fetcher thread's */
+	const struct agent_stats **blocks; /* both, then each worker's */
+	struct stats_set stats_set;     /* what /metrics sums */
 	ev_signal sigterm, sigint, sighup;
 	bool stopping;
 };
@@ -113,6 +119,10 @@ warn_restart_only(const struct config *old, const struct config *nc)
 	    old->token_cache_entries == nc->token_cache_entries &&
 	    old->cert_cache_entries == nc->cert_cache_entries &&
 	    old->park_timeout_ms == nc->park_timeout_ms &&
+	    old->max_connections == nc->max_connections &&
+	    old->idle_timeout_ms == nc->idle_timeout_ms &&
+	    old->frame_timeout_ms == nc->frame_timeout_ms &&
+	    old->partial_frames_max_bytes == nc->partial_frames_max_bytes &&
 	    ((old->admin_listen == NULL) == (nc->admin_listen == NULL));
 
 	for (size_t i = 0; same && i < old->nlisten; i++)
@@ -121,8 +131,10 @@ warn_restart_only(const struct config *old, const struct config *nc)
 		same = util_streq(old->admin_listen->text, nc->admin_listen->text);
 	if (!same)
 		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
-		    "token_cache_entries, cert_cache_entries and park_timeout_ms "
-		    "changes take effect at the next restart");
+		    "token_cache_entries, cert_cache_entries, park_timeout_ms, "
+		    "max_connections, idle_timeout_ms, frame_timeout_ms and "
+		    "partial_frames_max_bytes changes take effect at the next "
+		    "restart");
 }
 
 /*
@@ -142,7 +154,7 @@ reload(struct agent *a)
 			log_error("reload: %s", errs.v[i]);
 		log_error("reload: rejected (%zu error%s); keeping the running "
 		    "configuration", errs.n, errs.n == 1 ? "" : "s");
-		STAT_INC(&a->stats, reloads_failed);
+		STAT_INC(&a->stats, reloads_failed);  /* main's own block */
 		config_errors_free(&errs);
 		return;
 	}
@@ -190,6 +202,124 @@ static const struct fetch_sink to_workers = {
 	.publish = sink_publish, .kid_absent = sink_kid_absent,
 };
 
+/* Descriptors kept out of max_connections besides those open at start:
+ * the fetcher's transfers and files, and what a burst of accepts holds
+ * before the workers it goes to shed idle connections. */
+#define FD_RESERVE_FETCH 64
+#define FD_PER_WORKER 4                 /* its loop, inbox, log share */
+#define MAX_CONNECTIONS_FLOOR 16
+
+/*
+ * Raise the soft RLIMIT_NOFILE to the hard one (systemd's default soft
+ * limit is 1024, far below what a busy agent may need); log and return
+ * what the process has now.
+ */
+static uint64_t
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warnp("getrlimit(RLIMIT_NOFILE)");
+		return (1024);
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		/* No hard limit: take what the kernel's nr_open allows at
+		 * least, 2^20, rather than an infinite soft limit. */
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 :
+		    rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warnp("cannot raise the file descriptor limit from "
+			    "%llu to %llu", (unsigned long long)was,
+			    (unsigned long long)rl.rlim_cur);
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur != was)
+		log_info("file descriptors: soft limit raised from %llu to the "
+		    "hard limit %llu", (unsigned long long)was,
+		    (unsigned long long)rl.rlim_cur);
+	else
+		log_info("file descriptors: limit %llu (hard limit %llu)",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)rl.rlim_max);
+	return ((uint64_t)rl.rlim_cur);
+}
+
+/* Descriptors open now (/proc/self/fd), or a guess. */
+static uint64_t
+fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	uint64_t n = 0;
+
+	if (d == NULL)
+		return (32);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);             /* counts the directory's own descriptor */
+}
+
+/*
+ * The limits of each worker's SPOP connections under ${cfg}, with
+ * ${fd_limit} descriptors for the process: max_connections, unless set,
+ * is what the limit leaves once the descriptors open now, the admin
+ * listener and its connections, the fetcher, the workers and a burst of
+ * accepts are kept; each worker serves its share.
+ */
+static void
+conn_limits_for(const struct config *cfg, size_t nworkers, uint64_t fd_limit,
+    struct conn_limits *lim, uint64_t *total)
+{
+	uint64_t reserve = fds_open() + (cfg->admin_listen ? ADMIN_CONNS_MAX + 1 : 0) +
+	    FD_RESERVE_FETCH + SERVER_ACCEPT_BURST + FD_PER_WORKER * nworkers;
+	uint64_t room = fd_limit > reserve ? fd_limit - reserve : 0;
+	uint64_t max = cfg->max_connections;
+	size_t frame = (size_t)cfg->max_frame_size + SPOP_FRAME_LEN_SIZE;
+
+	if (max == 0) {
+		max = room;
+		if (max < MAX_CONNECTIONS_FLOOR) {
+			log_warn("file descriptor limit %llu leaves room for "
+			    "%llu SPOP connections only; using %d",
+			    (unsigned long long)fd_limit,
+			    (unsigned long long)room, MAX_CONNECTIONS_FLOOR);
+			max = MAX_CONNECTIONS_FLOOR;
+		}
+	} else if (max > room) {
+		log_warn("max_connections %llu is above the %llu that the file "
+		    "descriptor limit %llu leaves after %llu kept for the admin "
+		    "listener, the fetcher and accept bursts: the agent may run "
+		    "out of descriptors", (unsigned long long)max,
+		    (unsigned long long)room, (unsigned long long)fd_limit,
+		    (unsigned long long)reserve);
+	}
+	memset(lim, 0, sizeof(*lim));
+	lim->max_frame_size = cfg->max_frame_size;
+	lim->max_conns = (size_t)(max / nworkers);
+	if (lim->max_conns == 0)
+		lim->max_conns = 1;
+	lim->hello_timeout = CONN_HELLO_TIMEOUT_MS / 1000.0;
+	lim->frame_timeout = cfg->frame_timeout_ms / 1000.0;
+	lim->idle_timeout = cfg->idle_timeout_ms / 1000.0;
+	lim->linger = CONN_LINGER_MS / 1000.0;
+	lim->partial_max = cfg->partial_frames_max_bytes / nworkers;
+	if (lim->partial_max < 2 * frame)
+		lim->partial_max = 2 * frame;   /* one whole frame fits */
+	*total = (uint64_t)lim->max_conns * nworkers;
+	log_info("max_connections %llu (%zu per worker), %llu file descriptors "
+	    "kept for the rest; idle_timeout_ms %u, frame_timeout_ms %u, "
+	    "partial_frames_max_bytes %u", (unsigned long long)*total,
+	    lim->max_conns, (unsigned long long)(fd_limit > *total ?
+	    fd_limit - *total : 0), cfg->idle_timeout_ms, cfg->frame_timeout_ms,
+	    cfg->partial_frames_max_bytes);
+}
+
 static int
 run(const char *path)
 {
@@ -199,6 +329,8 @@ run(const char *path)
 	sigset_t all, old;
 	unsigned drain_ms;
 	struct timespec deadline;
+	struct conn_limits lim;
+	uint64_t fd_limit, max_conns;
 	bool stuck = false;
 	int rc = 1;
 
@@ -207,7 +339,7 @@ run(const char *path)
 	/* The fetcher loads state_dir now, so the first snapshot already
 	 * has the cached keys and policy. */
 	if (config_parse_file(path, &cfg, &errs) != 0 ||
-	    fetch_create(cfg, &a.stats, &a.fetcher, &errs) != 0) {
+	    fetch_create(cfg, &a.fetch_stats, &a.fetcher, &errs) != 0) {
 		print_errors(&errs, path);
 		config_errors_free(&errs);
 		return (1);
@@ -217,6 +349,18 @@ run(const char *path)
 	handler_set_refetch(fetch_refetch, a.fetcher);
 	log_set_level((enum log_level)a.cfg->log_level);
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* From here on no thread writes to stderr itself (log.h); every exit
+	 * below goes through "out", which writes what is left. */
+	(void)log_writer_start();
+	fd_limit = raise_fd_limit();
+	STAT_SET(&a.stats, fd_limit, fd_limit);
+	a.blocks = calloc(2 + a.cfg->workers, sizeof(*a.blocks));
+	if (a.blocks == NULL)
+		goto out;
+	a.blocks[0] = &a.stats;
+	a.blocks[1] = &a.fetch_stats;
+	a.stats_set.v = a.blocks;
+	a.stats_set.n = 2;
 
 	/* The admin listener is bound before the SPOP one: once HAProxy (or
 	 * a start script) can connect to the SPOP port, /readyz answers too.
@@ -227,7 +371,8 @@ run(const char *path)
 			.ready = fetch_ready, .metrics = fetch_metrics,
 			.arg = a.fetcher,
 		};
-		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats, &prov);
+		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats_set,
+		    &prov);
 		if (a.admin == NULL)
 			goto out;
 	}
@@ -237,17 +382,20 @@ run(const char *path)
 
 	/* Workers must not take process signals: block them while creating
 	 * the threads (they inherit the mask), then restore ours. */
+	conn_limits_for(a.cfg, a.cfg->workers, fd_limit, &lim, &max_conns);
+	STAT_SET(&a.stats, max_connections, max_conns);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	a.nworkers = a.cfg->workers;
 	a.workers = calloc(a.nworkers, sizeof(*a.workers));
 	for (size_t i = 0; a.workers != NULL && i < a.nworkers; i++) {
-		a.workers[i] = worker_start((unsigned)i, a.snap, &a.stats);
+		a.workers[i] = worker_start((unsigned)i, a.snap, &lim);
 		if (a.workers[i] == NULL) {
 			a.nworkers = i;
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			goto out;
 		}
+		a.blocks[a.stats_set.n++] = worker_stats(a.workers[i]);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (a.workers == NULL)
@@ -303,13 +451,16 @@ out:
 		 * them) may run under it.  Leave at once, and say so. */
 		log_error("stopping without cleanup: a worker is still "
 		    "running");
+		(void)log_flush(1000);
 		_exit(1);
 	}
 	free(a.workers);
+	free(a.blocks);
 	fetch_free(a.fetcher);
 	snapshot_unref(a.snap);
 	if (rc == 0)
 		log_info("stopped");
+	log_writer_stop();
 	return (rc);
 }
 

@@ -16,12 +16,11 @@
 #include <ev.h>
 
 #include "config.h"
+#include "list.h"
 #include "log.h"
 #include "server.h"
 #include "stats.h"
 #include "worker.h"
-
-#define ACCEPT_BURST 64
 
 struct listener {
 	int fd;
@@ -157,8 +156,7 @@ server_open(const struct config *cfg)
 static void
 on_resume(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct server_gate *g = (struct server_gate *)(void *)((char *)t -
-	    offsetof(struct server_gate, timer));
+	struct server_gate *g = container_of(t, struct server_gate, timer);
 
 	(void)loop;
 	(void)revents;
@@ -225,14 +223,13 @@ watch_listeners(void *arg, bool on)
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct listener *l = (struct listener *)(void *)((char *)io -
-	    offsetof(struct listener, io));
+	struct listener *l = container_of(io, struct listener, io);
 	struct server *s = l->srv;
 	int one = 1;
 
 	(void)loop;
 	(void)revents;
-	for (int i = 0; i < ACCEPT_BURST; i++) {
+	for (int i = 0; i < SERVER_ACCEPT_BURST; i++) {
 		int fd = server_accept(&s->gate, l->fd,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC, l->text);
 
@@ -241,7 +238,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		if (!l->is_unix)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof(one));
-		STAT_INC(s->stats, conns_accepted);
+		STAT_INC(s->stats, conns_accepted);   /* main thread's block */
 		worker_give_conn(s->workers[s->next], fd);
 		s->next = (s->next + 1) % s->nworkers;
 	}

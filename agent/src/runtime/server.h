@@ -11,6 +11,11 @@
 
 #include <ev.h>
 
+/* Connections accepted per listener wakeup, at most: descriptors that may
+ * be open before the workers they go to can shed others (main.c keeps
+ * that many free). */
+#define SERVER_ACCEPT_BURST 64
+
 struct config;
 struct worker;
 struct agent_stats;
@@ -26,7 +31,8 @@ struct server *server_open(const struct config *cfg);
 
 /*
  * server_start(s, loop, workers, n, stats):
- * Start accepting on ${loop}; connections go to ${workers}[0..n).
+ * Start accepting on ${loop}; connections go to ${workers}[0..n), round
+ * robin, and are counted in ${stats} (the block of ${loop}'s thread).
  */
 void server_start(struct server *s, struct ev_loop *loop,
     struct worker **workers, size_t n, struct agent_stats *stats);

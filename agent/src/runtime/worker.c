@@ -10,14 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "certcache.h"
-#include "config.h"
+#include <ev.h>
+
+#include "conn.h"
 #include "decide.h"
+#include "handler.h"
+#include "list.h"
 #include "log.h"
-#include "runtime.h"
 #include "snapshot.h"
 #include "stats.h"
-#include "tokcache.h"
 #include "worker.h"
 
 enum msg_type { MSG_CONN, MSG_SNAPSHOT, MSG_KID_ABSENT, MSG_DRAIN };
@@ -33,39 +34,55 @@ struct msg {
 };
 
 struct worker {
-	struct wctx ctx;
+	struct ev_loop *loop;
+	unsigned id;
+	struct agent_stats *stats;    /* cache-line aligned, this thread's */
+	struct handler *handler;
+	struct conn_set *conns;
+	bool draining;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	struct msg *head, *tail;
 	ev_async wake;
-	ev_check reaper;
 	bool stopped;                 /* thread finished its loop */
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
 };
 
-void
-rt_list_init(struct rt_link *h)
+/* ---- the composition: connections call the handler ---- */
+
+static enum spop_err
+on_notify(void *arg, struct conn *c, uint64_t sid, uint64_t fid,
+    const uint8_t *payload, size_t len, struct spop_writer *out)
 {
-	h->prev = h->next = h;
+	struct worker *w = arg;
+
+	return (handler_notify(w->handler, c, sid, fid, payload, len, out));
 }
 
-void
-rt_list_add(struct rt_link *h, struct rt_link *l)
+static void
+on_cancel(void *arg, struct list *link)
 {
-	l->next = h->next;
-	l->prev = h;
-	h->next->prev = l;
-	h->next = l;
+	struct worker *w = arg;
+
+	handler_cancel(w->handler, link);
 }
 
-void
-rt_list_del(struct rt_link *l)
+/* A draining worker ends with its last connection. */
+static void
+on_closed(void *arg, struct conn_set *set)
 {
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->prev = l->next = l;
+	struct worker *w = arg;
+
+	if (w->draining && conn_set_count(set) == 0)
+		ev_break(w->loop, EVBREAK_ALL);
 }
+
+static const struct conn_ops worker_conn_ops = {
+	.notify = on_notify, .cancel = on_cancel, .closed = on_closed,
+};
+
+/* ---- the inbox ---- */
 
 static void
 post(struct worker *w, struct msg *m)
@@ -78,7 +95,7 @@ post(struct worker *w, struct msg *m)
 		w->head = m;
 	w->tail = m;
 	pthread_mutex_unlock(&w->lock);
-	ev_async_send(w->ctx.loop, &w->wake);
+	ev_async_send(w->loop, &w->wake);
 }
 
 static struct msg *
@@ -141,37 +158,30 @@ worker_drain(struct worker *w)
 		post(w, m);
 }
 
-/* Called by conn_close(): a draining worker ends with its last connection. */
-void
-worker_conn_closed(struct wctx *ctx)
+const struct agent_stats *
+worker_stats(const struct worker *w)
 {
-	ctx->nconns--;
-	if (ctx->draining && ctx->nconns == 0)
-		ev_break(ctx->loop, EVBREAK_ALL);
+	return (w->stats);
 }
 
 static void
 start_drain(struct worker *w)
 {
-	struct rt_link *l, *next;
-
-	if (w->ctx.draining)
+	if (w->draining)
 		return;
-	w->ctx.draining = true;
-	if (w->ctx.nconns == 0) {
-		ev_break(w->ctx.loop, EVBREAK_ALL);
+	w->draining = true;
+	handler_drain(w->handler);
+	if (conn_set_count(w->conns) == 0) {
+		ev_break(w->loop, EVBREAK_ALL);
 		return;
 	}
-	for (l = w->ctx.conns.next; l != &w->ctx.conns; l = next) {
-		next = l->next;
-		conn_drain(conn_from_link(l));
-	}
+	conn_set_drain(w->conns);
 }
 
 static void
 on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
-	struct worker *w = rt_container(a, struct worker, wake);
+	struct worker *w = container_of(a, struct worker, wake);
 	struct msg *m;
 
 	(void)loop;
@@ -186,21 +196,16 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 
 		switch (m->type) {
 		case MSG_CONN:
-			if (w->ctx.draining)
+			if (w->draining)
 				close(m->fd);
 			else
-				(void)conn_new(&w->ctx, m->fd);
+				(void)conn_new(w->conns, m->fd);
 			break;
-		case MSG_SNAPSHOT: {
-			struct snapshot *old = w->ctx.snap;
-
-			w->ctx.snap = m->snap;
-			handler_snapshot_changed(&w->ctx, old);
-			snapshot_unref(old);
+		case MSG_SNAPSHOT:
+			handler_set_snapshot(w->handler, m->snap);
 			break;
-		}
 		case MSG_KID_ABSENT:
-			handler_kid_absent(&w->ctx, m->issuer, m->kid,
+			handler_kid_absent(w->handler, m->issuer, m->kid,
 			    m->kid_len);
 			break;
 		case MSG_DRAIN:
@@ -212,26 +217,19 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 	}
 }
 
-static void
-on_check(struct ev_loop *loop, ev_check *c, int revents)
-{
-	struct worker *w = rt_container(c, struct worker, reaper);
-
-	(void)loop;
-	(void)revents;
-	conn_reap(&w->ctx);
-}
-
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	ev_run(w->ctx.loop, 0);
-	/* Draining ended: close whatever is left (nothing, normally). */
-	while (!rt_list_empty(&w->ctx.conns))
-		conn_close(conn_from_link(w->ctx.conns.next));
-	conn_reap(&w->ctx);
+	ev_run(w->loop, 0);
+	/* Draining ended: close whatever is left (nothing, normally), then
+	 * the handler, which no connection can reach any more. */
+	conn_set_free(w->conns);
+	w->conns = NULL;
+	handler_free(w->handler);
+	w->handler = NULL;
+	log_limited_flush();
 	pthread_mutex_lock(&w->done_lock);
 	w->stopped = true;
 	pthread_cond_signal(&w->done_cond);
@@ -240,53 +238,50 @@ worker_main(void *arg)
 }
 
 struct worker *
-worker_start(unsigned id, struct snapshot *snap, struct agent_stats *stats)
+worker_start(unsigned id, struct snapshot *snap, const struct conn_limits *lim)
 {
 	struct worker *w;
-	const struct config *cfg = snapshot_config(snap);
+	void *p;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		goto err0;
-	w->ctx.loop = ev_loop_new(EVFLAG_AUTO);
-	if (w->ctx.loop == NULL)
+	if (posix_memalign(&p, STATS_CACHE_LINE, sizeof(*w->stats)) != 0)
 		goto err1;
-	w->ctx.id = id;
-	w->ctx.stats = stats;
-	w->ctx.max_frame_size = cfg->max_frame_size;
-	w->ctx.park_timeout = cfg->park_timeout_ms / 1000.0;
-	w->ctx.tokcache = tokcache_new(cfg->token_cache_entries);
-	if (w->ctx.tokcache == NULL && cfg->token_cache_entries > 0)
+	w->stats = memset(p, 0, sizeof(*w->stats));
+	w->loop = ev_loop_new(EVFLAG_AUTO);
+	if (w->loop == NULL)
 		goto err2;
-	w->ctx.certcache = certcache_new(cfg->cert_cache_entries);
-	if (w->ctx.certcache == NULL)
-		goto err2;
-	rt_list_init(&w->ctx.conns);
-	rt_list_init(&w->ctx.dead);
-	rt_list_init(&w->ctx.parked);
-	w->ctx.snap = snapshot_ref(snap);
+	w->id = id;
+	w->handler = handler_new(w->loop, snap, w->stats);
+	if (w->handler == NULL)
+		goto err3;
+	w->conns = conn_set_new(w->loop, lim, &worker_conn_ops, w, w->stats);
+	if (w->conns == NULL)
+		goto err4;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->done_lock, NULL);
 	pthread_cond_init(&w->done_cond, NULL);
 	ev_async_init(&w->wake, on_wake);
-	ev_async_start(w->ctx.loop, &w->wake);
-	ev_check_init(&w->reaper, on_check);
-	ev_check_start(w->ctx.loop, &w->reaper);
+	ev_async_start(w->loop, &w->wake);
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 		log_error("worker %u: cannot create thread", id);
-		goto err3;
+		goto err5;
 	}
 	return (w);
 
-err3:
-	snapshot_unref(w->ctx.snap);
+err5:
+	ev_async_stop(w->loop, &w->wake);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->done_lock);
 	pthread_cond_destroy(&w->done_cond);
+	conn_set_free(w->conns);
+err4:
+	handler_free(w->handler);
+err3:
+	ev_loop_destroy(w->loop);
 err2:
-	tokcache_free(w->ctx.tokcache);
-	certcache_free(w->ctx.certcache);
-	ev_loop_destroy(w->ctx.loop);
+	free(w->stats);
 err1:
 	free(w);
 err0:
@@ -317,13 +312,11 @@ worker_join(struct worker *w, const struct timespec *deadline)
 		snapshot_unref(m->snap);
 		free(m);
 	}
-	tokcache_free(w->ctx.tokcache);
-	certcache_free(w->ctx.certcache);
-	snapshot_unref(w->ctx.snap);
-	ev_loop_destroy(w->ctx.loop);
+	ev_loop_destroy(w->loop);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->done_lock);
 	pthread_cond_destroy(&w->done_cond);
+	free(w->stats);
 	free(w);
 	return (0);
 }

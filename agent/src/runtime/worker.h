@@ -1,7 +1,10 @@
 /*
- * worker.h: worker threads.  Each owns one libev loop, its SPOP connections,
- * its caches and its reference to the current snapshot; other threads talk
- * to it only through its inbox (a locked queue + ev_async).
+ * worker.h: worker threads.  Each owns one libev loop, its SPOP connections
+ * (conn.h), its request handler (handler.h: caches, parked requests, the
+ * current snapshot) and its counters; other threads talk to it only
+ * through its inbox (a locked queue + ev_async).  worker.c is the
+ * composition root of the request path: the only file that knows both
+ * connections and the handler, and wires one to the other.
  */
 #ifndef SPOA_WORKER_H
 #define SPOA_WORKER_H
@@ -14,19 +17,28 @@
 /* How long a closing connection may take to flush its last frame before
  * it is cut (conn.c); bounds a drain. */
 #define CONN_LINGER_MS 5000
+/* How long a new connection may take to send HAPROXY-HELLO. */
+#define CONN_HELLO_TIMEOUT_MS 10000
 
 struct snapshot;
 struct worker;
 struct agent_stats;
+struct conn_limits;
 
 /*
- * worker_start(id, snap, stats):
- * Create worker ${id} and its thread, holding a new reference to ${snap}.
- * ${stats} (owned by the caller, outlives the worker) receives the worker's
- * counters.  Return the worker, or NULL on failure (logged).
+ * worker_start(id, snap, lim):
+ * Create worker ${id} and its thread, holding a new reference to ${snap};
+ * its SPOP connections live under ${lim} (copied; max_conns is this
+ * worker's share).  Return the worker, or NULL on failure (logged).
  */
 struct worker *worker_start(unsigned id, struct snapshot *snap,
-    struct agent_stats *stats);
+    const struct conn_limits *lim);
+
+/*
+ * worker_stats(w): the counters of ${w}, written by its thread only and
+ * read by /metrics; valid until worker_join() frees ${w}.
+ */
+const struct agent_stats *worker_stats(const struct worker *w);
 
 /*
  * worker_give_conn(w, fd):

@@ -146,19 +146,31 @@ test_no_read_past_len(void **state)
 static void
 test_metrics(void **state)
 {
-	struct agent_stats s;
+	/* Three threads' blocks: /metrics shows their sums. */
+	static struct agent_stats s[3];
+	const struct agent_stats *v[3] = { &s[0], &s[1], &s[2] };
+	struct stats_set set = { v, 3 };
 	struct abuf b = { 0 };
 
 	(void)state;
-	memset(&s, 0, sizeof(s));
-	STAT_ADD(&s, notify_total, 42);
-	STAT_ADD(&s, decisions[REASON_TOKEN_EXPIRED], 7);
-	admin_render_metrics(&s, NULL, &b);
+	memset(s, 0, sizeof(s));
+	assert_int_equal((uintptr_t)&s[1] % STATS_CACHE_LINE, 0);
+	assert_int_equal(sizeof(s[0]) % STATS_CACHE_LINE, 0);
+	STAT_ADD(&s[0], notify_total, 40);
+	STAT_ADD(&s[2], notify_total, 2);
+	STAT_ADD(&s[1], decisions[REASON_TOKEN_EXPIRED], 7);
+	STAT_INC(&s[0], conns_active);
+	STAT_INC(&s[1], conns_active);
+	STAT_INC(&s[1], conns_active);
+	STAT_DEC(&s[1], conns_active);
+	admin_render_metrics(&set, NULL, &b);
 	assert_false(b.oom);
 	assert_non_null(strstr(b.p, "\nspoa_iam_notify_total 42\n"));
 	assert_non_null(strstr(b.p,
 	    "spoa_iam_decisions_total{reason=\"token_expired\",status=\"401\"} 7\n"));
 	assert_non_null(strstr(b.p, "# TYPE spoa_iam_conns_active gauge\n"));
+	assert_non_null(strstr(b.p, "\nspoa_iam_conns_active 2\n"));
+	assert_non_null(strstr(b.p, "\nspoa_iam_log_dropped_total 0\n"));
 	free(b.p);
 }
 
@@ -181,6 +193,8 @@ struct live {
 	pthread_t thread;
 	struct admin *a;
 	struct agent_stats stats;
+	const struct agent_stats *blocks[1];
+	struct stats_set set;
 };
 
 static void
@@ -209,7 +223,10 @@ live_start(struct live *l, double idle_s, double send_max_s)
 
 	memset(l, 0, sizeof(*l));
 	assert_non_null(l->loop = ev_loop_new(EVFLAG_AUTO));
-	assert_non_null(l->a = admin_open(l->loop, &addr, &l->stats, &prov));
+	l->blocks[0] = &l->stats;
+	l->set.v = l->blocks;
+	l->set.n = 1;
+	assert_non_null(l->a = admin_open(l->loop, &addr, &l->set, &prov));
 	assert_int_not_equal(admin_port(l->a), 0);
 	admin_set_timeouts(l->a, idle_s, send_max_s);
 	ev_async_init(&l->stop, on_stop);

@@ -1,5 +1,7 @@
 /*
- * test_url.c: query parameters (Entra appid), percent-encoding, redaction.
+ * test_url.c: query parameters (Entra appid), percent-encoding, redaction,
+ * and the check of fetchable URLs, which reads them with libcurl's parser:
+ * the tricky inputs say what libcurl decides.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +50,20 @@ test_add_param(void **state)
 	add("https://a/keys?myappid=1", "appid", "2",
 	    "https://a/keys?myappid=1&appid=2");
 	add("https://a/keys#appid=1", "appid", "2", "https://a/keys?appid=2#appid=1");
-	/* Values are encoded. */
-	add("https://a/k", "appid", "a b&c=d/é", "https://a/k?appid=a%20b%26c%3Dd%2F%C3%A9");
+	/* Values are encoded by libcurl (CURLU_URLENCODE: lower-case hex, a
+	 * space as '+'). */
+	add("https://a/k", "appid", "a b&c=d/é", "https://a/k?appid=a+b%26c%3dd%2f%c3%a9");
+	add("https://a/k", "appid", "a+b%", "https://a/k?appid=a%2bb%25");
+	/* The URL as libcurl writes it back. */
+	add("https://a", "appid", "42", "https://a/?appid=42");
+	add("https://a/x/../k?", "appid", "42", "https://a/k?appid=42");
+	add("https://ex%61mple.com/k", "appid", "42",
+	    "https://example.com/k?appid=42");
+	add("https://[::1]:8443/k", "appid", "42", "https://[::1]:8443/k?appid=42");
+	/* Not a URL libcurl parses. */
+	add("/keys", "appid", "42", NULL);
+	add("noscheme?x=1", "appid", "42", NULL);
+	add("https://h:99999/k", "appid", "42", NULL);
 }
 
 static void
@@ -59,11 +73,20 @@ test_too_long(void **state)
 
 	(void)state;
 	memset(u, 'a', URL_MAX + 1);
-	memcpy(u, "https://", 8);
+	memcpy(u, "https://h/", 10);
 	u[URL_MAX + 1] = '\0';
 	add(u, "appid", "1", NULL);
 	u[URL_MAX - 3] = '\0';
 	add(u, "appid", "1", NULL);         /* the result would be too long */
+	/* "?appid=1" is 8 bytes: the result is exactly URL_MAX long. */
+	u[URL_MAX - 8] = '\0';
+	{
+		char *got = url_add_param(u, "appid", "1");
+
+		assert_non_null(got);
+		assert_int_equal(strlen(got), URL_MAX);
+		free(got);
+	}
 	free(u);
 }
 
@@ -78,6 +101,10 @@ test_has_param(void **state)
 	assert_false(url_has_param("https://a/#?appid=1", "appid"));
 	assert_false(url_has_param("https://a/appid", "appid"));
 	assert_false(url_has_param("https://a/?APPID=1", "appid"));
+	assert_true(url_has_param("https://a?appid=1", "appid"));
+	/* Not a URL libcurl parses: no query to look at. */
+	assert_false(url_has_param("noscheme?appid=1", "appid"));
+	assert_false(url_has_param("?appid=1", "appid"));
 }
 
 static void
@@ -156,6 +183,93 @@ test_check(void **state)
 	    "URL must not contain spaces, control or non-ASCII characters");
 	assert_string_equal(url_check("https://h/\xc3\xa9", false),
 	    "URL must not contain spaces, control or non-ASCII characters");
+	/* The written form: libcurl would read these, but as other URLs. */
+	assert_string_equal(url_check("HTTPS://h/k", false),
+	    "must be an https:// URL");
+	assert_string_equal(url_check("https:/h/k", false),
+	    "must be an https:// URL");
+	assert_string_equal(url_check("https:\\\\h/k", false),
+	    "must be an https:// URL");
+	assert_string_equal(url_check("https://\\h/k", false),
+	    "URL has no host");
+}
+
+/* What libcurl decides, for the inputs where parsers disagree. */
+static void
+test_check_tricky(void **state)
+{
+	static const char creds[] = "URL must not contain credentials";
+	static const char bad_host[] = "URL has an invalid host";
+	static const char bad_port[] = "URL has an invalid port";
+	static const char zone[] = "URL must not have an IPv6 zone id";
+
+	(void)state;
+	/* Backslashes: libcurl reads "h\" as a user name before '@'; in the
+	 * host it is refused; in the path it is a path byte. */
+	assert_string_equal(url_check("https://h\\@evil/k", false), creds);
+	assert_string_equal(url_check("https://h\\/k", false), bad_host);
+	assert_string_equal(url_check("https://h.\\/k", false), bad_host);
+	assert_null(url_check("https://h/a\\b", false));
+	/* Userinfo, even empty, or with options. */
+	assert_string_equal(url_check("https://@h/", false), creds);
+	assert_string_equal(url_check("https://:@h/", false), creds);
+	assert_string_equal(url_check("https://u;o@h/", false), creds);
+	assert_string_equal(url_check("https://h%2f@x/", false), creds);
+	assert_string_equal(url_check("http://u:p@h/", true), creds);
+	assert_string_equal(url_check("https://u@/", false), "URL has no host");
+	assert_string_equal(url_check("https://:8443/", false),
+	    "URL has no host");
+	/* Ports: libcurl takes 1..65535, leading zeros and an empty port
+	 * (none); port 0 is refused here. */
+	assert_null(url_check("https://h:65535/", false));
+	assert_null(url_check("https://h:08443/", false));
+	assert_null(url_check("https://h:/k", false));
+	assert_string_equal(url_check("https://h:0/", false), bad_port);
+	assert_string_equal(url_check("https://h:65536/", false), bad_port);
+	assert_string_equal(url_check("https://h:-1/", false), bad_port);
+	assert_string_equal(url_check("https://h:+1/", false), bad_port);
+	assert_string_equal(url_check("https://h:8443:1/", false), bad_port);
+	assert_string_equal(url_check("https://h:abc/", false), bad_port);
+	/* IPv6: literals yes, zone ids (libcurl takes "%25eth0" and even
+	 * "%eth0") no; an IPv4 literal in brackets is not an IPv6 one. */
+	assert_null(url_check("https://[::1]:8443/k", false));
+	assert_string_equal(url_check("https://[fe80::1%25eth0]/k", false),
+	    zone);
+	assert_string_equal(url_check("https://[fe80::1%eth0]/k", false),
+	    zone);
+	assert_string_equal(url_check("https://[::1%25eth0]:8443/", false),
+	    zone);
+	assert_string_equal(url_check("https://[1.2.3.4]/", false), bad_host);
+	/* Percent-encoded host bytes: letters are decoded (libcurl connects
+	 * to example.com); libcurl refuses a '/', '@', ':' or NUL. */
+	assert_null(url_check("https://ex%61mple.com/", false));
+	assert_string_equal(url_check("https://ex%2fample/", false), bad_host);
+	assert_string_equal(url_check("https://h%40evil/", false), bad_host);
+	assert_string_equal(url_check("https://h%3a99/", false), bad_host);
+	assert_string_equal(url_check("https://h%00x/", false), bad_host);
+	/* Other bytes are decoded into the host libcurl connects to: only
+	 * visible ASCII may come out (fuzz_url found %91 going through). */
+	assert_string_equal(url_check("https://ex%91mple.com/", false),
+	    bad_host);
+	assert_string_equal(url_check("https://ex%c3%a9mple.com/", false),
+	    bad_host);
+	assert_string_equal(url_check("https://%e2%80%8bexample.com/", false),
+	    bad_host);
+	assert_string_equal(url_check("https://ex%7fample/", false), bad_host);
+	/* Fragments: never sent, never the host. */
+	assert_null(url_check("https://h/k#frag", false));
+	assert_null(url_check("https://h#@evil", false));
+	assert_null(url_check("https://h?a@b", false));
+	/* What url_add_param() gives back still passes. */
+	{
+		char *u = url_add_param("https://ex%61mple.com:08443/a/../k#f",
+		    "appid", "x y");
+
+		assert_non_null(u);
+		assert_string_equal(u, "https://example.com:8443/k?appid=x+y#f");
+		assert_null(url_check(u, false));
+		free(u);
+	}
 }
 
 int
@@ -168,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check_tricky),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
