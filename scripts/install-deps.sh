@@ -11,6 +11,8 @@ PKGS=(
   haproxy curl openssl ca-certificates          # integration tests
   python3 python3-cryptography python3-yaml     # token minting, test servers, YAML examples
   procps iproute2 wrk                           # process control, benchmarks
+  docker.io debootstrap                         # container image test (test_docker_image)
+  systemd strace                                # unit checks (systemd-analyze), its syscall check
 )
 
 missing=()
