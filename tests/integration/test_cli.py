@@ -171,7 +171,7 @@ WARN = "take effect at the next restart"
 
 
 def reloaded(n):
-    """Wait until ${n} reloads were applied (spoa_iam_reloads_ok)."""
+    """Wait until ${n} reloads were applied (spoa_iam_reloads_total)."""
     def ok():
         try:
             with socket.create_connection(("127.0.0.1", agent.admin_port), timeout=5) as sk:
@@ -179,7 +179,7 @@ def reloaded(n):
                 _, body = read_reply(sk)
         except OSError:
             return False
-        return f"\nspoa_iam_reloads_ok {n}\n" in body
+        return f'\nspoa_iam_reloads_total{{result="ok"}} {n}\n' in body
     return wait_for(ok, timeout=10)
 
 

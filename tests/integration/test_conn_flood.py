@@ -57,7 +57,7 @@ raised.preexec_fn = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 204
 raised.start()
 check("soft limit raised from 256 to the hard limit 2048" in raised.output(),
       "start-up says the limit was raised from 256 to 2048")
-check_eq(metric(raised.admin_port, "spoa_iam_fd_limit"), 2048, "spoa_iam_fd_limit")
+check_eq(metric(raised.admin_port, "process_max_fds"), 2048, "process_max_fds")
 check_eq(raised.stop(), 0, "exit 0")
 
 log(f"{FLOOD} idle connections after HELLO, with 1024 descriptors")
@@ -116,8 +116,8 @@ check_eq([s for s in statuses if s != 200], [],
          f"every request during the flood passed ({len(statuses)} requests)")
 check(health and all(h == 200 for h in health),
       f"/healthz answered 200 all along ({len(health)} probes)")
-shed = metric(agent.admin_port, "spoa_iam_conns_shed")
-active = metric(agent.admin_port, "spoa_iam_conns_active")
+shed = metric(agent.admin_port, "spoa_iam_connections_shed_total")
+active = metric(agent.admin_port, "spoa_iam_connections_active")
 check(shed is not None and shed >= FLOOD - cap,
       f"connections shed: {shed} (at least {FLOOD - cap})")
 check(active is not None and active <= cap, f"connections open: {active} <= {cap}")

@@ -167,7 +167,7 @@ check_eq(form.get("grant_type"), ["client_credentials"], "grant_type")
 check_eq(form.get("client_secret"), [idp.client_secret], "secret read from the file")
 check_eq(form.get("scope"), ["api://policy/.default"], "scope")
 check_eq(curl(P, "/b").status, 200, "policy kept across the reload")
-check_eq(metric(agent, "spoa_iam_reloads_ok"), 1.0, "reloads_ok counted")
+check_eq(metric(agent, "spoa_iam_reloads_total", '{result="ok"}'), 1.0, "reloads_ok counted")
 n_cc = idp.hit("/oauth2/token")
 
 log("client credentials, secret from the environment")

@@ -228,7 +228,7 @@ def scenario_one_refetch_ask_per_kid():
     log("a burst parked on one unknown kid asks the fetcher once, not per request"
         " nor again at each new snapshot")
     idp, agent = parking_agent("oneask")
-    asks = lambda: metric(agent, "spoa_iam_parked_refetch_asks")
+    asks = lambda: metric(agent, "spoa_iam_kid_asks_total")
     check_eq(asks(), 0.0, "no refetch asked yet")
     new, other = Key("ES256", "burst-kid"), Key("ES256", "other-kid")
     idp.keys = idp.keys + [new, other]

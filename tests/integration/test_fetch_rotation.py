@@ -122,7 +122,7 @@ for label in ("k1", "k2", "k3", "k1-overlap"):
     bad = [s for s in sts if s != 200]
     check(len(sts) > 5 and not bad,
           f"{label}: {len(sts)} requests, non-200: {len(bad)} {sorted(set(bad))}")
-check_eq(metric(agent, "spoa_iam_parked_timeouts"), 0.0,
+check_eq(metric(agent, "spoa_iam_parked_timeouts_total"), 0.0,
          "parked requests were answered by the new snapshot, not their deadline")
 kid_fetches = idp.hit("/keys") - hits0
 check(2 <= kid_fetches <= 4, f"two rotations cost few JWKS fetches ({kid_fetches})")
@@ -214,7 +214,7 @@ check_eq(curl(P, "/orders/1", headers={"Authorization": "Bearer " + tok}).status
 check_eq(idp.hit("/keys") - before, 1, "it cost one JWKS fetch")
 time.sleep(INTERVAL_MS / 1000 + 0.5)
 before = idp.hit("/keys")
-timeouts = metric(agent, "spoa_iam_parked_timeouts")
+timeouts = metric(agent, "spoa_iam_parked_timeouts_total")
 parked = metric(agent, "spoa_iam_parked_total")
 tok = mint(rk, iss=idp.issuer, aud=AUD, kid="never-published", claims={"jti": "2"})
 t1 = time.time()
@@ -225,7 +225,7 @@ time.sleep(0.3)
 check_eq(idp.hit("/keys") - before, 0, "no JWKS fetch for a negatively cached kid")
 check_eq(metric(agent, "spoa_iam_parked_total") - parked, 1.0,
          "the request parked until the fetcher answered")
-check_eq(metric(agent, "spoa_iam_parked_timeouts"), timeouts,
+check_eq(metric(agent, "spoa_iam_parked_timeouts_total"), timeouts,
          "the fetcher answered the parked request at once (no deadline)")
 check(took < 1.0 * SLOW, f"answered without waiting for a fetch ({took:.2f} s)")
 

@@ -160,7 +160,7 @@ check(reason_logged("token_missing", "/both/y"), "jwt+mtls without token: token_
 log("a busy client's certificate is analysed once")
 for _ in range(5):
     req("/any", "client-valid")
-m = dict(re.findall(r"^(spoa_iam_cert_cache_\w+) (\d+)$",
+m = dict(re.findall(r"^(spoa_iam_cert_cache_\w+)_total (\d+)$",
                     subprocess.run(["curl", "-s", f"http://127.0.0.1:{agent.admin_port}/metrics"],
                                    capture_output=True, text=True).stdout, re.M))
 check(int(m.get("spoa_iam_cert_cache_hits", 0)) > int(m.get("spoa_iam_cert_cache_misses", 0)),

@@ -354,13 +354,15 @@ r = expect("/entra-multi", entra(E + "tokens/v2-user-access-token-30-groups.json
                                  header={"kid": COMMON_KID}), 200, "a token with 30 groups")
 got = r.backend_header("x-iam-claim-groups") or ""
 check_eq(got, " ".join(g30), f"X-IAM-Claim-Groups arrives whole ({len(got)} bytes > 1,024)")
-before = metric(agent, 'spoa_iam_decisions_total{reason="identity_unsendable",status="403"}')
+UNSENDABLE = ('spoa_iam_decisions_total{route="multi",result="deny",'
+              'reason="identity_unsendable"}')
+before = metric(agent, UNSENDABLE) or 0
 many = [f"{i:08x}-0000-4000-8000-{i:012x}" for i in range(250)]
 expect("/entra-multi", entra(E + "tokens/v2-user-access-token-30-groups.json", TA,
                              header={"kid": COMMON_KID}, payload={"groups": many}), 403,
        "250 groups mapped twice (18 KB): larger than HAProxy's frame -> 403, not cut")
-check_eq(metric(agent, 'spoa_iam_decisions_total{reason="identity_unsendable",status="403"}')
-         - before, 1.0, "counted as identity_unsendable")
+check_eq((metric(agent, UNSENDABLE) or 0) - before, 1.0,
+         "counted as identity_unsendable, under its route")
 check("identity_unsendable" in agent.output() and "max-frame-size" in agent.output(),
       "the agent's log says why")
 expect("/entra-multi", entra(E + "tokens/v2-user-access-token.json", TA,

@@ -208,10 +208,19 @@ def http(port, raw):
     return int(head.split()[1]), body.decode()
 
 
+def parse_metrics(body):
+    """{sample: int}, plus "spoa_iam_protocol_errors": the sum of
+    spoa_iam_protocol_errors_total over its status labels."""
+    m = {k: int(v) for k, v in re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M)}
+    m["spoa_iam_protocol_errors"] = sum(
+        v for k, v in m.items() if k.startswith("spoa_iam_protocol_errors_total{"))
+    return m
+
+
 def metrics():
-    """/metrics as {sample: int}."""
+    """/metrics as {sample: int} (parse_metrics)."""
     _, body = http(agent.admin_port, b"GET /metrics HTTP/1.0\r\n\r\n")
-    return {k: int(v) for k, v in re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M)}
+    return parse_metrics(body)
 
 
 def silent_cut():
@@ -252,8 +261,8 @@ c.hello(caps="", healthcheck=True)
 c.close()
 check(wait_for(lambda: metrics()["spoa_iam_hello_total"] == m1["spoa_iam_hello_total"] + 1),
       "a health check answered counts in spoa_iam_hello_total")
-check_eq(metrics()["spoa_iam_healthchecks"], m1["spoa_iam_healthchecks"] + 1,
-         "... and in spoa_iam_healthchecks")
+check_eq(metrics()["spoa_iam_healthchecks_total"], m1["spoa_iam_healthchecks_total"] + 1,
+         "... and in spoa_iam_healthchecks_total")
 
 log("admin endpoints")
 A = agent.admin_port
@@ -261,10 +270,10 @@ check_eq(http(A, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), (200, "ok\n"), "/
 st, body = http(A, b"GET /readyz HTTP/1.0\r\n\r\n")
 check(st == 200 and json.loads(body)["ready"] is True, f"/readyz ready without issuers: {st} {body}")
 st, body = http(A, b"GET /metrics HTTP/1.1\r\n\r\n")
-m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M))
+m = parse_metrics(body)
 check(st == 200 and int(m.get("spoa_iam_notify_total", 0)) >= 30, "/metrics counts NOTIFYs")
-check(int(m.get('spoa_iam_decisions_total{reason="no_route",status="403"}', 0)) >= 10,
-      "/metrics counts decisions by reason")
+check(int(m.get('spoa_iam_decisions_total{route="-",result="deny",reason="no_route"}', 0)) >= 10,
+      "/metrics counts decisions by route and reason")
 if not silent_cut():                            # HELLO timeout not yet
     check_eq(int(m.get("spoa_iam_protocol_errors", -1)), induced_errors,
              "/metrics counts protocol errors")
@@ -273,7 +282,7 @@ check_eq(status, 2, "no HAPROXY-HELLO within 10 s: AGENT-DISCONNECT status 2 (ti
 check(silent.closed(), "connection closed after the HELLO timeout")
 silent.close()
 st, body = http(A, b"GET /metrics HTTP/1.1\r\n\r\n")
-m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", body, re.M))
+m = parse_metrics(body)
 check_eq(int(m.get("spoa_iam_protocol_errors", -1)), induced_errors + 1,
          "/metrics counts protocol errors, the HELLO timeout included")
 check_eq(int(m.get("spoa_iam_hello_total", -1)), m1["spoa_iam_hello_total"] + 1,

@@ -18,10 +18,47 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "reason.h"
 
 #define STATS_CACHE_LINE 64
+
+/*
+ * Labelled counters: route and issuer names come from the configuration,
+ * which a reload changes, so a block keeps its own table of the names it
+ * has counted under (slot i of names_* is the label of row i); a name
+ * keeps its row for the life of the process (a counter never goes back).
+ * Row 0 is "no route" / unused, row 1 collects what does not fit
+ * ("(other)").  Only the block's owner adds names; a scrape reads nused
+ * (acquire) and then the names below it.
+ */
+#define STATS_ROUTES       64
+#define STATS_ISSUERS      16
+#define STATS_LABEL_MAX    64
+#define STATS_ROW_NONE     0
+#define STATS_ROW_OTHER    1
+/* Verification outcomes are reason codes. */
+#define STATS_ALGS         16
+/* Latency histograms: upper bounds of the buckets, seconds (the last
+ * bucket, +Inf, has no bound). */
+#define STATS_BUCKETS      20
+#define STATS_BUCKET_BOUNDS \
+	{ 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, \
+	  2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0 }
+/* SPOP DISCONNECT status codes counted one by one (0..14); the rest (13+,
+ * 99) share the last row. */
+#define STATS_PROTO_STATUS 16
+
+struct stats_histogram {
+	atomic_uint_fast64_t bucket[STATS_BUCKETS];   /* not cumulative */
+	atomic_uint_fast64_t sum_ns;
+};
+
+struct stats_names {
+	atomic_uint nused;
+	char v[STATS_ROUTES][STATS_LABEL_MAX];
+};
 
 struct agent_stats {
 	_Alignas(STATS_CACHE_LINE) atomic_uint_fast64_t conns_accepted;
@@ -32,7 +69,6 @@ struct agent_stats {
 	atomic_uint_fast64_t ack_total;
 	atomic_uint_fast64_t protocol_errors;     /* AGENT-DISCONNECT with status != 0 */
 	atomic_uint_fast64_t haproxy_disconnects;
-	atomic_uint_fast64_t decisions[REASON_COUNT];
 	atomic_uint_fast64_t parked_total;
 	atomic_uint_fast64_t parked_timeouts;
 	atomic_uint_fast64_t parked_refetch_asks; /* kid refetches asked of the fetcher */
@@ -49,9 +85,67 @@ struct agent_stats {
 	atomic_uint_fast64_t frame_timeouts;
 	atomic_uint_fast64_t frame_budget_closes; /* partial-frame memory */
 	atomic_uint_fast64_t partial_frame_bytes; /* gauge: input buffers */
-	atomic_uint_fast64_t fd_limit;            /* gauge (main): RLIMIT_NOFILE */
 	atomic_uint_fast64_t max_connections;     /* gauge (main): the cap */
+	atomic_uint_fast64_t hellos_received;     /* HAPROXY-HELLO frames */
+	atomic_uint_fast64_t agent_disconnects;   /* AGENT-DISCONNECT sent */
+	atomic_uint_fast64_t protocol_errors_by_status[STATS_PROTO_STATUS];
+	atomic_uint_fast64_t parked_now;          /* gauge: requests parked */
+	atomic_uint_fast64_t token_cache_entries; /* gauge */
+	atomic_uint_fast64_t token_cache_evictions;
+	atomic_uint_fast64_t cert_cache_entries;  /* gauge */
+	atomic_uint_fast64_t cert_cache_evictions;
+	struct stats_histogram decision_duration; /* NOTIFY received .. ACK */
+	struct stats_histogram parked_duration;   /* parked .. decided */
+	/* decisions by route (row: names_routes) and reason */
+	atomic_uint_fast64_t route_decisions[STATS_ROUTES][REASON_COUNT];
+	struct stats_names names_routes;
+	/* verifications (cache misses) by issuer (row: names_issuers),
+	 * algorithm and outcome (a reason code; ok for a good token) */
+	atomic_uint_fast64_t verifications[STATS_ISSUERS][STATS_ALGS][REASON_COUNT];
+	struct stats_names names_issuers;
 };
+
+/*
+ * stats_row(names, max, name):
+ * The row of label ${name} in ${names} (a block's own table, written by
+ * its owner only): the existing one, else a new one, else
+ * STATS_ROW_OTHER when ${max} rows are used.  NULL or "" is STATS_ROW_NONE.
+ */
+static inline unsigned
+stats_row(struct stats_names *names, unsigned max, const char *name)
+{
+	unsigned n = atomic_load_explicit(&names->nused, memory_order_relaxed);
+	size_t len;
+
+	if (name == NULL || name[0] == '\0')
+		return (STATS_ROW_NONE);
+	for (unsigned i = 2; i < n; i++)
+		if (strcmp(names->v[i], name) == 0)
+			return (i);
+	if (n < 2)
+		n = 2;
+	if (n >= max || (len = strlen(name)) >= STATS_LABEL_MAX)
+		return (STATS_ROW_OTHER);
+	memcpy(names->v[n], name, len + 1);
+	atomic_store_explicit(&names->nused, n + 1, memory_order_release);
+	return (n);
+}
+
+/* stats_observe(h, ns): one sample of ${ns} nanoseconds into ${h}. */
+static inline void
+stats_observe(struct stats_histogram *h, uint64_t ns)
+{
+	static const double bounds[] = STATS_BUCKET_BOUNDS;
+	double s = (double)ns / 1e9;
+	unsigned i = 0;
+
+	while (i < STATS_BUCKETS - 1 && s > bounds[i])
+		i++;
+	atomic_store_explicit(&h->bucket[i], atomic_load_explicit(
+	    &h->bucket[i], memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->sum_ns, atomic_load_explicit(&h->sum_ns,
+	    memory_order_relaxed) + ns, memory_order_relaxed);
+}
 
 #define STAT_ADD(s, f, n) atomic_store_explicit(&(s)->f,		\
 	atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n),	\

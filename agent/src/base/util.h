@@ -51,6 +51,16 @@ util_mono_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* util_mono_ns(): CLOCK_MONOTONIC in nanoseconds (latency histograms). */
+static inline uint64_t
+util_mono_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
 /* util_hexval(ch): the value of hex digit ${ch} (either case), or -1. */
 static inline int
 util_hexval(unsigned char ch)

@@ -29,6 +29,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
+#include "util.h"
 #include "verdict.h"
 
 _Static_assert(JWS_KID_MAX <= DECIDE_KID_MAX, "a parked kid must fit");
@@ -57,6 +58,7 @@ struct verified {
 	char tenant[CLAIMS_GUID_LEN + 1]; /* the token's tid (a GUID), or "" */
 	struct claim_times times;
 	const char *ident_unsendable; /* identity variable that cannot be sent */
+	char sub_hash[17];            /* hex of SHA-256(sub), 8 bytes, or "" */
 	const char *ident[ID_COUNT];  /* rendered identity values, or NULL; */
 	size_t ident_len[ID_COUNT];   /* in ident_buf (one allocation) */
 	char *ident_buf;
@@ -259,6 +261,13 @@ fill_identity(struct verified *vf)
 	char *buf = render_buf;
 	ssize_t n[ID_COUNT];
 	size_t at[ID_COUNT], off = 0, cap = sizeof(render_buf);
+	const char *sub = claims_string(p, "sub");
+	uint8_t h[32];
+
+	/* Logs name the subject by a short hash, never by its value. */
+	if (sub != NULL && crypto_sha256(sub, strlen(sub), h) == 0)
+		for (int i = 0; i < 8; i++)
+			(void)snprintf(vf->sub_hash + 2 * i, 3, "%02x", h[i]);
 
 	for (int i = 0; i < ID_COUNT; i++) {
 		char *o = buf + off;
@@ -591,6 +600,25 @@ try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
 	return (0);
 }
 
+/* The token's kid, printable, for the decision's log line. */
+static void
+note_kid(struct verdict *v, const char *kid, size_t len)
+{
+	if (kid == NULL || util_printable(v->kid, sizeof(v->kid), kid,
+	    len) == 0)
+		v->kid[0] = '\0';
+}
+
+/* A cached token's issuer, kid and subject hash, for metrics and logs. */
+static void
+note_cached(struct verdict *v, const struct config *cfg,
+    const struct verified *vf)
+{
+	v->issuer = cfg->issuers[vf->issuer].name;
+	note_kid(v, vf->kid, vf->kid_len);
+	memcpy(v->sub_hash, vf->sub_hash, sizeof(v->sub_hash));
+}
+
 /*
  * Full verification of a token not in the cache.  ${si_sha256}, if not
  * NULL, is the SHA-256 of the token's first ${si_len} bytes (taken with the
@@ -638,7 +666,9 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 	bool matched = false;
 	enum reason first_r = REASON_ISSUER_UNKNOWN;
 	const char *first_detail = "issuer not accepted here";
+	size_t first_i = 0;
 
+	note_kid(v, j.kid, j.kid_len);
 	for (i = 0; i < cfg->nissuers; i++) {
 		if (!route_allows_issuer(rt, i) ||
 		    claims_issuer_match(iss_item->valuestring,
@@ -656,8 +686,15 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 		if (!matched) {
 			first_r = v->reason;
 			first_detail = v->detail;
+			first_i = i;
 		}
 		matched = true;
+	}
+	/* For metrics: the verification's issuer, algorithm and outcome. */
+	if (vf != NULL || matched) {
+		v->issuer = cfg->issuers[vf != NULL ? i : first_i].name;
+		v->verif_alg = (int)j.alg;
+		v->verif_outcome = vf != NULL ? REASON_OK : first_r;
 	}
 	jws_release(&j);
 	if (vf == NULL)
@@ -667,6 +704,7 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 		verdict_set(v, REASON_NOT_READY, "out of memory");
 		return (DECIDE_DONE);
 	}
+	memcpy(v->sub_hash, vf->sub_hash, sizeof(v->sub_hash));
 	*out = vf;
 	return (DECIDE_DONE);
 }
@@ -780,6 +818,7 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 
 			if (env->stats != NULL)
 				STAT_INC(env->stats, token_cache_hits);
+			note_cached(v, cfg, vf);
 			/* max_stale_s ends the use of old keys for cached
 			 * tokens too, not only for new ones. */
 			if (!vf->hmac && keys_stale(s, vf->issuer, env->now)) {

@@ -15,6 +15,11 @@ verdict_init(struct verdict *v)
 	v->status = 403;
 	v->route = NULL;
 	v->detail = NULL;
+	v->issuer = NULL;
+	v->verif_alg = -1;
+	v->verif_outcome = REASON_OK;
+	v->kid[0] = '\0';
+	v->sub_hash[0] = '\0';
 	v->www_authenticate[0] = '\0';
 	v->nvars = 0;
 	v->arena_used = 0;

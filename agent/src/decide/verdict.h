@@ -33,6 +33,12 @@ struct verdict {
 	int status;
 	const char *route;    /* matched route name (borrowed), or NULL */
 	const char *detail;   /* short constant text for logs, or NULL */
+	/* For metrics and logs (never sent to HAProxy): */
+	const char *issuer;   /* the token's issuer (config name), or NULL */
+	int verif_alg;        /* a verification happened (cache miss): its */
+	enum reason verif_outcome; /* alg and outcome; verif_alg -1: none */
+	char kid[65];         /* the token's kid, printable, or "" */
+	char sub_hash[17];    /* hex of SHA-256(sub), 8 bytes, or "" */
 	char www_authenticate[512];
 	size_t nvars;
 	struct verdict_var vars[VERDICT_MAX_VARS];

@@ -76,6 +76,7 @@ struct srcstat {
 	int64_t next_at;                /* 0: nothing planned */
 	uint64_t fetches, failures, not_modified, kid_refetches;
 	uint64_t rejected;              /* documents refused (bad content) */
+	size_t nkeys;                   /* keys of the set in use (JWKS) */
 };
 
 struct xfer;

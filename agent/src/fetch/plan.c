@@ -191,7 +191,10 @@ src_forget(struct fetcher *f, struct source *src)
 	keyset_unref(src->keys);
 	src->keys = NULL;
 	src->fetched_run = false;
-	STAT_LOCKED(f, src->st.good_at = 0);
+	STAT_LOCKED(f, {
+		src->st.good_at = 0;
+		src->st.nkeys = 0;
+	});
 	f->dirty = true;
 }
 

@@ -206,6 +206,7 @@ accept_jwks(struct fetcher *f, struct source *src, const char *body,
 	}
 	keyset_unref(src->keys);
 	src->keys = ks;
+	STAT_LOCKED(f, src->st.nkeys = ks->n);
 	f->dirty = true;
 	return (0);
 }

@@ -279,7 +279,7 @@ prom_label(struct abuf *b, const char *s)
 }
 
 enum metric { M_FETCHES, M_FAILURES, M_NOT_MODIFIED, M_REJECTED, M_KID, M_AGE,
-	M_UP, M_NEXT, M_COUNT };
+	M_UP, M_NEXT, M_LAST, M_KEYS, M_COUNT };
 
 void
 status_metrics(struct fetcher *f, struct abuf *b)
@@ -303,6 +303,11 @@ status_metrics(struct fetcher *f, struct abuf *b)
 		  "1 if the last fetch of the source succeeded." },
 		{ "spoa_iam_fetch_next_refresh_seconds", "gauge",
 		  "Seconds until the next planned fetch (-1: none planned)." },
+		{ "spoa_iam_fetch_last_success_timestamp_seconds", "gauge",
+		  "When the document in use was last fetched or revalidated, "
+		  "Unix time (0: none yet)." },
+		{ "spoa_iam_fetch_keys", "gauge",
+		  "Keys in the key set in use (key sets only)." },
 	};
 	int64_t now = now_s();
 
@@ -331,6 +336,12 @@ status_metrics(struct fetcher *f, struct abuf *b)
 			case M_NEXT:
 				v = st->next_at > 0 ? (st->next_at > now ?
 				    st->next_at - now : 0) : -1;
+				break;
+			case M_LAST: v = st->good_at; break;
+			case M_KEYS:
+				if (s->kind != SRC_JWKS)
+					continue;
+				v = (long long)st->nkeys;
 				break;
 			}
 			abuf_printf(b, "%s{source=", m[k].name);
@@ -364,6 +375,10 @@ status_metrics(struct fetcher *f, struct abuf *b)
 		    "%lld\n", is->name, (long long)(!is->has_keys ? -1 :
 		    is->remote ? now - is->keys_at : 0));
 	}
+	abuf_printf(b, "# HELP spoa_iam_fetch_max_stale_seconds fetch.max_stale_s: "
+	    "past this age a key set is no longer used (0: no limit).\n"
+	    "# TYPE spoa_iam_fetch_max_stale_seconds gauge\n"
+	    "spoa_iam_fetch_max_stale_seconds %u\n", (unsigned)f->max_stale_s);
 	abuf_printf(b, "# HELP spoa_iam_policy_loaded 1 once the policy_url "
 	    "document is applied (1 without policy_url).\n# TYPE "
 	    "spoa_iam_policy_loaded gauge\nspoa_iam_policy_loaded %d\n",

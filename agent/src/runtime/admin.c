@@ -9,17 +9,23 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include "spoe/spop.h"
+
 #include "abuf.h"
 #include "admin.h"
+#include "jwa.h"
 #include "config.h"
 #include "list.h"
 #include "log.h"
@@ -235,9 +241,313 @@ reply(struct aconn *c, int status, const char *ctype, const char *body,
 	aconn_send(c);
 }
 
-static const char *const metric_reason_help =
-    "# HELP spoa_iam_decisions_total Decisions by reason code.\n"
-    "# TYPE spoa_iam_decisions_total counter\n";
+/* One unlabelled family: HELP, TYPE and the value. */
+static void
+family(struct abuf *b, const char *name, const char *type, const char *help,
+    unsigned long long v)
+{
+	abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help,
+	    name, type, name, v);
+}
+
+/* The label value ${s} escaped for the exposition format. */
+static void
+label(struct abuf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			abuf_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			abuf_printf(b, "\\n");
+		else
+			abuf_printf(b, "%c", *s);
+	}
+}
+
+/*
+ * The rows of labelled counters are per block: the same route or issuer
+ * may sit in different rows of different blocks.  Collect the distinct
+ * names of every block's ${which} table (routes or issuers).
+ */
+struct names_seen {
+	const char *v[STATS_ROUTES * 8];
+	size_t n;
+};
+
+static void
+names_collect(const struct stats_set *s, bool routes, struct names_seen *out)
+{
+	out->n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct stats_names *nm = routes ? &s->v[i]->names_routes :
+		    &s->v[i]->names_issuers;
+		unsigned n = atomic_load_explicit(&nm->nused,
+		    memory_order_acquire);
+
+		for (unsigned r = 2; r < n; r++) {
+			size_t k = 0;
+
+			while (k < out->n && strcmp(out->v[k], nm->v[r]) != 0)
+				k++;
+			if (k == out->n && out->n < ARRAY_SIZE(out->v))
+				out->v[out->n++] = nm->v[r];
+		}
+	}
+}
+
+/* The row of ${name} in block ${st}'s table, or -1. */
+static int
+row_in(const struct stats_names *nm, const char *name)
+{
+	unsigned n = atomic_load_explicit(&nm->nused, memory_order_acquire);
+
+	if (strcmp(name, "-") == 0)
+		return (STATS_ROW_NONE);
+	if (strcmp(name, "(other)") == 0)
+		return (STATS_ROW_OTHER);
+	for (unsigned r = 2; r < n; r++)
+		if (strcmp(nm->v[r], name) == 0)
+			return ((int)r);
+	return (-1);
+}
+
+#define LOAD(p) atomic_load_explicit((p), memory_order_relaxed)
+
+static void
+render_decisions(const struct stats_set *s, struct abuf *b)
+{
+	struct names_seen seen;
+	const char *fixed[] = { "-", "(other)" };
+
+	names_collect(s, true, &seen);
+	abuf_printf(b, "# HELP spoa_iam_decisions_total Decisions by route "
+	    "(\"-\": none matched), result and reason code.\n"
+	    "# TYPE spoa_iam_decisions_total counter\n");
+	for (size_t k = 0; k < seen.n + 2; k++) {
+		const char *name = k < 2 ? fixed[k] : seen.v[k - 2];
+
+		for (int r = 0; r < REASON_COUNT; r++) {
+			uint64_t sum = 0;
+
+			for (size_t i = 0; i < s->n; i++) {
+				int row = row_in(&s->v[i]->names_routes, name);
+
+				if (row >= 0)
+					sum += LOAD(&s->v[i]->route_decisions[row][r]);
+			}
+			if (sum == 0 && !(k == 0 && r == 0))
+				continue;
+			abuf_printf(b, "spoa_iam_decisions_total{route=\"");
+			label(b, name);
+			abuf_printf(b, "\",result=\"%s\",reason=\"%s\"} %llu\n",
+			    r == REASON_OK ? "allow" : "deny",
+			    reason_name((enum reason)r), (unsigned long long)sum);
+		}
+	}
+}
+
+static void
+render_verifications(const struct stats_set *s, struct abuf *b)
+{
+	struct names_seen seen;
+
+	names_collect(s, false, &seen);
+	abuf_printf(b, "# HELP spoa_iam_verifications_total Tokens verified "
+	    "(verified-token cache misses that reached an issuer) by issuer, "
+	    "algorithm and outcome (ok, or the reason code).\n"
+	    "# TYPE spoa_iam_verifications_total counter\n");
+	for (size_t k = 0; k < seen.n; k++) {
+		for (int a = 0; a < STATS_ALGS && a < JWS_ALG_COUNT; a++) {
+			for (int r = 0; r < REASON_COUNT; r++) {
+				uint64_t sum = 0;
+
+				for (size_t i = 0; i < s->n; i++) {
+					int row = row_in(&s->v[i]->names_issuers,
+					    seen.v[k]);
+
+					if (row >= 0)
+						sum += LOAD(&s->v[i]->
+						    verifications[row][a][r]);
+				}
+				if (sum == 0)
+					continue;
+				abuf_printf(b, "spoa_iam_verifications_total"
+				    "{issuer=\"");
+				label(b, seen.v[k]);
+				abuf_printf(b, "\",alg=\"%s\",outcome=\"%s\"} "
+				    "%llu\n", jwa_name((enum jws_alg)a),
+				    reason_name((enum reason)r),
+				    (unsigned long long)sum);
+			}
+		}
+	}
+}
+
+static void
+render_histogram(const struct stats_set *s, struct abuf *b, size_t off,
+    const char *name, const char *help)
+{
+	static const double bounds[] = STATS_BUCKET_BOUNDS;
+	uint64_t cum = 0, sum_ns = 0;
+
+	abuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int k = 0; k < STATS_BUCKETS; k++) {
+		for (size_t i = 0; i < s->n; i++) {
+			const struct stats_histogram *h = (const void *)
+			    ((const char *)s->v[i] + off);
+
+			cum += LOAD(&h->bucket[k]);
+		}
+		if (k < STATS_BUCKETS - 1)
+			abuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+			    bounds[k], (unsigned long long)cum);
+		else
+			abuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+			    (unsigned long long)cum);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		sum_ns += LOAD(&((const struct stats_histogram *)(const void *)
+		    ((const char *)s->v[i] + off))->sum_ns);
+	abuf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name,
+	    (double)sum_ns / 1e9, name, (unsigned long long)cum);
+}
+
+static void
+render_spop(const struct stats_set *s, struct abuf *b)
+{
+	static const char *const st_name[STATS_PROTO_STATUS] = {
+		"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11",
+		"12", "13", "14", "other",
+	};
+#define SUM(f) ((unsigned long long)stats_sum_at(s, \
+	offsetof(struct agent_stats, f)))
+
+	abuf_printf(b, "# HELP spoa_iam_frames_received_total SPOP frames "
+	    "received by type.\n# TYPE spoa_iam_frames_received_total counter\n"
+	    "spoa_iam_frames_received_total{type=\"haproxy_hello\"} %llu\n"
+	    "spoa_iam_frames_received_total{type=\"notify\"} %llu\n"
+	    "spoa_iam_frames_received_total{type=\"haproxy_disconnect\"} %llu\n"
+	    "# HELP spoa_iam_frames_sent_total SPOP frames sent by type.\n"
+	    "# TYPE spoa_iam_frames_sent_total counter\n"
+	    "spoa_iam_frames_sent_total{type=\"agent_hello\"} %llu\n"
+	    "spoa_iam_frames_sent_total{type=\"ack\"} %llu\n"
+	    "spoa_iam_frames_sent_total{type=\"agent_disconnect\"} %llu\n",
+	    SUM(hellos_received), SUM(notify_total), SUM(haproxy_disconnects),
+	    SUM(hello_total), SUM(ack_total), SUM(agent_disconnects));
+	abuf_printf(b, "# HELP spoa_iam_protocol_errors_total Connections the "
+	    "agent closed with an error DISCONNECT, by SPOP status code (the "
+	    "10 s HELLO timeout included).\n"
+	    "# TYPE spoa_iam_protocol_errors_total counter\n");
+	for (int i = 0; i < STATS_PROTO_STATUS; i++) {
+		unsigned long long v = (unsigned long long)stats_sum_at(s,
+		    offsetof(struct agent_stats, protocol_errors_by_status) +
+		    (size_t)i * sizeof(atomic_uint_fast64_t));
+
+		if (v > 0 || i == SPOP_ERR_INVALID)
+			abuf_printf(b, "spoa_iam_protocol_errors_total"
+			    "{status=\"%s\"} %llu\n", st_name[i], v);
+	}
+	abuf_printf(b, "# HELP spoa_iam_reloads_total SIGHUP reloads by result "
+	    "(failed: the running config was kept).\n"
+	    "# TYPE spoa_iam_reloads_total counter\n"
+	    "spoa_iam_reloads_total{result=\"ok\"} %llu\n"
+	    "spoa_iam_reloads_total{result=\"failed\"} %llu\n",
+	    SUM(reloads_ok), SUM(reloads_failed));
+#undef SUM
+}
+
+/* When the process started (wall clock): /proc/stat's boot time is not
+ * visible under systemd's ProcSubset=pid, so it is read once, early. */
+static double started_at;
+
+__attribute__((constructor)) static void
+note_start(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+		started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* process_* metrics, as Prometheus client libraries export them. */
+static void
+render_process(struct abuf *b)
+{
+	char buf[1024], *p;
+	unsigned long long ut = 0, st = 0, vsize = 0, rss = 0;
+	unsigned long long nfd = 0;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/stat", "r")) != NULL) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[n] = '\0';
+		fclose(f);
+		/* Fields after the command (which may hold spaces and ')'):
+		 * 14 utime, 15 stime, 23 vsize, 24 rss. */
+		if ((p = strrchr(buf, ')')) != NULL) {
+			unsigned long long v[24];
+			int k = 0;
+
+			p++;
+			while (k < 24 && *p != '\0') {
+				char *end;
+
+				while (*p == ' ')
+					p++;
+				v[k] = strtoull(p, &end, 10);
+				if (end == p)
+					v[k] = 0;
+				p = end;
+				while (*p != '\0' && *p != ' ')
+					p++;
+				k++;
+			}
+			if (k >= 22) {
+				ut = v[11];
+				st = v[12];
+				vsize = v[20];
+				rss = v[21];
+			}
+		}
+	}
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				nfd++;
+		closedir(d);
+		if (nfd > 0)
+			nfd--;                  /* the directory's own */
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		rl.rlim_cur = 0;
+	if (tck <= 0)
+		tck = 100;
+	abuf_printf(b, "# HELP process_cpu_seconds_total User and system CPU "
+	    "time spent, seconds.\n# TYPE process_cpu_seconds_total counter\n"
+	    "process_cpu_seconds_total %.2f\n"
+	    "# HELP process_start_time_seconds Start time of the process since "
+	    "the Unix epoch, seconds.\n# TYPE process_start_time_seconds gauge\n"
+	    "process_start_time_seconds %.2f\n"
+	    "# HELP process_resident_memory_bytes Resident memory size, bytes.\n"
+	    "# TYPE process_resident_memory_bytes gauge\n"
+	    "process_resident_memory_bytes %llu\n"
+	    "# HELP process_virtual_memory_bytes Virtual memory size, bytes.\n"
+	    "# TYPE process_virtual_memory_bytes gauge\n"
+	    "process_virtual_memory_bytes %llu\n"
+	    "# HELP process_open_fds Open file descriptors.\n"
+	    "# TYPE process_open_fds gauge\nprocess_open_fds %llu\n"
+	    "# HELP process_max_fds File descriptors the process may open (the "
+	    "soft limit, raised to the hard one at start).\n"
+	    "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+	    (double)(ut + st) / (double)tck, started_at, rss *
+	    (unsigned long long)(page > 0 ? page : 4096), vsize, nfd,
+	    (unsigned long long)rl.rlim_cur);
+}
 
 void
 admin_render_metrics(const struct stats_set *s,
@@ -247,59 +557,70 @@ admin_render_metrics(const struct stats_set *s,
 		const char *name, *type, *help;
 		size_t off;
 	} counters[] = {
-#define C(n, t, h) { "spoa_iam_" #n, t, h, offsetof(struct agent_stats, n) }
-		C(conns_accepted, "counter", "SPOP connections accepted."),
-		C(conns_active, "gauge", "SPOP connections open."),
-		C(hello_total, "counter", "HELLO handshakes completed (AGENT-HELLO sent; health checks included, refused HELLOs not)."),
-		C(healthchecks, "counter", "HAProxy health-check HELLOs."),
-		C(notify_total, "counter", "NOTIFY frames received."),
-		C(ack_total, "counter", "ACK frames sent."),
-		C(protocol_errors, "counter", "Connections closed with an error DISCONNECT."),
-		C(haproxy_disconnects, "counter", "HAPROXY-DISCONNECT frames received."),
-		C(parked_total, "counter", "Requests parked for a key refetch."),
-		C(parked_timeouts, "counter", "Parked requests decided at their deadline."),
-		C(parked_refetch_asks, "counter", "Unknown-kid refetches asked of the fetcher by workers (one per kid a worker starts waiting on)."),
-		C(token_cache_hits, "counter", "Verified-token cache hits."),
-		C(token_cache_misses, "counter", "Verified-token cache misses."),
-		C(token_cache_sweeps, "counter", "Snapshots whose changed key sets made a worker sweep its verified-token cache."),
-		C(cert_cache_hits, "counter", "Client-certificate cache hits."),
-		C(cert_cache_misses, "counter", "Client-certificate cache misses."),
-		C(reloads_ok, "counter", "Successful SIGHUP reloads."),
-		C(reloads_failed, "counter", "Rejected SIGHUP reloads (old config kept)."),
-		C(conns_shed, "counter", "SPOP connections closed to make room for a new one (max_connections reached; the longest idle goes)."),
-		C(conns_refused, "counter", "New SPOP connections closed at once: max_connections reached and none idle."),
-		C(idle_timeouts, "counter", "SPOP connections closed after idle_timeout_ms without a frame."),
-		C(frame_timeouts, "counter", "SPOP connections closed because a frame did not complete within frame_timeout_ms."),
-		C(frame_budget_closes, "counter", "SPOP connections closed to keep partial frames within partial_frames_max_bytes."),
-		C(partial_frame_bytes, "gauge", "Bytes of SPOP input buffers (frames being received)."),
-		C(fd_limit, "gauge", "The process's file-descriptor limit (RLIMIT_NOFILE soft limit, raised to the hard limit at start)."),
-		C(max_connections, "gauge", "SPOP connections kept open at most (max_connections)."),
+#define C(n, f, t, h) { "spoa_iam_" n, t, h, offsetof(struct agent_stats, f) }
+		C("connections_accepted_total", conns_accepted, "counter", "SPOP connections accepted."),
+		C("connections_active", conns_active, "gauge", "SPOP connections open."),
+		C("connections_shed_total", conns_shed, "counter", "SPOP connections closed to make room for a new one (max_connections reached; the longest idle goes)."),
+		C("connections_refused_total", conns_refused, "counter", "New SPOP connections closed at once: max_connections reached and none idle."),
+		C("idle_timeouts_total", idle_timeouts, "counter", "SPOP connections closed after idle_timeout_ms without a frame."),
+		C("frame_timeouts_total", frame_timeouts, "counter", "SPOP connections closed because a frame did not complete within frame_timeout_ms."),
+		C("frame_budget_closes_total", frame_budget_closes, "counter", "SPOP connections closed to keep partial frames within partial_frames_max_bytes."),
+		C("partial_frame_bytes", partial_frame_bytes, "gauge", "Bytes of SPOP input buffers (frames being received)."),
+		C("max_connections", max_connections, "gauge", "SPOP connections kept open at most (max_connections)."),
+		C("hello_total", hello_total, "counter", "HELLO handshakes completed (AGENT-HELLO sent; health checks included, refused HELLOs not)."),
+		C("healthchecks_total", healthchecks, "counter", "HAProxy health-check HELLOs."),
+		C("notify_total", notify_total, "counter", "NOTIFY frames received."),
+		C("ack_total", ack_total, "counter", "ACK frames sent."),
+		C("haproxy_disconnects_total", haproxy_disconnects, "counter", "HAPROXY-DISCONNECT frames received."),
+		C("parked_total", parked_total, "counter", "Requests parked for a key refetch."),
+		C("parked_timeouts_total", parked_timeouts, "counter", "Parked requests decided at their deadline (park_timeout_ms)."),
+		C("parked_requests", parked_now, "gauge", "Requests parked now."),
+		C("kid_asks_total", parked_refetch_asks, "counter", "Unknown kids a worker asked the fetcher about (one per kid and worker, not per request; see spoa_iam_fetch_kid_refetches_total for the fetches they caused)."),
+		C("token_cache_hits_total", token_cache_hits, "counter", "Verified-token cache hits."),
+		C("token_cache_misses_total", token_cache_misses, "counter", "Verified-token cache misses."),
+		C("token_cache_evictions_total", token_cache_evictions, "counter", "Verified tokens dropped to make room."),
+		C("token_cache_entries", token_cache_entries, "gauge", "Verified tokens cached (all workers)."),
+		C("token_cache_sweeps_total", token_cache_sweeps, "counter", "Snapshots whose changed key sets made a worker sweep its verified-token cache."),
+		C("cert_cache_hits_total", cert_cache_hits, "counter", "Client-certificate cache hits."),
+		C("cert_cache_misses_total", cert_cache_misses, "counter", "Client-certificate cache misses."),
+		C("cert_cache_evictions_total", cert_cache_evictions, "counter", "Analysed certificates dropped to make room."),
+		C("cert_cache_entries", cert_cache_entries, "gauge", "Analysed certificates cached (all workers)."),
 #undef C
 	};
 
+	if (prov != NULL && prov->build_info != NULL)
+		abuf_printf(b, "# HELP spoa_iam_build_info The agent's version "
+		    "and the libraries it runs with.\n"
+		    "# TYPE spoa_iam_build_info gauge\nspoa_iam_build_info{%s} 1\n",
+		    prov->build_info);
+	if (prov != NULL && prov->ready != NULL) {
+		struct abuf scratch = { 0 };
+		bool ok = prov->ready(prov->arg, &scratch);
+
+		abuf_free(&scratch);
+		family(b, "spoa_iam_ready", "gauge", "1 when /readyz answers 200: "
+		    "every issuer has usable keys and the policy is loaded.", ok);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
-		abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
-		    counters[i].name, counters[i].help, counters[i].name,
-		    counters[i].type, counters[i].name, (unsigned long long)
-		    stats_sum_at(s, counters[i].off));
-	abuf_printf(b, "%s", metric_reason_help);
-	for (int r = 0; r < REASON_COUNT; r++)
-		abuf_printf(b, "spoa_iam_decisions_total{reason=\"%s\",status=\"%d\"} %llu\n",
-		    reason_name((enum reason)r), reason_status((enum reason)r),
-		    (unsigned long long)stats_sum_at(s,
-		    offsetof(struct agent_stats, decisions) +
-		    (size_t)r * sizeof(atomic_uint_fast64_t)));
-	abuf_printf(b, "# HELP spoa_iam_log_dropped_total Log lines dropped: the "
-	    "log ring was full (stderr slower than the lines).\n"
-	    "# TYPE spoa_iam_log_dropped_total counter\n"
-	    "spoa_iam_log_dropped_total %llu\n"
-	    "# HELP spoa_iam_log_suppressed_total Log lines not written by the "
-	    "per-reason rate limit of deny lines (each burst ends with one "
-	    "\"suppressed N\" line).\n"
-	    "# TYPE spoa_iam_log_suppressed_total counter\n"
-	    "spoa_iam_log_suppressed_total %llu\n",
-	    (unsigned long long)log_dropped(),
+		family(b, counters[i].name, counters[i].type, counters[i].help,
+		    (unsigned long long)stats_sum_at(s, counters[i].off));
+	render_decisions(s, b);
+	render_histogram(s, b, offsetof(struct agent_stats, decision_duration),
+	    "spoa_iam_decision_duration_seconds", "Time from a NOTIFY to its "
+	    "ACK in the agent, parked requests included.");
+	render_histogram(s, b, offsetof(struct agent_stats, parked_duration),
+	    "spoa_iam_parked_duration_seconds", "Time parked requests waited "
+	    "for a key refetch (from the NOTIFY to the ACK).");
+	render_verifications(s, b);
+	render_spop(s, b);
+	family(b, "spoa_iam_log_dropped_total", "counter", "Log lines dropped: "
+	    "the log ring was full (stderr slower than the lines).",
+	    (unsigned long long)log_dropped());
+	family(b, "spoa_iam_log_suppressed_total", "counter", "Log lines not "
+	    "written by the per-reason rate limit of deny lines (each burst "
+	    "ends with one \"suppressed N\" line).",
 	    (unsigned long long)log_suppressed());
+	render_process(b);
 	if (prov != NULL && prov->metrics != NULL)
 		prov->metrics(prov->arg, b);
 }

@@ -33,6 +33,9 @@ struct admin_providers {
 	bool (*ready)(void *arg, struct abuf *body);
 	void (*metrics)(void *arg, struct abuf *body);
 	void *arg;
+	/* The labels of spoa_iam_build_info ("version=\"..\",openssl=..."),
+	 * or NULL. */
+	const char *build_info;
 };
 
 /*

@@ -322,8 +322,15 @@ closing(struct conn *c)
 {
 	struct ev_loop *loop = c->set->loop;
 
-	if (c->proto.status != SPOP_ERR_NONE)
+	if (c->proto.status != SPOP_ERR_NONE) {
+		unsigned st = (unsigned)c->proto.status;
+
 		STAT_INC(c->set->stats, protocol_errors);
+		STAT_INC(c->set->stats, protocol_errors_by_status[
+		    st < STATS_PROTO_STATUS ? st : STATS_PROTO_STATUS - 1]);
+	}
+	if (c->proto.disconnect_sent)
+		STAT_INC(c->set->stats, agent_disconnects);
 	if (c->proto.peer_disconnected)
 		STAT_INC(c->set->stats, haproxy_disconnects);
 	reading(c, false);
@@ -466,6 +473,8 @@ conn_process(struct conn *c)
 			}
 		}
 		if (before == PROTO_WAIT_HELLO && c->proto.state != PROTO_WAIT_HELLO) {
+			if (c->proto.hello_seen)
+				STAT_INC(set->stats, hellos_received);
 			/* Refused HELLOs leave WAIT_HELLO too: count only
 			 * the ones answered with AGENT-HELLO. */
 			if (c->proto.hello_sent)

@@ -51,6 +51,10 @@ struct handler {
 	size_t nparked;
 	double park_timeout;          /* seconds; 0: never park */
 	bool draining;
+	/* Metrics rows of the routes and issuers met under the current
+	 * snapshot, by the address of their names (emptied at each new
+	 * snapshot: a freed name's address may come back for another). */
+	struct { const char *name; unsigned row; } rows[32];
 	struct verdict scratch;       /* too big for the stack of a loop */
 };
 
@@ -63,6 +67,7 @@ struct req {
 	uint64_t sid, fid;
 	size_t issuer;
 	int64_t parked_ms;            /* util_mono_ms() when it parked */
+	uint64_t t0_ns;               /* util_mono_ns() when it came */
 	const char *kid;              /* the unknown kid, in data[] after facts */
 	size_t kid_len;
 	ev_timer timer;
@@ -130,10 +135,68 @@ now_s(void)
 	return ((int64_t)time(NULL));
 }
 
+/* The metrics row of label ${name} (a route or issuer name of the current
+ * config, compared by address first: a request costs no string compare). */
+static unsigned
+row_of(struct handler *h, struct stats_names *names, unsigned max,
+    const char *name)
+{
+	size_t slot = ((uintptr_t)name >> 3) % ARRAY_SIZE(h->rows);
+
+	if (name == NULL)
+		return (STATS_ROW_NONE);
+	if (h->rows[slot].name != name) {
+		h->rows[slot].name = name;
+		h->rows[slot].row = stats_row(names, max, name);
+	}
+	return (h->rows[slot].row);
+}
+
+/* The caches' sizes and evictions, as the metrics show them. */
+static void
+cache_gauges(struct handler *h)
+{
+	struct agent_stats *st = h->stats;
+
+	if (h->tokcache != NULL) {
+		STAT_SET(st, token_cache_entries, tokcache_count(h->tokcache));
+		STAT_SET(st, token_cache_evictions,
+		    tokcache_evictions(h->tokcache));
+	}
+	if (h->certcache != NULL) {
+		struct certcache_stats cs;
+
+		certcache_stats(h->certcache, &cs);
+		STAT_SET(st, cert_cache_entries, cs.entries);
+		STAT_SET(st, cert_cache_evictions, cs.evictions);
+	}
+}
+
+/* Count decided ${v} (received at ${t0_ns}) under its route, its
+ * verification under its issuer, and its time. */
+static void
+account(struct handler *h, const struct verdict *v, uint64_t t0_ns)
+{
+	struct agent_stats *st = h->stats;
+	unsigned row = row_of(h, &st->names_routes, STATS_ROUTES, v->route);
+
+	STAT_INC(st, route_decisions[row][v->reason]);
+	if (v->verif_alg >= 0 && v->verif_alg < STATS_ALGS &&
+	    v->issuer != NULL) {
+		unsigned irow = row_of(h, &st->names_issuers, STATS_ISSUERS,
+		    v->issuer);
+
+		STAT_INC(st, verifications[irow][v->verif_alg][v->verif_outcome]);
+	}
+	stats_observe(&st->decision_duration, util_mono_ns() - t0_ns);
+	cache_gauges(h);
+}
+
 /* Account for and encode a decided verdict into ${out}. */
 static enum spop_err
 answer(struct handler *h, const struct facts *f, struct verdict *v,
-    uint64_t sid, uint64_t fid, struct spop_writer *out, uint32_t mfs)
+    uint64_t t0_ns, uint64_t sid, uint64_t fid, struct spop_writer *out,
+    uint32_t mfs)
 {
 	ssize_t n = answer_encode(v, sid, fid, out, mfs);
 
@@ -145,7 +208,7 @@ answer(struct handler *h, const struct facts *f, struct verdict *v,
 		verdict_drop_vars(v);
 		n = answer_encode(v, sid, fid, out, mfs);
 	}
-	STAT_INC(h->stats, decisions[v->reason]);
+	account(h, v, t0_ns);
 	log_verdict(f, v);
 	if (n < 0) {
 		log_error("cannot encode the ACK for stream %llu frame %llu",
@@ -162,6 +225,7 @@ req_free(struct req *r)
 	ev_timer_stop(r->h->loop, &r->timer);
 	list_del(&r->wlink);
 	r->h->nparked--;
+	STAT_SET(r->h->stats, parked_now, r->h->nparked);
 	free(r);
 }
 
@@ -227,9 +291,11 @@ redecide(struct req *r, bool final, bool timed_out)
 	}
 	if (timed_out)
 		STAT_INC(h->stats, parked_timeouts);
+	stats_observe(&h->stats->parked_duration,
+	    util_mono_ns() - r->t0_ns);
 	conn_untrack(c, &r->clink);
 	if (conn_writer(c, &out) == 0 &&
-	    answer(h, &r->facts, &h->scratch, r->sid, r->fid, &out,
+	    answer(h, &r->facts, &h->scratch, r->t0_ns, r->sid, r->fid, &out,
 	    conn_max_frame(c)) == SPOP_ERR_NONE) {
 		conn_commit(c, &out);
 	} else {
@@ -293,11 +359,13 @@ handler_set_snapshot(struct handler *h, struct snapshot *snap)
 	struct snapshot *old = h->snap;
 
 	h->snap = snap;
+	memset(h->rows, 0, sizeof(h->rows));    /* names may be freed */
 	/* Verified tokens whose key set changed (or whose config was
 	 * replaced) die now, not at their exp; a publication that changed
 	 * no key set (a 304 revalidation) sweeps nothing. */
 	if (jwt_cache_sweep(h->tokcache, old, snap))
 		STAT_INC(h->stats, token_cache_sweeps);
+	cache_gauges(h);
 	/* Parked requests: decided now if the new snapshot has their key or
 	 * ends a fetch that started after they parked; the others keep
 	 * waiting (for the next fetch, or their deadline). */
@@ -318,8 +386,8 @@ handler_parked(const struct handler *h)
 }
 
 static int
-park(struct handler *h, struct conn *c, const struct facts *f, uint64_t sid,
-    uint64_t fid, const struct decide_env *env)
+park(struct handler *h, struct conn *c, const struct facts *f, uint64_t t0_ns,
+    uint64_t sid, uint64_t fid, const struct decide_env *env)
 {
 	size_t need = facts_copy_size(f);
 	struct req *r;
@@ -343,10 +411,12 @@ park(struct handler *h, struct conn *c, const struct facts *f, uint64_t sid,
 	r->fid = fid;
 	r->issuer = env->park_issuer;
 	r->parked_ms = util_mono_ms();
+	r->t0_ns = t0_ns;
 	ask_refetch(h, env);            /* before ${r} joins h->parked */
 	conn_track(c, &r->clink);
 	list_add_tail(&h->parked, &r->wlink);
 	h->nparked++;
+	STAT_SET(h->stats, parked_now, h->nparked);
 	ev_timer_init(&r->timer, on_park_timeout, h->park_timeout, 0.);
 	ev_timer_start(h->loop, &r->timer);
 	STAT_INC(h->stats, parked_total);
@@ -361,6 +431,7 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 	struct spop_message m;
 	struct facts f;
 	bool found = false;
+	uint64_t t0 = util_mono_ns();
 	int r;
 
 	STAT_INC(h->stats, notify_total);
@@ -380,7 +451,7 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 		verdict_set(&h->scratch, REASON_NO_ROUTE,
 		    "no check-request message");
 		memset(&f, 0, sizeof(f));
-		return (answer(h, &f, &h->scratch, sid, fid, out,
+		return (answer(h, &f, &h->scratch, t0, sid, fid, out,
 		    conn_max_frame(c)));
 	}
 	if (facts_from_args(&m.args, &f) != 0)
@@ -392,13 +463,14 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 		.may_park = h->park_timeout > 0 && !h->draining,
 	};
 	if (decide(&f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
-		if (park(h, c, &f, sid, fid, &env) == 0)
+		if (park(h, c, &f, t0, sid, fid, &env) == 0)
 			return (SPOP_ERR_NONE);
 		/* Could not park: decide now without waiting. */
 		env.may_park = false;
 		(void)decide(&f, h->snap, &env, &h->scratch);
 	}
-	return (answer(h, &f, &h->scratch, sid, fid, out, conn_max_frame(c)));
+	return (answer(h, &f, &h->scratch, t0, sid, fid, out,
+	    conn_max_frame(c)));
 }
 
 struct handler *

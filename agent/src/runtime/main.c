@@ -20,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <ev.h>
+#include <openssl/crypto.h>
 
 #include "admin.h"
 #include "abuf.h"
@@ -183,6 +186,21 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	for (size_t i = 0; i < a->nworkers; i++)
 		worker_drain(a->workers[i]);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* The labels of spoa_iam_build_info: our version and the libraries' as
+ * they run (not as we were built against). */
+static const char *
+build_info(void)
+{
+	static char buf[256];
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	(void)snprintf(buf, sizeof(buf), "version=\"%s\",openssl=\"%s\","
+	    "libcurl=\"%s\",libev=\"%d.%d\",cjson=\"%s\"", SPOA_VERSION,
+	    OpenSSL_version(OPENSSL_VERSION_STRING), cv ? cv->version : "?",
+	    ev_version_major(), ev_version_minor(), cJSON_Version());
+	return (buf);
 }
 
 /* The fetcher's news reaches each worker through its inbox. */
@@ -353,7 +371,6 @@ run(const char *path)
 	 * below goes through "out", which writes what is left. */
 	(void)log_writer_start();
 	fd_limit = raise_fd_limit();
-	STAT_SET(&a.stats, fd_limit, fd_limit);
 	a.blocks = calloc(2 + a.cfg->workers, sizeof(*a.blocks));
 	if (a.blocks == NULL)
 		goto out;
@@ -369,7 +386,7 @@ run(const char *path)
 	if (a.cfg->admin_listen != NULL) {
 		struct admin_providers prov = {
 			.ready = fetch_ready, .metrics = fetch_metrics,
-			.arg = a.fetcher,
+			.arg = a.fetcher, .build_info = build_info(),
 		};
 		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats_set,
 		    &prov);

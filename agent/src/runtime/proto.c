@@ -52,8 +52,10 @@ proto_disconnect(struct proto *p, enum spop_err status, const char *message,
 	p->status = status;
 	n = spop_disconnect_encode(dst, room, SPOP_FRM_T_AGENT_DISCON, status,
 	    message ? message : spop_err_message(status));
-	if (n > 0)
+	if (n > 0) {
 		out->len += (size_t)n;
+		p->disconnect_sent = true;
+	}
 }
 
 /* A protocol error: log it once and say goodbye with ${status}. */
@@ -74,6 +76,7 @@ on_hello(struct proto *p, const struct spop_frame *f, struct spop_writer *out)
 	bool pipelining;
 	ssize_t n;
 
+	p->hello_seen = true;
 	if (f->stream_id != 0 || f->frame_id != 0) {
 		fail(p, SPOP_ERR_INVALID, "HELLO with non-zero stream or frame id", out);
 		return;

@@ -37,10 +37,12 @@ struct proto {
 	enum proto_state state;
 	uint32_t our_max;          /* our max-frame-size cap */
 	uint32_t max_frame_size;   /* negotiated; our_max before HELLO */
+	bool hello_seen;           /* a HAPROXY-HELLO frame came */
 	bool hello_sent;           /* handshake done: AGENT-HELLO queued */
 	bool pipelining;
 	bool healthcheck;
 	enum spop_err status;      /* what our final DISCONNECT said (if any) */
+	bool disconnect_sent;      /* an AGENT-DISCONNECT was queued */
 	uint64_t peer_status;      /* HAPROXY-DISCONNECT status, if one came */
 	bool peer_disconnected;
 	proto_notify_fn *on_notify;

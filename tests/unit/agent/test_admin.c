@@ -17,6 +17,8 @@
 
 #include "admin.h"
 #include "abuf.h"
+#include "jwa.h"
+#include "spoe/spop-t.h"
 #include "config.h"
 #include "stats.h"
 #include "testsupport.h"
@@ -158,19 +160,66 @@ test_metrics(void **state)
 	assert_int_equal(sizeof(s[0]) % STATS_CACHE_LINE, 0);
 	STAT_ADD(&s[0], notify_total, 40);
 	STAT_ADD(&s[2], notify_total, 2);
-	STAT_ADD(&s[1], decisions[REASON_TOKEN_EXPIRED], 7);
+	/* One route counted by two blocks in different rows, another by one;
+	 * a decision without route. */
+	{
+		unsigned r0 = stats_row(&s[0].names_routes, STATS_ROUTES, "orders");
+		unsigned r1a = stats_row(&s[1].names_routes, STATS_ROUTES, "health");
+		unsigned r1b = stats_row(&s[1].names_routes, STATS_ROUTES, "orders");
+
+		assert_int_not_equal(r0, r1b);
+		STAT_ADD(&s[0], route_decisions[r0][REASON_TOKEN_EXPIRED], 5);
+		STAT_ADD(&s[1], route_decisions[r1b][REASON_TOKEN_EXPIRED], 2);
+		STAT_ADD(&s[1], route_decisions[r1a][REASON_OK], 3);
+		STAT_INC(&s[2], route_decisions[STATS_ROW_NONE][REASON_NO_ROUTE]);
+		assert_int_equal(stats_row(&s[1].names_routes, STATS_ROUTES,
+		    "health"), r1a);
+	}
+	{
+		unsigned ir = stats_row(&s[2].names_issuers, STATS_ISSUERS, "entra");
+
+		STAT_ADD(&s[2], verifications[ir][JWS_ALG_RS256][REASON_OK], 4);
+		STAT_INC(&s[2],
+		    verifications[ir][JWS_ALG_RS256][REASON_SIGNATURE_INVALID]);
+	}
+	stats_observe(&s[0].decision_duration, 800);           /* 0.8 µs */
+	stats_observe(&s[1].decision_duration, 3000);          /* 3 µs */
+	stats_observe(&s[1].decision_duration, 2000000000);    /* 2 s */
 	STAT_INC(&s[0], conns_active);
 	STAT_INC(&s[1], conns_active);
 	STAT_INC(&s[1], conns_active);
 	STAT_DEC(&s[1], conns_active);
+	STAT_INC(&s[0], protocol_errors_by_status[SPOP_ERR_TOUT]);
 	admin_render_metrics(&set, NULL, &b);
 	assert_false(b.oom);
 	assert_non_null(strstr(b.p, "\nspoa_iam_notify_total 42\n"));
-	assert_non_null(strstr(b.p,
-	    "spoa_iam_decisions_total{reason=\"token_expired\",status=\"401\"} 7\n"));
-	assert_non_null(strstr(b.p, "# TYPE spoa_iam_conns_active gauge\n"));
-	assert_non_null(strstr(b.p, "\nspoa_iam_conns_active 2\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decisions_total{route=\"orders\","
+	    "result=\"deny\",reason=\"token_expired\"} 7\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decisions_total{route=\"health\","
+	    "result=\"allow\",reason=\"ok\"} 3\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decisions_total{route=\"-\","
+	    "result=\"deny\",reason=\"no_route\"} 1\n"));
+	assert_null(strstr(b.p, "route=\"orders\",result=\"allow\""));
+	assert_non_null(strstr(b.p, "spoa_iam_verifications_total{issuer=\"entra\","
+	    "alg=\"RS256\",outcome=\"ok\"} 4\n"));
+	assert_non_null(strstr(b.p, "outcome=\"signature_invalid\"} 1\n"));
+	/* Cumulative buckets, +Inf is the count, the sum in seconds. */
+	assert_non_null(strstr(b.p, "spoa_iam_decision_duration_seconds_bucket"
+	    "{le=\"1e-06\"} 1\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decision_duration_seconds_bucket"
+	    "{le=\"5e-06\"} 2\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decision_duration_seconds_bucket"
+	    "{le=\"1\"} 2\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decision_duration_seconds_bucket"
+	    "{le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decision_duration_seconds_count 3\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_decision_duration_seconds_sum 2.0000038"));
+	assert_non_null(strstr(b.p, "# TYPE spoa_iam_connections_active gauge\n"));
+	assert_non_null(strstr(b.p, "\nspoa_iam_connections_active 2\n"));
+	assert_non_null(strstr(b.p, "spoa_iam_protocol_errors_total{status=\"2\"} 1\n"));
 	assert_non_null(strstr(b.p, "\nspoa_iam_log_dropped_total 0\n"));
+	assert_non_null(strstr(b.p, "\nprocess_open_fds "));
+	assert_non_null(strstr(b.p, "\nprocess_start_time_seconds 1"));
 	free(b.p);
 }
 
@@ -219,7 +268,7 @@ live_start(struct live *l, double idle_s, double send_max_s)
 {
 	char host[] = "127.0.0.1", text[] = "127.0.0.1:0";
 	struct listen_addr addr = { LISTEN_TCP, host, 0, NULL, text };
-	struct admin_providers prov = { NULL, big_metrics, NULL };
+	struct admin_providers prov = { NULL, big_metrics, NULL, NULL };
 
 	memset(l, 0, sizeof(*l));
 	assert_non_null(l->loop = ev_loop_new(EVFLAG_AUTO));
