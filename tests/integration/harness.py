@@ -812,6 +812,23 @@ def acks(conn, n):
     return got
 
 
+def agent_metrics(agent):
+    """The agent's /metrics as {name: value}, each name summed over its
+    label sets (spoa_iam_protocol_errors_total of every status, ...)."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics",
+                                timeout=5 * SLOW) as r:
+        text = r.read().decode()
+    out = {}
+    for name, value in re.findall(r"^(spoa_iam_[a-z0-9_]+)(?:\{[^}]*\})? (\S+)$",
+                                  text, re.M):
+        try:
+            out[name] = out.get(name, 0) + float(value)
+        except ValueError:
+            pass
+    return {k: int(v) if float(v).is_integer() else v for k, v in out.items()}
+
+
 def parse_notify(payload):
     """{message: {arg: value}} of a NOTIFY payload."""
     out = {}

@@ -25,13 +25,11 @@ offered no fragmentation, tear the connection down (HAPROXY-DISCONNECT
 """
 import json
 import os
-import re
 import threading
 import time
-import urllib.request
 
-from harness import (Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl, fact,
-                     finish, log, spop_mux, tmpdir)
+from harness import (Agent, EchoBackend, HAProxy, SpopTap, agent_metrics, check,
+                     check_eq, curl, fact, finish, log, spop_mux, tmpdir)
 from tokens import Key, jwks, mint
 
 MAX = 4096
@@ -251,10 +249,8 @@ def scenario(side, agent_cfg, spoe_edit, full=True):
               for line in agent.output().splitlines()),
           f"{side}: the agent logged it as identity_unsendable")
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics",
-                                timeout=5) as resp:
-        m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", resp.read().decode(), re.M))
-    check_eq(int(m.get("spoa_iam_protocol_errors", -1)), 0, f"{side}: no protocol error")
+    m = agent_metrics(agent)
+    check_eq(m.get("spoa_iam_protocol_errors_total", 0), 0, f"{side}: no protocol error")
     s = tap.stats()
     check(s["open"] == s["connections"] and not any(c.agent_disconnect for c in tap.conns),
           f"{side}: no connection lost or disconnected: {s}")

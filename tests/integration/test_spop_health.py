@@ -5,16 +5,14 @@ DOWN and requests fail closed (503) without waiting; a listener that is
 not an SPOP agent never passes the check; a restarted agent is UP again.
 """
 import os
-import re
 import signal
 import socket
 import threading
 import time
-import urllib.request
 
-from harness import (SLOW, Agent, EchoBackend, HAProxy, check, check_eq, curl, fact,
-                     finish, haproxy_version, log, spoe_timeout_processing, spop_mux,
-                     tmpdir, wait_for)
+from harness import (SLOW, Agent, EchoBackend, HAProxy, agent_metrics, check, check_eq,
+                     curl, fact, finish, haproxy_version, log, spoe_timeout_processing,
+                     spop_mux, tmpdir, wait_for)
 
 ROUTES = [{"name": "open", "path_prefix": "/", "require": "none"}]
 TP = spoe_timeout_processing()
@@ -22,10 +20,9 @@ SOCK = os.path.join(tmpdir(), "spop.sock")
 
 
 def metrics(agent):
-    with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics",
-                                timeout=5) as r:
-        return {k: int(v) for k, v in
-                re.findall(r"^(spoa_iam_\S+) (\d+)$", r.read().decode(), re.M)}
+    m = agent_metrics(agent)
+    m.setdefault("spoa_iam_protocol_errors_total", 0)
+    return m
 
 
 echo = EchoBackend()
@@ -45,13 +42,13 @@ check_eq(state()[1], "L7OK", "last check: L7OK (a valid AGENT-HELLO)")
 m0 = metrics(agent)
 time.sleep(1.2 * SLOW)
 m1 = metrics(agent)
-check(m1["spoa_iam_healthchecks"] - m0["spoa_iam_healthchecks"] >= 2,
+check(m1["spoa_iam_healthchecks_total"] - m0["spoa_iam_healthchecks_total"] >= 2,
       f"the agent answered health-check HELLOs: "
-      f"+{m1['spoa_iam_healthchecks'] - m0['spoa_iam_healthchecks']} in 1.2 s")
-check(m1["spoa_iam_conns_active"] <= 1,
+      f"+{m1['spoa_iam_healthchecks_total'] - m0['spoa_iam_healthchecks_total']} in 1.2 s")
+check(m1["spoa_iam_connections_active"] <= 1,
       f"health-check connections are closed after the HELLO, none pile up "
-      f"(no request yet): {m1['spoa_iam_conns_active']} open")
-check_eq(m1["spoa_iam_protocol_errors"], 0, "no protocol error from health checks")
+      f"(no request yet): {m1['spoa_iam_connections_active']} open")
+check_eq(m1["spoa_iam_protocol_errors_total"], 0, "no protocol error from health checks")
 check_eq(curl(P, "/x").status, 200, "a request passes")
 
 log("agent killed: requests fail closed at once, the server goes DOWN")
@@ -144,8 +141,8 @@ check(wait_for(lambda: state()[0] == "UP", timeout=10), f"UP again: {state()}")
 check(wait_for(lambda: curl(P, "/back").status == 200, timeout=10), "200 again")
 statuses = [curl(P, f"/after{i}").status for i in range(10)]
 check(all(s == 200 for s in statuses), f"10 requests after the restart all 200: {statuses}")
-check(metrics(agent2)["spoa_iam_healthchecks"] >= 1, "the new agent answers health checks")
-check_eq(metrics(agent2)["spoa_iam_protocol_errors"], 0, "no protocol error")
+check(metrics(agent2)["spoa_iam_healthchecks_total"] >= 1, "the new agent answers health checks")
+check_eq(metrics(agent2)["spoa_iam_protocol_errors_total"], 0, "no protocol error")
 rc = agent2.stop()
 check_eq(rc, 0, "agent exits 0 on SIGTERM")
 hap.stop()

@@ -10,10 +10,10 @@ holds the ACK of every "/slow/" request back for a while (so that more
 requests pile up on a connection), changing no byte.
 """
 import re
-import urllib.request
 
-from harness import (Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl,
-                     curl_many, fact, finish, haproxy_version, log, spop_mux, wait_for)
+from harness import (Agent, EchoBackend, HAProxy, SpopTap, agent_metrics, check,
+                     check_eq, curl, curl_many, fact, finish, haproxy_version, log,
+                     spop_mux, wait_for)
 
 # Not scaled by SLOW: HAProxy's timeout processing (iam.spoe.conf) is not
 # either, and a held ACK must come back well within it.
@@ -108,12 +108,11 @@ fact("burst_connections", s4["connections"])
 fact("max_inflight", s4["max_inflight"])
 
 log("the agent's own count agrees with the tap")
-with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics", timeout=5) as r:
-    m = dict(re.findall(r"^(spoa_iam_\S+) (\d+)$", r.read().decode(), re.M))
+m = agent_metrics(agent)
 s5 = tap.stats()
-check_eq(int(m.get("spoa_iam_notify_total", -1)), s5["notifies"],
+check_eq(m.get("spoa_iam_notify_total"), s5["notifies"],
          "spoa_iam_notify_total = NOTIFYs the tap saw")
-check(int(m.get("spoa_iam_protocol_errors", -1)) == 0, "no protocol error on any connection")
+check_eq(m.get("spoa_iam_protocol_errors_total", 0), 0, "no protocol error on any connection")
 
 hap.stop()
 rc = agent.stop()

@@ -9,14 +9,12 @@ late ACKs, for streams HAProxy no longer waits for, must not cost a
 protocol error or the connection, and traffic goes on.
 """
 import os
-import re
 import threading
 import time
-import urllib.request
 
-from harness import (SLOW, Agent, EchoBackend, HAProxy, SpopTap, check, check_eq, curl,
-                     fact, finish, haproxy_version, log, pki, spoe_timeout_processing,
-                     wait_for)
+from harness import (SLOW, Agent, EchoBackend, HAProxy, SpopTap, agent_metrics, check,
+                     check_eq, curl, fact, finish, haproxy_version, log, pki,
+                     spoe_timeout_processing, wait_for)
 from idp import IdP, metric
 from tokens import Key, mint
 
@@ -50,10 +48,9 @@ def bearer(tok):
 
 
 def metrics():
-    with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics",
-                                timeout=5) as r:
-        return {k: int(v) for k, v in
-                re.findall(r"^(spoa_iam_\S+) (\d+)$", r.read().decode(), re.M)}
+    m = agent_metrics(agent)
+    m.setdefault("spoa_iam_protocol_errors_total", 0)
+    return m
 
 
 check(wait_for(lambda: curl(P, "/orders/ok", headers=bearer(GOOD)).status == 200,
@@ -98,8 +95,8 @@ check(all(d < 0.8 * SLOW for _, d in fast),
       f"... without waiting behind the held ones: {[round(d, 2) for _, d in fast]}")
 
 log("the agent's late ACKs arrive; the connections and traffic carry on")
-check(wait_for(lambda: metrics()["spoa_iam_parked_timeouts"] -
-               m0["spoa_iam_parked_timeouts"] >= N, timeout=PARK_MS / 1000 + 3),
+check(wait_for(lambda: metrics()["spoa_iam_parked_timeouts_total"] -
+               m0["spoa_iam_parked_timeouts_total"] >= N, timeout=PARK_MS / 1000 + 3),
       "the agent answered the held requests at its own deadline")
 late = wait_for(lambda: tap.stats()["acks"] >= tap.stats()["notifies"], timeout=3)
 check(late, "every NOTIFY got an ACK on the wire, the late ones included")
@@ -112,7 +109,7 @@ log(f"  connections that carried late ACKs: {kept} of {len(conns)} still open; "
 fact("late_ack_connection", "kept" if kept == len(conns) else f"closed {len(conns) - kept}")
 check(all(st == 0 for st, _ in disc), f"no HAPROXY-DISCONNECT with an error status: {disc}")
 m1 = metrics()
-check_eq(m1["spoa_iam_protocol_errors"], 0, "no protocol error in the agent")
+check_eq(m1["spoa_iam_protocol_errors_total"], 0, "no protocol error in the agent")
 st = [curl(P, f"/orders/after{i}", headers=bearer(GOOD)).status for i in range(10)]
 check(all(s == 200 for s in st), f"10 requests after the late ACKs all 200: {st}")
 idp.docs["/keys"].mode = "ok"
