@@ -159,11 +159,14 @@ def markdown(build):
                 ok = sum(1 for s in got if s == "run")
                 cells.append("pass" if ok == len(got) else f"**FAIL** ({len(got) - ok} of {len(got)})")
         print(f"| {feature} | " + " | ".join(cells) + " |")
-    others = sorted({t for (_, t) in by} - listed)
-    if others:
-        print(f"| other: {', '.join(others)} | " + " | ".join(
-            "pass" if all(by[(l, t)][0] == "run" for t in others if (l, t) in by) else "**FAIL**"
-            for l in vlabels) + " |")
+    for t in sorted({t for (_, t) in by} - listed):
+        cells = []
+        for l in vlabels:
+            if (l, t) not in by:
+                cells.append("not run")
+            else:
+                cells.append("pass" if by[(l, t)][0] == "run" else "**FAIL**")
+        print(f"| other: `{t}` | " + " | ".join(cells) + " |")
     print()
     print("| measured | " + " | ".join(l[12:] for l in vlabels) + " |")
     print("|---|" + "---|" * len(vlabels))
