@@ -56,6 +56,13 @@ def check_eq(got, want, what):
     return check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
+def fact(key, value):
+    """Record what this HAProxy version did (a measured value, not a
+    verdict): printed as "  fact  key=value", collected from the test
+    output by scripts/ci-summary.py into the compatibility table."""
+    print(f"  fact  {key}={value}", flush=True)
+
+
 def finish():
     """Exit with the test's verdict."""
     if _failures:
@@ -308,13 +315,35 @@ class HAProxy(Proc):
     """
 
     def __init__(self, agent_addr, apim_addr, name="haproxy", extra_env=None,
-                 spoe_edit=None, cfg_edit=None):
+                 spoe_edit=None, cfg_edit=None, as_shipped=False, stats=False,
+                 expose_err=False):
+        """${as_shipped}: the example files without any edit (only the
+        presetenv values come from the environment).  ${stats}: a stats
+        socket for cli().  ${expose_err}: a request failed by the SPOE
+        filter is answered 503 with headers X-SPOE-Err (txn.iam.err, the
+        set-on-error code) and X-SPOE-Ptime (txn.iam.ptime), the same
+        status the example config gives."""
         d = pki()
         self.port = free_port()
+        _log_version_once()
         cfg = open(os.path.join(SOURCE_DIR, "haproxy-conf", "haproxy.cfg")).read()
-        cfg = _edit(cfg, "check inter 2s rise 2 fall 2", HAPROXY_FAST_CHECKS, "haproxy.cfg")
-        cfg = _edit(cfg, "    option spop-check\n",
-                    f"    option spop-check\n    {HAPROXY_CHECK_TIMEOUT}\n", "haproxy.cfg")
+        if not as_shipped:
+            cfg = _edit(cfg, "check inter 2s rise 2 fall 2", HAPROXY_FAST_CHECKS, "haproxy.cfg")
+            cfg = _edit(cfg, "    option spop-check\n",
+                        f"    option spop-check\n    {HAPROXY_CHECK_TIMEOUT}\n", "haproxy.cfg")
+        self.stats_sock = None
+        if stats:
+            self.stats_sock = os.path.join(_tmp, f"{name}.stats.sock")
+            cfg = _edit(cfg, "\nglobal\n",
+                        f"\nglobal\n    stats socket {self.stats_sock} mode 600 level admin\n",
+                        "haproxy.cfg")
+        if expose_err:
+            first = "    http-request deny deny_status 503 if { var(txn.iam.err) -m found }\n"
+            cfg = _edit(cfg, first,
+                        '    http-request return status 503 content-type text/plain'
+                        ' string "spoe error" hdr X-SPOE-Err "%[var(txn.iam.err)]"'
+                        ' hdr X-SPOE-Ptime "%[var(txn.iam.ptime)]"'
+                        ' if { var(txn.iam.err) -m found }\n' + first, "haproxy.cfg")
         # Test logs go to our log file, with nothing lost to a syslog socket.
         if cfg_edit:
             cfg = cfg_edit(cfg)
@@ -341,9 +370,11 @@ class HAProxy(Proc):
         super().__init__(name, [HAPROXY_BIN, "-db", "-f", self.cfgpath], env=env,
                          cwd=_tmp)
 
-    def check_config(self):
-        r = subprocess.run([HAPROXY_BIN, "-c", "-f", self.cfgpath], env=self.env,
-                           cwd=_tmp, capture_output=True, text=True, timeout=30)
+    def check_config(self, *extra, path=None):
+        """haproxy -c on this config (or ${path}, with this environment)."""
+        r = subprocess.run([HAPROXY_BIN, "-c", *extra, "-f", path or self.cfgpath],
+                           env=self.env, cwd=_tmp, capture_output=True, text=True,
+                           timeout=30)
         return r.returncode, r.stdout + r.stderr
 
     def start(self):
@@ -354,9 +385,78 @@ class HAProxy(Proc):
         return self
 
     def version(self):
-        r = subprocess.run([HAPROXY_BIN, "-v"], capture_output=True, text=True)
+        return haproxy_version()
+
+    def cli(self, command, timeout=5.0):
+        """One command on the stats socket (HAProxy(stats=True)); its answer."""
+        with socket.socket(socket.AF_UNIX) as sk:
+            sk.settimeout(timeout * SLOW)
+            sk.connect(self.stats_sock)
+            sk.sendall(command.encode() + b"\n")
+            out = b""
+            while True:
+                d = sk.recv(65536)
+                if not d:
+                    return out.decode(errors="replace")
+                out += d
+
+    def server_state(self, backend="spoa-iam", server="agent1"):
+        """(status, last check) of ${server} from "show stat": e.g. ("UP", "L7OK")."""
+        out = self.cli("show stat")
+        head = None
+        for line in out.splitlines():
+            if line.startswith("# "):
+                head = line[2:].split(",")
+                continue
+            f = line.split(",")
+            if head and len(f) >= len(head) and f[0] == backend and f[1] == server:
+                row = dict(zip(head, f))
+                return row.get("status"), row.get("check_status")
+        return None, None
+
+
+def spoe_timeout_processing():
+    """Seconds of "timeout processing" in the shipped iam.spoe.conf."""
+    text = open(os.path.join(SOURCE_DIR, "haproxy-conf", "iam.spoe.conf")).read()
+    m = re.search(r"^\s*timeout processing (\d+)(ms|s)?\s*$", text, re.M)
+    if not m:
+        raise RuntimeError("iam.spoe.conf: no timeout processing line")
+    return int(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
+
+
+_version = None
+
+
+def haproxy_version():
+    """The version HAPROXY_BIN says it is, e.g. "3.2.26-1"."""
+    global _version
+    if _version is None:
+        r = subprocess.run([HAPROXY_BIN, "-v"], capture_output=True, text=True, timeout=30)
         m = re.search(r"version (\S+)", r.stdout)
-        return m.group(1) if m else "?"
+        _version = m.group(1) if m else "?"
+    return _version
+
+
+def haproxy_series():
+    """(major, minor) of HAPROXY_BIN: (2, 6), (3, 0), (3, 2) ..."""
+    m = re.match(r"(\d+)\.(\d+)", haproxy_version())
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def spop_mux():
+    """True for 3.1 and later, where SPOE runs on the SPOP multiplexer
+    (pooled backend connections); False for the older applet engine."""
+    return haproxy_series() >= (3, 1)
+
+
+_version_logged = False
+
+
+def _log_version_once():
+    global _version_logged
+    if not _version_logged:
+        _version_logged = True
+        log(f"HAProxy {haproxy_version()} ({HAPROXY_BIN})")
 
 
 # ---------------------------------------------------------------- APIM stand-in
@@ -710,3 +810,380 @@ def acks(conn, n):
             break
         got[a[0]] = a[2]
     return got
+
+
+def agent_metrics(agent):
+    """The agent's /metrics as {name: value}, each name summed over its
+    label sets (spoa_iam_protocol_errors_total of every status, ...)."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{agent.admin_port}/metrics",
+                                timeout=5 * SLOW) as r:
+        text = r.read().decode()
+    out = {}
+    for name, value in re.findall(r"^(spoa_iam_[a-z0-9_]+)(?:\{[^}]*\})? (\S+)$",
+                                  text, re.M):
+        try:
+            out[name] = out.get(name, 0) + float(value)
+        except ValueError:
+            pass
+    return {k: int(v) if float(v).is_integer() else v for k, v in out.items()}
+
+
+def parse_notify(payload):
+    """{message: {arg: value}} of a NOTIFY payload."""
+    out = {}
+    i = 0
+    while i < len(payload):
+        n, i = read_varint(payload, i)
+        name = payload[i:i + n].decode(errors="replace")
+        i += n
+        nargs = payload[i]
+        i += 1
+        args = {}
+        for _ in range(nargs):
+            n, i = read_varint(payload, i)
+            k = payload[i:i + n].decode(errors="replace")
+            i += n
+            args[k], i = decode_typed(payload, i)
+        out[name] = args
+    return out
+
+
+# ---------------------------------------------------------------- SPOP tap
+
+class TapConn:
+    """What one HAProxy -> agent connection carried, as seen by SpopTap."""
+
+    def __init__(self, cid):
+        self.id = cid
+        self.opened = time.time()
+        self.closed = None
+        self.hello = None             # HAPROXY-HELLO key/values
+        self.agent_hello = None       # AGENT-HELLO key/values
+        self.healthcheck = False
+        self.notifies = 0
+        self.acks = 0
+        self.max_inflight = 0         # NOTIFYs sent, their ACK not yet delivered
+        self.out_of_order = 0         # ACKs delivered before an older NOTIFY's
+        self.max_notify = 0           # largest NOTIFY frame (bytes after the length)
+        self.max_ack = 0
+        self.haproxy_disconnect = None  # (status, message) of HAPROXY-DISCONNECT
+        self.agent_disconnect = None
+        self.upstream_failed = False
+        self.notify_args = {}         # (sid, fid) -> check-request args
+        self.sizes = {}               # (sid, fid) -> [NOTIFY bytes, ACK bytes]
+        self.outstanding = []         # (sid, fid) in the order they were sent
+
+    @property
+    def spop(self):
+        """A connection that carried requests (not a health check)."""
+        return self.hello is not None and not self.healthcheck
+
+
+class SpopTap:
+    """A relay between HAProxy and the agent that watches every SPOP frame:
+    how many connections HAProxy opens, which are health checks, how many
+    NOTIFYs are in flight on each, whether ACKs overtake older NOTIFYs, how
+    large the frames are.  It changes no byte.  Bytes from HAProxy are
+    passed on as they come; so are the agent's, unless ${ack_delay} is set:
+    a function of a NOTIFY's check-request arguments giving seconds to
+    hold that NOTIFY's ACK back (frames then go on one by one, the held
+    ACK after its delay; later frames may overtake it).
+
+    HAProxy connects to ${addr}; the tap connects on to ${upstream}
+    ("127.0.0.1:port" or "unix@/path").  If the agent cannot be reached,
+    the HAProxy side is closed at once."""
+
+    def __init__(self, upstream, ack_delay=None):
+        self.upstream = upstream
+        self.ack_delay = ack_delay
+        self.lock = threading.Lock()
+        self.conns = []
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(256)
+        self.port = self.lsock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    def _connect_upstream(self):
+        if self.upstream.startswith("unix@"):
+            sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sk.connect(self.upstream[5:])
+        else:
+            host, port = self.upstream.rsplit(":", 1)
+            sk = socket.create_connection((host, int(port)), timeout=5)
+            sk.settimeout(None)
+        return sk
+
+    def _accept(self):
+        while True:
+            try:
+                hsk, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                c = TapConn(len(self.conns) + 1)
+                self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c, hsk), daemon=True).start()
+
+    def _serve(self, c, hsk):
+        try:
+            ask = self._connect_upstream()
+        except OSError:
+            c.upstream_failed = True
+            c.closed = time.time()
+            hsk.close()
+            return
+        out = _TapSender(hsk)
+        t = threading.Thread(target=self._agent_to_haproxy, args=(c, ask, out), daemon=True)
+        t.start()
+        self._haproxy_to_agent(c, hsk, ask)
+        t.join()
+        out.finish()
+        for sk in (hsk, ask):
+            try:
+                sk.close()
+            except OSError:
+                pass
+        c.closed = time.time()
+
+    @staticmethod
+    def _frames(buf):
+        """Complete frame bodies at the head of ${buf}, and the rest."""
+        bodies = []
+        while len(buf) >= 4:
+            n = struct.unpack(">I", buf[:4])[0]
+            if len(buf) < 4 + n:
+                break
+            bodies.append((buf[:4 + n], buf[4:4 + n]))
+            buf = buf[4 + n:]
+        return bodies, buf
+
+    def _haproxy_to_agent(self, c, hsk, ask):
+        buf = b""
+        while True:
+            try:
+                d = hsk.recv(65536)
+            except OSError:
+                d = b""
+            if not d:
+                try:
+                    ask.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return
+            buf += d
+            frames, buf = self._frames(buf)
+            for raw, body in frames:
+                self._seen_from_haproxy(c, body)
+            try:
+                ask.sendall(d)
+            except OSError:
+                return
+
+    def _seen_from_haproxy(self, c, body):
+        try:
+            ftype, flags, sid, fid, payload = parse_frame(body)
+        except (IndexError, struct.error):
+            return
+        with self.lock:
+            if ftype == 1:
+                c.hello = parse_kv(payload)
+                c.healthcheck = bool(c.hello.get("healthcheck"))
+            elif ftype == 2:
+                kv = parse_kv(payload)
+                c.haproxy_disconnect = (kv.get("status-code"), kv.get("message"))
+            elif ftype == 3:
+                c.notifies += 1
+                c.max_notify = max(c.max_notify, len(body))
+                c.outstanding.append((sid, fid))
+                c.max_inflight = max(c.max_inflight, len(c.outstanding))
+                try:
+                    args = parse_notify(payload).get("check-request", {})
+                except (IndexError, UnicodeDecodeError):
+                    args = {}
+                c.notify_args[(sid, fid)] = args
+                c.sizes[(sid, fid)] = [len(body), None]
+
+    def _delivered_to_haproxy(self, c, body):
+        try:
+            ftype, flags, sid, fid, payload = parse_frame(body)
+        except (IndexError, struct.error):
+            return
+        with self.lock:
+            if ftype == 101:
+                c.agent_hello = parse_kv(payload)
+            elif ftype == 102:
+                kv = parse_kv(payload)
+                c.agent_disconnect = (kv.get("status-code"), kv.get("message"))
+            elif ftype == 103:
+                c.acks += 1
+                c.max_ack = max(c.max_ack, len(body))
+                key = (sid, fid)
+                if key in c.sizes:
+                    c.sizes[key][1] = len(body)
+                if key in c.outstanding:
+                    if c.outstanding[0] != key:
+                        c.out_of_order += 1
+                    c.outstanding.remove(key)
+
+    def _args_of(self, c, sid, fid):
+        with self.lock:
+            return c.notify_args.get((sid, fid), {})
+
+    def _agent_to_haproxy(self, c, ask, out):
+        buf = b""
+        while True:
+            try:
+                d = ask.recv(65536)
+            except OSError:
+                d = b""
+            if not d:
+                out.close_when_sent()
+                return
+            if self.ack_delay is None:
+                buf += d
+                frames, buf = self._frames(buf)
+                # Pass the bytes on as they came (the agent's own writes),
+                # and note the frames that are now complete.
+                out.send_now(d, lambda fr=frames: [self._delivered_to_haproxy(c, b) for _, b in fr])
+                continue
+            buf += d
+            frames, buf = self._frames(buf)
+            for raw, body in frames:
+                delay = 0.0
+                try:
+                    ftype, _, sid, fid, _ = parse_frame(body)
+                    if ftype == 103:
+                        delay = self.ack_delay(self._args_of(c, sid, fid)) or 0.0
+                except (IndexError, struct.error):
+                    pass
+                out.send_at(time.time() + delay, raw,
+                            lambda b=body: self._delivered_to_haproxy(c, b))
+
+    def sizes_for(self, path):
+        """(NOTIFY bytes, ACK bytes or None) of the request for ${path}, the
+        frame lengths (everything after the 4 length bytes); None if no
+        NOTIFY carried that path."""
+        with self.lock:
+            for c in self.conns:
+                for key, args in c.notify_args.items():
+                    if args.get("path") == path:
+                        return tuple(c.sizes.get(key, (None, None)))
+        return None
+
+    def connection_of(self, path):
+        """The TapConn whose NOTIFY carried ${path}, or None."""
+        with self.lock:
+            for c in self.conns:
+                if any(a.get("path") == path for a in c.notify_args.values()):
+                    return c
+        return None
+
+    def stats(self):
+        """A summary of the connections so far (health checks apart)."""
+        with self.lock:
+            spop = [c for c in self.conns if c.spop]
+            return {
+                "connections": len(spop),
+                "healthchecks": sum(1 for c in self.conns if c.healthcheck),
+                "notifies": sum(c.notifies for c in spop),
+                "acks": sum(c.acks for c in spop),
+                "max_inflight": max((c.max_inflight for c in spop), default=0),
+                "out_of_order": sum(c.out_of_order for c in spop),
+                "max_notify": max((c.max_notify for c in spop), default=0),
+                "open": sum(1 for c in spop if c.closed is None),
+            }
+
+    def close(self):
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+
+
+class _TapSender:
+    """Writes to one HAProxy-side socket in release-time order, from one
+    thread, and calls each chunk's hook just before writing it."""
+
+    def __init__(self, sk):
+        self.sk = sk
+        self.cv = threading.Condition()
+        self.queue = []          # (release time, seq, bytes, hook)
+        self.seq = 0
+        self.closing = False
+        self.done = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def send_at(self, when, data, hook=None):
+        with self.cv:
+            self.seq += 1
+            self.queue.append((when, self.seq, data, hook))
+            self.queue.sort(key=lambda e: (e[0], e[1]))
+            self.cv.notify()
+
+    def send_now(self, data, hook=None):
+        self.send_at(0.0, data, hook)
+
+    def close_when_sent(self):
+        with self.cv:
+            self.closing = True
+            self.cv.notify()
+
+    def finish(self):
+        self.close_when_sent()
+        self.t.join(timeout=30)
+
+    def _run(self):
+        while True:
+            with self.cv:
+                while True:
+                    if self.queue and self.queue[0][0] <= time.time():
+                        _, _, data, hook = self.queue.pop(0)
+                        break
+                    if not self.queue and self.closing:
+                        try:
+                            self.sk.shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                        self.done = True
+                        return
+                    wait = (self.queue[0][0] - time.time()) if self.queue else None
+                    self.cv.wait(timeout=wait)
+            # Noted as delivered before the write: once HAProxy has the ACK
+            # it may send the next NOTIFY at once, and that one must not be
+            # counted in flight together with the one just answered.
+            if hook:
+                hook()
+            try:
+                self.sk.sendall(data)
+            except OSError:
+                pass
+
+
+def curl_many(port, paths, parallel=20, **kw):
+    """curl() for each path, ${parallel} at a time; the answers in order."""
+    out = [None] * len(paths)
+    it = iter(range(len(paths)))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                i = next(it, None)
+            if i is None:
+                return
+            out[i] = curl(port, paths[i], **kw)
+
+    ts = [threading.Thread(target=worker) for _ in range(min(parallel, len(paths)))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
