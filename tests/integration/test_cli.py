@@ -199,13 +199,23 @@ cfg = dict(agent.config, cert_cache_entries=100)
 agent.write_config(cfg)
 agent.send_signal(signal.SIGHUP)
 check(reloaded(2), "config with another cert_cache_entries reloaded")
-warns = [ln for ln in agent.output().splitlines() if WARN in ln]
+
+
+def warnings(n):
+    """The restart warnings logged, once ${n} are there (lines reach the
+    log through a writer thread: a moment after the reload counts)."""
+    wait_for(lambda: sum(WARN in ln for ln in agent.output().splitlines()) >= n,
+             timeout=5)
+    return [ln for ln in agent.output().splitlines() if WARN in ln]
+
+
+warns = warnings(1)
 check(len(warns) == 1 and "cert_cache_entries" in warns[0],
       f"cert_cache_entries change: restart warning naming it: {warns}")
 agent.write_config(dict(cfg, token_cache_entries=100))
 agent.send_signal(signal.SIGHUP)
 check(reloaded(3), "config with another token_cache_entries reloaded")
-warns = [ln for ln in agent.output().splitlines() if WARN in ln]
+warns = warnings(2)
 check(len(warns) == 2 and "token_cache_entries" in warns[1],
       f"token_cache_entries change: restart warning naming it: {warns}")
 check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
