@@ -118,6 +118,7 @@ static void
 warn_restart_only(const struct config *old, const struct config *nc)
 {
 	bool same = old->nlisten == nc->nlisten && old->workers == nc->workers &&
+	    old->listen_takeover == nc->listen_takeover &&
 	    old->max_frame_size == nc->max_frame_size &&
 	    old->token_cache_entries == nc->token_cache_entries &&
 	    old->cert_cache_entries == nc->cert_cache_entries &&
@@ -133,8 +134,9 @@ warn_restart_only(const struct config *old, const struct config *nc)
 	if (same && old->admin_listen != NULL)
 		same = util_streq(old->admin_listen->text, nc->admin_listen->text);
 	if (!same)
-		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
-		    "token_cache_entries, cert_cache_entries, park_timeout_ms, "
+		log_warn("reload: listen, admin_listen, listen_takeover, "
+		    "workers, max_frame_size, token_cache_entries, "
+		    "cert_cache_entries, park_timeout_ms, "
 		    "max_connections, idle_timeout_ms, frame_timeout_ms and "
 		    "partial_frames_max_bytes changes take effect at the next "
 		    "restart");
@@ -389,8 +391,8 @@ run(const char *path)
 			.ready = fetch_ready, .metrics = fetch_metrics,
 			.arg = a.fetcher, .build_info = build_info(),
 		};
-		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats_set,
-		    &prov);
+		a.admin = admin_open(a.loop, a.cfg->admin_listen,
+		    a.cfg->listen_takeover, &a.stats_set, &prov);
 		if (a.admin == NULL)
 			goto out;
 	}

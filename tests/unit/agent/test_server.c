@@ -29,7 +29,7 @@ bound_family(const char *host, char *addr, size_t cap)
 
 	assert_true(strlen(host) < sizeof(h));
 	memcpy(h, host, strlen(host) + 1);
-	if ((fd = server_listen_tcp(&a, "test", 4)) == -1)
+	if ((fd = server_listen_tcp(&a, "test", 4, false)) == -1)
 		return (-1);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
 	fam = ss.ss_family;
