@@ -193,7 +193,8 @@ class Agent(Proc):
 
     Without "listen" in the config it listens on a free TCP port (port),
     and also on the unix socket ${sock} when one is given; without
-    "admin_listen", on another free port (admin_port).  spoe_addr is the
+    "admin_listen", on another free port (admin_port).  Ports chosen here
+    are not shared: "listen_takeover" is false unless the config says.  spoe_addr is the
     address HAProxy should use: the unix socket if there is one.  A path
     in this test's private directory cannot be taken by a concurrent test
     while the agent behind it is restarted, as a TCP port can.
@@ -208,6 +209,11 @@ class Agent(Proc):
             self.config["listen"] = [None] + ([f"unix:{sock}"] if sock else [])
         if "admin_listen" not in self.config:
             self._auto.add("admin_listen")
+        if self._auto:
+            # A port chosen here and taken meanwhile by another test's
+            # agent must fail this start ("Address already in use", and
+            # then be chosen again), not be shared with it (SO_REUSEPORT).
+            self.config.setdefault("listen_takeover", False)
         self._pick_ports()
         self.config.setdefault("workers", 2)
         self.config.setdefault("log_level", "info")
