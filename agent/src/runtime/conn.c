@@ -79,6 +79,7 @@ struct conn {
 	bool reading;                 /* rio started */
 	bool notified;                /* carried a NOTIFY (TIER_USED) */
 	bool draining;
+	unsigned drain_looks;         /* reads for late NOTIFYs while draining */
 	bool aborted;                 /* conn_abort(): close at the next turn */
 	bool pending;                 /* in set->pending */
 	bool closed;
@@ -393,9 +394,22 @@ queue_final(struct conn *c, enum final why)
 		conn_close(c);
 }
 
+/*
+ * A draining connection ends with AGENT-DISCONNECT once nothing is in
+ * flight.  HAProxy keeps sending NOTIFYs on it until it reads that frame,
+ * and a NOTIFY lost with the connection fails its request: so a draining
+ * connection still reads and answers, and goes only when nothing is in
+ * flight and nothing has arrived (a look at the socket).  After
+ * DRAIN_LOOKS_MAX rounds of input it stops reading, so a peer that never
+ * pauses cannot hold the drain open.
+ */
+#define DRAIN_LOOKS_MAX 64
+
 static void
 maybe_finish_drain(struct conn *c)
 {
+	uint8_t b;
+
 	if (!c->draining || c->closed || !list_empty(&c->reqs))
 		return;
 	if (c->proto.state == PROTO_WAIT_HELLO) {
@@ -404,6 +418,14 @@ maybe_finish_drain(struct conn *c)
 	}
 	if (c->proto.state == PROTO_CLOSING)
 		return;                 /* its final frame is lingering already */
+	/* A peer that does not take our output gets no more answers: the
+	 * final frame's linger cuts it. */
+	if (c->out_len == 0 && c->drain_looks < DRAIN_LOOKS_MAX &&
+	    (c->in_len > 0 ||
+	    recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)) {
+		reading(c, true);       /* on_read() answers it */
+		return;
+	}
 	queue_final(c, FINAL_DRAIN);
 }
 
@@ -417,7 +439,6 @@ conn_set_drain(struct conn_set *set)
 		struct conn *c = container_of(l, struct conn, link);
 
 		c->draining = true;
-		reading(c, false);
 		maybe_finish_drain(c);
 	}
 }
@@ -489,12 +510,19 @@ conn_process(struct conn *c)
 		after_output(c);
 		if (c->closed)
 			return;
-		if (used == 0 || c->draining)
+		if (used == 0)
 			break;          /* the rest of a frame is still on its way */
 	}
 	if (c->in_len == 0)
 		in_release(c);
-	reading(c, !c->draining);
+	/* Draining: input is still read (see maybe_finish_drain()) for a
+	 * while; the next turn decides whether the connection may go. */
+	if (c->draining && c->drain_looks < DRAIN_LOOKS_MAX)
+		c->drain_looks++;
+	reading(c, !c->draining || c->in_len > 0 ||
+	    c->drain_looks < DRAIN_LOOKS_MAX);
+	if (c->draining)
+		mark_pending(c);
 	arm(c);
 }
 
