@@ -21,9 +21,7 @@ expects status 418, a wrong expectation, to prove that a mismatch fails.
 """
 import argparse
 import http.client
-import json
 import os
-import re
 import signal
 import sys
 import time
@@ -45,7 +43,8 @@ args = ap.parse_args()
 
 sys.stdout.reconfigure(line_buffering=True)
 INTERACTIVE = not args.once and sys.stdin.isatty() and sys.stdout.isatty()
-BOLD, DIM, GREEN, RED, CYAN, END = "\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[36m", "\033[0m"
+BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
+GREEN, RED, CYAN = "\033[32m", "\033[31m", "\033[36m"
 if not sys.stdout.isatty():
     BOLD = DIM = GREEN = RED = CYAN = END = ""
 try:
@@ -118,10 +117,11 @@ def served_by(r):
 
 
 def request(title, path, expect, method="GET", token=None, client=None, headers=None,
-            region=None, reason=None, show_iam=True, show_body=True):
+            region=None, reason=None, show_iam=True, show_body=True, show_log=False):
     """One step: a request, what it should get (status; for a 200 the APIM
     region when ${region} is given, for a refusal the JSON body's reason
-    when ${reason} is), what it got.  Returns the response."""
+    when ${reason} is), what it got; with ${show_log}, HAProxy's log line
+    of a request APIM answered.  Returns the response."""
     n = tour.begin(title)
     if n == WRONG_STEP:
         expect = 418
@@ -148,13 +148,17 @@ def request(title, path, expect, method="GET", token=None, client=None, headers=
     if r.status == 200 and show_iam and j.get("headers"):
         ids = {k: v for k, v in j["headers"].items() if k.startswith("x-iam-")}
         if ids:
-            print(f"     APIM received " + "  ".join(f"{k}: {v}" for k, v in ids.items()))
+            print("     APIM received " + "  ".join(f"{k}: {v}" for k, v in ids.items()))
     elif r.status != 200:
-        for h in ("www-authenticate", "retry-after"):
+        for h, name in (("www-authenticate", "WWW-Authenticate"), ("retry-after", "Retry-After")):
             if r.headers.get(h):
-                print(f"     {h.title()}: {r.headers[h]}")
+                print(f"     {name}: {r.headers[h]}")
         if show_body and r.body:
             print(f"     body: {r.body.strip()}")
+    rid = r.backend_header("x-request-id") if r.status == 200 else None
+    if show_log and rid:
+        wait_for(lambda: f"id={rid} " in hap.output(), timeout=5)
+        print(f"     HAProxy's log line: {last_line(hap.output(), f'id={rid} ') or '(not found)'}")
     return r
 
 
@@ -200,6 +204,13 @@ def last_line(text, needle):
             found = line
     return found
 
+
+def interrupted(*_):
+    print("\ndemo: interrupted, stopping everything")
+    sys.exit(130)          # the harness's exit handler stops every process
+
+
+signal.signal(signal.SIGINT, interrupted)
 
 # ------------------------------------------------------------------ the stack
 D = pki()
@@ -262,11 +273,13 @@ print(f"""
 {BOLD}spoa-iam demo{END}: the reference deployment (haproxy-conf/haproxy.cfg) on loopback
 
    client --TLS--> HAProxy https://localhost:{P}  ({hap.version()})
-                     |  SPOP: "who is this, may it pass?"      +--> agent spoa-iam {agent.spoe_addr}
-                     |                                            keys from the OpenID provider {idp.base}
-                     +--TLS, ssl verify--> backend apim
-                                              apim-a1  region A  127.0.0.1:{region_a.port}  (serving)
-                                              apim-b1  region B  127.0.0.1:{region_b.port}  (backup)
+                     |
+                     |-- SPOP: "who is this, may it pass?" --> agent {agent.spoe_addr}
+                     |       (keys: OpenID provider {idp.base})
+                     |
+                     '-- TLS, ssl verify --> backend apim
+                            apim-a1  region A  127.0.0.1:{region_a.port}  serving
+                            apim-b1  region B  127.0.0.1:{region_b.port}  backup
 
    The APIM stand-ins answer with what they received (the X-IAM-* identity
    headers, X-Request-ID).  HAProxy's runtime API, as RUNBOOK.md uses it:
@@ -327,7 +340,7 @@ if rid != "(none)":
              timeout=5)
     hap_line = last_line(hap.output(), f"id={rid} ")
     agent_line = last_line(agent.output(), f"unique_id={rid} ")
-print(f"     APIM ({REGION.get(served_by(r), '?')}) received  X-Request-ID: {rid}")
+print(f"     APIM's echo:          X-Request-ID: {rid}")
 print(f"     HAProxy's log line:   {hap_line or '(not found)'}")
 print(f"     the agent's log line: {agent_line or '(not found)'}")
 expect_fact("The same request id in the three places",
@@ -350,7 +363,7 @@ tour.verdict(out == "" and state == "DRAIN", f"apim-a1 {state}", "apim-a1 DRAIN"
 show_servers()
 for i in range(1, 5):
     request(f"During the drain, request {i} of 4", f"/orders/{100 + i}", 200,
-            token=drain_token, region="region-b", show_iam=False)
+            token=drain_token, region="region-b", show_iam=False, show_log=i == 1)
 tour.begin("Region A back in service")
 out = rt("set server apim/apim-a1 state ready")
 wait_for(lambda: apim_servers().get("apim-a1", ("?",))[0] == "UP", timeout=5)
@@ -419,6 +432,7 @@ Stack running (agent restarted).  Try:
   runtime API: echo "show servers state apim" | socat stdio {hap.stats_sock}
   logs: {hap.logpath}  {agent2.logpath}
 Ctrl-C stops.""")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         signal.pause()
     except KeyboardInterrupt:
