@@ -22,6 +22,7 @@ expects status 418, a wrong expectation, to prove that a mismatch fails.
 import argparse
 import http.client
 import os
+import re
 import signal
 import sys
 import time
@@ -64,6 +65,7 @@ class Tour:
         self.step = 0
         self.parts = 0
         self.unexpected = []
+        self.wrong_applied = False      # SPOA_DEMO_WRONG_EXPECT met its step
 
     def part(self, title, *text):
         if self.parts and INTERACTIVE:
@@ -125,6 +127,7 @@ def request(title, path, expect, method="GET", token=None, client=None, headers=
     n = tour.begin(title)
     if n == WRONG_STEP:
         expect = 418
+        tour.wrong_applied = True
     cert = key = None
     if client:
         cert, key = os.path.join(D, client + ".crt"), os.path.join(D, client + ".key")
@@ -361,6 +364,11 @@ state = apim_servers().get("apim-a1", ("?", ""))[0]
 print("     expect apim-a1 DRAIN")
 tour.verdict(out == "" and state == "DRAIN", f"apim-a1 {state}", "apim-a1 DRAIN")
 show_servers()
+wait_for(lambda: "apim-a1 enters drain state" in hap.output(), timeout=2)
+notice = last_line(hap.output(), "apim-a1 enters drain state")
+if notice:
+    notice = re.sub(r"^(<\d+>|\[\w+\]\s+\(\d+\)\s*:\s*)", "", notice)
+    print(f"     HAProxy logs: {notice}")
 for i in range(1, 5):
     request(f"During the drain, request {i} of 4", f"/orders/{100 + i}", 200,
             token=drain_token, region="region-b", show_iam=False, show_log=i == 1)
@@ -412,6 +420,9 @@ request("Any request while the agent is down", "/orders/42", 503, token=reader)
 
 # ------------------------------------------------------------------ end
 print()
+if WRONG_STEP and not tour.wrong_applied:
+    tour.unexpected.append(f"SPOA_DEMO_WRONG_EXPECT={WRONG_STEP}: no request step has "
+                           f"that number")
 if tour.unexpected:
     print(f"{RED}{BOLD}{len(tour.unexpected)} of {tour.step} steps UNEXPECTED:{END}")
     for u in tour.unexpected:
