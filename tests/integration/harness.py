@@ -256,12 +256,14 @@ class Agent(Proc):
     def _listening(self, offset, timeout):
         """Wait until this run (its log from ${offset}) says it listens on
         every "listen" address: the agent's own word, which a foreign
-        listener that took the port cannot give."""
-        want = [f"listening for SPOP on {a}\n" for a in self.config["listen"]]
+        listener that took the port cannot give.  The line is text or,
+        with "log_format": "json", the msg of a JSON object."""
+        want = [(f"listening for SPOP on {a}\n", f'"msg":"listening for SPOP on {a}"}}\n')
+                for a in self.config["listen"]]
         deadline = time.time() + timeout * SLOW
         while True:
             out = self._log_from(offset)
-            if all(w in out for w in want):
+            if all(text in out or js in out for text, js in want):
                 return True
             if not self.alive() or time.time() >= deadline:
                 return False
