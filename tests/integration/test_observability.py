@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 
 from harness import (SLOW, SOURCE_DIR, Agent, EchoBackend, HAProxy, Spop, _edit, acks,
-                     check, check_eq, curl, finish, log, notify, pki, t_ipv4, t_str,
+                     check, check_eq, curl, finish, log, notify, pki, t_ipv4, t_str, tmpdir,
                      wait_for)
 from idp import IdP
 from tokens import Key, jwks, mint
@@ -65,6 +65,8 @@ idp.doc("/keys").require_bearer = "tok-cc-"
 CONFIG = {
     "log_level": "debug",          # allowed requests are logged too
     "log_format": "json",
+    # Its "created" line is logged while the config loads: JSON too.
+    "state_dir": os.path.join(tmpdir(), "state"),
     "workers": 2,
     "park_timeout_ms": PARK_MS,
     "kid_refetch_interval_ms": 200,
