@@ -402,6 +402,10 @@ class HAProxy(Proc):
         if not wait_port(self.port, proc=self.p):
             print(self.output())
             raise RuntimeError("haproxy did not start")
+        # The runtime API socket may appear a moment after the listeners.
+        if not wait_for(lambda: os.path.exists(self.stats_sock), timeout=5):
+            print(self.output())
+            raise RuntimeError("haproxy's runtime API socket did not appear")
         return self
 
     def version(self):
