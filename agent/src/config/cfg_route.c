@@ -32,6 +32,7 @@
 #include "route.h"
 #include "strnum.h"
 #include "tenant.h"
+#include "tokrec.h"
 #include "url.h"
 #include "util.h"
 #include "cfg_int.h"
@@ -493,6 +494,32 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 	}
 }
 
+/*
+ * Every cached token keeps one bit per distinct scope, role, claims rule
+ * and rule value the routes name, and one bit and value per claims_to_vars
+ * claim (tokrec.h): a bound on them all together bounds what a config adds
+ * to each cached token (8 KiB at most).
+ */
+static void
+check_mentions(struct pctx *c, const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t r = 0; r < cfg->nroutes; r++) {
+		const struct route_cfg *rt = &cfg->routes[r];
+
+		n += rt->scopes_any.n + rt->scopes_all.n + rt->roles_any.n +
+		    rt->roles_all.n + rt->nclaims + rt->nclaims_to_vars;
+		for (size_t k = 0; k < rt->nclaims; k++)
+			n += rt->claims[k].nvalues;
+	}
+	if (n > TOKREC_MENTIONS_MAX)
+		cfg_perr(c, "routes", "the routes name %zu scopes, roles, "
+		    "claims, claim values and claims_to_vars in all, more "
+		    "than %u (each cached token keeps a bit for every "
+		    "distinct one)", n, (unsigned)TOKREC_MENTIONS_MAX);
+}
+
 void
 cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 {
@@ -520,4 +547,5 @@ cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 	}
 	cfg_check_unique(c, "routes", "name", "name", names, n);
 	free(names);
+	check_mentions(c, cfg);
 }

@@ -20,11 +20,13 @@ struct keyset;
 struct crlset;
 struct crl_files;
 struct ca_store;
+struct tokrec_schema;
 
 /* A config shared by several snapshots (keys change more often). */
 struct cfgref {
 	atomic_uint refs;
 	struct config *cfg;
+	struct tokrec_schema *rs;     /* ${cfg} compiled for token records */
 	struct ca_store *cas;         /* client_ca_file, loaded once per config
 	                               * file (a policy shares its file's) */
 	struct cfgref *file;          /* a policy applied to a config file:
@@ -54,7 +56,8 @@ struct snapshot {
 
 /*
  * cfgref_new(cfg): wrap ${cfg} (ownership passes to the cfgref) with one
- * reference.  NULL on allocation failure (then ${cfg} is freed).
+ * reference, and compile its token record schema (tokrec.h).  NULL on
+ * allocation failure (then ${cfg} is freed).
  */
 struct cfgref *cfgref_new(struct config *cfg);
 struct cfgref *cfgref_ref(struct cfgref *r);
