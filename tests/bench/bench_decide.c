@@ -25,12 +25,22 @@
  * Usage: bench_decide [seconds-per-measurement] [runs] [only]
  * ${only} ("hit", "RS256", "ES256", "EdDSA") runs just that case's
  * decisions, for a profiler (perf record, valgrind --tool=callgrind).
+ *
+ * Usage: bench_decide rss [tokens] [alg]
+ * The memory of a full cache: ${tokens} (default 100000) distinct tokens
+ * of the same Entra-like shape, signed with ${alg} (RS256, the default;
+ * ES256 or EdDSA sign much faster and make the same records), each decided
+ * once through a cache of that size (a miss that caches it), then the
+ * process's resident set (VmRSS) and heap in use before and after, per
+ * token.  Each token is freed once decided: what stays is the cache.
  * Output: a table, then "RESULT <case> <us>" lines for scripts/bench.sh.
  * Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID) per decision; the
  * median of ${runs} alternating runs is reported.  Tokens are signed here
  * with OpenSSL (a benchmark, not a test).
  */
 #include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +338,71 @@ run_sigcheck(struct alg *a, double secs)
 	return (t / (double)n * 1e6);
 }
 
+/* VmRSS of this process, in KiB, from /proc/self/status; 0 if unknown. */
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return (kib);
+}
+
+/*
+ * rss mode: ${n} distinct tokens of ${a}, each decided once (a miss that
+ * fills the cache), then what the full cache costs.
+ */
+static int
+run_rss(const struct snapshot *s, struct alg *a, long n, int64_t now)
+{
+	struct tokcache *tc = tokcache_new((uint32_t)n);
+	struct decide_env env;
+	struct facts f;
+	size_t heap0, heap1;
+	long rss0, rss1;
+	double t0 = cpu_now();
+
+	if (tc == NULL)
+		die("tokcache");
+	heap0 = mallinfo2().uordblks;
+	rss0 = rss_kib();
+	for (long k = 0; k < n; k++) {
+		char *authz = mint(a, (int)(k + 1000000), now);
+
+		set_facts(&f, authz);
+		memset(&env, 0, sizeof(env));
+		env.now = now;
+		env.tokcache = tc;
+		if (decide(&f, s, &env, &V) != DECIDE_DONE ||
+		    V.reason != REASON_OK)
+			die("rss decide");
+		free(authz);
+	}
+	heap1 = mallinfo2().uordblks;
+	rss1 = rss_kib();
+	if (tokcache_count(tc) != (size_t)n)
+		die("rss: cache not full");
+	printf("%ld distinct %s tokens cached (%zu bytes each) in %.1f s of "
+	    "CPU: VmRSS %.1f MiB -> %.1f MiB (+%.1f MiB, %.0f bytes per "
+	    "token); heap in use +%.1f MiB (%.0f bytes per token)\n", n,
+	    a->jws, strlen(a->authz) - 7, cpu_now() - t0, rss0 / 1024.0,
+	    rss1 / 1024.0, (rss1 - rss0) / 1024.0,
+	    (rss1 - rss0) * 1024.0 / (double)n,
+	    (double)(heap1 - heap0) / 1048576.0,
+	    (double)(heap1 - heap0) / (double)n);
+	printf("RESULT rss_mib %.1f\nRESULT rss_token_bytes %.0f\n",
+	    rss1 / 1024.0, (rss1 - rss0) * 1024.0 / (double)n);
+	tokcache_free(tc);
+	return (0);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -359,8 +434,11 @@ main(int argc, char **argv)
 		{ .name = "ES256 (P-256)", .jws = "ES256", .kid = "ec" },
 		{ .name = "EdDSA (Ed25519)", .jws = "EdDSA", .kid = "ed" },
 	};
-	double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0;
-	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
+	bool rss = argc > 1 && strcmp(argv[1], "rss") == 0;
+	long rss_n = rss && argc > 2 ? strtol(argv[2], NULL, 10) : 100000;
+	const char *rss_alg = rss && argc > 3 ? argv[3] : "RS256";
+	double secs = argc > 1 && !rss ? strtod(argv[1], NULL) : 1.0;
+	int runs = argc > 2 && !rss ? (int)strtol(argv[2], NULL, 10) : 5;
 	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[1024];
 	char doc[8192];
 	struct config_errors errs = { NULL, 0 };
@@ -371,17 +449,18 @@ main(int argc, char **argv)
 	FILE *fp;
 	double hit[16], hit_med;
 
-	const char *only = argc > 3 ? argv[3] : NULL;
+	const char *only = argc > 3 && !rss ? argv[3] : NULL;
 
-	if (secs <= 0 || runs < 1 || runs > 15)
-		die("arguments (seconds > 0, 1 <= runs <= 15)");
+	if (secs <= 0 || runs < 1 || runs > 15 || rss_n < 1 ||
+	    rss_n > UINT32_MAX)
+		die("arguments (seconds > 0, 1 <= runs <= 15; rss: tokens >= 1)");
 	algs[0].pk = EVP_RSA_gen(2048);
 	algs[1].pk = EVP_EC_gen("P-256");
 	algs[2].pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	for (int i = 0; i < 3; i++) {
 		if (algs[i].pk == NULL)
 			die("keygen");
-		for (int k = 0; k < NFRESH; k++)
+		for (int k = 0; k < (rss ? 0 : NFRESH); k++)
 			algs[i].fresh[k] = mint(&algs[i], k + 1, now);
 		algs[i].authz = mint(&algs[i], 0, now);
 	}
@@ -411,6 +490,12 @@ main(int argc, char **argv)
 	unlink(path);
 	rmdir(dir);
 
+	if (rss) {
+		for (int i = 0; i < 3; i++)
+			if (strcmp(rss_alg, algs[i].jws) == 0)
+				return (run_rss(snap, &algs[i], rss_n, now));
+		die("rss: alg (RS256, ES256 or EdDSA)");
+	}
 	hit_tc = tokcache_new(65536);
 	fresh_tc = tokcache_new(FRESH_CACHE);
 	if (hit_tc == NULL || fresh_tc == NULL)
