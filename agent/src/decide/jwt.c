@@ -314,17 +314,22 @@ route_checks(const struct tokrec *rec, const struct snapshot *s,
 		return (unsendable(v, "an identity value cannot be sent whole "
 		    "(too large, or a control character)"));
 	verdict_set(v, REASON_OK, NULL);
+	/* The values were checked for CR, LF and NUL when the record was
+	 * compiled: a line break is refused as verdict_add() refuses it. */
+	if (rec->flags & TOKREC_F_IDENT_CRLF)
+		return (unsendable(v, "identity variables exceed the answer's "
+		    "room"));
 	for (int i = 0; i < TOKREC_NIDENT; i++)
 		if ((val = tokrec_ident(rec, (enum tokrec_ident)i, &len)) !=
-		    NULL && verdict_add(v, ident_var[i], val, len) != 0)
+		    NULL && verdict_add_clean(v, ident_var[i], val, len) != 0)
 			return (unsendable(v, "identity variables exceed the "
 			    "answer's room"));
-	for (size_t k = 0; k < tokrec_route_nvars(rs, route); k++) {
+	for (size_t k = 0, n = tokrec_route_nvars(rs, route); k < n; k++) {
 		int r = tokrec_route_var(rs, route, k, rec, &name, &val, &len);
 
 		if (r == TOKREC_VAR_ABSENT)
 			continue;
-		if (r != 0 || verdict_add(v, name, val, len) != 0)
+		if (r != 0 || verdict_add_clean(v, name, val, len) != 0)
 			return (unsendable(v, "a claims_to_vars value cannot be "
 			    "sent whole (too large, a control character, an "
 			    "object)"));
@@ -357,8 +362,7 @@ struct verified {
  * and return 0; else set ${v} and return -1, or return 1 to park.
  */
 static int
-verify_sig(const struct jws *j, const uint8_t *si_sha256,
-    const struct snapshot *s, size_t i, const char *iss, const char *tenant,
+verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *iss, const char *tenant,
     struct decide_env *env, struct verified *vf, struct verdict *v)
 {
 	const struct config *cfg = snapshot_config(s);
@@ -427,9 +431,9 @@ verify_sig(const struct jws *j, const uint8_t *si_sha256,
 			deny401(v, REASON_ISSUER_UNKNOWN, "key not valid for this issuer");
 			return (-1);
 		}
-		if (crypto_verify_sha256(k->key, j->alg,
+		if (crypto_verify(k->key, j->alg,
 		    (const uint8_t *)j->signing_input, j->signing_input_len,
-		    si_sha256, j->sig, j->sig_len) == 0) {
+		    j->sig, j->sig_len) == 0) {
 			vf->hmac = hmac;
 			vf->key = k;
 			return (0);
@@ -445,7 +449,7 @@ verify_sig(const struct jws *j, const uint8_t *si_sha256,
  * park.
  */
 static int
-try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
+try_issuer(struct jws *j, const struct snapshot *s,
     size_t i, const char *iss, const char *tenant, struct decide_env *env,
     struct verdict *v, struct verified *vf)
 {
@@ -460,7 +464,7 @@ try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
 		    "algorithm not allowed for this issuer");
 		return (-1);
 	}
-	rc = verify_sig(j, si_sha256, s, i, iss, tenant, env, vf, v);
+	rc = verify_sig(j, s, i, iss, tenant, env, vf, v);
 	if (rc != 0)
 		return (rc);
 	if (is->typ_check && (j->typ == NULL ? !is->typ_absent_ok :
@@ -533,14 +537,9 @@ note_cached(struct verdict *v, const struct config *cfg,
 		hex8(rec->sub_hash, v->sub_hash);
 }
 
-/*
- * Full verification of a token not in the cache.  ${si_sha256}, if not
- * NULL, is the SHA-256 of the token's first ${si_len} bytes (taken with the
- * cache key); used only if that is exactly the signing input.
- */
+/* Full verification of a token not in the cache. */
 static enum decide_outcome
-verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
-    const struct snapshot *s, const struct route_cfg *rt,
+verify(const char *tok, size_t len, const struct snapshot *s, const struct route_cfg *rt,
     struct decide_env *env, struct verdict *v, struct tokrec **out)
 {
 	const struct config *cfg = snapshot_config(s);
@@ -559,9 +558,6 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 	lim.max_token = cfg->max_token_bytes;
 	if (jws_parse(tok, len, &lim, &j, &r, &detail) != 0)
 		return (deny401(v, r, detail));
-	if (si_sha256 != NULL && (j.signing_input != tok ||
-	    j.signing_input_len != si_len))
-		si_sha256 = NULL;
 
 	if (claims_check_types(j.payload, &detail) != 0) {
 		jws_release(&j);
@@ -590,7 +586,7 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 		    strlen(iss_item->valuestring), &cfg->issuers[i], j.payload,
 		    tenant, sizeof(tenant)) != 0)
 			continue;
-		rc = try_issuer(&j, si_sha256, s, i, iss_item->valuestring,
+		rc = try_issuer(&j, s, i, iss_item->valuestring,
 		    tenant, env, v, &vf);
 		if (rc > 0) {
 			jws_release(&j);
@@ -695,10 +691,10 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
     const uint8_t *cert_sha256)
 {
 	const struct config *cfg = snapshot_config(s);
-	const char *tok, *dot;
-	size_t len, si_len = 0;
-	uint8_t key[32], si_sha256[32];
-	bool have_si = false;
+	const char *tok;
+	size_t len;
+	uint8_t key[32];
+	bool have_key = false;
 	struct tokrec *rec;
 	enum decide_outcome o;
 	enum reason r;
@@ -718,18 +714,10 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	if (b != 0 || len > cfg->max_token_bytes)
 		return (deny401(v, REASON_TOKEN_MALFORMED, "malformed bearer token"));
 
-	/*
-	 * The cache key is the SHA-256 of the token.  The signing input (up to
-	 * the last '.') is hashed on the way, so that a miss verifying an
-	 * RS256/PS256/ES256 token does not hash those bytes a second time.
-	 */
-	if (env->tokcache != NULL) {
-		dot = memrchr(tok, '.', len);
-		si_len = dot != NULL ? (size_t)(dot - tok) : 0;
-		have_si = crypto_sha256_split(tok, len, si_len, key,
-		    si_sha256) == 0;
-	}
-	if (have_si) {
+	/* The cache key: a keyed hash of the token (crypto_cache_key()). */
+	if (env->tokcache != NULL)
+		have_key = crypto_cache_key(tok, len, key) == 0;
+	if (have_key) {
 		rec = tokcache_get(env->tokcache, key, env->now);
 		if (rec != NULL && valid_under(rec, s) &&
 		    route_allows_issuer(rt, rec->issuer)) {
@@ -763,13 +751,12 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	 * (spaces, '=', '+', '/', '~') is refused there, as token_malformed.
 	 */
 	rec = NULL;
-	o = verify(tok, len, have_si ? si_sha256 : NULL, si_len, s, rt, env, v,
-	    &rec);
+	o = verify(tok, len, s, rt, env, v, &rec);
 	if (rec == NULL)
 		return (o);
 	rec->valid_gen = s->gen;        /* compiled under ${s}, its key there */
 	o = accept_token(rec, s, rt, cert_sha256, f, v);
-	if (env->tokcache != NULL && have_si) {
+	if (env->tokcache != NULL && have_key) {
 		/* The cache owns ${rec} from here, even if it refuses it. */
 		(void)tokcache_put(env->tokcache, key, rec,
 		    cache_until(rec, &cfg->issuers[rec->issuer], env->now),

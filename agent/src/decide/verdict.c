@@ -62,9 +62,16 @@ has_crlfnul(const char *p, size_t len)
 int
 verdict_add(struct verdict *v, const char *name, const char *val, size_t len)
 {
-	if (v->nvars >= VERDICT_MAX_VARS || len > VERDICT_ARENA - v->arena_used)
-		return (-1);
 	if (has_crlfnul(val, len))
+		return (-1);
+	return (verdict_add_clean(v, name, val, len));
+}
+
+int
+verdict_add_clean(struct verdict *v, const char *name, const char *val,
+    size_t len)
+{
+	if (v->nvars >= VERDICT_MAX_VARS || len > VERDICT_ARENA - v->arena_used)
 		return (-1);
 	memcpy(v->arena + v->arena_used, val, len);
 	v->vars[v->nvars].name = name;

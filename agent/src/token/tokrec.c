@@ -545,18 +545,11 @@ rec_thumbs(const struct tokrec *rec)
 	return ((const uint8_t *)(rec->data + rec->nwords));
 }
 
-static size_t
-nthumbs(const struct tokrec *rec)
-{
-	return ((cnf_state(rec, TOKREC_F_X5T_SHIFT) == TOKREC_CNF_SHA256) +
-	    (cnf_state(rec, TOKREC_F_JKT_SHIFT) == TOKREC_CNF_SHA256));
-}
-
 /* The text offsets, right after the thumbprints. */
 static uint8_t *
 rec_offs(const struct tokrec *rec)
 {
-	return ((uint8_t *)(uintptr_t)(rec_thumbs(rec) + 32 * nthumbs(rec)));
+	return ((uint8_t *)(uintptr_t)rec->data + rec->offs_at);
 }
 
 static size_t
@@ -668,6 +661,7 @@ struct ident {
 	ssize_t n[TOKREC_NIDENT];  /* length, or < 0: none */
 	size_t at[TOKREC_NIDENT];
 	bool unsendable;
+	bool crlf;                 /* one holds CR or LF (not rendered) */
 };
 
 static void
@@ -677,6 +671,7 @@ render_identity(const cJSON *p, const struct issuer_cfg *is,
 	size_t off = 0, cap = sizeof(ident_buf);
 
 	id->unsendable = false;
+	id->crlf = false;
 	for (int i = 0; i < TOKREC_NIDENT; i++) {
 		char *o = ident_buf + off;
 		size_t room = cap - off;
@@ -714,6 +709,12 @@ render_identity(const cJSON *p, const struct issuer_cfg *is,
 		id->n[i] = n;
 		if (n <= 0)
 			continue;       /* absent or empty: no variable */
+		/* The client id and tenant are taken as they are: whether
+		 * they hold a line break is decided once, here. */
+		if ((i == TOKREC_CLIENT || i == TOKREC_TENANT) &&
+		    (memchr(o, '\r', (size_t)n) != NULL ||
+		    memchr(o, '\n', (size_t)n) != NULL))
+			id->crlf = true;
 		id->at[i] = off;
 		off += (size_t)n + 1;
 		ident_buf[off - 1] = '\0';
@@ -890,7 +891,8 @@ fill_record(struct tokrec *rec, const struct tokrec_schema *rs,
 	    ((unsigned)pl->x5t << TOKREC_F_X5T_SHIFT) |
 	    ((unsigned)pl->jkt << TOKREC_F_JKT_SHIFT) |
 	    (pl->text > UINT16_MAX ? TOKREC_F_WIDE : 0) |
-	    (pl->tid_in_iss ? TOKREC_F_TID_IN_ISS : 0));
+	    (pl->tid_in_iss ? TOKREC_F_TID_IN_ISS : 0) |
+	    (pl->id.crlf ? TOKREC_F_IDENT_CRLF : 0));
 	rec->exp = in->times->exp;
 	rec->nbf = in->times->nbf;
 	rec->iat = in->times->iat;
@@ -900,6 +902,8 @@ fill_record(struct tokrec *rec, const struct tokrec_schema *rs,
 		memcpy(rec->sub_hash, in->sub_hash, sizeof(rec->sub_hash));
 	rec->nwords = rs->nwords;
 	rec->nvars = (uint16_t)rs->nvpaths;
+	rec->offs_at = (uint16_t)(rs->nwords * sizeof(uint64_t) + 32 *
+	    ((pl->x5t == TOKREC_CNF_SHA256) + (pl->jkt == TOKREC_CNF_SHA256)));
 
 	compile_bits(rs, is, p, rec_bits(rec));
 	th = (uint8_t *)(uintptr_t)rec_thumbs(rec);

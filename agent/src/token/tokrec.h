@@ -100,6 +100,10 @@ enum tokrec_check {
 #define TOKREC_F_JKT_SHIFT	10      /* enum tokrec_cnf of jkt */
 #define TOKREC_F_TID_IN_ISS	0x1000  /* the tenant value is the GUID in
                                          * iss, at tid_at (Entra's) */
+#define TOKREC_F_IDENT_CRLF	0x2000  /* an identity value holds CR or LF
+                                         * (client id or tenant: the others
+                                         * are rendered without controls):
+                                         * no answer can carry it */
 
 /*
  * A record: this fixed part, then in data[] the bits (nwords words), the
@@ -125,6 +129,7 @@ struct tokrec {
 	uint8_t sub_hash[8];       /* SHA-256(sub), first bytes, for logs */
 	uint16_t nwords, nvars;
 	uint16_t tid_at;
+	uint16_t offs_at;          /* where the text offsets start in data[] */
 	uint64_t data[];
 };
 
@@ -192,8 +197,9 @@ size_t tokrec_bytes(const struct tokrec *rec);
 /*
  * tokrec_ident(rec, i, len):
  * Identity value ${i} as the answer sends it, and its length in *${len};
- * NULL when the token has none (absent, empty, or not sendable).  The
- * value is NUL-terminated and lives as long as ${rec}.
+ * NULL when the token has none (absent, empty, or not sendable).  It
+ * lives as long as ${rec}, and holds no CR, LF or NUL unless the record
+ * says TOKREC_F_IDENT_CRLF; claims_to_vars values never do.
  */
 const char *tokrec_ident(const struct tokrec *rec, enum tokrec_ident i,
     size_t *len);

@@ -344,6 +344,10 @@ static const char *const bodies[] = {
 	"\"sub\":\"\",\"appid\":\"app-2\",\"tid\":\"not-a-guid\"",
 	"\"sub\":\"x\\u0001y\",\"client_id\":\"cli\",\"cid\":\"okta\"",
 	"\"azp\":\"\",\"appid\":\"\",\"cid\":\"okta-only\"",
+	/* a line break in a value taken as it is (client id, tenant) */
+	"\"azp\":\"a\\r\\nb\",\"sub\":\"s\"",
+	"\"tid\":\"x\\ny\",\"scp\":\"read\"",
+	"\"client_id\":\"tab\\tok\",\"tid\":\"del\\u007f\"",
 	/* cnf */
 	"\"cnf\":{\"x5t#S256\":\"%X5T%\"}",
 	"\"cnf\":{\"x5t#S256\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
