@@ -15,10 +15,11 @@ request (each request has its own path, which the deny line carries).
 import json
 import os
 import re
+import signal
 import time
 
-from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
-                     log, tmpdir, wait_for)
+from harness import (Agent, EchoBackend, HAProxy, agent_metrics, check, check_eq,
+                     curl, finish, log, tmpdir, wait_for)
 from tokens import Key, b64u, jwks, mint
 
 T0 = time.time()
@@ -224,6 +225,59 @@ check_eq(echo.hits, hits_before, "no denied request reached the backend")
 tok = mint(rs, claims(ISS_RSA, scp="Orders.Read"))
 check_eq(get("/scoped/x", tok).status, 403, "token without Orders.Write -> 403")
 check_eq(get("/api/x", tok).status, 200, "same token on /api -> 200")
+
+log("a reload that changes nothing a cached token depends on keeps it")
+
+
+def cache():
+    m = agent_metrics(agent)
+    return (m.get("spoa_iam_token_cache_entries", 0),
+            m.get("spoa_iam_token_cache_sweeps_total", 0),
+            m.get("spoa_iam_reloads_total", 0))
+
+
+def reload_and_sweep(config):
+    """SIGHUP with ${config}; return the cache entries once every worker
+    has swept its cache for the new config (each counts a sweep)."""
+    entries, sweeps, reloads = cache()
+    agent.write_config(config)
+    agent.send_signal(signal.SIGHUP)
+    workers = agent.config.get("workers", 2)
+    done = wait_for(lambda: cache()[2] > reloads and
+                    cache()[1] >= sweeps + workers, timeout=10)
+    check(done, "the reload was applied and every worker swept its cache")
+    return cache()[0]
+
+
+toks = [mint(rs, claims(ISS_RSA, scp="Orders.Read", sub=f"reload-{i}"))
+        for i in range(6)]
+for t in toks:
+    check_eq(get("/api/x", t).status, 200, "a token to cache")
+before = cache()[0]
+check(before >= len(toks), f"tokens cached: {before}")
+# The same config, then routes in another order and one more route whose
+# rules name nothing new: every record is kept.
+check_eq(reload_and_sweep(dict(agent.config)), before,
+         "unchanged config: every cached token kept")
+moved = dict(agent.config)
+moved["routes"] = list(reversed(agent.config["routes"])) + [
+    {"name": "more", "path_prefix": "/more", "require": "jwt",
+     "scopes_all": ["Orders.Write"]}]
+check_eq(reload_and_sweep(moved), before,
+         "routes reordered, a route naming known scopes: cached tokens kept")
+hits = agent_metrics(agent).get("spoa_iam_token_cache_hits_total", 0)
+for t in toks:
+    check_eq(get("/api/x", t).status, 200, "a kept token still passes")
+check(agent_metrics(agent).get("spoa_iam_token_cache_hits_total", 0) > hits,
+      "kept tokens are cache hits after the reload")
+# A scope name no route named before: records are compiled again.
+changed = dict(moved)
+changed["routes"] = moved["routes"] + [
+    {"name": "new", "path_prefix": "/new", "require": "jwt",
+     "scopes_any": ["Brand.New"]}]
+check_eq(reload_and_sweep(changed), 0,
+         "a new scope name: every cached token dropped")
+check_eq(get("/api/x", toks[0]).status, 200, "and verified again")
 
 log("the agent logged no token and no secret")
 out = agent.output()
