@@ -1259,6 +1259,15 @@ test_cache_key(void **state)
 	assert_memory_not_equal(k0, k1, 16);
 	assert_int_equal(crypto_cache_key(tok, 1237, k1), 0);
 	assert_memory_not_equal(k0, k1, 16);
+	/* The first and the last byte count too. */
+	tok[0] ^= 0x80;
+	assert_int_equal(crypto_cache_key(tok, 1236, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	tok[0] ^= 0x80;
+	tok[1235] ^= 1;
+	assert_int_equal(crypto_cache_key(tok, 1236, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	tok[1235] ^= 1;
 	assert_int_equal(crypto_cache_key(tok, 0, k1), 0);
 	assert_int_equal(crypto_sha256(tok, 1236, sha), 0);
 	if (sip == NULL) {

@@ -1713,6 +1713,60 @@ test_entra_single_tenant(void **state)
 }
 
 /*
+ * A cached Entra token whose key is republished scoped to another tenant
+ * (same kid, same key material, another "issuer"): the sweep of the new
+ * key set drops it, and even unswept it is never a hit (still_valid()
+ * checks the key's issuer against the record's iss and tid).
+ */
+static struct snapshot *new_snap(struct cfgref *r);
+
+static void
+test_cache_key_issuer_changed(void **state)
+{
+	struct tokcache *tc = tokcache_new(16);
+	const char *tok = mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	    "entra-t1"), entra(T1, T1));
+	struct snapshot *s2 = new_snap(F.snap->cfg);
+	char *jwks[] = { jwk_of(F.ent_t1.pk, "entra-t1", ",\"issuer\":"
+	    "\"https://login.microsoftonline.com/" T2 "/v2.0\""), NULL };
+	char *text = jwks_doc(jwks);
+	struct keyset *ks = NULL;
+	uint64_t hits;
+
+	(void)state;
+	assert_int_equal(jwks_parse(text, strlen(text), &ks, NULL), 0);
+	free(text);
+	/* The same key material: only its issuer differs. */
+	assert_memory_equal(ks->keys[0].fp, keyset_find(F.snap->keys[I_ENTRA],
+	    "entra-t1", 8)->fp, 32);
+	for (size_t i = 0; i < I_COUNT; i++) {
+		snapshot_set_keys(s2, i, i == I_ENTRA ? ks : F.snap->keys[i],
+		    F.snap->keys_at[i]);
+		if (F.snap->hmac[i] != NULL)
+			snapshot_set_hmac(s2, i, keyset_ref(F.snap->hmac[i]));
+	}
+	keyset_unref(ks);
+	assert_int_equal(run_s(F.snap, "/entra", tok, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	assert_int_equal(tokcache_count(tc), 1);
+	/* Unswept: a lookup under the new snapshot is no hit. */
+	hits = STAT_GET(&STATS, token_cache_hits);
+	assert_int_equal(run_s(s2, "/entra", tok, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_ISSUER_UNKNOWN);
+	EXPECT_DETAIL("key not valid for this issuer");
+	assert_int_equal(STAT_GET(&STATS, token_cache_hits), hits);
+	/* Cached again under the old snapshot, then swept for the new one:
+	 * the entra issuer's key set changed, its entry goes. */
+	assert_int_equal(run_s(F.snap, "/entra", tok, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	assert_int_equal(tokcache_count(tc), 1);
+	assert_true(jwt_cache_sweep(tc, F.snap, s2));
+	assert_int_equal(tokcache_count(tc), 0);
+	snapshot_unref(s2);
+	tokcache_free(tc);
+}
+
+/*
  * Provider shapes: Keycloak roles under realm_access and resource_access
  * (a client id with a dot), Auth0's URL-named claims and "permissions",
  * Okta's typ-less access tokens (typ [..., null]), APIM-style all/present
@@ -2700,6 +2754,7 @@ main(void)
 		T(test_s18_structural),
 		T(test_s19_entra_scoping),
 		T(test_entra_single_tenant),
+		T(test_cache_key_issuer_changed),
 		T(test_provider_shapes),
 		T(test_s20_binding),
 		T(test_issuers),

@@ -867,6 +867,43 @@ test_reload(void **state)
 	snapshot_unref(s);
 }
 
+/*
+ * The cache answers only for the very bytes it verified: a token that
+ * differs from a cached one in its last character (a signature that is
+ * still canonical base64url, and wrong) is verified, and refused.
+ */
+static void
+test_not_a_hit(void **state)
+{
+	struct snapshot *s = snap_of(config_text(NULL, false, ""), NULL);
+	struct tokcache *tc = tokcache_new(8);
+	char *tok = strdup(token(&HS, "hs", "\"sub\":\"alice\""));
+	size_t n;
+	uint64_t hits;
+	static const char flip[] = "AEIMQUYcgkosw048";
+
+	(void)state;
+	assert_non_null(tok);
+	n = strlen(tok);
+	assert_int_equal(decide_tok(s, "/vars", tok, tc, false), DECIDE_DONE);
+	assert_int_equal(V.reason, REASON_OK);
+	/* 32 bytes of HMAC end in a character holding 4 bits and 2 zeros:
+	 * its next canonical neighbour flips the last bit of the MAC. */
+	for (size_t i = 0; i < sizeof(flip) - 1; i++) {
+		if (tok[n - 1] == flip[i]) {
+			tok[n - 1] = flip[(i + 1) % (sizeof(flip) - 1)];
+			break;
+		}
+	}
+	hits = STAT_GET(&STATS, token_cache_hits);
+	assert_int_equal(decide_tok(s, "/vars", tok, tc, false), DECIDE_DONE);
+	assert_int_equal(V.reason, REASON_SIGNATURE_INVALID);
+	assert_int_equal(STAT_GET(&STATS, token_cache_hits), hits);
+	free(tok);
+	tokcache_free(tc);
+	snapshot_unref(s);
+}
+
 /* More mentions than a record may hold bits for: the config is refused. */
 static void
 test_mentions_cap(void **state)
@@ -919,6 +956,7 @@ main(void)
 		cmocka_unit_test(test_record_fields),
 		cmocka_unit_test(test_record_size),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_not_a_hit),
 		cmocka_unit_test(test_mentions_cap),
 	};
 
