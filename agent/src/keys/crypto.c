@@ -127,7 +127,7 @@ struct crypto_vslot {
 };
 
 struct crypto_tls {
-	EVP_MD_CTX *md[2];
+	EVP_MD_CTX *md[1];
 	EVP_MAC_CTX *ck;		/* SipHash under cg.ckey */
 	struct crypto_vslot vc[VCACHE_SLOTS];
 };
@@ -140,7 +140,6 @@ tls_free(void *p)
 	if (t == NULL)
 		return;
 	EVP_MD_CTX_free(t->md[0]);
-	EVP_MD_CTX_free(t->md[1]);
 	EVP_MAC_CTX_free(t->ck);
 	for (size_t i = 0; i < VCACHE_SLOTS; i++)
 		EVP_PKEY_CTX_free(t->vc[i].ctx);
@@ -773,7 +772,6 @@ thread_tls(void)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return (NULL);
 	if ((t->md[0] = EVP_MD_CTX_new()) == NULL ||
-	    (t->md[1] = EVP_MD_CTX_new()) == NULL ||
 	    pthread_setspecific(cg.tls, t) != 0) {
 		tls_free(t);
 		return (NULL);
@@ -996,13 +994,18 @@ crypto_verify_sha256(const struct crypto_key *k, enum jws_alg alg,
 	return (verify_any(k, alg, msg, msg_len, msg_sha256, sig, sig_len));
 }
 
+/* SHA-1 or SHA-256 on this thread's digest context (EVP_Digest() would
+ * allocate and free one per call: a subject's hash on every cache miss). */
 static int
 digest(int which, const void *p, size_t len, uint8_t *out, size_t out_len)
 {
+	struct crypto_tls *t;
 	unsigned int ol = 0;
 
-	if (!cg_ready() || EVP_Digest(p, len, out, &ol,
-	    which == 1 ? cg.sha1 : cg.sha256, NULL) != 1 || ol != out_len) {
+	if (!cg_ready() || (t = thread_tls()) == NULL ||
+	    EVP_DigestInit_ex2(t->md[0], which == 1 ? cg.sha1 : cg.sha256,
+	    NULL) != 1 || EVP_DigestUpdate(t->md[0], p, len) != 1 ||
+	    EVP_DigestFinal_ex(t->md[0], out, &ol) != 1 || ol != out_len) {
 		memset(out, 0, out_len);
 		ERR_clear_error();
 		return (-1);

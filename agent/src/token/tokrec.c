@@ -783,12 +783,17 @@ cnf_thumb(const cJSON *p, const char *name, uint8_t out[32])
 	return (TOKREC_CNF_SHA256);
 }
 
+/* Slots and claims_to_vars a plan sizes on the stack (more: the heap). */
+#define PLAN_SLOTS	32
+
 /* What the record will hold, sized before its one allocation. */
 struct plan {
 	struct ident id;
 	const char *iss;
 	ssize_t *vn;               /* [nvpaths]: claims_to_vars lengths */
 	uint32_t *slen;            /* [nslots]: bytes with the NUL; 0: empty */
+	ssize_t vn_small[PLAN_SLOTS];
+	uint32_t slen_small[PLAN_SLOTS];
 	enum tokrec_cnf x5t, jkt;
 	uint8_t x5t_sha[32], jkt_sha[32];
 	bool tid_in_iss;
@@ -801,10 +806,15 @@ static int
 plan_text(const struct tokrec_schema *rs, const cJSON *p,
     const struct tokrec_in *in, struct plan *pl)
 {
-	pl->vn = calloc(rs->nvpaths + 1, sizeof(*pl->vn));
-	pl->slen = calloc(rs->nslots, sizeof(*pl->slen));
-	if (pl->vn == NULL || pl->slen == NULL)
-		return (-1);
+	if (rs->nslots <= PLAN_SLOTS) {
+		pl->vn = pl->vn_small;
+		pl->slen = pl->slen_small;
+	} else {
+		pl->vn = calloc(rs->nvpaths + 1, sizeof(*pl->vn));
+		pl->slen = calloc(rs->nslots, sizeof(*pl->slen));
+		if (pl->vn == NULL || pl->slen == NULL)
+			return (-1);
+	}
 	for (int i = 0; i < TOKREC_NIDENT; i++)
 		if (pl->id.n[i] > 0)
 			pl->slen[i] = (uint32_t)pl->id.n[i] + 1;
@@ -949,8 +959,10 @@ tokrec_compile(const struct tokrec_schema *rs, const cJSON *payload,
 	fill_record(rec, rs, payload, in, &pl);
 	SPOA_ASSERT(tokrec_bytes(rec) == head + pl.text);
 out:
-	free(pl.vn);
-	free(pl.slen);
+	if (pl.vn != pl.vn_small)
+		free(pl.vn);
+	if (pl.slen != pl.slen_small)
+		free(pl.slen);
 	return (rec);
 }
 

@@ -557,7 +557,13 @@ test_many_names(void **state)
 	    "\"r064\"]},\n"
 	    "  {\"name\": \"last\", \"path_prefix\": \"/last\", \"require\": "
 	    "\"jwt\", \"scopes_any\": [\"s198\", \"s199\"], \"roles_any\": "
-	    "[\"r000\"]}\n");
+	    "[\"r000\"]},\n"
+	    "  {\"name\": \"wide\", \"path_prefix\": \"/wide\", \"require\": "
+	    "\"jwt\", \"claims_to_vars\": [\"v00\", \"v01\", \"v02\", \"v03\", "
+	    "\"v04\", \"v05\", \"v06\", \"v07\", \"v08\", \"v09\", \"v10\", "
+	    "\"v11\", \"v12\", \"v13\", \"v14\", \"v15\", \"v16\", \"v17\", "
+	    "\"v18\", \"v19\", \"v20\", \"v21\", \"v22\", \"v23\", \"v24\", "
+	    "\"v25\", \"v26\", \"v27\", \"v28\", \"v29\"]}\n");
 	s = snap_of(config_text(NULL, false, routes), NULL);
 
 	tok = token(&HS, "hs", "\"scp\":\"s000 s063 s064 s127 s128 s199\","
@@ -569,6 +575,18 @@ test_many_names(void **state)
 	assert_int_equal(V.reason, REASON_ROLE_MISSING);
 	SAME_AS_ORACLE(s, tok, false);
 
+	/* More claims_to_vars claims than a record's plan sizes on the
+	 * stack: every value where it belongs. */
+	tok = token(&HS, "hs", "\"v00\":0,\"v07\":\"seven\",\"v13\":[1,2],"
+	    "\"v29\":true,\"email\":\"e\"");
+	decide_tok(s, "/wide", tok, NULL, false);
+	assert_int_equal(V.reason, REASON_OK);
+	assert_int_equal(V.nvars, 5);   /* issuer and 4 claims */
+	SAME_AS_ORACLE(s, tok, false);
+	tok = token(&HS, "hs", "\"v03\":{},\"v29\":1");
+	decide_tok(s, "/wide", tok, NULL, false);
+	assert_int_equal(V.reason, REASON_IDENTITY_UNSENDABLE);
+	SAME_AS_ORACLE(s, tok, false);
 	/* Each one missing in turn is named. */
 	for (int drop = 0; drop < 6; drop++) {
 		static const char *const all[] = { "s000", "s063", "s064",
