@@ -423,6 +423,17 @@ oracle_accept(const cJSON *p, const struct issuer_cfg *is,
 	oracle_binding(p, rt, cert_sha256, v);
 	if (v->reason != REASON_OK)
 		return;
+	/* RFC 9449: a DPoP-bound token is no bearer token (these tokens
+	 * come as Bearer). */
+	if (claims_get(claims_get(p, "cnf"), "jkt") != NULL) {
+		if (!cJSON_IsString(claims_get(claims_get(p, "cnf"), "jkt")))
+			oracle_deny(v, REASON_TOKEN_MALFORMED,
+			    "cnf.jkt not a string");
+		else
+			oracle_deny(v, REASON_DPOP_BINDING_MISMATCH,
+			    "a DPoP-bound token sent as a Bearer token");
+		return;
+	}
 	if (oracle_check_words(p, CLAIMS_SCOPES, &is->scopes_claims,
 	    &rt->scopes_any, &rt->scopes_all, &missing) != 0) {
 		verdict_set(v, REASON_SCOPE_MISSING, "required scope missing");

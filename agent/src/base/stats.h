@@ -94,6 +94,8 @@ struct agent_stats {
 	atomic_uint_fast64_t token_cache_evictions;
 	atomic_uint_fast64_t cert_cache_entries;  /* gauge */
 	atomic_uint_fast64_t cert_cache_evictions;
+	atomic_uint_fast64_t dpop_replay_entries; /* gauge */
+	atomic_uint_fast64_t dpop_replay_evictions;
 	struct stats_histogram decision_duration; /* NOTIFY received .. ACK */
 	struct stats_histogram parked_duration;   /* parked .. decided */
 	/* decisions by route (row: names_routes) and reason */

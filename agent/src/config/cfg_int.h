@@ -10,6 +10,7 @@
  *   cfg_issuer.c  credentials and issuers;
  *   cfg_cert.c    a route's client_cert rules;
  *   cfg_route.c   routes, claims rules, claims_to_vars;
+ *   cfg_resource.c a route's DPoP settings, resource and its metadata;
  *   cfg_check.c   --check's checks of the files a config names.
  * These files export only cfg_* symbols to each other (declared here) and
  * config_* to the rest of the agent (config.h).  Every function is
@@ -166,6 +167,11 @@ void cfg_parse_client_cert(struct pctx *c, const cJSON *o, const char *path,
 
 /* cfg_route.c */
 void cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg);
+
+/* cfg_resource.c */
+void cfg_parse_route_pop(struct pctx *c, const cJSON *o, const char *path,
+    struct route_cfg *r, bool has_jwt);
+void cfg_route_pop_free(struct route_cfg *r);
 
 /* config.c */
 void cfg_pctx_init(struct pctx *c, struct config_errors *errs, const char *doc,

@@ -43,7 +43,10 @@
 static const char *const route_keys[] = {
 	"name", "host", "path_prefix", "methods", "require", "issuers",
 	"scopes_any", "scopes_all", "roles_any", "roles_all", "claims",
-	"claims_to_vars", "client_cert", "bound_token", "source_cidrs", NULL
+	"claims_to_vars", "client_cert", "bound_token", "source_cidrs",
+	/* cfg_resource.c */
+	"dpop", "dpop_max_age_s", "resource", "resource_documentation",
+	NULL
 };
 
 static void
@@ -474,6 +477,7 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 
 	if (!mode_ok)
 		return;
+	cfg_parse_route_pop(c, o, path, r, mode_has_jwt(r->require));
 	if (!mode_has_jwt(r->require)) {
 		for (i = 0; jwt_keys[i] != NULL; i++) {
 			if (cfg_get(o, jwt_keys[i]) == NULL)

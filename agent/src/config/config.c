@@ -583,6 +583,7 @@ route_free(struct route_cfg *r)
 	free(r->claims_to_vars);
 	cert_rule_free(r->client_cert);
 	cidr_list_free(r->source_cidrs);
+	cfg_route_pop_free(r);
 }
 
 void

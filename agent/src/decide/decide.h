@@ -24,6 +24,8 @@ struct decide_env {
 	int64_t now;                /* seconds since the epoch */
 	struct tokcache *tokcache;  /* may be NULL (cache off) */
 	struct certcache *certcache;/* may be NULL */
+	struct tokcache *dpop_replay; /* DPoP proofs seen (pop.h); NULL: no
+	                               * replay check (tests, benchmarks) */
 	struct agent_stats *stats;  /* may be NULL */
 	bool may_park;              /* false once a request was parked already */
 	/* Out, with DECIDE_PARK: the issuer whose keys must be refetched, and

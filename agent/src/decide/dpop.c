@@ -10,132 +10,28 @@
 
 #include "b64url.h"
 #include "claims.h"
+#include "httpuri.h"
 #include "config-t.h"
 #include "crypto.h"
 #include "jwa.h"
 #include "json_doc.h"
 #include "jwks.h"
 #include "jws.h"
-#include "route.h"
 #include "util.h"
 #include "dpop.h"
-
-/* Longest host (with port) compared. */
-#define HOST_MAX	256
-
-/* An authority split into a lowercase host and a port (0: default). */
-struct authority {
-	char host[HOST_MAX + 1];
-	size_t host_len;
-	unsigned port;
-};
-
-/* Parse "host[:port]" or "[v6][:port]" (${n} bytes) into ${a}. */
-static int
-authority_parse(const char *s, size_t n, struct authority *a)
-{
-	const char *end = s + n, *colon = NULL;
-	size_t hl;
-
-	if (n == 0 || memchr(s, '@', n) != NULL)
-		return (-1);
-	if (s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-
-		if (rb == NULL)
-			return (-1);
-		hl = (size_t)(rb - s) + 1;
-		if (rb + 1 < end) {
-			if (rb[1] != ':')
-				return (-1);
-			colon = rb + 1;
-		}
-	} else {
-		colon = memchr(s, ':', n);
-		hl = colon != NULL ? (size_t)(colon - s) : n;
-	}
-	if (hl > 1 && s[hl - 1] == '.')
-		hl--;                   /* "example.com." is "example.com" */
-	if (hl == 0 || hl > HOST_MAX)
-		return (-1);
-	for (size_t i = 0; i < hl; i++)
-		a->host[i] = util_ascii_lower(s[i]);
-	a->host[hl] = '\0';
-	a->host_len = hl;
-	a->port = 0;
-	if (colon != NULL) {
-		const char *p = colon + 1;
-
-		if (p == end)
-			return (-1);
-		for (; p < end; p++) {
-			if (*p < '0' || *p > '9' || a->port > 6553)
-				return (-1);
-			a->port = a->port * 10 + (unsigned)(*p - '0');
-		}
-		if (a->port == 0 || a->port > 65535)
-			return (-1);
-	}
-	return (0);
-}
-
-/* Scheme "http" or "https" (any case) of ${n} bytes: its default port. */
-static unsigned
-scheme_port(const char *s, size_t n)
-{
-	if (n == 5 && util_mem_caseeq(s, "https", 5))
-		return (443);
-	if (n == 4 && util_mem_caseeq(s, "http", 4))
-		return (80);
-	return (0);
-}
 
 bool
 dpop_htu_matches(const char *htu, size_t len, const struct dpop_req *req)
 {
-	static _Thread_local char a[ROUTE_PATH_MAX + 1], b[ROUTE_PATH_MAX + 1];
-	const char *end = htu + len, *p, *auth, *path;
-	const char *rs = req->scheme != NULL ? req->scheme : "https";
-	size_t rsl = req->scheme != NULL ? req->scheme_len : 5, pl;
-	struct authority ha, ra;
-	unsigned dport, rport;
-	int na, nb;
+	const struct httpuri_req u = {
+		.scheme = req->scheme, .scheme_len = req->scheme_len,
+		.host = req->host, .host_len = req->host_len,
+		.path = req->path, .path_len = req->path_len,
+	};
 
-	/* scheme "://" authority path: RFC 9449 §4.2, htu has no query and
-	 * no fragment (the request's query is ignored). */
-	if (memchr(htu, '?', len) != NULL || memchr(htu, '#', len) != NULL)
-		return (false);
-	if ((p = memchr(htu, ':', len)) == NULL ||
-	    (dport = scheme_port(htu, (size_t)(p - htu))) == 0)
-		return (false);
-	if ((rport = scheme_port(rs, rsl)) != dport)
-		return (false);         /* the scheme differs */
-	if (end - p < 3 || p[1] != '/' || p[2] != '/')
-		return (false);
-	auth = p + 3;
-	for (path = auth; path < end && *path != '/' && *path != '?' &&
-	    *path != '#'; path++)
-		;
-	if (authority_parse(auth, (size_t)(path - auth), &ha) != 0 ||
-	    req->host == NULL ||
-	    authority_parse(req->host, req->host_len, &ra) != 0)
-		return (false);
-	if (ha.host_len != ra.host_len ||
-	    memcmp(ha.host, ra.host, ha.host_len) != 0 ||
-	    (ha.port ? ha.port : dport) != (ra.port ? ra.port : rport))
-		return (false);
-	for (pl = 0; path + pl < end && path[pl] != '?' && path[pl] != '#';
-	    pl++)
-		;
-	if (pl == 0) {
-		path = "/";
-		pl = 1;
-	}
-	if (*path != '/' || req->path == NULL)
-		return (false);
-	na = route_normalize_path(path, pl, a, sizeof(a));
-	nb = route_normalize_path(req->path, req->path_len, b, sizeof(b));
-	return (na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0);
+	/* RFC 9449 §4.2: htu has no query and no fragment (the request's
+	 * query is ignored): httpuri_names() refuses both. */
+	return (httpuri_names(htu, len, &u));
 }
 
 /* A string claim of ${p}, with its length; NULL if absent or not one. */

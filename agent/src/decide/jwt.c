@@ -28,6 +28,7 @@
 #include "jwks.h"
 #include "jws.h"
 #include "jwt.h"
+#include "pop.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
@@ -233,41 +234,13 @@ unsendable(struct verdict *v, const char *detail)
 	return (DECIDE_DONE);
 }
 
-/* RFC 6750 §3 challenges.  ${detail} and ${scope} come from constant texts
- * or the config; anything that would need escaping is left out. */
-static bool
-quotable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-			return (false);
-	return (true);
-}
-
+/* RFC 6750 §3 challenges: jwt_decide() renders them for the route
+ * (pop_challenge()). */
 static void
 challenge(struct verdict *v, const char *error, const char *desc,
     const char *scope)
 {
-	int n = snprintf(v->www_authenticate, sizeof(v->www_authenticate),
-	    "Bearer realm=\"spoa-iam\"");
-	size_t len = n > 0 ? (size_t)n : 0;
-
-	if (error != NULL && len < sizeof(v->www_authenticate)) {
-		n = snprintf(v->www_authenticate + len,
-		    sizeof(v->www_authenticate) - len, ", error=\"%s\"", error);
-		len += n > 0 ? (size_t)n : 0;
-	}
-	if (desc != NULL && quotable(desc) && len < sizeof(v->www_authenticate)) {
-		n = snprintf(v->www_authenticate + len,
-		    sizeof(v->www_authenticate) - len,
-		    ", error_description=\"%s\"", desc);
-		len += n > 0 ? (size_t)n : 0;
-	}
-	if (scope != NULL && quotable(scope) && len < sizeof(v->www_authenticate))
-		(void)snprintf(v->www_authenticate + len,
-		    sizeof(v->www_authenticate) - len, ", scope=\"%s\"", scope);
-	if (len >= sizeof(v->www_authenticate))
-		v->www_authenticate[0] = '\0';  /* never a truncated header */
+	verdict_challenge(v, error, desc, scope);
 }
 
 /* A failed token: 401 with an invalid_token challenge. */
@@ -355,6 +328,7 @@ struct verified {
 	bool hmac;                    /* verified with the issuer's secret */
 	const struct jwk *key;        /* in the snapshot's key set */
 	struct claim_times times;
+	bool via_resource;            /* its aud is only the route's resource */
 };
 
 /*
@@ -449,7 +423,7 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *
  * park.
  */
 static int
-try_issuer(struct jws *j, const struct snapshot *s,
+try_issuer(struct jws *j, const struct snapshot *s, const struct route_cfg *rt,
     size_t i, const char *iss, const char *tenant, struct decide_env *env,
     struct verdict *v, struct verified *vf)
 {
@@ -478,9 +452,20 @@ try_issuer(struct jws *j, const struct snapshot *s,
 		deny401(v, r, detail);
 		return (-1);
 	}
+	vf->via_resource = false;
 	if (!claims_aud_match(j->payload, &is->audiences)) {
-		deny401(v, REASON_AUDIENCE_MISMATCH, "audience not accepted");
-		return (-1);
+		/* RFC 8707: the route's resource identifier is an audience
+		 * of its own; such a token is cached for that resource only
+		 * (resource_key()). */
+		char *res[] = { rt->resource };
+		const struct strlist rl = { res, 1 };
+
+		if (rt->resource == NULL || !claims_aud_match(j->payload, &rl)) {
+			deny401(v, REASON_AUDIENCE_MISMATCH,
+			    "audience not accepted");
+			return (-1);
+		}
+		vf->via_resource = true;
 	}
 	vf->issuer = i;
 	return (0);
@@ -540,7 +525,8 @@ note_cached(struct verdict *v, const struct config *cfg,
 /* Full verification of a token not in the cache. */
 static enum decide_outcome
 verify(const char *tok, size_t len, const struct snapshot *s, const struct route_cfg *rt,
-    struct decide_env *env, struct verdict *v, struct tokrec **out)
+    struct decide_env *env, struct verdict *v, struct tokrec **out,
+    bool *via_resource)
 {
 	const struct config *cfg = snapshot_config(s);
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
@@ -586,7 +572,7 @@ verify(const char *tok, size_t len, const struct snapshot *s, const struct route
 		    strlen(iss_item->valuestring), &cfg->issuers[i], j.payload,
 		    tenant, sizeof(tenant)) != 0)
 			continue;
-		rc = try_issuer(&j, s, i, iss_item->valuestring,
+		rc = try_issuer(&j, s, rt, i, iss_item->valuestring,
 		    tenant, env, v, &vf);
 		if (rc > 0) {
 			jws_release(&j);
@@ -614,6 +600,7 @@ verify(const char *tok, size_t len, const struct snapshot *s, const struct route
 		return (deny401(v, first_r, first_detail));
 	}
 	/* The claims tree dies here: only the record is kept. */
+	*via_resource = vf.via_resource;
 	*out = compile(&j, s, &vf, v);
 	jws_release(&j);
 	if (*out == NULL)
@@ -676,26 +663,64 @@ binding(const struct tokrec *rec, const struct route_cfg *rt,
 static enum decide_outcome
 accept_token(const struct tokrec *rec, const struct snapshot *s,
     const struct route_cfg *rt, const uint8_t *cert_sha256,
-    const struct facts *f, struct verdict *v)
+    const struct facts *f, const struct pop_req *pr, struct decide_env *env,
+    struct verdict *v)
 {
 	verdict_set(v, REASON_OK, NULL);
 	binding(rec, rt, cert_sha256, f, v);
 	if (v->reason != REASON_OK)
 		return (DECIDE_DONE);
+	if (pop_bind(rec, rt, pr, env->dpop_replay, env->now, v) != 0)
+		return (DECIDE_DONE);
 	return (route_checks(rec, s, rt, v));
 }
 
-enum decide_outcome
-jwt_decide(const struct facts *f, const struct snapshot *s,
+/*
+ * The cache key of a token accepted for route ${rt}'s resource only (its
+ * aud is not one of its issuer's audiences): a keyed hash of the token's
+ * key and the resource, so that only a route with that resource finds
+ * it.  Return 0, or -1.
+ */
+static int
+resource_key(const uint8_t key[32], const struct route_cfg *rt,
+    uint8_t out[32])
+{
+	uint8_t buf[32 + 1 + 1024];
+	size_t rl = strlen(rt->resource);
+
+	if (rl > sizeof(buf) - 33)
+		return (-1);
+	memcpy(buf, key, 32);
+	buf[32] = 0xff;
+	memcpy(buf + 33, rt->resource, rl);
+	return (crypto_cache_key(buf, 33 + rl, out));
+}
+
+/* A cached record for ${key}, still good under ${s} and allowed on ${rt}. */
+static struct tokrec *
+cache_find(struct decide_env *env, const uint8_t key[32],
+    const struct snapshot *s, const struct route_cfg *rt)
+{
+	struct tokrec *rec = tokcache_get(env->tokcache, key, env->now);
+
+	if (rec != NULL && valid_under(rec, s) &&
+	    route_allows_issuer(rt, rec->issuer))
+		return (rec);
+	return (NULL);
+}
+
+static enum decide_outcome
+decide_token(const struct facts *f, const struct snapshot *s,
     const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
     const uint8_t *cert_sha256)
 {
 	const struct config *cfg = snapshot_config(s);
 	const char *tok;
 	size_t len;
-	uint8_t key[32];
-	bool have_key = false;
+	uint8_t key[32], rkey[32];
+	bool have_key = false, have_rkey = false, via_resource = false;
 	struct tokrec *rec;
+	struct pop_req pr;
 	enum decide_outcome o;
 	enum reason r;
 	const char *detail;
@@ -707,20 +732,26 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	 * The cache is looked up with the credential's span before its bytes
 	 * are checked: only tokens that passed jws_parse() are ever cached, so
 	 * a hit proves the credential well-formed (see jws_bearer_span()).
+	 * A DPoP route also takes "Authorization: DPoP <token>" (pop.h).
 	 */
-	b = jws_bearer_span(f->authz.ptr, f->authz.len, &tok, &len);
+	b = pop_credential(f, rt, &tok, &len, &pr);
 	if (b == JWS_BEARER_NONE)
 		return (deny401(v, REASON_TOKEN_MISSING, "no bearer token"));
 	if (b != 0 || len > cfg->max_token_bytes)
 		return (deny401(v, REASON_TOKEN_MALFORMED, "malformed bearer token"));
+	/* The proof first (RFC 9449 §4.3; it cannot be cached). */
+	if (pop_proof(f, rt, tok, len, env->now, &pr, v) != 0)
+		return (DECIDE_DONE);
 
 	/* The cache key: a keyed hash of the token (crypto_cache_key()). */
 	if (env->tokcache != NULL)
 		have_key = crypto_cache_key(tok, len, key) == 0;
 	if (have_key) {
-		rec = tokcache_get(env->tokcache, key, env->now);
-		if (rec != NULL && valid_under(rec, s) &&
-		    route_allows_issuer(rt, rec->issuer)) {
+		rec = cache_find(env, key, s, rt);
+		if (rec == NULL && rt->resource != NULL &&
+		    (have_rkey = resource_key(key, rt, rkey) == 0))
+			rec = cache_find(env, rkey, s, rt);
+		if (rec != NULL) {
 			const struct issuer_cfg *is = &cfg->issuers[rec->issuer];
 			struct claim_times times;
 
@@ -739,7 +770,8 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 			if (claims_times_check(&times, env->now, is->clock_skew_s,
 			    is->require_exp, is->max_lifetime_s, &r, &detail) != 0)
 				return (deny401(v, r, detail));
-			return (accept_token(rec, s, rt, cert_sha256, f, v));
+			return (accept_token(rec, s, rt, cert_sha256, f, &pr, env,
+			    v));
 		}
 	}
 	if (env->stats != NULL)
@@ -751,18 +783,33 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	 * (spaces, '=', '+', '/', '~') is refused there, as token_malformed.
 	 */
 	rec = NULL;
-	o = verify(tok, len, s, rt, env, v, &rec);
+	o = verify(tok, len, s, rt, env, v, &rec, &via_resource);
 	if (rec == NULL)
 		return (o);
 	rec->valid_gen = s->gen;        /* compiled under ${s}, its key there */
-	o = accept_token(rec, s, rt, cert_sha256, f, v);
-	if (env->tokcache != NULL && have_key) {
+	o = accept_token(rec, s, rt, cert_sha256, f, &pr, env, v);
+	if (via_resource && have_key && !have_rkey)
+		have_rkey = resource_key(key, rt, rkey) == 0;
+	if (env->tokcache != NULL && (via_resource ? have_rkey : have_key)) {
 		/* The cache owns ${rec} from here, even if it refuses it. */
-		(void)tokcache_put(env->tokcache, key, rec,
-		    cache_until(rec, &cfg->issuers[rec->issuer], env->now),
+		(void)tokcache_put(env->tokcache, via_resource ? rkey : key,
+		    rec, cache_until(rec, &cfg->issuers[rec->issuer], env->now),
 		    record_free);
 	} else {
 		tokrec_free(rec);
 	}
+	return (o);
+}
+
+enum decide_outcome
+jwt_decide(const struct facts *f, const struct snapshot *s,
+    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
+    const uint8_t *cert_sha256)
+{
+	enum decide_outcome o = decide_token(f, s, rt, env, v, cert_sha256);
+
+	/* The challenge, for this route (DPoP, resource_metadata). */
+	if (o == DECIDE_DONE)
+		pop_challenge(v, rt);
 	return (o);
 }

@@ -21,6 +21,7 @@ verdict_init(struct verdict *v)
 	v->kid[0] = '\0';
 	v->sub_hash[0] = '\0';
 	v->www_authenticate[0] = '\0';
+	v->ch_set = v->ch_dpop = false;
 	v->nvars = 0;
 	v->arena_used = 0;
 }
@@ -33,6 +34,17 @@ verdict_set(struct verdict *v, enum reason r, const char *detail)
 	v->status = reason_status(r);
 	v->detail = detail;
 	v->www_authenticate[0] = '\0';    /* a challenge was for the old one */
+	v->ch_set = false;
+}
+
+void
+verdict_challenge(struct verdict *v, const char *error, const char *desc,
+    const char *scope)
+{
+	v->ch_set = true;
+	v->ch_error = error;
+	v->ch_desc = desc;
+	v->ch_scope = scope;
 }
 
 /* A byte of ${w} is zero (Mycroft's test); ${w} ^ c * ONES finds c. */

@@ -80,6 +80,9 @@ struct issuer_cfg {
 
 enum require_mode { REQUIRE_NONE, REQUIRE_JWT, REQUIRE_MTLS, REQUIRE_JWT_MTLS };
 
+/* A route's "dpop" (RFC 9449). */
+enum dpop_mode { DPOP_OFF, DPOP_ALLOWED, DPOP_REQUIRED };
+
 /* One allowed value of a route's claims rule. */
 enum claim_val_type { CLAIM_VAL_STRING, CLAIM_VAL_NUMBER, CLAIM_VAL_BOOL };
 struct claim_value {
@@ -154,6 +157,16 @@ struct route_cfg {
 	struct cert_rule *client_cert; /* NULL if absent */
 	bool bound_token;
 	struct cidr_list *source_cidrs; /* NULL = any source */
+	/* DPoP (RFC 9449) and protected resource metadata (RFC 9728, RFC
+	 * 8707), cfg_resource.c. */
+	enum dpop_mode dpop;
+	uint32_t dpop_max_age_s;
+	uint32_t dpop_algs;           /* JWS_ALG_BIT() set of proofs */
+	char *resource;               /* identifier (https URL), or NULL */
+	char *resource_documentation; /* URL, or NULL */
+	char *metadata_url;           /* where its metadata is served */
+	char *metadata_doc;           /* the metadata document (JSON) */
+	size_t metadata_doc_len;
 };
 
 struct fetch_cfg {

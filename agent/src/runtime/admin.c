@@ -608,6 +608,8 @@ admin_render_metrics(const struct stats_set *s,
 		C("cert_cache_misses_total", cert_cache_misses, "counter", "Client-certificate cache misses."),
 		C("cert_cache_evictions_total", cert_cache_evictions, "counter", "Analysed certificates dropped to make room."),
 		C("cert_cache_entries", cert_cache_entries, "gauge", "Analysed certificates cached (all workers)."),
+		C("dpop_replay_entries", dpop_replay_entries, "gauge", "DPoP proofs remembered against replay (all workers)."),
+		C("dpop_replay_evictions_total", dpop_replay_evictions, "counter", "DPoP proofs forgotten before their window ended, to make room (a replay of one is no longer detected)."),
 #undef C
 	};
 

@@ -31,6 +31,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
+#include "pop.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -47,6 +48,7 @@ struct handler {
 	struct agent_stats *stats;
 	struct tokcache *tokcache;    /* verified tokens, this worker only */
 	struct certcache *certcache;  /* analysed client certificates */
+	struct tokcache *dpop_replay; /* DPoP proofs seen (pop.h) */
 	struct list parked;           /* struct req.wlink */
 	size_t nparked;
 	double park_timeout;          /* seconds; 0: never park */
@@ -182,6 +184,8 @@ cache_gauges(struct handler *h)
 		STAT_SET(st, token_cache_evictions,
 		    tokcache_evictions(h->tokcache));
 	}
+	STAT_SET(st, dpop_replay_entries, tokcache_count(h->dpop_replay));
+	STAT_SET(st, dpop_replay_evictions, tokcache_evictions(h->dpop_replay));
 	if (h->certcache != NULL) {
 		struct certcache_stats cs;
 
@@ -291,6 +295,7 @@ redecide(struct req *r, bool final, bool timed_out)
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
 		.certcache = h->certcache, .stats = h->stats,
+		.dpop_replay = h->dpop_replay,
 	};
 	struct spop_writer out;
 
@@ -479,6 +484,7 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
 		.certcache = h->certcache, .stats = h->stats,
+		.dpop_replay = h->dpop_replay,
 		.may_park = h->park_timeout > 0 && !h->draining,
 	};
 	if (decide(&f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
@@ -509,6 +515,10 @@ handler_new(struct ev_loop *loop, struct snapshot *snap,
 	h->certcache = certcache_new(cfg->cert_cache_entries);
 	if (h->certcache == NULL)
 		goto err2;
+	if ((h->dpop_replay = tokcache_new(POP_REPLAY_ENTRIES)) == NULL) {
+		certcache_free(h->certcache);
+		goto err2;
+	}
 	h->loop = loop;
 	h->stats = stats;
 	h->park_timeout = cfg->park_timeout_ms / 1000.0;
@@ -536,6 +546,7 @@ handler_free(struct handler *h)
 		req_free(container_of(l, struct req, wlink));
 	tokcache_free(h->tokcache);
 	certcache_free(h->certcache);
+	tokcache_free(h->dpop_replay);
 	snapshot_unref(h->snap);
 	free(h);
 }

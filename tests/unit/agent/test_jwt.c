@@ -1966,8 +1966,11 @@ test_s20_binding(void **state)
 	snprintf(extra, sizeof(extra), ",\"cnf\":{\"x5t#S256\":\"%s\"}", thumb);
 	EXPECT_TOK("/api", ES_TOK(MAIN(extra)), REASON_CERT_BINDING_MISMATCH);
 	EXPECT_DETAIL("bound token without a client certificate");
-	/* An unbound token there is fine. */
-	EXPECT_TOK("/api", ES_TOK(MAIN(",\"cnf\":{\"jkt\":\"x\"}")), REASON_OK);
+	/* A token without x5t#S256 there is fine; one bound to a DPoP key
+	 * (cnf.jkt) is no bearer token (RFC 9449 §7.1), on any route. */
+	EXPECT_TOK("/api", ES_TOK(MAIN(",\"cnf\":{}")), REASON_OK);
+	EXPECT_TOK("/api", ES_TOK(MAIN(",\"cnf\":{\"jkt\":\"x\"}")),
+	    REASON_DPOP_BINDING_MISMATCH);
 	tokcache_free(tc);
 }
 
