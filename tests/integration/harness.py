@@ -548,7 +548,8 @@ def curl(port, path="/", host=None, headers=None, method="GET", cert=None, key=N
             "--path-as-is"]
     if host:
         argv += ["-H", f"Host: {host}"]
-    for k, v in (headers or {}).items():
+    # A dict, or (name, value) pairs when a header comes twice.
+    for k, v in (headers.items() if isinstance(headers, dict) else headers or ()):
         argv += ["-H", f"{k}: {v}"]
     if cert:
         argv += ["--cert", cert]
