@@ -17,13 +17,20 @@
  *   miss/fresh   token cache on, 256 distinct tokens cycled through a
  *                64-entry cache: every request a miss that also pays the
  *                cache key (SHA-256), the insertion and an eviction.
+ *   dpop/<alg>   a DPoP route (RFC 9449): the same RS256 token, bound
+ *                to the client's key (cnf.jkt) and a cache hit, with
+ *                "Authorization: DPoP" and a new proof signed with <alg>
+ *                for every request (a proof cannot be cached: its jti is
+ *                used once), checked, bound and remembered in a replay
+ *                cache as a worker does; compared with the hit above in
+ *                the same run.
  * next to
  *   raw          EVP_PKEY_verify of a prehashed digest (EVP_DigestVerify
  *                for Ed25519), context reused: what `openssl speed` does;
  *   raw+hash     the same plus the SHA-256 of the token's signing input.
  *
  * Usage: bench_decide [seconds-per-measurement] [runs] [only]
- * ${only} ("hit", "RS256", "ES256", "EdDSA") runs just that case's
+ * ${only} ("hit", "RS256", "ES256", "EdDSA", "dpop") runs just that case's
  * decisions, for a profiler (perf record, valgrind --tool=callgrind).
  *
  * Usage: bench_decide rss [tokens] [alg]
@@ -54,6 +61,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <cjson/cJSON.h>
+
 #include "b64url.h"
 #include "config.h"
 #include "crypto.h"
@@ -68,6 +77,7 @@
 #include "verdict.h"
 
 #define NFRESH		256
+#define NPROOF		1024
 #define FRESH_CACHE	64
 
 static void
@@ -106,9 +116,9 @@ struct alg {
 
 /* "Bearer " + a token for ${a} with subject ${sub}. */
 static char *
-mint(struct alg *a, int sub, time_t now)
+mint_x(struct alg *a, int sub, time_t now, const char *extra)
 {
-	char hdr[128], pay[1024], *t;
+	char hdr[128], pay[1280], *t;
 	uint8_t sig[600];
 	size_t n, sl = sizeof(a->raw);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
@@ -127,8 +137,8 @@ mint(struct alg *a, int sub, time_t now)
 	    "wOSg17isZM\",\"roles\":[\"Orders.Admin\",\"Reader\"],\"scp\":"
 	    "\"Orders.Read Orders.Write User.Read\",\"sub\":\"user-%06d\","
 	    "\"tid\":\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"uti\":"
-	    "\"AbCdEfGhIjKlMnOpQrStUv\",\"ver\":\"2.0\"}", (long long)now - 60,
-	    (long long)now - 60, (long long)now + 3600, sub);
+	    "\"AbCdEfGhIjKlMnOpQrStUv\",\"ver\":\"2.0\"%s}", (long long)now - 60,
+	    (long long)now - 60, (long long)now + 3600, sub, extra);
 	t = malloc(8 + strlen(hdr) * 2 + strlen(pay) * 2 + 1024);
 	if (t == NULL || m == NULL)
 		die("malloc");
@@ -153,6 +163,50 @@ mint(struct alg *a, int sub, time_t now)
 		sl = 64;
 	} else {
 		memcpy(sig, a->raw, sl);
+	}
+	t[n++] = '.';
+	b64u(sig, sl, t + n);
+	return (t);
+}
+
+static char *
+mint(struct alg *a, int sub, time_t now)
+{
+	return (mint_x(a, sub, now, ""));
+}
+
+/* A compact JWS of ${hdr} and ${pay} signed by ${a}'s key (R||S for
+ * ECDSA), malloc'd. */
+static char *
+sign_compact(struct alg *a, const char *hdr, const char *pay)
+{
+	char *t = malloc(strlen(hdr) * 2 + strlen(pay) * 2 + 1024);
+	uint8_t der[600], sig[600];
+	size_t n, sl = sizeof(der);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	const EVP_MD *md = strcmp(a->jws, "EdDSA") == 0 ? NULL : EVP_sha256();
+
+	if (t == NULL || m == NULL)
+		die("malloc");
+	n = b64u((const uint8_t *)hdr, strlen(hdr), t);
+	t[n++] = '.';
+	n += b64u((const uint8_t *)pay, strlen(pay), t + n);
+	if (EVP_DigestSignInit(m, NULL, md, NULL, a->pk) != 1 ||
+	    EVP_DigestSign(m, der, &sl, (const uint8_t *)t, n) != 1)
+		die("sign");
+	EVP_MD_CTX_free(m);
+	if (strcmp(a->jws, "ES256") == 0) {
+		const unsigned char *p = der;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
+
+		if (es == NULL ||
+		    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) != 32 ||
+		    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32) != 32)
+			die("R||S");
+		ECDSA_SIG_free(es);
+		sl = 64;
+	} else {
+		memcpy(sig, der, sl);
 	}
 	t[n++] = '.';
 	b64u(sig, sl, t + n);
@@ -250,6 +304,103 @@ run_decide(const struct snapshot *s, struct alg *a, struct tokcache *tc,
 			}
 		}
 	} while ((t = cpu_now() - t0) < secs);
+	return (t / (double)n * 1e6);
+}
+
+/* A DPoP client: its key, the token bound to it, proofs to send. */
+struct dpop_client {
+	struct alg *key;
+	char *authz;                  /* "DPoP <token bound to key>" */
+	char *proof[NPROOF];          /* distinct jti each */
+};
+
+static void
+dpop_client_init(struct dpop_client *c, struct alg *tokalg, struct alg *key,
+    time_t now)
+{
+	char *j = jwk(key), extra[128], hdr[2300], pay[512], b[64], *tok;
+	cJSON *tree = cJSON_Parse(j);
+	uint8_t tp[32];
+	const char *why;
+
+	if (tree == NULL || jwks_thumbprint(tree, tp, &why) != 0)
+		die("thumbprint");
+	cJSON_Delete(tree);
+	b64u(tp, 32, b);
+	c->key = key;
+	snprintf(extra, sizeof(extra), ",\"cnf\":{\"jkt\":\"%s\"}", b);
+	tok = mint_x(tokalg, 424242, now, extra);
+	c->authz = malloc(strlen(tok) + 8);
+	if (c->authz == NULL)
+		die("malloc");
+	snprintf(c->authz, strlen(tok) + 8, "DPoP %s", tok + 7);
+	snprintf(hdr, sizeof(hdr), "{\"typ\":\"dpop+jwt\",\"alg\":\"%s\","
+	    "\"jwk\":%s}", key->jws, j);
+	for (int k = 0; k < NPROOF; k++) {
+		uint8_t h[32];
+		char ath[64];
+
+		if (crypto_sha256(tok + 7, strlen(tok + 7), h) != 0)
+			die("ath");
+		b64u(h, 32, ath);
+		snprintf(pay, sizeof(pay), "{\"jti\":\"bench-%d-%ld\",\"htm\":"
+		    "\"GET\",\"htu\":\"https://api.example.com/dpop/12345\","
+		    "\"iat\":%lld,\"ath\":\"%s\"}", k, (long)now,
+		    (long long)now, ath);
+		c->proof[k] = sign_compact(key, hdr, pay);
+	}
+	free(tok);
+	free(j);
+}
+
+/*
+ * DPoP decisions for ${secs} of CPU time, each with a new proof, the token
+ * a cache hit, a replay cache as a worker keeps it (a new one each time
+ * the proofs wrap around, outside the timing); CPU microseconds each.
+ */
+static double
+run_dpop(const struct snapshot *s, struct dpop_client *c, struct tokcache *tc,
+    double secs, int64_t now)
+{
+	struct decide_env env;
+	struct facts f;
+	struct tokcache *rp = tokcache_new(65536);
+	double t0, t = 0, pause;
+	long n = 0;
+	int k = 0;
+
+	set_facts(&f, c->authz);
+	f.path.ptr = "/dpop/12345";
+	f.path.len = strlen(f.path.ptr);
+	f.scheme.ptr = "https";
+	f.scheme.len = 5;
+	f.dpop_count = 1;
+	t0 = cpu_now();
+	do {
+		for (int i = 0; i < 32; i++, n++) {
+			if (k == NPROOF) {
+				pause = cpu_now();
+				tokcache_free(rp);
+				rp = tokcache_new(65536);
+				k = 0;
+				t0 += cpu_now() - pause;
+			}
+			f.dpop.ptr = c->proof[k];
+			f.dpop.len = strlen(c->proof[k++]);
+			memset(&env, 0, sizeof(env));
+			env.now = now;
+			env.tokcache = tc;
+			env.dpop_replay = rp;
+			if (decide(&f, s, &env, &V) != DECIDE_DONE ||
+			    V.reason != REASON_OK) {
+				fprintf(stderr, "bench_decide: dpop %s: %s (%s)\n",
+				    c->key->jws, reason_name(V.reason),
+				    V.detail ? V.detail : "-");
+				exit(1);
+			}
+		}
+	} while ((t = cpu_now() - t0) < secs);
+	tokcache_free(rp);
 	return (t / (double)n * 1e6);
 }
 
@@ -424,6 +575,11 @@ static const char config_fmt[] =
     "\"/orders\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
     "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
     "\"source_cidrs\":[\"10.0.0.0/8\"],"
+    "\"claims_to_vars\":[\"email\",\"oid\"]},"
+    "{\"name\":\"dpop\",\"host\":\"api.example.com\",\"path_prefix\":"
+    "\"/dpop\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
+    "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
+    "\"source_cidrs\":[\"10.0.0.0/8\"],\"dpop\":\"required\","
     "\"claims_to_vars\":[\"email\",\"oid\"]}]}";
 
 int
@@ -439,7 +595,7 @@ main(int argc, char **argv)
 	const char *rss_alg = rss && argc > 3 ? argv[3] : "RS256";
 	double secs = argc > 1 && !rss ? strtod(argv[1], NULL) : 1.0;
 	int runs = argc > 2 && !rss ? (int)strtol(argv[2], NULL, 10) : 5;
-	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[1024];
+	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[2048];
 	char doc[8192];
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
@@ -516,6 +672,13 @@ main(int argc, char **argv)
 		if (strcmp(only, "hit") == 0)
 			printf("hit: %.3f us\n", run_decide(snap, &algs[0],
 			    hit_tc, 0, secs, now));
+		if (strcmp(only, "dpop") == 0) {
+			struct dpop_client dc;
+
+			dpop_client_init(&dc, &algs[0], &algs[1], now);
+			printf("dpop ES256: %.3f us\n", run_dpop(snap, &dc,
+			    hit_tc, secs, now));
+		}
 		return (0);
 	}
 	printf("decide() on the bearer-token path: CPU time per decision, "
@@ -564,6 +727,39 @@ main(int argc, char **argv)
 	printf("RESULT hit %.3f\n", hit_med);
 	if (tokcache_count(hit_tc) != 1)
 		die("hit cache");
+	{
+		/* DPoP: the hit above plus a proof per request, in turns
+		 * with a plain hit so that both see the same machine. */
+		struct dpop_client dc[3];
+		double d[3][16], h2[16];
+
+		printf("\nDPoP route (RS256 token bound by cnf.jkt, a cache hit; "
+		    "a new proof each request):\n");
+		for (int i = 0; i < 3; i++)
+			dpop_client_init(&dc[i], &algs[0], &algs[(i + 1) % 3],
+			    now);
+		for (int r = 0; r < runs; r++) {
+			h2[r] = run_decide(snap, &algs[0], hit_tc, 0, secs, now);
+			for (int i = 0; i < 3; i++)
+				d[i][r] = run_dpop(snap, &dc[i], hit_tc, secs,
+				    now);
+		}
+		qsort(h2, (size_t)runs, sizeof(double), cmp_double);
+		printf("%-24s %8.3fus\n", "bearer cache hit", h2[runs / 2]);
+		for (int i = 0; i < 3; i++) {
+			qsort(d[i], (size_t)runs, sizeof(double), cmp_double);
+			printf("DPoP, %-5s proof %11.3fus  (+%.3fus, %.1f x the "
+			    "hit)\n", dc[i].key->jws, d[i][runs / 2],
+			    d[i][runs / 2] - h2[runs / 2],
+			    d[i][runs / 2] / h2[runs / 2]);
+			printf("RESULT dpop_%s %.3f\n", dc[i].key->jws,
+			    d[i][runs / 2]);
+			free(dc[i].authz);
+			for (int k = 0; k < NPROOF; k++)
+				free(dc[i].proof[k]);
+		}
+		printf("RESULT dpop_hit %.3f\n", h2[runs / 2]);
+	}
 	{
 		/* What a cached token holds: heap in use before and after
 		 * filling a cache with the ${NFRESH} distinct RS256 tokens. */
