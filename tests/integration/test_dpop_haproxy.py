@@ -11,7 +11,10 @@ HAProxy at the URL RFC 9728 §3.1 derives from the route's resource, and
 every 401 of a resource route names it in resource_metadata.
 
 The agent runs one worker: a replayed proof must meet the cache of the
-worker that saw it first (the replay cache is per worker; README).
+worker that saw it first (the replay cache is per worker; README).  Then
+two nodes, each an HAProxy with its own agent: a proof replayed on the
+other node passes (what a multi-node deployment gets), unless the README's
+stick table shared by peers counts it.
 """
 import json
 import os
@@ -19,7 +22,7 @@ import re
 import time
 
 from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl,
-                     finish, log, tmpdir)
+                     finish, free_port, log, tmpdir, wait_for)
 from tokens import Key, ath, dpop_proof, jwk_thumbprint, jwks, mint
 
 es = Key("ES256", "es-1")          # the issuer's signing key
@@ -249,5 +252,81 @@ check_eq(r.headers.get("www-authenticate"),
 r = send("/plain/none")
 check_eq(r.headers.get("www-authenticate"), 'Bearer realm="spoa-iam"',
          "no resource, no resource_metadata")
+
+log("two nodes: a replay on the other node; the README's peers stick table")
+PEER_PORTS = [free_port(), free_port()]
+NODE_CFG = {k: v for k, v in CONFIG.items() if k != "listen"}
+
+
+def node_cfg(name, shared):
+    """haproxy.cfg of node ${name}, with the README's stick table when
+    ${shared}: each proof counted once across the two peers."""
+    def edit(text):
+        if not shared:
+            return text
+        text = text.replace("\nglobal\n", f"\nglobal\n    localpeer {name}\n", 1)
+        text = text.replace(
+            "    http-request deny deny_status 503 unless { var(txn.iam.allow) -m bool }\n",
+            "    http-request deny deny_status 503 unless { var(txn.iam.allow) -m bool }\n"
+            "    http-request track-sc2 req.fhdr(dpop),sha2(256) table dpop_seen"
+            " if { req.fhdr(dpop) -m found }\n"
+            "    http-request sc-inc-gpc0(2) if { req.fhdr(dpop) -m found }\n"
+            "    http-request deny deny_status 401 if { sc_get_gpc0(2) gt 1 }\n", 1)
+        return text + (
+            f"\npeers iam_peers\n"
+            f"    peer node1 127.0.0.1:{PEER_PORTS[0]}\n"
+            f"    peer node2 127.0.0.1:{PEER_PORTS[1]}\n"
+            f"\nbackend dpop_seen\n"
+            f"    stick-table type binary len 32 size 1m expire 10m store gpc0"
+            f" peers iam_peers\n")
+    return edit
+
+
+for shared in (False, True):
+    nodes = []
+    for i, name in enumerate(("node1", "node2")):
+        a = Agent(dict(agent.config, listen=[f"127.0.0.1:{free_port()}"],
+                       admin_listen=f"127.0.0.1:{free_port()}"),
+                  name=f"agent-{name}-{int(shared)}")
+        h = HAProxy(a.spoe_addr, echo.addr, name=f"haproxy-{name}-{int(shared)}",
+                    cfg_edit=node_cfg(name, shared), stats=True)
+        a.start()
+        rc, out = h.check_config()
+        check(rc == 0, f"{name} (shared={shared}): haproxy -c")
+        if rc != 0:
+            print(out)
+        h.start()
+        nodes.append((a, h))
+    # The metadata and htu name the origin the client uses; both nodes
+    # serve it (a load balancer in front), here on different ports, so
+    # the proof is made for each node's own URL... except for the replay,
+    # which re-sends the proof made for node 1 to node 2 with node 1's
+    # Host header, as a client behind one name would reach either node.
+    p1 = nodes[0][1].port
+    host1 = f"localhost:{p1}"
+    path = f"/dpop/two-nodes-{int(shared)}"
+    proof = dpop_proof(client, "GET", f"https://{host1}{path}", tok)
+    h = [("Authorization", f"DPoP {tok}"), ("DPoP", proof), ("Host", host1)]
+    r1 = curl(p1, path, headers=h)
+    check_eq(r1.status, 200, f"shared={shared}: first use on node 1")
+    if shared:
+        # Peers push updates asynchronously: wait for node 2 to hold it.
+        check(wait_for(lambda: "gpc0=1" in nodes[1][1].cli("show table dpop_seen"),
+                       timeout=15),
+              "node 2's table holds the proof node 1 counted")
+    r2 = curl(nodes[1][1].port, path, headers=h)
+    if shared:
+        check_eq(r2.status, 401, "peers stick table: the replay on node 2 -> 401")
+        check(not any(" deny " in l and f"path={path} " in l
+                      for l in nodes[1][0].output().splitlines()),
+              "node 2's agent allowed it (it never saw the proof): HAProxy refused")
+    else:
+        check_eq(r2.status, 200, "no shared view: the replay on node 2 passes "
+                 "(the README says so)")
+    r3 = curl(p1, path, headers=h)
+    check_eq(r3.status, 401, f"shared={shared}: the replay on node 1 -> 401")
+    for a, hp in nodes:
+        hp.stop()
+        a.stop()
 
 finish()
