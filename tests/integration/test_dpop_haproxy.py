@@ -13,8 +13,8 @@ every 401 of a resource route names it in resource_metadata.
 The agent runs one worker: a replayed proof must meet the cache of the
 worker that saw it first (the replay cache is per worker; README).  Then
 two nodes, each an HAProxy with its own agent: a proof replayed on the
-other node passes (what a multi-node deployment gets), unless the README's
-stick table shared by peers counts it.
+other node passes (what a multi-node deployment gets), unless the stick
+table of haproxy-conf/dpop-replay-peers.cfg, shared by peers, counts it.
 """
 import json
 import os
@@ -22,7 +22,7 @@ import re
 import time
 
 from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl,
-                     finish, free_port, log, tmpdir, wait_for)
+                     dpop_peers_cfg, finish, free_port, log, tmpdir, wait_for)
 from tokens import Key, ath, dpop_proof, jwk_thumbprint, jwks, mint
 
 es = Key("ES256", "es-1")          # the issuer's signing key
@@ -259,26 +259,13 @@ NODE_CFG = {k: v for k, v in CONFIG.items() if k != "listen"}
 
 
 def node_cfg(name, shared):
-    """haproxy.cfg of node ${name}, with the README's stick table when
-    ${shared}: each proof counted once across the two peers."""
+    """haproxy.cfg of node ${name}, with haproxy-conf/dpop-replay-peers.cfg
+    merged when ${shared}: each proof counted once across the two peers."""
     def edit(text):
         if not shared:
             return text
-        text = text.replace("\nglobal\n", f"\nglobal\n    localpeer {name}\n", 1)
-        text = text.replace(
-            "    http-request deny deny_status 503 unless { var(txn.iam.allow) -m bool }\n",
-            "    http-request deny deny_status 503 unless { var(txn.iam.allow) -m bool }\n"
-            "    http-request track-sc2 req.fhdr(dpop),sha2(256) table dpop_seen"
-            " if { req.fhdr(dpop) -m found }\n"
-            "    http-request sc-inc-gpc0(2) if { req.fhdr(dpop) -m found }\n"
-            "    http-request deny deny_status 401 if { sc_get_gpc0(2) gt 1 }\n", 1)
-        return text + (
-            f"\npeers iam_peers\n"
-            f"    peer node1 127.0.0.1:{PEER_PORTS[0]}\n"
-            f"    peer node2 127.0.0.1:{PEER_PORTS[1]}\n"
-            f"\nbackend dpop_seen\n"
-            f"    stick-table type binary len 32 size 1m expire 10m store gpc0"
-            f" peers iam_peers\n")
+        return dpop_peers_cfg(text, name, {"node1": f"127.0.0.1:{PEER_PORTS[0]}",
+                                           "node2": f"127.0.0.1:{PEER_PORTS[1]}"})
     return edit
 
 

@@ -10,7 +10,8 @@ warning on 3.x.  A new file in haproxy-conf/ must be added here.
 import os
 import re
 
-from harness import (SOURCE_DIR, EchoBackend, HAProxy, check, check_eq, fact, finish,
+from harness import (SOURCE_DIR, EchoBackend, HAProxy, check, check_eq, dpop_peers_cfg,
+                     fact, finish,
                      haproxy_series, log, pki, tmpdir)
 
 CONF = os.path.join(SOURCE_DIR, "haproxy-conf")
@@ -19,6 +20,8 @@ KNOWN = {
     "haproxy.cfg": "haproxy -c, with iam.spoe.conf",
     "iam.spoe.conf": "through haproxy.cfg",
     "snippet.cfg": "haproxy -c inside a minimal config, like README's copy of it",
+    "dpop-replay-peers.cfg": "haproxy -c merged into haproxy.cfg as it says "
+                             "(test_dpop_haproxy runs it on two peers)",
     "azure-front-door-backend.acl": "through haproxy.cfg (IAM_FRONT_DOOR_RANGES); "
                                     "test_haproxy_deploy with Front Door on",
     "RUNBOOK.md": "its runtime API commands: test_haproxy_deploy",
@@ -51,6 +54,10 @@ check(open(hap.cfgpath).read() == shipped, "haproxy.cfg checked as shipped")
 check(open(hap.spoepath).read() == open(os.path.join(CONF, "iam.spoe.conf")).read(),
       "iam.spoe.conf checked as shipped")
 clean(*hap.check_config("-dW"), "haproxy.cfg + iam.spoe.conf")
+path = os.path.join(tmpdir(), "dpop-peers.cfg")
+open(path, "w").write(dpop_peers_cfg(shipped, "node1", {"node1": "127.0.0.1:10000",
+                                                         "node2": "127.0.0.2:10000"}))
+clean(*hap.check_config("-dW", path=path), "haproxy.cfg + dpop-replay-peers.cfg")
 
 log("haproxy-conf/snippet.cfg and README.md's copy of it")
 readme = open(os.path.join(SOURCE_DIR, "README.md")).read()
