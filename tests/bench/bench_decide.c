@@ -30,7 +30,7 @@
  *   raw+hash     the same plus the SHA-256 of the token's signing input.
  *
  * Usage: bench_decide [seconds-per-measurement] [runs] [only]
- * ${only} ("hit", "RS256", "ES256", "EdDSA", "dpop") runs just that case's
+ * ${only} ("hit", "RS256", "ES256", "EdDSA", "dpop-<alg>") runs just that case's
  * decisions, for a profiler (perf record, valgrind --tool=callgrind).
  *
  * Usage: bench_decide rss [tokens] [alg]
@@ -67,6 +67,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "decide.h"
+#include "dpop.h"
 #include "facts.h"
 #include "jwks.h"
 #include "loader.h"
@@ -364,7 +365,7 @@ run_dpop(const struct snapshot *s, struct dpop_client *c, struct tokcache *tc,
 {
 	struct decide_env env;
 	struct facts f;
-	struct tokcache *rp = tokcache_new(65536);
+	struct tokcache *rp = tokcache_new(65536), *keys = dpop_keys_new();
 	double t0, t = 0, pause;
 	long n = 0;
 	int k = 0;
@@ -391,6 +392,7 @@ run_dpop(const struct snapshot *s, struct dpop_client *c, struct tokcache *tc,
 			env.now = now;
 			env.tokcache = tc;
 			env.dpop_replay = rp;
+			env.dpop_keys = keys;
 			if (decide(&f, s, &env, &V) != DECIDE_DONE ||
 			    V.reason != REASON_OK) {
 				fprintf(stderr, "bench_decide: dpop %s: %s (%s)\n",
@@ -401,6 +403,7 @@ run_dpop(const struct snapshot *s, struct dpop_client *c, struct tokcache *tc,
 		}
 	} while ((t = cpu_now() - t0) < secs);
 	tokcache_free(rp);
+	tokcache_free(keys);
 	return (t / (double)n * 1e6);
 }
 
@@ -672,11 +675,15 @@ main(int argc, char **argv)
 		if (strcmp(only, "hit") == 0)
 			printf("hit: %.3f us\n", run_decide(snap, &algs[0],
 			    hit_tc, 0, secs, now));
-		if (strcmp(only, "dpop") == 0) {
+		for (int i = 0; i < 3; i++) {
 			struct dpop_client dc;
+			char name[16];
 
-			dpop_client_init(&dc, &algs[0], &algs[1], now);
-			printf("dpop ES256: %.3f us\n", run_dpop(snap, &dc,
+			snprintf(name, sizeof(name), "dpop-%s", algs[i].jws);
+			if (strcmp(only, name) != 0)
+				continue;
+			dpop_client_init(&dc, &algs[0], &algs[i], now);
+			printf("%s: %.3f us\n", name, run_dpop(snap, &dc,
 			    hit_tc, secs, now));
 		}
 		return (0);

@@ -3,7 +3,8 @@
  * htu and metadata URLs (httpuri.c) on arbitrary bytes.  Invariants: a
  * refusal always says why and an acceptance never does; an accepted proof
  * is a compact JWS whose iat is in the window, and checking it again
- * gives the same thumbprint and replay key; the same proof for another
+ * gives the same thumbprint and replay key, with a key cache too (built,
+ * then found); the same proof for another
  * method or without the access token it was made for is refused (htm and
  * ath are checked); httpuri_split() stays inside its input and a URI with
  * a query, fragment or user information names no request.  The seeds are
@@ -16,6 +17,7 @@
 #include "dpop.h"
 #include "httpuri.h"
 #include "jwa.h"
+#include "tokcache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,6 +89,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memcmp(a.jkt, b.jkt, 32) != 0 ||
 	    memcmp(a.replay_key, b.replay_key, 32) != 0)
 		abort();
+	/* With a key cache: built on the first, found on the second, the
+	 * same answer both times. */
+	if ((q.keys = dpop_keys_new()) == NULL)
+		abort();
+	for (int i = 0; i < 2; i++)
+		if (dpop_check(s, size, &q, &b, &d2) != 0 ||
+		    memcmp(a.jkt, b.jkt, 32) != 0 ||
+		    tokcache_count(q.keys) != 1)
+			abort();
+	tokcache_free(q.keys);
+	q.keys = NULL;
 	q.method = "GET";
 	q.method_len = 3;
 	if (dpop_check(s, size, &q, &b, &d2) == 0)

@@ -26,6 +26,7 @@ struct decide_env {
 	struct certcache *certcache;/* may be NULL */
 	struct tokcache *dpop_replay; /* DPoP proofs seen (pop.h); NULL: no
 	                               * replay check (tests, benchmarks) */
+	struct tokcache *dpop_keys;   /* DPoP proof keys (dpop_keys_new()) */
 	struct agent_stats *stats;  /* may be NULL */
 	bool may_park;              /* false once a request was parked already */
 	/* Out, with DECIDE_PARK: the issuer whose keys must be refetched, and

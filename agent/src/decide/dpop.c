@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -17,6 +18,7 @@
 #include "json_doc.h"
 #include "jwks.h"
 #include "jws.h"
+#include "tokcache.h"
 #include "util.h"
 #include "dpop.h"
 
@@ -130,6 +132,25 @@ header_tree(const struct jws *j)
 	return (json_doc_parse((const char *)buf, (size_t)n, &lim, NULL));
 }
 
+/* Keys in the cache live until pushed out: their thumbprint is their
+ * identity, they do not expire. */
+#define KEY_TTL_S	(INT64_C(1) << 40)
+
+static void
+key_free(void *p)
+{
+	struct jwk *k = p;
+
+	jwks_key_clear(k);
+	free(k);
+}
+
+struct tokcache *
+dpop_keys_new(void)
+{
+	return (tokcache_new(DPOP_KEYS_MAX));
+}
+
 int
 dpop_check(const char *proof, size_t len, const struct dpop_req *req,
     struct dpop_proof *out, const char **detail)
@@ -138,11 +159,14 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	static const struct strlist dpop_typ = { dpop_typ_v, 1 };
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
 	struct jws j;
-	struct jwk k;
+	struct jwk k, *kept;
+	const struct jwk *cached = NULL;
+	const struct crypto_key *key;
 	cJSON *hdr = NULL;
 	const cJSON *jwk;
 	enum reason r;
 	const char *why = NULL;
+	uint32_t algs;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -163,23 +187,44 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	if ((JWS_ALG_BIT(j.alg) & JWS_ALG_HMAC_MASK) != 0 ||
 	    (JWS_ALG_BIT(j.alg) & req->algs) == 0)
 		goto out;
+	/* The key: by its RFC 7638 thumbprint from this worker's cache
+	 * (the same required members are the same key), its other members
+	 * checked again; else built from the jwk. */
 	*detail = "DPoP proof: jwk header missing or not a public key";
 	hdr = header_tree(&j);
 	jwk = cJSON_GetObjectItemCaseSensitive(hdr, "jwk");
-	if (!cJSON_IsObject(jwk) || jwks_key_from_json(jwk, &k, &why) != 0)
+	if (!cJSON_IsObject(jwk) || jwks_thumbprint(jwk, out->jkt, &why) != 0)
 		goto out;
+	if (req->keys != NULL)
+		cached = tokcache_get(req->keys, out->jkt, req->now);
+	if (cached != NULL) {
+		if (jwks_key_check(jwk, crypto_key_algs(cached->key), &algs,
+		    &why) != 0)
+			goto out;
+		key = cached->key;
+	} else {
+		if (jwks_key_from_json(jwk, &k, &why) != 0)
+			goto out;
+		algs = k.algs;
+		key = k.key;
+	}
 	*detail = "DPoP proof: the jwk does not allow this alg";
-	if ((k.algs & JWS_ALG_BIT(j.alg)) == 0)
+	if ((algs & JWS_ALG_BIT(j.alg)) == 0)
 		goto out;
 	*detail = "DPoP proof: signature invalid";
-	if (crypto_verify(k.key, j.alg, (const uint8_t *)j.signing_input,
+	if (crypto_verify(key, j.alg, (const uint8_t *)j.signing_input,
 	    j.signing_input_len, j.sig, j.sig_len) != 0)
-		goto out;
-	*detail = "DPoP proof: jwk has no RFC 7638 thumbprint";
-	if (jwks_thumbprint(jwk, out->jkt, &why) != 0)
 		goto out;
 	if (check_claims(j.payload, req, out, detail) != 0)
 		goto out;
+	/* A key that verified its proof is kept (the cache owns it). */
+	if (cached == NULL && req->keys != NULL &&
+	    (kept = malloc(sizeof(*kept))) != NULL) {
+		*kept = k;
+		memset(&k, 0, sizeof(k));
+		(void)tokcache_put(req->keys, out->jkt, kept,
+		    req->now + KEY_TTL_S, key_free);
+	}
 	*detail = NULL;
 	rc = 0;
 out:

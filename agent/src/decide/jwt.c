@@ -740,7 +740,7 @@ decide_token(const struct facts *f, const struct snapshot *s,
 	if (b != 0 || len > cfg->max_token_bytes)
 		return (deny401(v, REASON_TOKEN_MALFORMED, "malformed bearer token"));
 	/* The proof first (RFC 9449 §4.3; it cannot be cached). */
-	if (pop_proof(f, rt, tok, len, env->now, &pr, v) != 0)
+	if (pop_proof(f, rt, tok, len, env->now, env->dpop_keys, &pr, v) != 0)
 		return (DECIDE_DONE);
 
 	/* The cache key: a keyed hash of the token (crypto_cache_key()). */

@@ -74,8 +74,8 @@ bad_binding(struct verdict *v, enum reason r, const char *detail)
 
 int
 pop_proof(const struct facts *f, const struct route_cfg *rt,
-    const char *tok, size_t len, int64_t now, struct pop_req *pr,
-    struct verdict *v)
+    const char *tok, size_t len, int64_t now, struct tokcache *keys,
+    struct pop_req *pr, struct verdict *v)
 {
 	struct dpop_req q = {
 		.method = f->method.ptr, .method_len = f->method.len,
@@ -84,6 +84,7 @@ pop_proof(const struct facts *f, const struct route_cfg *rt,
 		.path = f->path.ptr, .path_len = f->path.len,
 		.token = tok, .token_len = len, .now = now,
 		.max_age_s = rt->dpop_max_age_s, .algs = rt->dpop_algs,
+		.keys = keys,
 	};
 	const char *detail = NULL;
 

@@ -44,17 +44,18 @@ int pop_credential(const struct facts *f, const struct route_cfg *rt,
     const char **tok, size_t *len, struct pop_req *pr);
 
 /*
- * pop_proof(f, rt, tok, len, now, pr, v):
+ * pop_proof(f, rt, tok, len, now, keys, pr, v):
  * The DPoP checks a route makes before its token is verified: with the
  * DPoP scheme exactly one DPoP header holding a proof that dpop_check()
- * accepts for this request and token (algorithms and max age of ${rt});
+ * accepts for this request and token (algorithms and max age of ${rt};
+ * ${keys}: the worker's proof keys, dpop_keys_new(), or NULL);
  * with Bearer on a dpop "required" route, a refusal.  Return 0 (with
  * ${pr}->proof when a proof was checked) or -1 with ${v} set
  * (dpop_invalid, 401 with a DPoP challenge).
  */
 int pop_proof(const struct facts *f, const struct route_cfg *rt,
-    const char *tok, size_t len, int64_t now, struct pop_req *pr,
-    struct verdict *v);
+    const char *tok, size_t len, int64_t now, struct tokcache *keys,
+    struct pop_req *pr, struct verdict *v);
 
 /*
  * pop_bind(rec, rt, pr, replay, now, v):

@@ -256,17 +256,19 @@ jwk_key_okp(const cJSON *el, const char **why)
 	return (crypto_key_ed25519(x, (size_t)xl, why));
 }
 
-/* Build *${out} from the JWK ${el}; 0, or -1 with a constant *${why}. */
+/*
+ * The members of the JWK ${el} besides its key material (kty, no private
+ * member, kid, use, key_ops, issuer, alg), checked; *${kid}, *${iss} and
+ * *${alg} set to those present.  Return 0, or -1 with *${why}.
+ */
 static int
-jwk_parse(const cJSON *el, struct jwk *out, const char **why)
+jwk_members(const cJSON *el, const cJSON **kid, const cJSON **iss,
+    const cJSON **alg, const char **why)
 {
-	const cJSON *kty, *kid, *use, *ops, *alg, *iss;
-	struct crypto_key *key = NULL;
+	const cJSON *kty, *use, *ops;
 	const char *s;
 	size_t i, len;
-	int a;
 
-	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(el)) {
 		*why = "key is not a JSON object";
 		return (-1);
@@ -292,12 +294,12 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 			return (-1);
 		}
 	}
-	if ((kid = member(el, "kid")) != NULL) {
-		if (!cJSON_IsString(kid) || kid->valuestring == NULL) {
+	if ((*kid = member(el, "kid")) != NULL) {
+		if (!cJSON_IsString(*kid) || (*kid)->valuestring == NULL) {
 			*why = "kid is not a string";
 			return (-1);
 		}
-		len = strlen(kid->valuestring);
+		len = strlen((*kid)->valuestring);
 		if (len == 0 || len > JWKS_KID_MAX) {
 			*why = "kid empty or longer than 256 bytes";
 			return (-1);
@@ -313,18 +315,53 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 		*why = "key_ops does not allow verify";
 		return (-1);
 	}
-	if ((iss = member(el, "issuer")) != NULL &&
-	    (!cJSON_IsString(iss) || iss->valuestring == NULL ||
-	    strlen(iss->valuestring) > JWKS_ISSUER_MAX)) {
+	if ((*iss = member(el, "issuer")) != NULL &&
+	    (!cJSON_IsString(*iss) || (*iss)->valuestring == NULL ||
+	    strlen((*iss)->valuestring) > JWKS_ISSUER_MAX)) {
 		*why = "issuer is not a string or too long";
 		return (-1);
 	}
-	if ((alg = member(el, "alg")) != NULL &&
-	    (!cJSON_IsString(alg) || alg->valuestring == NULL)) {
+	if ((*alg = member(el, "alg")) != NULL &&
+	    (!cJSON_IsString(*alg) || (*alg)->valuestring == NULL)) {
 		*why = "alg is not a string";
 		return (-1);
 	}
+	return (0);
+}
 
+/* The algorithms a key of ${key_algs} may verify under its "alg" member
+ * ${alg} (NULL: all of them); 0 with *${why} if they disagree. */
+static uint32_t
+jwk_algs(uint32_t key_algs, const cJSON *alg, const char **why)
+{
+	int a;
+
+	if (alg == NULL)
+		return (key_algs);
+	a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
+	if (a < 0) {
+		*why = "alg is not a supported JWS algorithm";
+		return (0);
+	}
+	if ((key_algs & JWS_ALG_BIT(a)) == 0) {
+		*why = "alg does not match the key type or curve";
+		return (0);
+	}
+	return (JWS_ALG_BIT(a));
+}
+
+/* Build *${out} from the JWK ${el}; 0, or -1 with a constant *${why}. */
+static int
+jwk_parse(const cJSON *el, struct jwk *out, const char **why)
+{
+	const cJSON *kid = NULL, *alg = NULL, *iss = NULL;
+	struct crypto_key *key = NULL;
+	const char *s;
+
+	memset(out, 0, sizeof(*out));
+	if (jwk_members(el, &kid, &iss, &alg, why) != 0)
+		return (-1);
+	s = member(el, "kty")->valuestring;
 	if (strcmp(s, "RSA") == 0)
 		key = jwk_key_rsa(el, why);
 	else if (strcmp(s, "EC") == 0)
@@ -333,20 +370,8 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 		key = jwk_key_okp(el, why);
 	if (key == NULL)
 		return (-1);
-
-	out->algs = crypto_key_algs(key);
-	if (alg != NULL) {
-		a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
-		if (a < 0) {
-			*why = "alg is not a supported JWS algorithm";
-			goto err;
-		}
-		if ((out->algs & JWS_ALG_BIT(a)) == 0) {
-			*why = "alg does not match the key type or curve";
-			goto err;
-		}
-		out->algs = JWS_ALG_BIT(a);
-	}
+	if ((out->algs = jwk_algs(crypto_key_algs(key), alg, why)) == 0)
+		goto err;
 	*why = "out of memory";
 	if (kid != NULL) {
 		out->kid_len = strlen(kid->valuestring);
@@ -603,6 +628,19 @@ void
 jwks_key_clear(struct jwk *k)
 {
 	jwk_clear(k);
+}
+
+int
+jwks_key_check(const cJSON *el, uint32_t key_algs, uint32_t *algs,
+    const char **why)
+{
+	const cJSON *kid = NULL, *alg = NULL, *iss = NULL;
+
+	if (jwk_members(el, &kid, &iss, &alg, why) != 0 ||
+	    (*algs = jwk_algs(key_algs, alg, why)) == 0)
+		return (-1);
+	*why = NULL;
+	return (0);
 }
 
 /* Append the JSON string member ${name}: "name":"value" (the value as it

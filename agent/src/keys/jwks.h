@@ -152,6 +152,18 @@ int jwks_key_from_json(const struct cJSON *el, struct jwk *out,
 void jwks_key_clear(struct jwk *k);
 
 /*
+ * jwks_key_check(el, key_algs, algs, why):
+ * The checks jwks_key_from_json() makes of ${el}'s members other than the
+ * key material (kty, no private member, kid, use, key_ops, issuer, alg),
+ * for a JWK whose key was built before from the same material (a DPoP
+ * key found by its RFC 7638 thumbprint): set *${algs} to what a key
+ * allowing ${key_algs} may verify under ${el}'s "alg" and return 0, or
+ * return -1 with a constant reason in *${why}.
+ */
+int jwks_key_check(const struct cJSON *el, uint32_t key_algs, uint32_t *algs,
+    const char **why);
+
+/*
  * jwks_thumbprint(el, out, why):
  * The RFC 7638 JWK thumbprint of ${el}: SHA-256 over its required members
  * (RSA: e, kty, n; EC: crv, kty, x, y; OKP: crv, kty, x) in that order,

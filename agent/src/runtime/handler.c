@@ -49,6 +49,7 @@ struct handler {
 	struct tokcache *tokcache;    /* verified tokens, this worker only */
 	struct certcache *certcache;  /* analysed client certificates */
 	struct tokcache *dpop_replay; /* DPoP proofs seen (pop.h) */
+	struct tokcache *dpop_keys;   /* DPoP proof keys (dpop.h) */
 	struct list parked;           /* struct req.wlink */
 	size_t nparked;
 	double park_timeout;          /* seconds; 0: never park */
@@ -295,7 +296,7 @@ redecide(struct req *r, bool final, bool timed_out)
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
 		.certcache = h->certcache, .stats = h->stats,
-		.dpop_replay = h->dpop_replay,
+		.dpop_replay = h->dpop_replay, .dpop_keys = h->dpop_keys,
 	};
 	struct spop_writer out;
 
@@ -488,7 +489,7 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
 		.certcache = h->certcache, .stats = h->stats,
-		.dpop_replay = h->dpop_replay,
+		.dpop_replay = h->dpop_replay, .dpop_keys = h->dpop_keys,
 		.may_park = h->park_timeout > 0 && !h->draining,
 	};
 	if (decide(&f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
@@ -519,7 +520,9 @@ handler_new(struct ev_loop *loop, struct snapshot *snap,
 	h->certcache = certcache_new(cfg->cert_cache_entries);
 	if (h->certcache == NULL)
 		goto err2;
-	if ((h->dpop_replay = tokcache_new(POP_REPLAY_ENTRIES)) == NULL) {
+	if ((h->dpop_replay = tokcache_new(POP_REPLAY_ENTRIES)) == NULL ||
+	    (h->dpop_keys = dpop_keys_new()) == NULL) {
+		tokcache_free(h->dpop_replay);
 		certcache_free(h->certcache);
 		goto err2;
 	}
@@ -551,6 +554,7 @@ handler_free(struct handler *h)
 	tokcache_free(h->tokcache);
 	certcache_free(h->certcache);
 	tokcache_free(h->dpop_replay);
+	tokcache_free(h->dpop_keys);
 	snapshot_unref(h->snap);
 	free(h);
 }

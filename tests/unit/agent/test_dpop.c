@@ -294,6 +294,63 @@ test_refused(void **state)
 	free(priv);
 }
 
+/* Proof keys kept by thumbprint: built once, their members checked and
+ * every signature verified each time. */
+static void
+test_key_cache(void **state)
+{
+	struct tokcache *keys = dpop_keys_new();
+	char *jwk = pub_jwk(&ec, ""), *priv = pub_jwk(&ec, ",\"d\":\"AAAA\"");
+	char *alg384 = pub_jwk(&ec, ",\"alg\":\"ES384\"");
+	char *other = pub_jwk(&ec_other, "");
+	struct dpop_req q = req(TOKEN);
+	struct dpop_proof out;
+	const char *d;
+	char *p;
+
+	(void)state;
+	assert_non_null(keys);
+	q.keys = keys;
+	/* A proof whose signature fails: its key is not kept. */
+	assert_int_equal(check(proof(&ec_other, JWS_ALG_ES256, "dpop+jwt",
+	    "ES256", jwk, GOOD_CLAIMS), &q, &out, &d), -1);
+	assert_int_equal(tokcache_count(keys), 0);
+	assert_int_equal(check(proof(&ec, JWS_ALG_ES256, "dpop+jwt", "ES256",
+	    jwk, GOOD_CLAIMS), &q, &out, &d), 0);
+	assert_int_equal(tokcache_count(keys), 1);
+	/* Found again: the same answer, the same thumbprint. */
+	{
+		uint8_t jkt[32];
+
+		memcpy(jkt, out.jkt, 32);
+		assert_int_equal(check(proof(&ec, JWS_ALG_ES256, "dpop+jwt",
+		    "ES256", jwk, GOOD_CLAIMS), &q, &out, &d), 0);
+		assert_memory_equal(jkt, out.jkt, 32);
+		assert_int_equal(tokcache_count(keys), 1);
+	}
+	/* The same key material (thumbprint) with a private member, or an
+	 * alg member the proof's alg is not: refused though cached. */
+	assert_int_equal(check(proof(&ec, JWS_ALG_ES256, "dpop+jwt", "ES256",
+	    priv, GOOD_CLAIMS), &q, &out, &d), -1);
+	assert_int_equal(check(proof(&ec, JWS_ALG_ES256, "dpop+jwt", "ES256",
+	    alg384, GOOD_CLAIMS), &q, &out, &d), -1);
+	/* A cached key's proof signed by someone else: refused. */
+	p = strdup(proof(&ec_other, JWS_ALG_ES256, "dpop+jwt", "ES256", jwk,
+	    GOOD_CLAIMS));
+	assert_int_equal(check(p, &q, &out, &d), -1);
+	assert_string_equal(d, "DPoP proof: signature invalid");
+	free(p);
+	/* Another key: a second entry. */
+	assert_int_equal(check(proof(&ec_other, JWS_ALG_ES256, "dpop+jwt",
+	    "ES256", other, GOOD_CLAIMS), &q, &out, &d), 0);
+	assert_int_equal(tokcache_count(keys), 2);
+	free(jwk);
+	free(priv);
+	free(alg384);
+	free(other);
+	tokcache_free(keys);
+}
+
 /* ---- routes: decide() with DPoP, resources, metadata (pop.c) ----------- */
 
 #define SECRET	"a secret of at least 32 bytes for the test issuer"
@@ -955,6 +1012,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_route_valid_and_replay),
 		cmocka_unit_test(test_route_binding),
 		cmocka_unit_test(test_route_scheme),
