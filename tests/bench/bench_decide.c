@@ -115,15 +115,14 @@ struct alg {
 	char *fresh[NFRESH];		/* distinct tokens */
 };
 
-/* "Bearer " + a token for ${a} with subject ${sub}. */
+static char *sign_compact(struct alg *a, const char *prefix, const char *hdr,
+    const char *pay, uint8_t *der, size_t *der_len);
+
+/* "Bearer " + a token for ${a} with subject ${sub} and ${extra} claims. */
 static char *
 mint_x(struct alg *a, int sub, time_t now, const char *extra)
 {
-	char hdr[128], pay[1280], *t;
-	uint8_t sig[600];
-	size_t n, sl = sizeof(a->raw);
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	const EVP_MD *md = strcmp(a->jws, "EdDSA") == 0 ? NULL : EVP_sha256();
+	char hdr[128], pay[1280];
 
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":"
 	    "\"JWT\"}", a->jws, a->kid);
@@ -140,34 +139,7 @@ mint_x(struct alg *a, int sub, time_t now, const char *extra)
 	    "\"tid\":\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"uti\":"
 	    "\"AbCdEfGhIjKlMnOpQrStUv\",\"ver\":\"2.0\"%s}", (long long)now - 60,
 	    (long long)now - 60, (long long)now + 3600, sub, extra);
-	t = malloc(8 + strlen(hdr) * 2 + strlen(pay) * 2 + 1024);
-	if (t == NULL || m == NULL)
-		die("malloc");
-	memcpy(t, "Bearer ", 7);
-	n = 7 + b64u((const uint8_t *)hdr, strlen(hdr), t + 7);
-	t[n++] = '.';
-	n += b64u((const uint8_t *)pay, strlen(pay), t + n);
-	if (EVP_DigestSignInit(m, NULL, md, NULL, a->pk) != 1 ||
-	    EVP_DigestSign(m, a->raw, &sl, (const uint8_t *)t + 7, n - 7) != 1)
-		die("sign");
-	EVP_MD_CTX_free(m);
-	a->raw_len = sl;
-	if (strcmp(a->jws, "ES256") == 0) {
-		const unsigned char *p = a->raw;
-		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
-
-		if (es == NULL ||
-		    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) != 32 ||
-		    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32) != 32)
-			die("R||S");
-		ECDSA_SIG_free(es);
-		sl = 64;
-	} else {
-		memcpy(sig, a->raw, sl);
-	}
-	t[n++] = '.';
-	b64u(sig, sl, t + n);
-	return (t);
+	return (sign_compact(a, "Bearer ", hdr, pay, a->raw, &a->raw_len));
 }
 
 static char *
@@ -177,27 +149,36 @@ mint(struct alg *a, int sub, time_t now)
 }
 
 /* A compact JWS of ${hdr} and ${pay} signed by ${a}'s key (R||S for
- * ECDSA), malloc'd. */
+ * ECDSA), malloc'd after ${prefix}; OpenSSL's own encoding of the
+ * signature (DER for ECDSA) in ${der}, ${der_len} when not NULL. */
 static char *
-sign_compact(struct alg *a, const char *hdr, const char *pay)
+sign_compact(struct alg *a, const char *prefix, const char *hdr,
+    const char *pay, uint8_t *der, size_t *der_len)
 {
-	char *t = malloc(strlen(hdr) * 2 + strlen(pay) * 2 + 1024);
-	uint8_t der[600], sig[600];
-	size_t n, sl = sizeof(der);
+	size_t pl = strlen(prefix);
+	char *t = malloc(pl + strlen(hdr) * 2 + strlen(pay) * 2 + 1024), *si;
+	uint8_t raw[600], sig[600];
+	size_t n, sl = sizeof(raw);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	const EVP_MD *md = strcmp(a->jws, "EdDSA") == 0 ? NULL : EVP_sha256();
 
 	if (t == NULL || m == NULL)
 		die("malloc");
-	n = b64u((const uint8_t *)hdr, strlen(hdr), t);
-	t[n++] = '.';
-	n += b64u((const uint8_t *)pay, strlen(pay), t + n);
+	memcpy(t, prefix, pl);
+	si = t + pl;
+	n = b64u((const uint8_t *)hdr, strlen(hdr), si);
+	si[n++] = '.';
+	n += b64u((const uint8_t *)pay, strlen(pay), si + n);
 	if (EVP_DigestSignInit(m, NULL, md, NULL, a->pk) != 1 ||
-	    EVP_DigestSign(m, der, &sl, (const uint8_t *)t, n) != 1)
+	    EVP_DigestSign(m, raw, &sl, (const uint8_t *)si, n) != 1)
 		die("sign");
 	EVP_MD_CTX_free(m);
+	if (der != NULL) {
+		memcpy(der, raw, sl);
+		*der_len = sl;
+	}
 	if (strcmp(a->jws, "ES256") == 0) {
-		const unsigned char *p = der;
+		const unsigned char *p = raw;
 		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
 
 		if (es == NULL ||
@@ -207,10 +188,10 @@ sign_compact(struct alg *a, const char *hdr, const char *pay)
 		ECDSA_SIG_free(es);
 		sl = 64;
 	} else {
-		memcpy(sig, der, sl);
+		memcpy(sig, raw, sl);
 	}
-	t[n++] = '.';
-	b64u(sig, sl, t + n);
+	si[n++] = '.';
+	b64u(sig, sl, si + n);
 	return (t);
 }
 
@@ -348,7 +329,7 @@ dpop_client_init(struct dpop_client *c, struct alg *tokalg, struct alg *key,
 		    "\"GET\",\"htu\":\"https://api.example.com/dpop/12345\","
 		    "\"iat\":%lld,\"ath\":\"%s\"}", k, (long)now,
 		    (long long)now, ath);
-		c->proof[k] = sign_compact(key, hdr, pay);
+		c->proof[k] = sign_compact(key, "", hdr, pay, NULL, NULL);
 	}
 	free(tok);
 	free(j);

@@ -66,12 +66,19 @@ RES_MCP = f"{ORIGIN}/mcp"
 agent.config["routes"][0]["resource"] = RES_DPOP
 agent.config["routes"][2]["resource"] = RES_MCP
 agent.write_config()
-agent.start()
-rc, out = hap.check_config()
-check(rc == 0, f"haproxy -c accepts the shipped config ({hap.version()})")
-if rc != 0:
-    print(out)
-hap.start()
+
+
+def start(a, h, what):
+    """Start agent ${a}, then HAProxy ${h} once haproxy -c accepts it."""
+    a.start()
+    rc, out = h.check_config()
+    check(rc == 0, f"{what}: haproxy -c accepts the config ({h.version()})")
+    if rc != 0:
+        print(out)
+    h.start()
+
+
+start(agent, hap, "shipped config")
 
 
 def token(key=None, cnf_key=None, **extra):
@@ -277,18 +284,10 @@ for shared in (False, True):
                   name=f"agent-{name}-{int(shared)}")
         h = HAProxy(a.spoe_addr, echo.addr, name=f"haproxy-{name}-{int(shared)}",
                     cfg_edit=node_cfg(name, shared), stats=True)
-        a.start()
-        rc, out = h.check_config()
-        check(rc == 0, f"{name} (shared={shared}): haproxy -c")
-        if rc != 0:
-            print(out)
-        h.start()
+        start(a, h, f"{name} (shared={shared})")
         nodes.append((a, h))
-    # The metadata and htu name the origin the client uses; both nodes
-    # serve it (a load balancer in front), here on different ports, so
-    # the proof is made for each node's own URL... except for the replay,
-    # which re-sends the proof made for node 1 to node 2 with node 1's
-    # Host header, as a client behind one name would reach either node.
+    # One name for both nodes (a load balancer in front): the proof names
+    # node 1's origin and is sent to either node with that Host header.
     p1 = nodes[0][1].port
     host1 = f"localhost:{p1}"
     path = f"/dpop/two-nodes-{int(shared)}"
