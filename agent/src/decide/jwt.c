@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "assertion.h"
 #include "b64url.h"
 #include "cert.h"
 #include "claims.h"
@@ -685,6 +686,31 @@ accept_token(const struct tokrec *rec, const struct snapshot *s,
 	return (route_checks(rec, s, rt, v));
 }
 
+/*
+ * The route's identity assertion for an allowed request: reused from the
+ * token's cache entry (*${set}: its attachment, or NULL; ${set} NULL: no
+ * cache) or signed and kept there.  The client certificate is the one the
+ * route checked, or on a token-only route one HAProxy verified.
+ */
+static void
+issue(const struct tokrec *rec, const struct snapshot *s,
+    const struct route_cfg *rt, const uint8_t *cert_sha256,
+    const struct facts *f, struct decide_env *env, struct asrt_set **set,
+    struct verdict *v)
+{
+	struct asrt_in in = {
+		.cfg = snapshot_config(s), .rt = rt, .rec = rec,
+		.cert_sha256 = cert_sha256, .now = env->now,
+	};
+	uint8_t sha[32];
+
+	if (in.cert_sha256 == NULL && f->cert_der.ptr != NULL &&
+	    f->has_cert_verify && f->cert_verify == 0 &&
+	    crypto_sha256(f->cert_der.ptr, f->cert_der.len, sha) == 0)
+		in.cert_sha256 = sha;
+	assertion_add(&in, s->signer, env, set, v);
+}
+
 enum decide_outcome
 jwt_decide(const struct facts *f, const struct snapshot *s,
     const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
@@ -696,6 +722,7 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	uint8_t key[32];
 	bool have_key = false;
 	struct tokrec *rec;
+	struct asrt_set *set = NULL;
 	enum decide_outcome o;
 	enum reason r;
 	const char *detail;
@@ -718,7 +745,9 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	if (env->tokcache != NULL)
 		have_key = crypto_cache_key(tok, len, key) == 0;
 	if (have_key) {
-		rec = tokcache_get(env->tokcache, key, env->now);
+		void *att;
+
+		rec = tokcache_get_att(env->tokcache, key, env->now, &att);
 		if (rec != NULL && valid_under(rec, s) &&
 		    route_allows_issuer(rt, rec->issuer)) {
 			const struct issuer_cfg *is = &cfg->issuers[rec->issuer];
@@ -739,7 +768,15 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 			if (claims_times_check(&times, env->now, is->clock_skew_s,
 			    is->require_exp, is->max_lifetime_s, &r, &detail) != 0)
 				return (deny401(v, r, detail));
-			return (accept_token(rec, s, rt, cert_sha256, f, v));
+			o = accept_token(rec, s, rt, cert_sha256, f, v);
+			if (rt->assertion != NULL && v->reason == REASON_OK) {
+				set = att;
+				issue(rec, s, rt, cert_sha256, f, env, &set, v);
+				if (set != att)         /* the entry's first */
+					(void)tokcache_attach(env->tokcache, key,
+					    set, assertion_set_free);
+			}
+			return (o);
 		}
 	}
 	if (env->stats != NULL)
@@ -756,11 +793,17 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 		return (o);
 	rec->valid_gen = s->gen;        /* compiled under ${s}, its key there */
 	o = accept_token(rec, s, rt, cert_sha256, f, v);
+	if (rt->assertion != NULL && v->reason == REASON_OK)
+		issue(rec, s, rt, cert_sha256, f, env, env->tokcache != NULL &&
+		    have_key ? &set : NULL, v);
 	if (env->tokcache != NULL && have_key) {
 		/* The cache owns ${rec} from here, even if it refuses it. */
 		(void)tokcache_put(env->tokcache, key, rec,
 		    cache_until(rec, &cfg->issuers[rec->issuer], env->now),
 		    record_free);
+		if (set != NULL)        /* the assertion, with its token */
+			(void)tokcache_attach(env->tokcache, key, set,
+			    assertion_set_free);
 	} else {
 		tokrec_free(rec);
 	}

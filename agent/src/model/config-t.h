@@ -138,6 +138,16 @@ struct cert_rule {
 	bool check_validity;
 };
 
+/* A route's identity assertion for APIM ("assertion"; cfg_assert.c). */
+struct assertion_cfg {
+	char *audience;
+	uint32_t ttl_s;
+	/* What an assertion of this route depends on (assertion_issuer and
+	 * _alg, route name, audience, ttl): the first bytes of their
+	 * SHA-256, matched by a cached assertion. */
+	uint8_t ctx[16];
+};
+
 struct route_cfg {
 	char *name;
 	char *host;                   /* NULL = any; lowercase; "*.x" wildcard */
@@ -154,6 +164,7 @@ struct route_cfg {
 	struct cert_rule *client_cert; /* NULL if absent */
 	bool bound_token;
 	struct cidr_list *source_cidrs; /* NULL = any source */
+	struct assertion_cfg *assertion; /* NULL = no assertion */
 };
 
 struct fetch_cfg {
@@ -197,6 +208,11 @@ struct config {
 	size_t nroutes;
 	char *base_dir;               /* relative paths were resolved against it, or NULL */
 	char *policy_version;         /* policy documents: "version", or NULL */
+	/* Identity assertions (cfg_assert.c); no issuer: none. */
+	char *assertion_issuer;
+	int assertion_alg;            /* enum signer_alg */
+	uint32_t assertion_key_rotate_s, assertion_key_ahead_s;
+	char *assertion_jwks_file;
 };
 
 #endif /* !SPOA_CONFIG_T_H */
