@@ -18,6 +18,8 @@ code:
 - its claims are exactly the chosen ones: nothing else of the incoming
   token (extra claims, its iss, aud, nonce...) reaches it;
 - exp is iat + ttl_s, never past the token's own exp;
+- "request_id": true puts HAProxy's unique-id (X-Request-ID) in "rid",
+  signed per request;
 - a client-sent X-IAM-Assertion never reaches the backend;
 - the client certificate's thumbprint (x5t#S256) on an mTLS route;
 - the JWK Set and the OpenID configuration served through HAProxy
@@ -79,6 +81,9 @@ def config(alg="ES256"):
              "assertion": {"audience": "api://apim-billing", "ttl_s": 20}},
             {"name": "mtls", "path_prefix": "/mtls", "require": "jwt+mtls",
              "assertion": {"audience": "api://apim-mtls", "ttl_s": 20}},
+            {"name": "traced", "path_prefix": "/traced", "require": "jwt",
+             "assertion": {"audience": "api://apim-traced", "ttl_s": 20,
+                           "request_id": True}},
             {"name": "plain", "path_prefix": "/plain", "require": "jwt"},
         ],
     }
@@ -240,6 +245,20 @@ check(jwt_b != jwt1 and verify(jwt_b, admin_jwks())[1]["aud"] == "api://apim-bil
 check_eq(signed(), n0 + 1, "... signed once")
 check(assertion_of("/billing/2", T_EXTRA) == jwt_b, "and cached too")
 check_eq(signed(), n0 + 1, "the second billing request signed nothing")
+
+log("request_id: the request's id in each assertion, one signature each")
+n2 = signed()
+rids = []
+for k in range(2):
+    r = request(f"/traced/{k}", T_EXTRA)
+    j = r.backend_header("X-IAM-Assertion")
+    c = verify(j, admin_jwks())[1] if j else {}
+    rids.append(c.get("rid"))
+    check(c.get("rid") is not None and c.get("rid") == r.backend_header("X-Request-ID"),
+          f"rid is the X-Request-ID HAProxy sent APIM: {c.get('rid')}")
+    check_eq(set(c), want | {"rid"}, "claims: the chosen ones and rid")
+check(rids[0] != rids[1], "each request its own")
+check_eq(signed(), n2 + 2, "signed per request (a request id cannot be cached)")
 
 log("exp never past the token's own")
 t_short = token(exp_in=4, sub="bob")

@@ -107,6 +107,7 @@ assertion_ctx(const struct config *top, const struct route_cfg *r,
 	ctx_add(buf, sizeof(buf), &n, r->name);
 	ctx_add(buf, sizeof(buf), &n, a->audience);
 	ctx_add(buf, sizeof(buf), &n, ttl);
+	ctx_add(buf, sizeof(buf), &n, a->request_id ? "rid" : "");
 	if (n > sizeof(buf) || crypto_sha256(buf, n, h) != 0)
 		return (-1);
 	memcpy(a->ctx, h, sizeof(a->ctx));
@@ -117,7 +118,8 @@ void
 cfg_parse_route_assertion(struct pctx *c, const cJSON *o, const char *path,
     struct route_cfg *r)
 {
-	static const char *const keys[] = { "audience", "ttl_s", NULL };
+	static const char *const keys[] = { "audience", "ttl_s", "request_id",
+		NULL };
 	const struct config *top = c->top;
 	struct assertion_cfg *a;
 	const cJSON *ao;
@@ -139,6 +141,7 @@ cfg_parse_route_assertion(struct pctx *c, const cJSON *o, const char *path,
 	}
 	a->ttl_s = TTL_DEFAULT;
 	(void)cfg_get_u32(c, ao, p, "ttl_s", TTL_MIN, TTL_MAX, &a->ttl_s);
+	(void)cfg_get_bool(c, ao, p, "request_id", &a->request_id);
 	if (top == NULL || top->assertion_issuer == NULL) {
 		cfg_perr(c, p, "requires the top-level assertion_issuer (and "
 		    "state_dir) in the config file");

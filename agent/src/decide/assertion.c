@@ -143,6 +143,8 @@ assertion_claims(const struct asrt_in *in, int64_t exp, const char *jti,
 		len = b64url_encode(in->cert_sha256, 32, x5t, sizeof(x5t));
 		jw_member(&w, "x5t#S256", x5t, len);
 	}
+	if (in->rt->assertion->request_id && in->rid != NULL)
+		jw_member(&w, "rid", in->rid, in->rid_len);
 	jw_raw(&w, "}", 1);
 	if (w.full)
 		return (-1);
@@ -233,6 +235,8 @@ assertion_add(const struct asrt_in *in, const struct signer *sg,
 	if (sg == NULL)
 		return (refuse(env, v, REASON_NOT_READY,
 		    "no assertion signing key"));
+	if (in->rt->assertion->request_id)
+		set = NULL;             /* one per request: never cached */
 	if (set != NULL && (a = find(*set, in, sg)) != NULL) {
 		if (env->stats != NULL)
 			STAT_INC(env->stats, assertions_cached);

@@ -10,7 +10,8 @@
  * when the token has them, sub, client_id, tid, scope and roles (the
  * values of txn.iam.sub, client_id, tenant, scopes and roles: space-
  * separated strings), route (the route's name), x5t#S256 (base64url
- * SHA-256 of the client certificate HAProxy verified, when there is one).
+ * SHA-256 of the client certificate HAProxy verified, when there is one),
+ * and with "request_id": true, rid (the request's unique-id).
  *
  * Cached with the verified token: a token's cache entry holds a small
  * set of assertions (struct asrt_set, attached to the entry: the token
@@ -18,7 +19,9 @@
  * ASRT_PER_TOKEN.  One is reused until three quarters of its lifetime has
  * passed, and only while its key is still published, so that a cache hit
  * costs no signature and the receiver always gets at least a quarter of
- * ttl_s.
+ * ttl_s.  A route whose assertions carry the request id signs every
+ * request and caches nothing: a request id is the one thing of an
+ * assertion that a later request cannot share.
  */
 #ifndef SPOA_ASSERTION_H
 #define SPOA_ASSERTION_H
@@ -49,6 +52,8 @@ struct asrt_in {
 	const struct tokrec *rec;      /* the verified token */
 	const uint8_t *cert_sha256;    /* the verified client certificate's,
 	                                * or NULL */
+	const char *rid;               /* the request id (unique_id), or NULL */
+	size_t rid_len;
 	int64_t now;
 };
 

@@ -701,6 +701,7 @@ issue(const struct tokrec *rec, const struct snapshot *s,
 	struct asrt_in in = {
 		.cfg = snapshot_config(s), .rt = rt, .rec = rec,
 		.cert_sha256 = cert_sha256, .now = env->now,
+		.rid = f->unique_id.ptr, .rid_len = f->unique_id.len,
 	};
 	uint8_t sha[32];
 

@@ -147,6 +147,8 @@ struct cert_rule {
 struct assertion_cfg {
 	char *audience;
 	uint32_t ttl_s;
+	bool request_id;              /* carries the request id: signed per
+	                               * request, never cached */
 	/* What an assertion of this route depends on (assertion_issuer and
 	 * _alg, route name, audience, ttl): the first bytes of their
 	 * SHA-256, matched by a cached assertion. */

@@ -103,6 +103,8 @@ setup(void **state)
 	    "\"assertion\":{\"audience\":\"api://apim-a\",\"ttl_s\":100}},"
 	    "{\"name\":\"b\",\"path_prefix\":\"/b\",\"require\":\"jwt\","
 	    "\"assertion\":{\"audience\":\"api://apim-b\"}},"
+	    "{\"name\":\"t\",\"path_prefix\":\"/t\",\"require\":\"jwt\","
+	    "\"assertion\":{\"audience\":\"api://apim-t\",\"request_id\":true}},"
 	    "{\"name\":\"p\",\"path_prefix\":\"/p\",\"require\":\"jwt\"}]}",
 	    F.state, F.jwks);
 	assert_int_equal(config_parse(doc, strlen(doc), F.dir, &cfg, &e), 0);
@@ -180,6 +182,8 @@ run(const char *path, const char *tok, int64_t now, const char *cert,
 	f.path.len = strlen(path);
 	f.authz.ptr = authz;
 	f.authz.len = strlen(authz);
+	f.unique_id.ptr = path;         /* a request id per path */
+	f.unique_id.len = strlen(path);
 	if (cert != NULL) {
 		f.cert_der.ptr = cert;
 		f.cert_der.len = strlen(cert);
@@ -401,6 +405,35 @@ test_key_gone(void **state)
 	signer_unref(next);
 }
 
+/* "request_id": true: the request id in every assertion, so one
+ * signature per request, nothing cached. */
+static void
+test_request_id(void **state)
+{
+	const char *tok = token("", NOW + 3600);
+	cJSON *c;
+
+	(void)state;
+	run("/t/req-1", tok, NOW, NULL, false);
+	assert_true(V.allow);
+	c = claims_of(assertion());
+	assert_string_equal(cJSON_GetObjectItem(c, "rid")->valuestring,
+	    "/t/req-1");
+	cJSON_Delete(c);
+	run("/t/req-2", tok, NOW, NULL, false);
+	c = claims_of(assertion());
+	assert_string_equal(cJSON_GetObjectItem(c, "rid")->valuestring,
+	    "/t/req-2");
+	cJSON_Delete(c);
+	assert_int_equal(signed_n(), 2);
+	assert_int_equal(STAT_GET(&STATS, assertions_cached), 0);
+	/* Routes without it never carry one. */
+	run("/a/req-3", tok, NOW, NULL, false);
+	c = claims_of(assertion());
+	assert_null(cJSON_GetObjectItem(c, "rid"));
+	cJSON_Delete(c);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -437,6 +470,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_certificates, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_key_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_id, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 

@@ -156,6 +156,8 @@ test_errors(void **state)
 	    "routes[0].assertion.ttl_s: must be an integer from 10 to 3600");
 	refused(HEAD "," TOP "," ROUTE(A("{`audience`:`a`,`aud`:`b`}")) "}",
 	    "routes[0].assertion.aud: unknown key");
+	refused(HEAD "," TOP "," ROUTE(A("{`audience`:`a`,`request_id`:1}"))
+	    "}", "routes[0].assertion.request_id: must be true or false");
 	refused(HEAD "," TOP "," ROUTE(A("`a`")) "}",
 	    "routes[0].assertion: must be an object");
 	/* Only where a token is verified. */
@@ -222,7 +224,8 @@ test_ctx(void **state)
 	    "{`name`:`s`,`require`:`jwt`" A("{`audience`:`x`}") "},"
 	    "{`name`:`t`,`require`:`jwt`" A("{`audience`:`y`}") "},"
 	    "{`name`:`u`,`require`:`jwt`" A("{`audience`:`y`,`ttl_s`:60}")
-	    "}]}");
+	    "},{`name`:`v`,`require`:`jwt`"
+	    A("{`audience`:`y`,`ttl_s`:60,`request_id`:true}") "}]}");
 	/* The same route elsewhere, with other matching rules. */
 	struct config *b = ok(HEAD "," TOP ",`routes`:["
 	    "{`name`:`r`,`require`:`jwt`,`path_prefix`:`/b`"
@@ -240,6 +243,8 @@ test_ctx(void **state)
 	assert_memory_not_equal(a->routes[2].assertion->ctx,
 	    a->routes[3].assertion->ctx, 16);
 	assert_memory_not_equal(r, c->routes[0].assertion->ctx, 16);
+	assert_false(a->routes[3].assertion->request_id);
+	assert_true(a->routes[4].assertion->request_id);
 	config_free(a);
 	config_free(b);
 	config_free(c);
