@@ -25,13 +25,15 @@ code:
 - the JWK Set and the OpenID configuration served through HAProxy
   (assertion-keys.cfg), and the assertion_jwks_file, equal the admin's;
 - EdDSA and RS256 after a reload switching assertion_alg;
-- a key file that others may read stops the agent at start, loudly.
+- a key file that others may read stops the agent at start, loudly, and
+  `--check` says so first.
 """
 import base64
 import json
 import os
 import signal
 import stat
+import subprocess
 import time
 
 from cryptography.exceptions import InvalidSignature
@@ -39,7 +41,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from harness import (SOURCE_DIR, Agent, EchoBackend, HAProxy, agent_metrics, check,
+from harness import (AGENT_BIN, SOURCE_DIR, Agent, EchoBackend, HAProxy, agent_metrics, check,
                      check_eq, curl, fact, finish, free_port, log, pki, tmpdir, wait_for)
 from idp import admin_get
 from tokens import Key, cert_thumbprint_s256, jwks, mint
@@ -355,6 +357,10 @@ agent.stop()
 victim = sorted(f for f in os.listdir(STATE) if f.startswith("assertion-"))[-1]
 os.chmod(os.path.join(STATE, victim), 0o644)
 bad = Agent(config("RS256"), name="agent-badmode")
+r = subprocess.run([AGENT_BIN, "-c", bad.cfgpath, "--check"], capture_output=True, text=True,
+                   timeout=30)
+check(r.returncode == 1 and victim in r.stdout + r.stderr and "mode 0644" in r.stdout + r.stderr,
+      f"--check says so first: rc {r.returncode} {(r.stdout + r.stderr).strip()[:200]}")
 bad.start(wait=False)
 check(wait_for(lambda: not bad.alive(), timeout=10), "the agent refuses to start")
 out = bad.output()

@@ -503,6 +503,27 @@ fail:
 	return (NULL);
 }
 
+int
+signer_check(const char *dir, enum signer_alg alg, char *err, size_t errlen)
+{
+	struct skey *v = calloc(DIR_KEYS_MAX + 1, sizeof(*v));
+	struct stat st;
+	size_t n = 0;
+	int rc;
+
+	if (v == NULL) {
+		set_err(err, errlen, "out of memory", NULL);
+		return (-1);
+	}
+	rc = stat(dir, &st) != 0 && errno == ENOENT ? 0 :
+	    read_dir(dir, alg, v, &n, err, errlen);
+	for (size_t i = 0; i < n; i++)
+		skey_clear(&v[i]);
+	free(v);
+	ERR_clear_error();
+	return (rc);
+}
+
 struct signer *
 signer_ref(struct signer *s)
 {

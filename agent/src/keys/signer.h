@@ -75,6 +75,17 @@ const char *signer_alg_name(enum signer_alg alg);
 struct signer *signer_load(const char *dir, const struct signer_policy *pol,
     int64_t now, bool *made, char *err, size_t errlen);
 
+/*
+ * signer_check(dir, alg, err, errlen):
+ * What signer_load() would refuse in ${dir} without changing anything
+ * (no key made, none removed, no lock): 0 when every key file of ${alg}
+ * there is a private key of ${alg} that only the agent may read (or there
+ * is none, or no ${dir} yet), else -1 with the reason in ${err}.  For
+ * --check.
+ */
+int signer_check(const char *dir, enum signer_alg alg, char *err,
+    size_t errlen);
+
 /* signer_ref(s) / signer_unref(s): references; the last one frees.
  * signer_unref(NULL) is a no-op. */
 struct signer *signer_ref(struct signer *s);

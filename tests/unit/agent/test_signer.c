@@ -406,11 +406,20 @@ test_key_mode(void **state)
 	struct signer *s;
 
 	(void)state;
+	/* --check's view: nothing yet, then one good key. */
+	assert_int_equal(signer_check(dir, SIGNER_ES256, err, sizeof(err)), 0);
+	assert_int_equal(signer_check("/nonexistent/d", SIGNER_ES256, err,
+	    sizeof(err)), 0);
 	s = load(SIGNER_ES256, T0, 0, 600, NULL);
 	signer_unref(s);
+	assert_int_equal(signer_check(dir, SIGNER_ES256, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/assertion-%lld-ES256.pem", dir,
 	    (long long)T0);
 	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(signer_check(dir, SIGNER_ES256, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "mode 0644"));
+	assert_int_equal(count_files(), 1);     /* --check changes nothing */
 	assert_null(signer_load(dir, &pol, T0 + 1, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "mode 0644"));
