@@ -345,6 +345,14 @@ for alg, kty in (("EdDSA", "OKP"), ("RS256", "RSA")):
     agent.send_signal(signal.SIGHUP)
     check(wait_for(lambda: all(k["kty"] == kty for k in admin_jwks()["keys"]), timeout=10),
           f"the JWK Set holds {alg} keys after the reload")
+    # The fetcher publishes the new keys; the worker signs with them once
+    # its inbox has delivered the snapshot that carries them (moments
+    # later): until then an assertion of the old algorithm may come, and it
+    # no longer verifies (README: changing assertion_alg).
+    fresh = iter(range(1000))
+    check(wait_for(lambda: json.loads(b64d(assertion_of(
+        f"/orders/alg{next(fresh)}", T_EXTRA).split(".")[0]))["alg"] == alg, timeout=10),
+          f"the worker signs with {alg} once the snapshot reached it")
     j = assertion_of("/orders/alg", T_EXTRA)
     v = verify(j, admin_jwks())
     check(v is not None and v[0]["alg"] == alg, f"{alg}: cryptography verifies the assertion")
