@@ -29,6 +29,11 @@
  *                for Ed25519), context reused: what `openssl speed` does;
  *   raw+hash     the same plus the SHA-256 of the token's signing input.
  *
+ * Then the identity assertion (routes with "assertion"): the RS256 token's
+ * miss on a route with an assertion signed by ES256, EdDSA and RS256 next
+ * to the same miss on the same route without, and a cache hit with the
+ * cached assertion next to a plain hit.
+ *
  * Usage: bench_decide [seconds-per-measurement] [runs] [only]
  * ${only} ("hit", "RS256", "ES256", "EdDSA", "dpop-<alg>") runs just that case's
  * decisions, for a profiler (perf record, valgrind --tool=callgrind).
@@ -51,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +78,7 @@
 #include "jwks.h"
 #include "loader.h"
 #include "log.h"
+#include "signer.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
@@ -235,6 +242,9 @@ jwk(struct alg *a)
 }
 
 static struct verdict V;
+/* The request's path: "/orders/..." (route orders), "/asrt/..." (the same
+ * route with an identity assertion). */
+static const char *req_path = "/orders/12345";
 
 static void
 set_facts(struct facts *f, const char *authz)
@@ -244,7 +254,7 @@ set_facts(struct facts *f, const char *authz)
 	f->method.len = 3;
 	f->host.ptr = "api.example.com";
 	f->host.len = strlen(f->host.ptr);
-	f->path.ptr = "/orders/12345";
+	f->path.ptr = req_path;
 	f->path.len = strlen(f->path.ptr);
 	f->unique_id.ptr = "7F000001:C35A_7F000001:20FB_6543210F_0001:1F2E";
 	f->unique_id.len = strlen(f->unique_id.ptr);
@@ -564,7 +574,91 @@ static const char config_fmt[] =
     "\"/dpop\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
     "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
     "\"source_cidrs\":[\"10.0.0.0/8\"],\"dpop\":\"required\","
-    "\"claims_to_vars\":[\"email\",\"oid\"]}]}";
+    "\"claims_to_vars\":[\"email\",\"oid\"]},"
+    "{\"name\":\"orders-asrt\",\"host\":\"api.example.com\",\"path_prefix\":"
+    "\"/asrt\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
+    "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
+    "\"source_cidrs\":[\"10.0.0.0/8\"],"
+    "\"claims_to_vars\":[\"email\",\"oid\"],"
+    "\"assertion\":{\"audience\":\"api://apim-orders\",\"ttl_s\":300}}],"
+    "\"state_dir\":\"%s\",\"assertion_issuer\":\"https://agent.example\"}";
+
+/*
+ * The cost of an identity assertion: the RS256 token's decision on the
+ * plain route and on the same route with an assertion signed by each
+ * algorithm, cache off (a miss signs) and on (a hit reuses the cached
+ * one), medians of ${runs} alternating runs, in this process.
+ */
+static void
+run_assertions(struct snapshot *snap, struct alg *a, const char *state,
+    double secs, int runs, int64_t now)
+{
+	static const enum signer_alg sa[] = { SIGNER_ES256, SIGNER_EDDSA,
+	    SIGNER_RS256 };
+	struct tokcache *tc = tokcache_new(65536);
+	double plain[16], miss[16], hit_p[16], hit_a[16];
+	int m = runs / 2;
+
+	printf("\nidentity assertion on a cache miss (RS256 token, cache "
+	    "off), median of %d runs\n", runs);
+	printf("%-8s %10s %12s %10s %9s\n", "signer", "plain", "+assertion",
+	    "cost", "ratio");
+	for (size_t k = 0; k < sizeof(sa) / sizeof(sa[0]); k++) {
+		struct signer_policy pol = { sa[k], 86400, 0, 360 };
+		char err[256];
+		struct signer *sg = signer_load(state, &pol, now, NULL, err,
+		    sizeof(err));
+
+		if (sg == NULL) {
+			fprintf(stderr, "bench_decide: %s\n", err);
+			die("signer");
+		}
+		snapshot_set_signer(snap, sg);
+		for (int r = 0; r < runs; r++) {
+			req_path = "/orders/12345";
+			plain[r] = run_decide(snap, a, NULL, 0, secs, now);
+			req_path = "/asrt/12345";
+			miss[r] = run_decide(snap, a, NULL, 0, secs, now);
+		}
+		qsort(plain, (size_t)runs, sizeof(double), cmp_double);
+		qsort(miss, (size_t)runs, sizeof(double), cmp_double);
+		printf("%-8s %8.2fus %10.2fus %8.2fus %9.3f\n",
+		    signer_alg_name(sa[k]), plain[m], miss[m], miss[m] - plain[m],
+		    miss[m] / plain[m]);
+		printf("RESULT asrt_plain_%s %.3f\nRESULT asrt_miss_%s %.3f\n",
+		    signer_alg_name(sa[k]), plain[m], signer_alg_name(sa[k]),
+		    miss[m]);
+		snapshot_set_signer(snap, NULL);
+		signer_unref(sg);
+	}
+	/* Hits: the cached assertion costs a lookup in the token's entry. */
+	{
+		struct signer_policy pol = { SIGNER_ES256, 86400, 0, 360 };
+		char err[256];
+		struct signer *sg = signer_load(state, &pol, now, NULL, err,
+		    sizeof(err));
+
+		if (sg == NULL || tc == NULL)
+			die("signer");
+		snapshot_set_signer(snap, sg);
+		for (int r = 0; r < runs; r++) {
+			req_path = "/orders/12345";
+			hit_p[r] = run_decide(snap, a, tc, 0, secs, now);
+			req_path = "/asrt/12345";
+			hit_a[r] = run_decide(snap, a, tc, 0, secs, now);
+		}
+		qsort(hit_p, (size_t)runs, sizeof(double), cmp_double);
+		qsort(hit_a, (size_t)runs, sizeof(double), cmp_double);
+		printf("cache hit: %.3fus plain, %.3fus with the cached "
+		    "assertion (%.3f)\n", hit_p[m], hit_a[m], hit_a[m] / hit_p[m]);
+		printf("RESULT asrt_hit_plain %.3f\nRESULT asrt_hit %.3f\n",
+		    hit_p[m], hit_a[m]);
+		snapshot_set_signer(snap, NULL);
+		signer_unref(sg);
+	}
+	req_path = "/orders/12345";
+	tokcache_free(tc);
+}
 
 int
 main(int argc, char **argv)
@@ -580,6 +674,7 @@ main(int argc, char **argv)
 	double secs = argc > 1 && !rss ? strtod(argv[1], NULL) : 1.0;
 	int runs = argc > 2 && !rss ? (int)strtol(argv[2], NULL, 10) : 5;
 	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[2048];
+	char state[64];
 	char doc[8192];
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
@@ -619,7 +714,10 @@ main(int argc, char **argv)
 	if ((fp = fopen(path, "w")) == NULL || fputs(doc, fp) < 0 ||
 	    fclose(fp) != 0)
 		die("write keys");
-	snprintf(cfgtext, sizeof(cfgtext), config_fmt, path);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	if (mkdir(state, 0700) != 0)
+		die("mkdir state");
+	snprintf(cfgtext, sizeof(cfgtext), config_fmt, path, state);
 	log_set_level(LOG_LVL_WARN);
 	if (config_parse(cfgtext, strlen(cfgtext), NULL, &cfg, &errs) != 0 ||
 	    loader_build(cfg, NULL, &snap, &errs) != 0) {
@@ -628,7 +726,6 @@ main(int argc, char **argv)
 		die("config");
 	}
 	unlink(path);
-	rmdir(dir);
 
 	if (rss) {
 		for (int i = 0; i < 3; i++)
@@ -713,6 +810,7 @@ main(int argc, char **argv)
 		printf("RESULT sig_RS256 %.3f\n", d[runs / 2]);
 	}
 	printf("RESULT hit %.3f\n", hit_med);
+	run_assertions(snap, &algs[0], state, secs, runs, now);
 	if (tokcache_count(hit_tc) != 1)
 		die("hit cache");
 	{
@@ -773,6 +871,14 @@ main(int argc, char **argv)
 	tokcache_free(hit_tc);
 	tokcache_free(fresh_tc);
 	snapshot_unref(snap);
+	{
+		/* The assertion keys the benchmark made. */
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_decide: cannot remove %s\n", dir);
+	}
 	for (int i = 0; i < 3; i++) {
 		for (int k = 0; k < NFRESH; k++)
 			free(algs[i].fresh[k]);

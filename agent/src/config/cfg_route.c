@@ -46,6 +46,8 @@ static const char *const route_keys[] = {
 	"claims_to_vars", "client_cert", "bound_token", "source_cidrs",
 	/* cfg_resource.c */
 	"dpop", "dpop_max_age_s", "resource", "resource_documentation",
+	/* cfg_assert.c */
+	"assertion",
 	NULL
 };
 
@@ -408,7 +410,7 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 {
 	static const char *const jwt_keys[] = {
 		"issuers", "scopes_any", "scopes_all", "roles_any",
-		"roles_all", "claims", "claims_to_vars", NULL
+		"roles_all", "claims", "claims_to_vars", "assertion", NULL
 	};
 	static const char *const list_keys[] = {
 		"scopes_any", "scopes_all", "roles_any", "roles_all"
@@ -474,6 +476,7 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 	}
 	(void)cfg_get_bool(c, o, path, "bound_token", &r->bound_token);
 	parse_source_cidrs(c, o, path, r);
+	cfg_parse_route_assertion(c, o, path, r);
 
 	if (!mode_ok)
 		return;
@@ -541,6 +544,7 @@ cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 		return;
 	c->issuers = cfg->issuers;
 	c->nissuers = cfg->nissuers;
+	c->top = cfg;
 	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
 		cfg_path_idx(p, sizeof(p), "routes", i);
 		if (!cJSON_IsObject(e))

@@ -85,7 +85,10 @@ static const char *const top_keys[] = {
 	"kid_negative_ttl_s", "kid_refetch_cooldown_s",
 	"policy_url", "policy_file", "policy_credential", "policy_ca_file",
 	"client_ca_file", "crl_files", "crl_urls", "crl_stale", "fetch",
-	"credentials", "issuers", "routes", NULL
+	"credentials", "issuers", "routes",
+	"assertion_issuer", "assertion_alg", "assertion_key_rotate_s",
+	"assertion_key_publish_ahead_s", "assertion_jwks_file",
+	NULL
 };
 
 static void
@@ -222,6 +225,7 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 			    cfg_quote(&q, s));
 	}
 
+	cfg_parse_assertion_top(c, root, cfg);
 	cfg_parse_issuers(c, root, cfg);
 	routes = cfg_get(root, "routes");
 	if (routes != NULL && cfg_get(root, "policy_file") != NULL)
@@ -335,6 +339,7 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 			t->key_file = cfg_xstrdup(c, s->key_file);
 		}
 	}
+	cfg_copy_assertion_top(c, b, d);
 }
 
 /* Public API ------------------------------------------------------------ */
@@ -588,6 +593,7 @@ route_free(struct route_cfg *r)
 	cert_rule_free(r->client_cert);
 	cidr_list_free(r->source_cidrs);
 	cfg_route_pop_free(r);
+	cfg_free_route_assertion(r);
 }
 
 void
@@ -638,7 +644,14 @@ config_free(struct config *cfg)
 	free(cfg->routes);
 	free(cfg->base_dir);
 	free(cfg->policy_version);
+	cfg_free_assertion(cfg);
 	free(cfg);
+}
+
+int
+config_errors_add(struct config_errors *errs, const char *line)
+{
+	return (cfg_errs_push(errs, line));
 }
 
 void

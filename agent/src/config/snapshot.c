@@ -10,6 +10,7 @@
 #include "jwks.h"
 #include "log.h"
 #include "util.h"
+#include "signer.h"
 #include "snapshot.h"
 
 static atomic_uint_fast64_t snapshot_gen;
@@ -86,6 +87,8 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 	 * crl_urls (fetch.c), never the previous one's. */
 	if (old->crls != NULL && old->cfg == cfg)
 		s->crls = crlset_ref(old->crls);
+	if (old->signer != NULL)
+		s->signer = signer_ref(old->signer);
 	s->policy_loaded = old->policy_loaded && old->cfg == cfg;
 	s->policy_at = old->policy_at;
 	return (s);
@@ -122,6 +125,15 @@ snapshot_set_crls(struct snapshot *s, struct crlset *crls)
 	s->crls = crls;
 }
 
+void
+snapshot_set_signer(struct snapshot *s, struct signer *sg)
+{
+	if (sg != NULL)
+		(void)signer_ref(sg);
+	signer_unref(s->signer);
+	s->signer = sg;
+}
+
 struct snapshot *
 snapshot_ref(struct snapshot *s)
 {
@@ -141,6 +153,7 @@ snapshot_unref(struct snapshot *s)
 		keyset_unref(s->hmac[i]);
 	}
 	crlset_unref(s->crls);
+	signer_unref(s->signer);
 	cfgref_unref(s->cfg);
 	free(s->keys);
 	free(s->keys_at);

@@ -21,6 +21,7 @@ struct crlset;
 struct crl_files;
 struct ca_store;
 struct tokrec_schema;
+struct signer;
 
 /* A config shared by several snapshots (keys change more often). */
 struct cfgref {
@@ -52,6 +53,7 @@ struct snapshot {
 	bool policy_loaded;           /* routes come from a loaded policy */
 	int64_t policy_at;            /* policy_url: when the document in use
 	                               * was fetched or revalidated */
+	struct signer *signer;        /* assertion keys (signer.h), or NULL */
 };
 
 /*
@@ -91,6 +93,10 @@ void snapshot_set_hmac(struct snapshot *s, size_t issuer, struct keyset *ks);
 
 /* snapshot_set_crls(s, crls): before publication; takes ownership. */
 void snapshot_set_crls(struct snapshot *s, struct crlset *crls);
+
+/* snapshot_set_signer(s, sg): before publication; takes a new reference
+ * to ${sg} (may be NULL), releasing the previous one. */
+void snapshot_set_signer(struct snapshot *s, struct signer *sg);
 
 struct snapshot *snapshot_ref(struct snapshot *s);
 /* snapshot_unref(s): NULL is a no-op. */

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "assertion.h"
 #include "b64url.h"
 #include "cert.h"
 #include "claims.h"
@@ -696,17 +697,48 @@ resource_key(const uint8_t key[32], const struct route_cfg *rt,
 	return (crypto_cache_key(buf, 33 + rl, out));
 }
 
-/* A cached record for ${key}, still good under ${s} and allowed on ${rt}. */
+/*
+ * A cached record for ${key}, still good under ${s} and allowed on ${rt},
+ * and its entry's attachment in *${att} (the token's assertions, or NULL).
+ */
 static struct tokrec *
 cache_find(struct decide_env *env, const uint8_t key[32],
-    const struct snapshot *s, const struct route_cfg *rt)
+    const struct snapshot *s, const struct route_cfg *rt, void **att)
 {
-	struct tokrec *rec = tokcache_get(env->tokcache, key, env->now);
+	struct tokrec *rec = tokcache_get_att(env->tokcache, key, env->now,
+	    att);
 
 	if (rec != NULL && valid_under(rec, s) &&
 	    route_allows_issuer(rt, rec->issuer))
 		return (rec);
+	*att = NULL;
 	return (NULL);
+}
+
+/*
+ * The route's identity assertion for an allowed request: reused from the
+ * token's cache entry (*${set}: its attachment, or NULL; ${set} NULL: no
+ * cache) or signed and kept there.  The client certificate is the one the
+ * route checked, or on a token-only route one HAProxy verified.
+ */
+static void
+issue(const struct tokrec *rec, const struct snapshot *s,
+    const struct route_cfg *rt, const uint8_t *cert_sha256,
+    const struct facts *f, struct decide_env *env, struct asrt_set **set,
+    struct verdict *v)
+{
+	struct asrt_in in = {
+		.cfg = snapshot_config(s), .rt = rt, .rec = rec,
+		.cert_sha256 = cert_sha256, .now = env->now,
+		.rid = f->unique_id.ptr, .rid_len = f->unique_id.len,
+	};
+	uint8_t sha[32];
+
+	if (in.cert_sha256 == NULL && f->cert_der.ptr != NULL &&
+	    f->has_cert_verify && f->cert_verify == 0 &&
+	    crypto_sha256(f->cert_der.ptr, f->cert_der.len, sha) == 0)
+		in.cert_sha256 = sha;
+	assertion_add(&in, s->signer, env, set, v);
 }
 
 static enum decide_outcome
@@ -718,9 +750,11 @@ decide_token(const struct facts *f, const struct snapshot *s,
 	const char *tok;
 	size_t len;
 	uint8_t key[32], rkey[32];
+	const uint8_t *ckey;            /* the entry's key: ${key} or ${rkey} */
 	bool have_key = false, have_rkey = false, via_resource = false;
 	struct tokrec *rec;
 	struct pop_req pr;
+	struct asrt_set *set = NULL;
 	enum decide_outcome o;
 	enum reason r;
 	const char *detail;
@@ -747,10 +781,15 @@ decide_token(const struct facts *f, const struct snapshot *s,
 	if (env->tokcache != NULL)
 		have_key = crypto_cache_key(tok, len, key) == 0;
 	if (have_key) {
-		rec = cache_find(env, key, s, rt);
+		void *att;
+
+		ckey = key;
+		rec = cache_find(env, key, s, rt, &att);
 		if (rec == NULL && rt->resource != NULL &&
-		    (have_rkey = resource_key(key, rt, rkey) == 0))
-			rec = cache_find(env, rkey, s, rt);
+		    (have_rkey = resource_key(key, rt, rkey) == 0)) {
+			ckey = rkey;
+			rec = cache_find(env, rkey, s, rt, &att);
+		}
 		if (rec != NULL) {
 			const struct issuer_cfg *is = &cfg->issuers[rec->issuer];
 			struct claim_times times;
@@ -770,8 +809,15 @@ decide_token(const struct facts *f, const struct snapshot *s,
 			if (claims_times_check(&times, env->now, is->clock_skew_s,
 			    is->require_exp, is->max_lifetime_s, &r, &detail) != 0)
 				return (deny401(v, r, detail));
-			return (accept_token(rec, s, rt, cert_sha256, f, &pr, env,
-			    v));
+			o = accept_token(rec, s, rt, cert_sha256, f, &pr, env, v);
+			if (rt->assertion != NULL && v->reason == REASON_OK) {
+				set = att;
+				issue(rec, s, rt, cert_sha256, f, env, &set, v);
+				if (set != att)         /* the entry's first */
+					(void)tokcache_attach(env->tokcache, ckey,
+					    set, assertion_set_free);
+			}
+			return (o);
 		}
 	}
 	if (env->stats != NULL)
@@ -790,11 +836,21 @@ decide_token(const struct facts *f, const struct snapshot *s,
 	o = accept_token(rec, s, rt, cert_sha256, f, &pr, env, v);
 	if (via_resource && have_key && !have_rkey)
 		have_rkey = resource_key(key, rt, rkey) == 0;
-	if (env->tokcache != NULL && (via_resource ? have_rkey : have_key)) {
+	/* A token accepted through the route's resource is cached under the
+	 * resource's key, and its assertions with it. */
+	ckey = via_resource ? (have_rkey ? rkey : NULL) :
+	    (have_key ? key : NULL);
+	if (rt->assertion != NULL && v->reason == REASON_OK)
+		issue(rec, s, rt, cert_sha256, f, env, env->tokcache != NULL &&
+		    ckey != NULL ? &set : NULL, v);
+	if (env->tokcache != NULL && ckey != NULL) {
 		/* The cache owns ${rec} from here, even if it refuses it. */
-		(void)tokcache_put(env->tokcache, via_resource ? rkey : key,
-		    rec, cache_until(rec, &cfg->issuers[rec->issuer], env->now),
+		(void)tokcache_put(env->tokcache, ckey, rec,
+		    cache_until(rec, &cfg->issuers[rec->issuer], env->now),
 		    record_free);
+		if (set != NULL)        /* the assertion, with its token */
+			(void)tokcache_attach(env->tokcache, ckey, set,
+			    assertion_set_free);
 	} else {
 		tokrec_free(rec);
 	}

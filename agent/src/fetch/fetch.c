@@ -48,9 +48,11 @@ struct msg {
 static void
 publish(struct fetcher *f)
 {
-	struct snapshot *s = snapshot_derive(f->base, f->base->cfg);
+	struct snapshot *s;
 	const struct config *cfg;
 
+	asrtkeys_check(f);      /* a policy may have changed the longest ttl */
+	s = snapshot_derive(f->base, f->base->cfg);
 	f->dirty = false;
 	if (s == NULL) {
 		log_error("fetch: out of memory building a snapshot");
@@ -74,6 +76,7 @@ publish(struct fetcher *f)
 	if (file_cfg(f)->crl_urls.n > 0)
 		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) :
 		    NULL);
+	snapshot_set_signer(s, f->signer);
 	s->policy_loaded = f->base->policy_loaded;
 	for (struct source *p = f->sources; p != NULL; p = p->next)
 		if (p->kind == SRC_POLICY && p->have)
@@ -199,6 +202,7 @@ on_reload(struct fetcher *f, struct config *cfg)
 	plan_global(f);
 	plan_crls(f);
 	plan_issuers(f);
+	asrtkeys_refresh(f);
 	publish(f);
 	STAT_INC(f->stats, reloads_ok);
 	log_info("reload: configuration applied");
@@ -255,6 +259,7 @@ fetch_create(struct config *cfg, struct agent_stats *stats,
     struct fetcher **out, struct config_errors *errs)
 {
 	struct fetcher *f;
+	char err[512];
 
 	*out = NULL;
 	if (!transfer_global_init()) {
@@ -282,6 +287,7 @@ fetch_create(struct config *cfg, struct agent_stats *stats,
 	ev_prepare_init(&f->prep, on_prepare);
 	f->prep.data = f;
 	ev_prepare_start(f->loop, &f->prep);
+	asrtkeys_init(f);
 
 	if (loader_build_ref(f->file, NULL, 0, NULL, &f->base, errs) != 0)
 		goto bad;
@@ -291,6 +297,12 @@ fetch_create(struct config *cfg, struct agent_stats *stats,
 	plan_global(f);          /* loads (and applies) a cached policy */
 	plan_issuers(f);
 	plan_crls(f);
+	/* The assertion keys: a key file others may read, or one that is
+	 * not a key, stops the start (loudly), not only the assertions. */
+	if (asrtkeys_load(f, err, sizeof(err)) != 0) {
+		(void)config_errors_add(errs, err);
+		goto bad;
+	}
 	publish(f);
 	*out = f;
 	return (0);
@@ -383,6 +395,7 @@ fetch_free(struct fetcher *f)
 		m = n;
 	}
 	plan_clear(f);
+	signer_unref(f->signer);
 	if (f->multi != NULL)
 		curl_multi_cleanup(f->multi);
 	if (f->loop != NULL)

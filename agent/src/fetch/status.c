@@ -383,5 +383,6 @@ status_metrics(struct fetcher *f, struct abuf *b)
 	    "document is applied (1 without policy_url).\n# TYPE "
 	    "spoa_iam_policy_loaded gauge\nspoa_iam_policy_loaded %d\n",
 	    !f->policy_configured || f->policy_loaded);
+	asrtkeys_metrics(f, b);
 	pthread_mutex_unlock(&f->lock);
 }

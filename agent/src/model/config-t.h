@@ -146,6 +146,18 @@ struct cert_rule {
 	bool check_validity;
 };
 
+/* A route's identity assertion for APIM ("assertion"; cfg_assert.c). */
+struct assertion_cfg {
+	char *audience;
+	uint32_t ttl_s;
+	bool request_id;              /* carries the request id: signed per
+	                               * request, never cached */
+	/* What an assertion of this route depends on (assertion_issuer and
+	 * _alg, route name, audience, ttl): the first bytes of their
+	 * SHA-256, matched by a cached assertion. */
+	uint8_t ctx[16];
+};
+
 struct route_cfg {
 	char *name;
 	char *host;                   /* NULL = any; lowercase; "*.x" wildcard */
@@ -172,6 +184,7 @@ struct route_cfg {
 	char *metadata_url;           /* where its metadata is served */
 	char *metadata_doc;           /* the metadata document (JSON) */
 	size_t metadata_doc_len;
+	struct assertion_cfg *assertion; /* NULL = no assertion */
 };
 
 struct fetch_cfg {
@@ -216,6 +229,11 @@ struct config {
 	size_t nroutes;
 	char *base_dir;               /* relative paths were resolved against it, or NULL */
 	char *policy_version;         /* policy documents: "version", or NULL */
+	/* Identity assertions (cfg_assert.c); no issuer: none. */
+	char *assertion_issuer;
+	int assertion_alg;            /* enum signer_alg */
+	uint32_t assertion_key_rotate_s, assertion_key_ahead_s;
+	char *assertion_jwks_file;
 };
 
 #endif /* !SPOA_CONFIG_T_H */
