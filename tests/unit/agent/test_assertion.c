@@ -9,7 +9,11 @@
  * hit signs nothing: the counter; per route and per certificate; reused
  * until three quarters of its life; at most ASRT_PER_TOKEN per token; not
  * reused once its key left the JWK Set; gone with its entry), and the
- * refusals (no key, claims too large).  Signatures themselves are checked
+ * refusals (no key, claims too large).  On a DPoP route with a resource
+ * (RFC 9449, RFC 8707): issued once the proof passed, cached on the token's
+ * entry whether it is keyed by the token or by the route's resource, so a
+ * new proof for the same token signs nothing and a replayed one gets no
+ * assertion.  Signatures themselves are checked
  * against the JWK Set by test_signer (OpenSSL) and test_assertion.py
  * (Python cryptography).
  */
@@ -41,6 +45,7 @@
 
 #define NOW	((int64_t)1700000000)
 #define ISS	"https://idp.example"
+#define ORIGIN	"https://api.example.com"
 
 static struct {
 	char dir[64], state[96], jwks[96];
@@ -48,6 +53,7 @@ static struct {
 	struct snapshot *snap;
 	struct signer *sg;
 	struct tokcache *tc;
+	struct tokcache *replay;        /* DPoP proofs seen */
 } F;
 
 static struct verdict V;
@@ -105,13 +111,17 @@ setup(void **state)
 	    "\"assertion\":{\"audience\":\"api://apim-b\"}},"
 	    "{\"name\":\"t\",\"path_prefix\":\"/t\",\"require\":\"jwt\","
 	    "\"assertion\":{\"audience\":\"api://apim-t\",\"request_id\":true}},"
-	    "{\"name\":\"p\",\"path_prefix\":\"/p\",\"require\":\"jwt\"}]}",
+	    "{\"name\":\"p\",\"path_prefix\":\"/p\",\"require\":\"jwt\"},"
+	    "{\"name\":\"d\",\"path_prefix\":\"/d\",\"require\":\"jwt\","
+	    "\"dpop\":\"required\",\"resource\":\"" ORIGIN "/d\","
+	    "\"assertion\":{\"audience\":\"api://apim-d\",\"ttl_s\":100}}]}",
 	    F.state, F.jwks);
 	assert_int_equal(config_parse(doc, strlen(doc), F.dir, &cfg, &e), 0);
 	assert_int_equal(loader_build(cfg, NULL, &F.snap, &e), 0);
 	F.sg = load_signer(NOW, 600);
 	snapshot_set_signer(F.snap, F.sg);
 	F.tc = tokcache_new(64);
+	F.replay = tokcache_new(64);
 	memset(&STATS, 0, sizeof(STATS));
 	return (0);
 }
@@ -125,6 +135,7 @@ teardown(void **state)
 
 	(void)state;
 	tokcache_free(F.tc);
+	tokcache_free(F.replay);
 	snapshot_unref(F.snap);
 	signer_unref(F.sg);
 	EVP_PKEY_free(F.key.pk);
@@ -142,20 +153,26 @@ teardown(void **state)
 	return (0);
 }
 
-/* A token of the test issuer with subject ${sub} (JSON text), ${extra}
- * claims (",..."), exp at ${exp}. */
+/* A token of the test issuer for audience ${aud} with subject ${sub}
+ * (JSON text), ${extra} claims (",..."), exp at ${exp}. */
 static const char *
-token_sub(const char *sub, const char *extra, int64_t exp)
+token_aud(const char *aud, const char *sub, const char *extra, int64_t exp)
 {
 	char *p = jbuf();
 
-	snprintf(p, 8192, "{\"iss\":\"" ISS "\",\"aud\":\"api://orders\","
+	snprintf(p, 8192, "{\"iss\":\"" ISS "\",\"aud\":\"%s\","
 	    "\"sub\":%s,\"azp\":\"app-1\",\"tid\":\"t-1\","
 	    "\"scp\":\"Orders.Read\",\"roles\":[\"Admin\"],\"iat\":%lld,"
-	    "\"exp\":%lld%s}", sub, (long long)(NOW - 10), (long long)exp,
-	    extra);
+	    "\"exp\":%lld%s}", aud, sub, (long long)(NOW - 10),
+	    (long long)exp, extra);
 	return (mint(&F.key, JWS_ALG_ES256,
 	    "{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\"}", p));
+}
+
+static const char *
+token_sub(const char *sub, const char *extra, int64_t exp)
+{
+	return (token_aud("api://orders", sub, extra, exp));
 }
 
 static const char *
@@ -164,24 +181,34 @@ token(const char *extra, int64_t exp)
 	return (token_sub("\"alice\"", extra, exp));
 }
 
-/* decide() for GET ${path} with ${tok} at ${now}; a client certificate
- * ${cert} (NULL: none) that HAProxy verified when ${verified}. */
+/* decide() for GET ${ORIGIN}${path} with "${scheme} ${tok}" and the DPoP
+ * proof ${proof} (NULL: none) at ${now}; a client certificate ${cert}
+ * (NULL: none) that HAProxy verified when ${verified}. */
 static void
-run(const char *path, const char *tok, int64_t now, const char *cert,
-    bool verified)
+run_as(const char *scheme, const char *path, const char *tok,
+    const char *proof, int64_t now, const char *cert, bool verified)
 {
 	char authz[8192];
 	struct decide_env env;
 	struct facts f;
 
-	snprintf(authz, sizeof(authz), "Bearer %s", tok);
+	snprintf(authz, sizeof(authz), "%s %s", scheme, tok);
 	memset(&f, 0, sizeof(f));
 	f.method.ptr = "GET";
 	f.method.len = 3;
+	f.scheme.ptr = "https";
+	f.scheme.len = 5;
+	f.host.ptr = ORIGIN + 8;
+	f.host.len = strlen(ORIGIN + 8);
 	f.path.ptr = path;
 	f.path.len = strlen(path);
 	f.authz.ptr = authz;
 	f.authz.len = strlen(authz);
+	if (proof != NULL) {
+		f.dpop.ptr = proof;
+		f.dpop.len = strlen(proof);
+		f.dpop_count = 1;
+	}
 	f.unique_id.ptr = path;         /* a request id per path */
 	f.unique_id.len = strlen(path);
 	if (cert != NULL) {
@@ -193,8 +220,16 @@ run(const char *path, const char *tok, int64_t now, const char *cert,
 	memset(&env, 0, sizeof(env));
 	env.now = now;
 	env.tokcache = F.tc;
+	env.dpop_replay = F.replay;
 	env.stats = &STATS;
 	assert_int_equal(decide(&f, F.snap, &env, &V), DECIDE_DONE);
+}
+
+static void
+run(const char *path, const char *tok, int64_t now, const char *cert,
+    bool verified)
+{
+	run_as("Bearer", path, tok, NULL, now, cert, verified);
 }
 
 /* The "assertion" variable of the last decision ("" if none). */
@@ -461,6 +496,67 @@ test_refusals(void **state)
 	assert_true(V.allow);
 }
 
+/*
+ * A DPoP route with an assertion: the proof is verified every request,
+ * the assertion signed once per token and route.  A token accepted
+ * through the route's resource alone is cached under the resource's key
+ * (jwt.c resource_key()): its assertions hang on that entry.
+ */
+static void
+test_dpop(void **state)
+{
+	struct tkey cl = { keygen("EC", "P-256", 0), NULL };
+	const char *aud[] = { "api://orders", ORIGIN "/d" };
+	char jkt[64], cnf[128], first[SIGNER_JWT_MAX];
+	uint64_t hits;
+	cJSON *c;
+
+	(void)state;
+	ec_jkt(&cl, jkt);
+	snprintf(cnf, sizeof(cnf), ",\"cnf\":{\"jkt\":\"%s\"}", jkt);
+	for (size_t i = 0; i < ARRAY_SIZE(aud); i++) {
+		char *tok = strdup(token_aud(aud[i], "\"alice\"", cnf,
+		    NOW + 3600));
+		char *p1 = es256_proof(&cl, "GET", ORIGIN "/d/1", tok,
+		    i == 0 ? "a1" : "b1", NOW);
+		char *p2 = es256_proof(&cl, "GET", ORIGIN "/d/1", tok,
+		    i == 0 ? "a2" : "b2", NOW);
+		uint64_t n = signed_n();
+
+		assert_non_null(tok);
+		run_as("DPoP", "/d/1", tok, p1, NOW, NULL, false);
+		if (!V.allow)
+			fail_msg("aud %s: %s (%s)", aud[i], reason_name(V.reason),
+			    V.detail ? V.detail : "-");
+		snprintf(first, sizeof(first), "%s", assertion());
+		assert_int_equal(signed_n(), n + 1);
+		c = claims_of(first);
+		assert_string_equal(cJSON_GetObjectItem(c, "aud")->valuestring,
+		    "api://apim-d");
+		assert_string_equal(cJSON_GetObjectItem(c, "route")->valuestring,
+		    "d");
+		assert_null(cJSON_GetObjectItem(c, "cnf"));
+		cJSON_Delete(c);
+		/* A new proof: a token cache hit, the cached assertion. */
+		hits = STAT_GET(&STATS, token_cache_hits);
+		run_as("DPoP", "/d/1", tok, p2, NOW + 1, NULL, false);
+		assert_true(V.allow);
+		assert_int_equal(STAT_GET(&STATS, token_cache_hits), hits + 1);
+		assert_string_equal(assertion(), first);
+		assert_int_equal(signed_n(), n + 1);
+		/* The first proof again: refused, no assertion. */
+		run_as("DPoP", "/d/1", tok, p1, NOW + 1, NULL, false);
+		assert_int_equal(V.reason, REASON_DPOP_REPLAYED);
+		assert_string_equal(assertion(), "");
+		assert_int_equal(signed_n(), n + 1);
+		free(p1);
+		free(p2);
+		free(tok);
+	}
+	assert_int_equal(STAT_GET(&STATS, assertions_cached), 2);
+	EVP_PKEY_free(cl.pk);
+}
+
 int
 main(void)
 {
@@ -473,6 +569,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_request_id, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpop, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -58,32 +58,6 @@ teardown(void **state)
 	return (0);
 }
 
-/* The public JWK of ${k} without kid, for a proof's header. */
-static char *
-pub_jwk(const struct tkey *k, const char *extra)
-{
-	char *j = jwk_of(k->pk, "x", extra);
-	char *p = strstr(j, ",\"kid\":\"x\"");
-
-	if (p == NULL)
-		p = strstr(j, "\"kid\":\"x\",");
-	assert_non_null(p);
-	memmove(p, p + 10, strlen(p + 10) + 1);
-	return (j);
-}
-
-/* base64url(SHA-256(token)) for ath. */
-static const char *
-ath_of(const char *tok)
-{
-	static char out[64];
-	uint8_t h[32];
-
-	SHA256((const uint8_t *)tok, strlen(tok), h);
-	b64u(h, 32, out);
-	return (out);
-}
-
 /* A proof: header typ/alg/jwk, claims as given ("" leaves one out). */
 static const char *
 proof(const struct tkey *signer, enum jws_alg alg, const char *typ,
@@ -411,19 +385,10 @@ access_token(const char *extra)
 static const char *
 cnf_of(const struct tkey *k)
 {
-	char *jwk = pub_jwk(k, "");
-	char *x = strstr(jwk, "\"x\":\""), *y = strstr(jwk, "\"y\":\"");
-	char canon[512], b[64], *out = jbuf();
-	uint8_t h[32];
+	char b[64], *out = jbuf();
 
-	assert_non_null(x);
-	assert_non_null(y);
-	snprintf(canon, sizeof(canon), "{\"crv\":\"P-256\",\"kty\":\"EC\","
-	    "\"x\":\"%.43s\",\"y\":\"%.43s\"}", x + 5, y + 5);
-	SHA256((const uint8_t *)canon, strlen(canon), h);
-	b64u(h, 32, b);
+	ec_jkt(k, b);
 	snprintf(out, 8192, ",\"cnf\":{\"jkt\":\"%s\"}", b);
-	free(jwk);
 	return (out);
 }
 
@@ -432,13 +397,10 @@ static char *
 proof_for(const struct tkey *k, const char *method, const char *path,
     const char *tok, const char *jti, long long iat)
 {
-	char *jwk = pub_jwk(k, ""), htu[512], *p;
+	char htu[512];
 
 	snprintf(htu, sizeof(htu), ORIGIN "%s", path);
-	p = strdup(proof(k, JWS_ALG_ES256, "dpop+jwt", "ES256", jwk,
-	    claims_of(method, htu, iat, tok ? ath_of(tok) : NULL, jti)));
-	free(jwk);
-	return (p);
+	return (es256_proof(k, method, htu, tok, jti, iat));
 }
 
 struct rq {
