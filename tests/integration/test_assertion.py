@@ -22,6 +22,11 @@ code:
   signed per request;
 - a client-sent X-IAM-Assertion never reaches the backend;
 - the client certificate's thumbprint (x5t#S256) on an mTLS route;
+- a DPoP-bound route (RFC 9449) with a resource: proofs minted here, the
+  proof verified on every request, the assertion signed once per token
+  (also for a token whose aud is only the route's resource) and reused
+  with each new proof; a replayed proof, an unbound token or Bearer get a
+  401 and no assertion;
 - the JWK Set and the OpenID configuration served through HAProxy
   (assertion-keys.cfg), and the assertion_jwks_file, equal the admin's;
 - EdDSA and RS256 after a reload switching assertion_alg;
@@ -44,7 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from harness import (AGENT_BIN, SOURCE_DIR, Agent, EchoBackend, HAProxy, agent_metrics, check,
                      check_eq, curl, fact, finish, free_port, log, pki, tmpdir, wait_for)
 from idp import admin_get
-from tokens import Key, cert_thumbprint_s256, jwks, mint
+from tokens import Key, cert_thumbprint_s256, dpop_proof, jwk_thumbprint, jwks, mint
 
 D = tmpdir()
 P_KI = pki()
@@ -59,6 +64,7 @@ with open(IDP_JWKS, "w") as f:
     json.dump(jwks(idp_key), f)
 
 ROTATE_S, AHEAD_S, TTL = 6, 2, 10
+RES_DPOP = "https://api.example/dpop"      # an RFC 8707 resource identifier
 
 
 def config(alg="ES256"):
@@ -87,6 +93,9 @@ def config(alg="ES256"):
              "assertion": {"audience": "api://apim-traced", "ttl_s": 20,
                            "request_id": True}},
             {"name": "plain", "path_prefix": "/plain", "require": "jwt"},
+            {"name": "dpop", "path_prefix": "/dpop", "require": "jwt",
+             "dpop": "required", "resource": RES_DPOP,
+             "assertion": {"audience": "api://apim-dpop", "ttl_s": 20}},
         ],
     }
 
@@ -208,8 +217,10 @@ log("an assertion at the backend, verified against the admin port's JWK Set")
 set1 = admin_jwks()
 check(all(k["alg"] == "ES256" and k["kty"] == "EC" and "d" not in k for k in set1["keys"]),
       f"ES256 public keys only: {[k.get('kid') for k in set1['keys']]}")
+# (No cnf here: a token with cnf.jkt is DPoP-bound and refused as Bearer;
+# the DPoP route below checks that its cnf.jkt does not leak.)
 T_EXTRA = token(email="alice@example.com", secret_claim="do-not-leak", nonce="n-123",
-                cnf={"jkt": "x" * 43}, sub="alice")
+                act={"sub": "x" * 43}, sub="alice")
 jwt1 = assertion_of("/orders/1", T_EXTRA)
 check(jwt1 is not None, "X-IAM-Assertion reaches the backend")
 v1 = verify(jwt1, set1)
@@ -289,6 +300,49 @@ check(jb != ja and verify(jb, admin_jwks())[1]["x5t#S256"] ==
       cert_thumbprint_s256(os.path.join(P_KI, "client-spiffe.crt")),
       "the same token with another certificate: another assertion, its thumbprint")
 check_eq(signed(), n1 + 1, "one signature for the new certificate, none for the hit")
+
+log("a DPoP route: the proof every request, the assertion once per token")
+dpop_key = Key("ES256", "dpop-client")
+ORIGIN = f"https://localhost:{P}"
+
+
+def dpop_request(path, tok, proof, scheme="DPoP"):
+    return request(path, tok, headers={"Authorization": f"{scheme} {tok}", "DPoP": proof})
+
+
+for aud in (AUD, RES_DPOP):
+    td = token(aud=aud, sub="dave", cnf={"jkt": jwk_thumbprint(dpop_key.jwk())})
+    n_d = signed()
+    p1 = dpop_proof(dpop_key, "GET", ORIGIN + "/dpop/1", td)
+    r = dpop_request("/dpop/1", td, p1)
+    check_eq(r.status, 200, f"aud {aud}: a valid proof and its bound token -> 200")
+    jd = r.backend_header("X-IAM-Assertion")
+    vd = verify(jd, admin_jwks()) if jd else None
+    check(vd is not None, f"aud {aud}: the assertion verifies against the JWK Set")
+    cld = vd[1] if vd else {}
+    check_eq(set(cld), want, f"aud {aud}: exactly the chosen claims (no cnf, no ath)")
+    check_eq((cld.get("aud"), cld.get("route"), cld.get("sub")),
+             ("api://apim-dpop", "dpop", "dave"), f"aud {aud}: audience, route, sub")
+    check(jd is None or jwk_thumbprint(dpop_key.jwk()) not in b64d(jd.split(".")[1]).decode(),
+          f"aud {aud}: the token's cnf.jkt does not leak")
+    check_eq(signed(), n_d + 1, f"aud {aud}: one signature")
+    p2 = dpop_proof(dpop_key, "GET", ORIGIN + "/dpop/2", td)
+    r = dpop_request("/dpop/2", td, p2)
+    check(r.status == 200 and r.backend_header("X-IAM-Assertion") == jd,
+          f"aud {aud}: a new proof -> 200 with the cached assertion ({r.status})")
+    check_eq(signed(), n_d + 1, f"aud {aud}: spoa_iam_assertions_signed_total unchanged")
+    hits = echo.hits
+    r = dpop_request("/dpop/2", td, p2)
+    check(r.status == 401 and r.headers.get("www-authenticate", "").startswith("DPoP "),
+          f"aud {aud}: the same proof again -> 401 with a DPoP challenge ({r.status})")
+    check_eq(echo.hits, hits, f"aud {aud}: the replay did not reach the backend")
+r = dpop_request("/dpop/3", td, dpop_proof(dpop_key, "GET", ORIGIN + "/dpop/3", td),
+                 scheme="Bearer")
+check_eq(r.status, 401, "Bearer on the dpop: required route -> 401")
+tu = token(sub="erin")
+r = dpop_request("/dpop/4", tu, dpop_proof(dpop_key, "GET", ORIGIN + "/dpop/4", tu))
+check_eq(r.status, 401, "a token not bound to the proof's key -> 401")
+check_eq(signed(), n_d + 1, "refusals sign nothing")
 
 log("keys through HAProxy (assertion-keys.cfg) and in assertion_jwks_file")
 r = curl(KEYS_PORT, "/.well-known/openid-configuration")
