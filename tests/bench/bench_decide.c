@@ -583,6 +583,41 @@ static const char config_fmt[] =
     "\"assertion\":{\"audience\":\"api://apim-orders\",\"ttl_s\":300}}],"
     "\"state_dir\":\"%s\",\"assertion_issuer\":\"https://agent.example\"}";
 
+/* Load the assertion keys of ${state} for ${alg} into ${snap}. */
+static struct signer *
+use_signer(struct snapshot *snap, const char *state, enum signer_alg alg,
+    int64_t now)
+{
+	struct signer_policy pol = { alg, 86400, 0, 360 };
+	char err[256];
+	struct signer *sg = signer_load(state, &pol, now, NULL, err,
+	    sizeof(err));
+
+	if (sg == NULL) {
+		fprintf(stderr, "bench_decide: %s\n", err);
+		die("signer");
+	}
+	snapshot_set_signer(snap, sg);
+	return (sg);
+}
+
+/* ${runs} turns of the plain route (${plain}) and the same route with an
+ * assertion (${asrt}), with cache ${tc}; each sorted. */
+static void
+run_pairs(struct snapshot *snap, struct alg *a, struct tokcache *tc,
+    double secs, int runs, int64_t now, double *plain, double *asrt)
+{
+	for (int r = 0; r < runs; r++) {
+		req_path = "/orders/12345";
+		plain[r] = run_decide(snap, a, tc, 0, secs, now);
+		req_path = "/asrt/12345";
+		asrt[r] = run_decide(snap, a, tc, 0, secs, now);
+	}
+	req_path = "/orders/12345";
+	qsort(plain, (size_t)runs, sizeof(double), cmp_double);
+	qsort(asrt, (size_t)runs, sizeof(double), cmp_double);
+}
+
 /*
  * The cost of an identity assertion: the RS256 token's decision on the
  * plain route and on the same route with an assertion signed by each
@@ -597,31 +632,18 @@ run_assertions(struct snapshot *snap, struct alg *a, const char *state,
 	    SIGNER_RS256 };
 	struct tokcache *tc = tokcache_new(65536);
 	double plain[16], miss[16], hit_p[16], hit_a[16];
+	struct signer *sg;
 	int m = runs / 2;
 
+	if (tc == NULL)
+		die("token cache");
 	printf("\nidentity assertion on a cache miss (RS256 token, cache "
 	    "off), median of %d runs\n", runs);
 	printf("%-8s %10s %12s %10s %9s\n", "signer", "plain", "+assertion",
 	    "cost", "ratio");
 	for (size_t k = 0; k < sizeof(sa) / sizeof(sa[0]); k++) {
-		struct signer_policy pol = { sa[k], 86400, 0, 360 };
-		char err[256];
-		struct signer *sg = signer_load(state, &pol, now, NULL, err,
-		    sizeof(err));
-
-		if (sg == NULL) {
-			fprintf(stderr, "bench_decide: %s\n", err);
-			die("signer");
-		}
-		snapshot_set_signer(snap, sg);
-		for (int r = 0; r < runs; r++) {
-			req_path = "/orders/12345";
-			plain[r] = run_decide(snap, a, NULL, 0, secs, now);
-			req_path = "/asrt/12345";
-			miss[r] = run_decide(snap, a, NULL, 0, secs, now);
-		}
-		qsort(plain, (size_t)runs, sizeof(double), cmp_double);
-		qsort(miss, (size_t)runs, sizeof(double), cmp_double);
+		sg = use_signer(snap, state, sa[k], now);
+		run_pairs(snap, a, NULL, secs, runs, now, plain, miss);
 		printf("%-8s %8.2fus %10.2fus %8.2fus %9.3f\n",
 		    signer_alg_name(sa[k]), plain[m], miss[m], miss[m] - plain[m],
 		    miss[m] / plain[m]);
@@ -632,31 +654,14 @@ run_assertions(struct snapshot *snap, struct alg *a, const char *state,
 		signer_unref(sg);
 	}
 	/* Hits: the cached assertion costs a lookup in the token's entry. */
-	{
-		struct signer_policy pol = { SIGNER_ES256, 86400, 0, 360 };
-		char err[256];
-		struct signer *sg = signer_load(state, &pol, now, NULL, err,
-		    sizeof(err));
-
-		if (sg == NULL || tc == NULL)
-			die("signer");
-		snapshot_set_signer(snap, sg);
-		for (int r = 0; r < runs; r++) {
-			req_path = "/orders/12345";
-			hit_p[r] = run_decide(snap, a, tc, 0, secs, now);
-			req_path = "/asrt/12345";
-			hit_a[r] = run_decide(snap, a, tc, 0, secs, now);
-		}
-		qsort(hit_p, (size_t)runs, sizeof(double), cmp_double);
-		qsort(hit_a, (size_t)runs, sizeof(double), cmp_double);
-		printf("cache hit: %.3fus plain, %.3fus with the cached "
-		    "assertion (%.3f)\n", hit_p[m], hit_a[m], hit_a[m] / hit_p[m]);
-		printf("RESULT asrt_hit_plain %.3f\nRESULT asrt_hit %.3f\n",
-		    hit_p[m], hit_a[m]);
-		snapshot_set_signer(snap, NULL);
-		signer_unref(sg);
-	}
-	req_path = "/orders/12345";
+	sg = use_signer(snap, state, SIGNER_ES256, now);
+	run_pairs(snap, a, tc, secs, runs, now, hit_p, hit_a);
+	printf("cache hit: %.3fus plain, %.3fus with the cached "
+	    "assertion (%.3f)\n", hit_p[m], hit_a[m], hit_a[m] / hit_p[m]);
+	printf("RESULT asrt_hit_plain %.3f\nRESULT asrt_hit %.3f\n",
+	    hit_p[m], hit_a[m]);
+	snapshot_set_signer(snap, NULL);
+	signer_unref(sg);
 	tokcache_free(tc);
 }
 
