@@ -51,8 +51,10 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 install -D -m 0644 packaging/systemd/spoa-iam.service "$root/lib/systemd/system/spoa-iam.service"
 install -D -m 0644 packaging/config.json "$root/etc/spoa-iam/config.json"
 install -D -m 0644 haproxy-conf/iam.spoe.conf "$root/etc/haproxy/iam.spoe.conf"
+install -D -m 0644 haproxy-conf/azure-front-door-backend.acl \
+  "$root/etc/haproxy/azure-front-door-backend.acl"
 install -D -m 0644 README.md "$doc/README.md"
-for f in haproxy.cfg spoa-iam.example.json kubernetes-sidecar.yaml; do
+for f in haproxy.cfg snippet.cfg RUNBOOK.md spoa-iam.example.json kubernetes-sidecar.yaml; do
   install -D -m 0644 "haproxy-conf/$f" "$doc/examples/$f"
 done
 
@@ -60,7 +62,8 @@ mkdir -p "$root/DEBIAN"
 for s in postinst prerm postrm; do
   install -m 0755 "packaging/deb/$s" "$root/DEBIAN/$s"
 done
-printf '%s\n' /etc/spoa-iam/config.json /etc/haproxy/iam.spoe.conf > "$root/DEBIAN/conffiles"
+printf '%s\n' /etc/spoa-iam/config.json /etc/haproxy/iam.spoe.conf \
+  /etc/haproxy/azure-front-door-backend.acl > "$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -print |
    sed 's|^\./||' | LC_ALL=C sort | xargs md5sum) > "$root/DEBIAN/md5sums"
 

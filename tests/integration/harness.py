@@ -193,7 +193,8 @@ class Agent(Proc):
 
     Without "listen" in the config it listens on a free TCP port (port),
     and also on the unix socket ${sock} when one is given; without
-    "admin_listen", on another free port (admin_port).  spoe_addr is the
+    "admin_listen", on another free port (admin_port).  Ports chosen here
+    are not shared: "listen_takeover" is false unless the config says.  spoe_addr is the
     address HAProxy should use: the unix socket if there is one.  A path
     in this test's private directory cannot be taken by a concurrent test
     while the agent behind it is restarted, as a TCP port can.
@@ -208,6 +209,11 @@ class Agent(Proc):
             self.config["listen"] = [None] + ([f"unix:{sock}"] if sock else [])
         if "admin_listen" not in self.config:
             self._auto.add("admin_listen")
+        if self._auto:
+            # A port chosen here and taken meanwhile by another test's
+            # agent must fail this start ("Address already in use", and
+            # then be chosen again), not be shared with it (SO_REUSEPORT).
+            self.config.setdefault("listen_takeover", False)
         self._pick_ports()
         self.config.setdefault("workers", 2)
         self.config.setdefault("log_level", "info")
@@ -250,12 +256,14 @@ class Agent(Proc):
     def _listening(self, offset, timeout):
         """Wait until this run (its log from ${offset}) says it listens on
         every "listen" address: the agent's own word, which a foreign
-        listener that took the port cannot give."""
-        want = [f"listening for SPOP on {a}\n" for a in self.config["listen"]]
+        listener that took the port cannot give.  The line is text or,
+        with "log_format": "json", the msg of a JSON object."""
+        want = [(f"listening for SPOP on {a}\n", f'"msg":"listening for SPOP on {a}"}}\n')
+                for a in self.config["listen"]]
         deadline = time.time() + timeout * SLOW
         while True:
             out = self._log_from(offset)
-            if all(w in out for w in want):
+            if all(text in out or js in out for text, js in want):
                 return True
             if not self.alive() or time.time() >= deadline:
                 return False
@@ -296,6 +304,9 @@ class Agent(Proc):
 # it is refused, which fails the request (503) at once.
 HAPROXY_FAST_CHECKS = "check inter 300ms rise 1 fall 3"
 HAPROXY_CHECK_TIMEOUT = f"timeout check {3 * SLOW:g}s"
+# APIM health checks every 300 ms in tests (5 s in the example).
+APIM_FAST_CHECKS = "check inter 300ms fall 2 rise 1"
+APIM_STATUS_PATH = "/status-0123456789abcdef"
 
 
 def _edit(text, old, new, what):
@@ -318,11 +329,14 @@ class HAProxy(Proc):
                  spoe_edit=None, cfg_edit=None, as_shipped=False, stats=False,
                  expose_err=False):
         """${as_shipped}: the example files without any edit (only the
-        presetenv values come from the environment).  ${stats}: a stats
-        socket for cli().  ${expose_err}: a request failed by the SPOE
-        filter is answered 503 with headers X-SPOE-Err (txn.iam.err, the
-        set-on-error code) and X-SPOE-Ptime (txn.iam.ptime), the same
-        status the example config gives."""
+        presetenv values come from the environment).  The runtime API
+        socket (HAPROXY_RUNTIME) is always there, for cli(); ${stats} is
+        kept for older callers.  ${expose_err}: a request failed by the
+        SPOE filter is answered 503 with headers X-SPOE-Err (txn.iam.err,
+        the set-on-error code) and X-SPOE-Ptime (txn.iam.ptime), the same
+        status the example config gives.  Region B of APIM (APIM_ADDR_B)
+        is ${apim_addr} too unless ${extra_env} names another; PROM_BIND
+        is a free port (prom_port)."""
         d = pki()
         self.port = free_port()
         _log_version_once()
@@ -331,19 +345,16 @@ class HAProxy(Proc):
             cfg = _edit(cfg, "check inter 2s rise 2 fall 2", HAPROXY_FAST_CHECKS, "haproxy.cfg")
             cfg = _edit(cfg, "    option spop-check\n",
                         f"    option spop-check\n    {HAPROXY_CHECK_TIMEOUT}\n", "haproxy.cfg")
-        self.stats_sock = None
-        if stats:
-            self.stats_sock = os.path.join(_tmp, f"{name}.stats.sock")
-            cfg = _edit(cfg, "\nglobal\n",
-                        f"\nglobal\n    stats socket {self.stats_sock} mode 600 level admin\n",
-                        "haproxy.cfg")
+            cfg = _edit(cfg, "check inter 5s fall 3 rise 2", APIM_FAST_CHECKS, "haproxy.cfg")
+        self.stats_sock = os.path.join(_tmp, f"{name}.runtime.sock")
+        self.prom_port = free_port()
         if expose_err:
-            first = "    http-request deny deny_status 503 if { var(txn.iam.err) -m found }\n"
-            cfg = _edit(cfg, first,
+            first = "    # Agent down, slow, erroring or silent: 503.\n"
+            cfg = _edit(cfg, first, first +
                         '    http-request return status 503 content-type text/plain'
                         ' string "spoe error" hdr X-SPOE-Err "%[var(txn.iam.err)]"'
                         ' hdr X-SPOE-Ptime "%[var(txn.iam.ptime)]"'
-                        ' if { var(txn.iam.err) -m found }\n' + first, "haproxy.cfg")
+                        ' if { var(txn.iam.err) -m found }\n', "haproxy.cfg")
         # Test logs go to our log file, with nothing lost to a syslog socket.
         if cfg_edit:
             cfg = cfg_edit(cfg)
@@ -363,7 +374,16 @@ class HAProxy(Proc):
             "IAM_AGENT": agent_addr,
             "APIM_ADDR": apim_addr,
             "APIM_SNI": "localhost",
+            "APIM_ADDR_B": apim_addr,
+            "APIM_SNI_B": "localhost",
             "APIM_CA": os.path.join(d, "ca.pem"),
+            "PROM_BIND": f"127.0.0.1:{self.prom_port}",
+            # Load tests send one identity's requests by the thousand: the
+            # per-identity rate limit is tested with its own value.
+            "IAM_RATE_LIMIT": "1000000000",
+            "HAPROXY_RUNTIME": self.stats_sock,
+            "IAM_FRONT_DOOR_RANGES": os.path.join(SOURCE_DIR, "haproxy-conf",
+                                                  "azure-front-door-backend.acl"),
         })
         if extra_env:
             env.update(extra_env)
@@ -382,13 +402,17 @@ class HAProxy(Proc):
         if not wait_port(self.port, proc=self.p):
             print(self.output())
             raise RuntimeError("haproxy did not start")
+        # The runtime API socket may appear a moment after the listeners.
+        if not wait_for(lambda: os.path.exists(self.stats_sock), timeout=5):
+            print(self.output())
+            raise RuntimeError("haproxy's runtime API socket did not appear")
         return self
 
     def version(self):
         return haproxy_version()
 
     def cli(self, command, timeout=5.0):
-        """One command on the stats socket (HAProxy(stats=True)); its answer."""
+        """One command on the runtime API socket; its answer."""
         with socket.socket(socket.AF_UNIX) as sk:
             sk.settimeout(timeout * SLOW)
             sk.connect(self.stats_sock)
@@ -469,12 +493,19 @@ class _EchoHandler(BaseHTTPRequestHandler):
         if n:
             self.rfile.read(n)
         body = json.dumps({
+            "server": self.server.name,
             "method": self.command,
             "path": self.path,
             "headers": {k.lower(): v for k, v in self.headers.items()},
         }).encode()
-        self.server.hits += 1
-        self.send_response(200)
+        if self.path == APIM_STATUS_PATH:
+            # APIM's health endpoint: HAProxy's checks, not traffic.
+            self.server.checks += 1
+            self.server.check_host = self.headers.get("Host")
+            self.send_response(503 if self.server.down else 200)
+        else:
+            self.server.hits += 1
+            self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -494,14 +525,30 @@ class _EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
-class EchoBackend:
-    """HTTPS server on loopback that answers with the request it received."""
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-answer (HAProxy's health checks close
+    at once) is not an error worth a traceback in the test's log."""
 
-    def __init__(self):
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class EchoBackend:
+    """HTTPS server on loopback that answers with the request it received
+    (and its ${name}, as "server").  Requests for APIM's health endpoint
+    count in checks, not hits; with down set they get 503."""
+
+    def __init__(self, name="apim"):
         d = pki()
         self.port = free_port()
-        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), _EchoHandler)
+        self.srv = _QuietServer(("127.0.0.1", self.port), _EchoHandler)
         self.srv.hits = 0
+        self.srv.checks = 0
+        self.srv.check_host = None
+        self.srv.down = False
+        self.srv.name = name
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(d, "server-chain.crt"), os.path.join(d, "server.key"))
         self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
@@ -515,6 +562,14 @@ class EchoBackend:
     @property
     def hits(self):
         return self.srv.hits
+
+    @property
+    def checks(self):
+        return self.srv.checks
+
+    def set_down(self, down):
+        """APIM's health endpoint answers 503 (${down}) or 200."""
+        self.srv.down = down
 
 
 # ---------------------------------------------------------------- curl

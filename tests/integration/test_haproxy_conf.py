@@ -18,6 +18,10 @@ CONF = os.path.join(SOURCE_DIR, "haproxy-conf")
 KNOWN = {
     "haproxy.cfg": "haproxy -c, with iam.spoe.conf",
     "iam.spoe.conf": "through haproxy.cfg",
+    "snippet.cfg": "haproxy -c inside a minimal config, like README's copy of it",
+    "azure-front-door-backend.acl": "through haproxy.cfg (IAM_FRONT_DOOR_RANGES); "
+                                    "test_haproxy_deploy with Front Door on",
+    "RUNBOOK.md": "its runtime API commands: test_haproxy_deploy",
     "spoa-iam.example.json": "agent config: spoa-iam --check (test_cli)",
     "kubernetes-sidecar.yaml": "no inline HAProxy config: mounts haproxy.cfg and "
                                "iam.spoe.conf from a ConfigMap (haproxy -c with its "
@@ -48,12 +52,14 @@ check(open(hap.spoepath).read() == open(os.path.join(CONF, "iam.spoe.conf")).rea
       "iam.spoe.conf checked as shipped")
 clean(*hap.check_config("-dW"), "haproxy.cfg + iam.spoe.conf")
 
-log("README.md drop-in snippet")
+log("haproxy-conf/snippet.cfg and README.md's copy of it")
 readme = open(os.path.join(SOURCE_DIR, "README.md")).read()
+snippet = open(os.path.join(CONF, "snippet.cfg")).read()
+body = snippet[snippet.index("frontend api\n"):]
 blocks = re.findall(r"```haproxy\n(.*?)```", readme, re.S)
-check(len(blocks) >= 1, f"README.md has a haproxy snippet: {len(blocks)}")
+check_eq(blocks, [body], "README.md's haproxy block is snippet.cfg from 'frontend api' on")
 d = pki()
-for i, b in enumerate(blocks):
+for i, b in enumerate([snippet] + blocks):
     text = (b.replace("/etc/haproxy/certs/server.pem", os.path.join(d, "server.pem"))
              .replace("/etc/haproxy/certs/clients-ca.pem", os.path.join(d, "clients-ca.pem"))
              .replace("/etc/haproxy/iam.spoe.conf", hap.spoepath)
@@ -64,9 +70,10 @@ for i, b in enumerate(blocks):
            f"\nbackend apim\n    server apim1 {echo.addr}\n")
     if "default_backend" not in text:
         cfg = cfg.replace("    filter spoe", "    default_backend apim\n    filter spoe", 1)
-    path = os.path.join(tmpdir(), f"readme-{i}.cfg")
+    path = os.path.join(tmpdir(), f"snippet-{i}.cfg")
     open(path, "w").write(cfg)
-    clean(*hap.check_config("-dW", path=path), f"README snippet {i + 1}")
+    clean(*hap.check_config("-dW", path=path),
+          "snippet.cfg" if i == 0 else f"README snippet {i}")
 
 log("what differs between versions")
 spop = shipped.replace("\n    mode tcp\n", "\n    mode spop\n")

@@ -22,7 +22,8 @@ the configured workers and caches, both containers are non-root with a
 read-only root filesystem, and the uid/gid match the Dockerfile's USER.
 
 Only what points outside the pod is changed for the test: the listening
-address, APIM's address and CA (our loopback stand-ins).  Every path a
+addresses (IAM_BIND, PROM_BIND), APIM's addresses and CA (our loopback
+stand-ins).  Every path a
 container reads inside the pod is the example's.
 
 Needs root (mount namespaces); skipped with a message otherwise.
@@ -204,7 +205,10 @@ check_eq(volume_at(agent_conf.get("state_dir", "") + "/x", ag_mounts)[0], "spoa-
 CONTENTS = {
     "haproxy-conf": {"haproxy.cfg": os.path.join(SOURCE_DIR, "haproxy-conf", "haproxy.cfg"),
                      "iam.spoe.conf": os.path.join(SOURCE_DIR, "haproxy-conf",
-                                                   "iam.spoe.conf")},
+                                                   "iam.spoe.conf"),
+                     "azure-front-door-backend.acl":
+                         os.path.join(SOURCE_DIR, "haproxy-conf",
+                                      "azure-front-door-backend.acl")},
     "tls": {"server.pem": os.path.join(pki(), "server.pem"),
             "clients-ca.pem": os.path.join(pki(), "clients-ca.pem")},
 }
@@ -218,7 +222,7 @@ check_eq(cfg_path, "/usr/local/etc/haproxy/haproxy.cfg",
 # Every file HAProxy reads inside the pod lies on one of its volumes, under
 # a name that volume holds.
 files = {}
-for var in ("IAM_SPOE_CONF", "IAM_CERT", "IAM_CLIENT_CA"):
+for var in ("IAM_SPOE_CONF", "IAM_CERT", "IAM_CLIENT_CA", "IAM_FRONT_DOOR_RANGES"):
     path = env.get(var)
     check(path is not None, f"{var} is set in the haproxy container")
     if path is None:
@@ -228,6 +232,16 @@ for var in ("IAM_SPOE_CONF", "IAM_CERT", "IAM_CLIENT_CA"):
     ok = vol in CONTENTS and os.path.basename(path) in CONTENTS[vol]
     check(ok, f"{var}={path} is a file of a mounted volume")
     files[var] = path
+
+# haproxy.cfg's runtime API socket is created in a directory haproxy can
+# write: an emptyDir of its container.
+rt = env.get("HAPROXY_RUNTIME", "")
+rt_vol = next((v for v, mp in mounts.items() if os.path.dirname(rt) == mp), None)
+check(rt_vol is not None and "emptyDir" in volumes.get(rt_vol, {}),
+      f"HAPROXY_RUNTIME {rt!r} is on an emptyDir of the haproxy container ({rt_vol})")
+check(env.get("PROM_BIND", "").endswith(":8405") and
+      any(p.get("containerPort") == 8405 for p in hap_c.get("ports", [])),
+      "the metrics port (PROM_BIND) is a declared container port")
 
 # ------------------------------------------------------------------ volumes
 # Each volume is a directory here, shared by the containers that mount it
@@ -243,7 +257,10 @@ for vol in volumes:
 
 
 def layout(mnts, only=None):
+    """The shell lines that lay ${mnts} out: every tmpfs first, then the
+    binds (a tmpfs laid over /run after /run/x was bound would hide it)."""
     script = ["set -e"]
+    binds = []
     covered = set()
     for vol, mp in sorted(mnts.items(), key=lambda kv: kv[1]):
         if only is not None and vol not in only:
@@ -258,9 +275,10 @@ def layout(mnts, only=None):
             if parent not in covered:
                 script.append(f"mount -t tmpfs spoa-test {parent}")
                 covered.add(parent)
-            script.append(f"mkdir -p {mp}")
-        script.append(f"mount --bind {os.path.join(stage, vol)} {mp}")
-    return script
+        # Made even where the host has it: a tmpfs may now cover it.
+        binds.append(f"mkdir -p {mp}")
+        binds.append(f"mount --bind {os.path.join(stage, vol)} {mp}")
+    return script + binds
 
 
 # ------------------------------------------------------------------ the agent
@@ -300,7 +318,10 @@ run_env.update({
     "IAM_BIND": f"127.0.0.1:{port}",
     "APIM_ADDR": echo.addr,
     "APIM_SNI": "localhost",
+    "APIM_ADDR_B": echo.addr,
+    "APIM_SNI_B": "localhost",
     "APIM_CA": os.path.join(pki(), "ca.pem"),
+    "PROM_BIND": f"127.0.0.1:{free_port()}",
 })
 for var, path in files.items():
     check_eq(run_env[var], path, f"{var} is the example's")

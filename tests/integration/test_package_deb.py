@@ -104,15 +104,20 @@ files = {line.split()[-1].lstrip(".") for line in listing.splitlines()
 owners = {line.split()[1] for line in listing.splitlines()}
 for f in ("/usr/bin/spoa-iam", "/lib/systemd/system/spoa-iam.service",
           "/etc/spoa-iam/config.json", "/etc/haproxy/iam.spoe.conf",
+          "/etc/haproxy/azure-front-door-backend.acl",
           "/usr/share/doc/spoa-iam/README.md",
+          "/usr/share/doc/spoa-iam/examples/haproxy.cfg",
+          "/usr/share/doc/spoa-iam/examples/snippet.cfg",
+          "/usr/share/doc/spoa-iam/examples/RUNBOOK.md",
           "/usr/share/doc/spoa-iam/examples/spoa-iam.example.json"):
     check(f in files, f"the package ships {f}")
 check_eq(owners, {"root/root"}, "every file is root's")
 ctrl = os.path.join(tmpdir(), "control")
 subprocess.run(["dpkg-deb", "-e", deb, ctrl], check=True)
 check_eq(open(os.path.join(ctrl, "conffiles")).read().split(),
-         ["/etc/spoa-iam/config.json", "/etc/haproxy/iam.spoe.conf"],
-         "both /etc files are conffiles")
+         ["/etc/spoa-iam/config.json", "/etc/haproxy/iam.spoe.conf",
+          "/etc/haproxy/azure-front-door-backend.acl"],
+         "the /etc files are conffiles")
 for s in ("postinst", "prerm", "postrm"):
     p = os.path.join(ctrl, s)
     check(os.path.exists(p) and os.access(p, os.X_OK), f"maintainer script {s}")
@@ -150,6 +155,8 @@ check("Status: install ok installed" in r.stdout, "dpkg says spoa-iam is install
 check_eq({p: os.path.exists(p) for p in host_before}, host_before,
          "the host's files are untouched (maintainer scripts honour DPKG_ROOT)")
 for rel, src in (("etc/haproxy/iam.spoe.conf", "haproxy-conf/iam.spoe.conf"),
+                 ("etc/haproxy/azure-front-door-backend.acl",
+                  "haproxy-conf/azure-front-door-backend.acl"),
                  ("etc/spoa-iam/config.json", "packaging/config.json"),
                  ("lib/systemd/system/spoa-iam.service",
                   "packaging/systemd/spoa-iam.service")):
@@ -247,7 +254,8 @@ r = subprocess.run(["dpkg", f"--root={root}", "--force-script-chrootless", "--lo
                     "-P", "spoa-iam"], capture_output=True, text=True, timeout=120)
 check_eq(r.returncode, 0, f"dpkg --purge from the scratch root ({r.stderr.strip()})")
 left = [p for p in ("usr/bin/spoa-iam", "etc/spoa-iam/config.json",
-                    "etc/haproxy/iam.spoe.conf", "lib/systemd/system/spoa-iam.service")
+                    "etc/haproxy/iam.spoe.conf", "etc/haproxy/azure-front-door-backend.acl",
+                    "lib/systemd/system/spoa-iam.service")
         if os.path.exists(os.path.join(root, p))]
 check(not left, f"purged: nothing of it is left ({left})")
 finish()

@@ -131,6 +131,12 @@ for k, cc in enumerate(conns):
     cc.close()
 check_eq(answered, 2000, "100 connections x 20 pipelined NOTIFYs all answered")
 
+log("check-retry (the SPOE file's second ask) is check-request by another name")
+c.send(notify(399, 1, request("/open"), message="check-retry"))
+sid, fid, acts = ack_for(c)
+check((sid, fid) == (399, 1) and acts.get("allow") is True and acts.get("reason") == "ok",
+      f"check-retry answered like check-request: {acts}")
+
 log("NOTIFY without check-request still gets an ACK")
 c.send(notify(401, 1, [("x", t_str("y"))], message="something-else"))
 sid, fid, acts = ack_for(c)

@@ -180,6 +180,9 @@ echo = EchoBackend()
 trace = os.path.join(tmpdir(), "agent.strace")
 agent = Agent({
     "workers": conf.get("workers", 0),      # as packaged: 0, one per CPU
+    # The default (the harness turns it off where it picks the ports):
+    # SO_REUSEPORT, and the unix socket renamed into place.
+    "listen_takeover": True,
     "state_dir": os.path.join(tmpdir(), "state"),
     "fetch": {"ca_file": os.path.join(pki(), "ca.pem")},
     "issuers": [{"name": "idp", "issuer": idp.issuer, "audiences": [AUD],
@@ -236,6 +239,11 @@ for line in open(trace, errors="replace"):
             else:
                 devs.add(p)
 log(f"the traced agent made {len(calls)} distinct system calls")
+traced = open(trace, errors="replace").read()
+check(re.search(r"\brename(at2?)?\(.*agent\.sock\.\d+\.new", traced),
+      "listen_takeover traced: the unix socket was renamed into place")
+check(re.search(r"setsockopt\(.*SO_REUSEPORT, \[1\]", traced),
+      "listen_takeover traced: the TCP listeners set SO_REUSEPORT")
 outside = sorted(calls - allowed)
 check(not outside, f"every system call is in SystemCallFilter=: outside {outside}")
 check(fams <= families, f"socket families {sorted(fams)} are in RestrictAddressFamilies=")

@@ -62,10 +62,13 @@ cfg_parse_listen(struct pctx *c, const char *s, const char *p, bool allow_unix,
 			cfg_perr(c, p, "unix socket path must be absolute");
 			return;
 		}
-		if (strlen(s + 5) >= sizeof(sun.sun_path)) {
+		/* The socket is bound at a temporary name first (path +
+		 * ".<pid>.new"), which must fit in sun_path too. */
+		if (strlen(s + 5) + LISTEN_UNIX_SUFFIX_MAX >=
+		    sizeof(sun.sun_path)) {
 			cfg_perr(c, p,
 			    "unix socket path too long (max %zu bytes)",
-			    sizeof(sun.sun_path) - 1);
+			    sizeof(sun.sun_path) - 1 - LISTEN_UNIX_SUFFIX_MAX);
 			return;
 		}
 		la->path = cfg_xstrdup(c, s + 5);

@@ -76,8 +76,8 @@ static const struct {
 };
 
 static const char *const top_keys[] = {
-	"listen", "admin_listen", "workers", "state_dir", "log_level",
-	"log_format",
+	"listen", "admin_listen", "listen_takeover", "workers", "state_dir",
+	"log_level", "log_format",
 	"token_cache_entries", "cert_cache_entries", "max_token_bytes",
 	"max_frame_size", "park_timeout_ms", "kid_refetch_interval_ms",
 	"max_connections", "idle_timeout_ms", "frame_timeout_ms",
@@ -190,6 +190,9 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 			cfg_parse_listen(c, s, "admin_listen", false,
 			    cfg->admin_listen);
 	}
+	cfg->listen_takeover = true;
+	(void)cfg_get_bool(c, root, "", "listen_takeover",
+	    &cfg->listen_takeover);
 	cfg->workers = 0;
 	(void)cfg_get_u32(c, root, "", "workers", 0, 256, &cfg->workers);
 	if (cfg->workers == 0)
@@ -330,6 +333,7 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 	    (d->admin_listen = cfg_xcalloc(c, 1,
 	    sizeof(*d->admin_listen))) != NULL)
 		listen_copy(c, d->admin_listen, b->admin_listen);
+	d->listen_takeover = b->listen_takeover;
 	d->workers = b->workers;
 	d->state_dir = cfg_xstrdup(c, b->state_dir);
 	d->log_level = b->log_level;

@@ -38,6 +38,11 @@ struct listen_addr {
 	char *text;            /* as written in the config, for logs */
 };
 
+/* A unix listener is bound at "<path>.<pid>.new" and then renamed over
+ * <path> (runtime/server.c), so a path leaves room for that suffix: a pid
+ * has 7 digits at most (Linux's PID_MAX_LIMIT is 4194304). */
+#define LISTEN_UNIX_SUFFIX_MAX	12	/* strlen(".4194304.new") */
+
 /* KEYS_NONE: an issuer whose algorithms are all HS* (secret only). */
 enum key_source { KEYS_DISCOVERY, KEYS_JWKS_URL, KEYS_JWKS_FILE, KEYS_NONE };
 
@@ -183,6 +188,7 @@ struct config {
 	struct listen_addr *listen;
 	size_t nlisten;
 	struct listen_addr *admin_listen; /* NULL if absent */
+	bool listen_takeover;         /* share addresses held by an older run */
 	uint32_t workers;             /* resolved: never 0 after config_parse_file */
 	char *state_dir;
 	int log_level;                /* enum log_level */

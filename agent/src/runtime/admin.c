@@ -883,7 +883,7 @@ watch_listener(void *arg, bool on)
 }
 
 struct admin *
-admin_open(struct ev_loop *loop, const struct listen_addr *addr,
+admin_open(struct ev_loop *loop, const struct listen_addr *addr, bool share,
     const struct stats_set *stats, const struct admin_providers *prov)
 {
 	struct admin *a;
@@ -897,7 +897,7 @@ admin_open(struct ev_loop *loop, const struct listen_addr *addr,
 	a->send_max_s = ADMIN_SEND_MAX;
 	if (prov != NULL)
 		a->prov = *prov;
-	a->fd = server_listen_tcp(addr, "admin_listen", 64);
+	a->fd = server_listen_tcp(addr, "admin_listen", 64, share);
 	if (a->fd == -1) {
 		free(a);
 		return (NULL);

@@ -47,13 +47,16 @@ struct admin_providers {
 };
 
 /*
- * admin_open(loop, addr, stats, prov):
- * Listen on ${addr}; NULL with the reason logged on failure.  /metrics
+ * admin_open(loop, addr, share, stats, prov):
+ * Listen on ${addr}, shared with other processes (SO_REUSEPORT) if
+ * ${share} (server_listen_tcp()); NULL with the reason logged on failure.
+ * /metrics
  * sums the counter blocks of ${stats} (borrowed until admin_close(); its
  * blocks may be filled in after this call, before the loop runs).
  */
 struct admin *admin_open(struct ev_loop *loop, const struct listen_addr *addr,
-    const struct stats_set *stats, const struct admin_providers *prov);
+    bool share, const struct stats_set *stats,
+    const struct admin_providers *prov);
 
 /*
  * admin_set_timeouts(a, idle_s, send_max_s): a client has ${idle_s} to send

@@ -79,6 +79,8 @@ struct conn {
 	bool reading;                 /* rio started */
 	bool notified;                /* carried a NOTIFY (TIER_USED) */
 	bool draining;
+	unsigned drain_looks;         /* reads for late NOTIFYs while draining */
+	bool shut;                    /* final frame sent, write side shut */
 	bool aborted;                 /* conn_abort(): close at the next turn */
 	bool pending;                 /* in set->pending */
 	bool closed;
@@ -300,6 +302,46 @@ flush(struct conn *c)
 }
 
 /* After output was queued: send it, and close if that was the last frame. */
+/*
+ * The final frame is sent: shut the write side and read (and drop) what
+ * the peer still sends until it closes too, or the linger ends.  Closing
+ * with unread input would reset the connection, and the peer could lose
+ * the final frame with it: HAProxy would then see an I/O error instead of
+ * our DISCONNECT for the requests it sent meanwhile.
+ */
+static void
+shut_and_wait(struct conn *c)
+{
+	if (c->shut)
+		return;
+	c->shut = true;
+	if (shutdown(c->fd, SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	reading(c, true);
+}
+
+/* Input after our final frame: dropped; the peer's close ends it all. */
+static void
+read_after_shut(struct conn *c)
+{
+	uint8_t junk[4096];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;
+		conn_close(c);          /* EOF or an error */
+		return;
+	}
+	/* More is coming: the next wakeup reads on (the linger bounds it). */
+}
+
 static void
 after_output(struct conn *c)
 {
@@ -308,7 +350,7 @@ after_output(struct conn *c)
 		return;
 	}
 	if (c->proto.state == PROTO_CLOSING && c->out_len == 0)
-		conn_close(c);
+		shut_and_wait(c);
 }
 
 /*
@@ -393,9 +435,22 @@ queue_final(struct conn *c, enum final why)
 		conn_close(c);
 }
 
+/*
+ * A draining connection ends with AGENT-DISCONNECT once nothing is in
+ * flight.  HAProxy keeps sending NOTIFYs on it until it reads that frame,
+ * and a NOTIFY lost with the connection fails its request: so a draining
+ * connection still reads and answers, and goes only when nothing is in
+ * flight and nothing has arrived (a look at the socket).  After
+ * DRAIN_LOOKS_MAX rounds of input it stops reading, so a peer that never
+ * pauses cannot hold the drain open.
+ */
+#define DRAIN_LOOKS_MAX 64
+
 static void
 maybe_finish_drain(struct conn *c)
 {
+	uint8_t b;
+
 	if (!c->draining || c->closed || !list_empty(&c->reqs))
 		return;
 	if (c->proto.state == PROTO_WAIT_HELLO) {
@@ -404,6 +459,14 @@ maybe_finish_drain(struct conn *c)
 	}
 	if (c->proto.state == PROTO_CLOSING)
 		return;                 /* its final frame is lingering already */
+	/* A peer that does not take our output gets no more answers: the
+	 * final frame's linger cuts it. */
+	if (c->out_len == 0 && c->drain_looks < DRAIN_LOOKS_MAX &&
+	    (c->in_len > 0 ||
+	    recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)) {
+		reading(c, true);       /* on_read() answers it */
+		return;
+	}
 	queue_final(c, FINAL_DRAIN);
 }
 
@@ -417,7 +480,6 @@ conn_set_drain(struct conn_set *set)
 		struct conn *c = container_of(l, struct conn, link);
 
 		c->draining = true;
-		reading(c, false);
 		maybe_finish_drain(c);
 	}
 }
@@ -489,12 +551,19 @@ conn_process(struct conn *c)
 		after_output(c);
 		if (c->closed)
 			return;
-		if (used == 0 || c->draining)
+		if (used == 0)
 			break;          /* the rest of a frame is still on its way */
 	}
 	if (c->in_len == 0)
 		in_release(c);
-	reading(c, !c->draining);
+	/* Draining: input is still read (see maybe_finish_drain()) for a
+	 * while; the next turn decides whether the connection may go. */
+	if (c->draining && c->drain_looks < DRAIN_LOOKS_MAX)
+		c->drain_looks++;
+	reading(c, !c->draining || c->in_len > 0 ||
+	    c->drain_looks < DRAIN_LOOKS_MAX);
+	if (c->draining)
+		mark_pending(c);
 	arm(c);
 }
 
@@ -574,6 +643,10 @@ on_read(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->shut) {
+		read_after_shut(c);
+		return;
+	}
 	switch (in_reserve(c)) {
 	case 0:
 		break;

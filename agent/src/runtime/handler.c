@@ -457,7 +457,10 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 	STAT_INC(h->stats, notify_total);
 	spop_cursor_init(&cur, payload, len);
 	while ((r = spop_message_next(&cur, &m)) == 1) {
-		if (MEM_EQ_LIT(m.name.ptr, m.name.len, "check-request")) {
+		/* check-retry: the same question, asked again by haproxy.cfg
+		 * when the first got no answer (iam.spoe.conf). */
+		if (MEM_EQ_LIT(m.name.ptr, m.name.len, "check-request") ||
+		    MEM_EQ_LIT(m.name.ptr, m.name.len, "check-retry")) {
 			found = true;
 			break;
 		}
@@ -465,8 +468,9 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 	if (r < 0)
 		return (SPOP_ERR_INVALID);
 	if (!found) {
-		/* Our SPOE file sends check-request only.  Anything else is a
-		 * configuration error: answer (no stall) and fail closed. */
+		/* Our SPOE file sends check-request and check-retry only.
+		 * Anything else is a configuration error: answer (no stall)
+		 * and fail closed. */
 		verdict_init(&h->scratch);
 		verdict_set(&h->scratch, REASON_NO_ROUTE,
 		    "no check-request message");

@@ -118,6 +118,7 @@ static void
 warn_restart_only(const struct config *old, const struct config *nc)
 {
 	bool same = old->nlisten == nc->nlisten && old->workers == nc->workers &&
+	    old->listen_takeover == nc->listen_takeover &&
 	    old->max_frame_size == nc->max_frame_size &&
 	    old->token_cache_entries == nc->token_cache_entries &&
 	    old->cert_cache_entries == nc->cert_cache_entries &&
@@ -133,8 +134,9 @@ warn_restart_only(const struct config *old, const struct config *nc)
 	if (same && old->admin_listen != NULL)
 		same = util_streq(old->admin_listen->text, nc->admin_listen->text);
 	if (!same)
-		log_warn("reload: listen, admin_listen, workers, max_frame_size, "
-		    "token_cache_entries, cert_cache_entries, park_timeout_ms, "
+		log_warn("reload: listen, admin_listen, listen_takeover, "
+		    "workers, max_frame_size, token_cache_entries, "
+		    "cert_cache_entries, park_timeout_ms, "
 		    "max_connections, idle_timeout_ms, frame_timeout_ms and "
 		    "partial_frames_max_bytes changes take effect at the next "
 		    "restart");
@@ -356,8 +358,15 @@ run(const char *path)
 	a.config_path = path;
 	/* The fetcher loads state_dir now, so the first snapshot already
 	 * has the cached keys and policy. */
-	if (config_parse_file(path, &cfg, &errs) != 0 ||
-	    fetch_create(cfg, &a.fetch_stats, &a.fetcher, &errs) != 0) {
+	if (config_parse_file(path, &cfg, &errs) != 0) {
+		print_errors(&errs, path);
+		config_errors_free(&errs);
+		return (1);
+	}
+	/* Before anything logs: the loader and state_dir speak already. */
+	log_set_level((enum log_level)cfg->log_level);
+	log_set_format((enum log_format)cfg->log_format);
+	if (fetch_create(cfg, &a.fetch_stats, &a.fetcher, &errs) != 0) {
 		print_errors(&errs, path);
 		config_errors_free(&errs);
 		return (1);
@@ -389,8 +398,8 @@ run(const char *path)
 			.ready = fetch_ready, .metrics = fetch_metrics,
 			.arg = a.fetcher, .build_info = build_info(),
 		};
-		a.admin = admin_open(a.loop, a.cfg->admin_listen, &a.stats_set,
-		    &prov);
+		a.admin = admin_open(a.loop, a.cfg->admin_listen,
+		    a.cfg->listen_takeover, &a.stats_set, &prov);
 		if (a.admin == NULL)
 			goto out;
 	}

@@ -23,8 +23,14 @@ struct server;
 
 /*
  * server_open(cfg):
- * Bind and listen on every address of ${cfg}->listen.  Stale unix socket
- * files are replaced; any other existing file is an error.  Return the
+ * Bind and listen on every address of ${cfg}->listen.  With
+ * ${cfg}->listen_takeover, an address another process listens on is taken
+ * over: a TCP address is shared with it (SO_REUSEPORT, server_listen_tcp());
+ * a unix socket is bound at "<path>.<pid>.new" and renamed over <path>
+ * once every address is bound, so the path always names a listening
+ * socket and new connections come here from then on.  Without it, such an
+ * address is an error.  A stale unix socket (no process listens on it) is
+ * replaced either way; any other existing file is an error.  Return the
  * server, or NULL with the reason logged (nothing stays bound then).
  */
 struct server *server_open(const struct config *cfg);
@@ -38,13 +44,18 @@ void server_start(struct server *s, struct ev_loop *loop,
     struct worker **workers, size_t n, struct agent_stats *stats);
 
 /*
- * server_listen_tcp(a, what, backlog):
+ * server_listen_tcp(a, what, backlog, share):
  * A non-blocking, close-on-exec listening TCP socket bound to ${a}
  * (IPv6 sockets are v6-only); -1 with the reason logged as "${what} ...".
+ * With ${share} it has SO_REUSEPORT: a process that already listens on
+ * ${a} with SO_REUSEPORT (an older run of the agent, same user) shares it
+ * and the kernel spreads new connections over both until it closes its
+ * socket; that is logged as a takeover.  A holder without SO_REUSEPORT
+ * still makes it fail (EADDRINUSE), as it does without ${share}.
  */
 struct listen_addr;
 int server_listen_tcp(const struct listen_addr *a, const char *what,
-    int backlog);
+    int backlog, bool share);
 
 /*
  * struct server_gate: the accept side of one or more listening sockets
@@ -87,7 +98,12 @@ int server_accept(struct server_gate *g, int lfd, int flags, const char *what);
  */
 void server_gate_stop(struct server_gate *g);
 
-/* server_close(s): stop accepting, close and unlink; NULL is a no-op. */
+/*
+ * server_close(s): stop accepting and close.  A unix socket file is
+ * removed only if it is still the one ${s} put there (same st_dev and
+ * st_ino): a newer process that took the path over keeps its socket.
+ * NULL is a no-op.
+ */
 void server_close(struct server *s);
 
 #endif /* !SPOA_SERVER_H */

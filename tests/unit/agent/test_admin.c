@@ -275,7 +275,8 @@ live_start(struct live *l, double idle_s, double send_max_s)
 	l->blocks[0] = &l->stats;
 	l->set.v = l->blocks;
 	l->set.n = 1;
-	assert_non_null(l->a = admin_open(l->loop, &addr, &l->set, &prov));
+	assert_non_null(l->a = admin_open(l->loop, &addr, false, &l->set,
+	    &prov));
 	assert_int_not_equal(admin_port(l->a), 0);
 	admin_set_timeouts(l->a, idle_s, send_max_s);
 	ev_async_init(&l->stop, on_stop);

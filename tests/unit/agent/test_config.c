@@ -105,6 +105,7 @@ static const char full_doc[] =
 "{"
 " 'listen': ['127.0.0.1:12345', '[::1]:12346', 'localhost:1', 'unix:/run/spoa/agent.sock'],"
 " 'admin_listen': '[::1]:9901',"
+" 'listen_takeover': false,"
 " 'workers': 3,"
 " 'state_dir': 'state',"
 " 'log_level': 'debug',"
@@ -204,6 +205,7 @@ test_full(void **state)
 	assert_non_null(cfg->admin_listen);
 	assert_string_equal(cfg->admin_listen->host, "::1");
 	assert_int_equal(cfg->admin_listen->port, 9901);
+	assert_false(cfg->listen_takeover);
 	assert_int_equal(cfg->workers, 3);
 	assert_string_equal(cfg->state_dir, "/etc/spoa/state");
 	assert_int_equal(cfg->log_level, LOG_LVL_DEBUG);
@@ -449,6 +451,7 @@ test_defaults(void **state)
 
 	(void)state;
 	assert_null(cfg->admin_listen);
+	assert_true(cfg->listen_takeover);
 	assert_true(cfg->workers >= 1 && cfg->workers <= 256);
 	if (ncpu >= 1 && ncpu <= 256)
 		assert_int_equal(cfg->workers, ncpu);
@@ -489,6 +492,11 @@ test_defaults(void **state)
 	assert_null(r->client_cert);
 	assert_false(r->bound_token);
 	assert_null(r->source_cidrs);
+	config_free(cfg);
+
+	/* The longest unix socket path: 95 bytes. */
+	cfg = parse_ok("{'listen':['unix:/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "']," ROUTES "}");
+	assert_int_equal(strlen(cfg->listen[0].path), 95);
 	config_free(cfg);
 
 	/* Issuer defaults. */
@@ -570,7 +578,12 @@ static const struct err_case err_cases[] = {
 	{ "{'listen':['[::g]:80']," ROUTES "}", "listen[0]: not an IPv6 address" },
 	{ "{'listen':['unix:run/a.sock']," ROUTES "}", "listen[0]: unix socket path must be absolute" },
 	{ "{'listen':['unix:/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	  "']," ROUTES "}", "listen[0]: unix socket path too long (max 107 bytes)" },
+	  "']," ROUTES "}", "listen[0]: unix socket path too long (max 95 bytes)" },
+	/* 96 bytes: the temporary name "<path>.<pid>.new" would not fit. */
+	{ "{'listen':['unix:/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "']," ROUTES "}", "listen[0]: unix socket path too long (max 95 bytes)" },
+	{ DOC(",'listen_takeover':1"), "listen_takeover: must be true or false" },
+	{ DOC(",'listen_takeover':'yes'"), "listen_takeover: must be true or false" },
 	{ DOC(",'admin_listen':'unix:/a'"), "admin_listen: must be host:port or [v6]:port" },
 	{ DOC(",'admin_listen':'127.0.0.1'"), "admin_listen: must be host:port or [v6]:port" },
 	/* numbers */
@@ -1043,7 +1056,7 @@ test_not_nul_terminated(void **state)
 
 static const char policy_base[] =
     "{'listen':['127.0.0.1:1','unix:/run/a.sock'],'admin_listen':'127.0.0.1:2',"
-    "'policy_url':'https://p/x','policy_credential':'mi','client_ca_file':'ca.pem',"
+    "'listen_takeover':false,'policy_url':'https://p/x','policy_credential':'mi','client_ca_file':'ca.pem',"
     "'crl_urls':['http://c/1.crl'],'fetch':{'ca_file':'f.pem'},"
     "'credentials':[{'name':'mi','type':'managed_identity','resource':'api://p'}],"
     "'issuers':[{'name':'local','issuer':'l','jwks_file':'l.json','audiences':['a']}],"
@@ -1086,6 +1099,7 @@ test_policy(void **state)
 	assert_ptr_not_equal(pol->listen, base->listen);
 	assert_string_equal(pol->listen[1].path, "/run/a.sock");
 	assert_string_equal(pol->admin_listen->text, "127.0.0.1:2");
+	assert_false(pol->listen_takeover);
 	assert_string_equal(pol->policy_url, "https://p/x");
 	assert_string_equal(pol->client_ca_file, "/etc/spoa/ca.pem");
 	assert_string_equal(pol->fetch.ca_file, "/etc/spoa/f.pem");
