@@ -89,14 +89,13 @@ static const char *const top_keys[] = {
 };
 
 /*
- * "answer": {"on_allow": [...], "empty_values": bool}: what an answer
- * carries beyond what HAProxy needs (ANSWER_*, README "What the agent
- * answers").
+ * "answer": {"on_allow": [...]}: what an allowed answer carries beyond
+ * what HAProxy needs (ANSWER_*, README "What the agent answers").
  */
 static void
 parse_answer(struct pctx *c, const cJSON *root, struct config *cfg)
 {
-	static const char *const keys[] = { "on_allow", "empty_values", NULL };
+	static const char *const keys[] = { "on_allow", NULL };
 	static const struct { const char *name; unsigned bit; } opt[] = {
 		{ "status", ANSWER_OK_STATUS }, { "reason", ANSWER_OK_REASON },
 	};
@@ -104,21 +103,17 @@ parse_answer(struct pctx *c, const cJSON *root, struct config *cfg)
 	const cJSON *o, *it;
 	const char *s;
 	struct quoted q;
-	bool empty = false;
 	size_t n, i = 0, k;
 
 	cfg->answer = ANSWER_DEFAULT;
 	if ((o = cfg_get_obj(c, root, "", "answer")) == NULL)
 		return;
 	cfg_check_keys(c, o, "answer", keys);
-	if (cfg_get_bool(c, o, "answer", "empty_values", &empty) == PRESENT &&
-	    empty)
-		cfg->answer |= ANSWER_EMPTY;
 	if ((it = cfg_get(o, "on_allow")) == NULL ||
 	    !cfg_array_ok(c, it, "answer.on_allow", "strings", 0,
 	    ARRAY_SIZE(opt), &n))
 		return;
-	cfg->answer &= ~(unsigned)(ANSWER_OK_STATUS | ANSWER_OK_REASON);
+	cfg->answer = 0;
 	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
 		cfg_path_idx(ep, sizeof(ep), "answer.on_allow", i);
 		if ((s = cfg_str_value(c, e, ep)) == NULL)

@@ -1,7 +1,6 @@
 /*
  * answer.c: see answer.h.
  */
-#include <stdbool.h>
 #include <string.h>
 
 #include "spoe/spop.h"
@@ -27,7 +26,6 @@ encode(const struct verdict *v, unsigned opts, uint64_t sid, uint64_t fid,
 {
 	struct spop_data d;
 	const char *reason = reason_name(v->reason);
-	bool empty = (opts & ANSWER_EMPTY) != 0;
 
 	spop_w_begin(w, SPOP_FRM_T_AGENT_ACK, SPOP_FRM_FL_FIN, sid, fid);
 	d = spop_data_bool(v->allow);
@@ -46,7 +44,7 @@ encode(const struct verdict *v, unsigned opts, uint64_t sid, uint64_t fid,
 		    strlen(v->www_authenticate));
 	if (lvl == ANS_FULL)
 		for (size_t i = 0; i < v->nvars; i++)
-			if (empty || v->vars[i].len > 0)
+			if (v->vars[i].len > 0)
 				set_str(w, v->vars[i].name, v->vars[i].val,
 				    v->vars[i].len);
 	return (spop_w_end(w, max_frame_size));

@@ -10,7 +10,7 @@
  * allowed answer: allow, route and the variables of the verdict (the
  * identity, claims_to_vars); status and reason only as the config's
  * "answer" asks (ANSWER_OK_STATUS, ANSWER_OK_REASON).  A variable whose
- * value is empty is left out unless ANSWER_EMPTY is set.
+ * value is empty is never sent (HAProxy would set a header to nothing).
  */
 #ifndef SPOA_ANSWER_H
 #define SPOA_ANSWER_H

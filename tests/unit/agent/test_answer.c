@@ -2,8 +2,8 @@
  * test_answer.c: the variables an ACK carries (answer_encode()) for
  * allowed and refused verdicts under each "answer" setting: lean answers
  * leave out status and reason of an allowed request unless asked for, and
- * every variable whose value is empty unless empty_values is set; a
- * refusal always has allow, status, reason, its route and its challenge.
+ * every variable whose value is empty; a refusal always has allow,
+ * status, reason, its route and its challenge.
  *
  * Each ACK is decoded with the spoe library's own decoder and written as
  * one line, "name=value ..." in frame order, compared with the expected
@@ -116,13 +116,10 @@ test_allowed(void **state)
 	    "sub='alice' issuer='entra' roles='Reader' claim_oid='42'");
 	expect(&v, ANSWER_OK_STATUS, "allow=true status=200 route='orders' "
 	    "sub='alice' issuer='entra' roles='Reader' claim_oid='42'");
-	expect(&v, ANSWER_EMPTY, "allow=true route='orders' sub='alice' "
-	    "issuer='entra' client_id='' scopes='' roles='Reader' "
-	    "claim_email='' claim_oid='42'");
-	/* Everything: the answer before lean answers. */
+	/* Both: what every answer carried before lean answers. */
 	expect(&v, ANSWER_ALL, "allow=true status=200 reason='ok' "
-	    "route='orders' sub='alice' issuer='entra' client_id='' "
-	    "scopes='' roles='Reader' claim_email='' claim_oid='42'");
+	    "route='orders' sub='alice' issuer='entra' roles='Reader' "
+	    "claim_oid='42'");
 
 	/* A route that requires nothing: allow and the route only. */
 	verdict_init(&v);
@@ -136,7 +133,7 @@ static void
 test_refused(void **state)
 {
 	static const unsigned every[] = {
-		0, ANSWER_DEFAULT, ANSWER_OK_STATUS, ANSWER_EMPTY, ANSWER_ALL,
+		0, ANSWER_DEFAULT, ANSWER_OK_STATUS, ANSWER_ALL,
 	};
 	struct verdict v;
 
@@ -166,18 +163,16 @@ test_refused(void **state)
 		expect(&v, o, "allow=false status=503 reason='not_ready' "
 		    "route='orders'");
 
-		/* A refused certificate keeps its identity; an empty subject
-		 * follows empty_values. */
+		/* A refused certificate keeps its identity, but not an empty
+		 * subject. */
 		verdict_init(&v);
 		assert_int_equal(verdict_add(&v, "cert_sha256", "q0Hx", 4), 0);
 		assert_int_equal(verdict_add(&v, "cert_subject", "", 0), 0);
 		verdict_set(&v, REASON_CERT_NOT_ALLOWED, NULL);
 		v.route = "partners";
-		expect(&v, o, (o & ANSWER_EMPTY) ?
-		    "allow=false status=403 reason='cert_not_allowed' "
-		    "route='partners' cert_sha256='q0Hx' cert_subject=''" :
-		    "allow=false status=403 reason='cert_not_allowed' "
-		    "route='partners' cert_sha256='q0Hx'");
+		expect(&v, o, "allow=false status=403 "
+		    "reason='cert_not_allowed' route='partners' "
+		    "cert_sha256='q0Hx'");
 	}
 }
 

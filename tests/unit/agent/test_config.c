@@ -123,7 +123,7 @@ static const char full_doc[] =
 " 'crl_files': ['crl/a.crl', '/abs/b.crl'],"
 " 'crl_urls': ['http://pki.example.com/c.crl', 'https://pki.example.com/d.crl'],"
 " 'crl_stale': 'allow',"
-" 'answer': {'on_allow': ['status', 'reason'], 'empty_values': true},"
+" 'answer': {'on_allow': ['status', 'reason']},"
 " 'fetch': {'connect_timeout_ms': 100, 'timeout_ms': 300000,"
 "   'max_body_bytes': 67108864, 'refresh_min_s': 1, 'refresh_max_s': 604800,"
 "   'backoff_max_s': 86400, 'max_stale_s': 31536000, 'ca_file': 'fetch-ca.pem',"
@@ -229,8 +229,7 @@ test_full(void **state)
 	assert_int_equal(cfg->crl_urls.n, 2);
 	assert_string_equal(cfg->crl_urls.v[1], "https://pki.example.com/d.crl");
 	assert_int_equal(cfg->crl_stale, CRL_STALE_ALLOW);
-	assert_int_equal(cfg->answer, ANSWER_OK_STATUS | ANSWER_OK_REASON |
-	    ANSWER_EMPTY);
+	assert_int_equal(cfg->answer, ANSWER_OK_STATUS | ANSWER_OK_REASON);
 	assert_string_equal(cfg->base_dir, "/etc/spoa");
 
 	assert_int_equal(cfg->fetch.connect_timeout_ms, 100);
@@ -424,11 +423,7 @@ test_answer(void **state)
 		{ DOC(",'answer':{'on_allow':['status']}"), ANSWER_OK_STATUS },
 		{ DOC(",'answer':{'on_allow':['reason','status']}"),
 		  ANSWER_OK_STATUS | ANSWER_OK_REASON },
-		{ DOC(",'answer':{'empty_values':true}"),
-		  ANSWER_OK_REASON | ANSWER_EMPTY },
-		{ DOC(",'answer':{'empty_values':false,'on_allow':[]}"), 0 },
-		{ DOC(",'answer':{'on_allow':[],'empty_values':true}"),
-		  ANSWER_EMPTY },
+		{ DOC(",'answer':{'on_allow':['reason']}"), ANSWER_OK_REASON },
 	};
 
 	(void)state;
@@ -630,7 +625,6 @@ static const struct err_case err_cases[] = {
 	{ DOC(",'answer':{'on_allow':['status','reason','status']}"), "answer.on_allow: must have 0 to 2 entries" },
 	{ DOC(",'answer':{'on_allow':'reason'}"), "answer.on_allow: must be an array of strings" },
 	{ DOC(",'answer':{'on_allow':[1]}"), "answer.on_allow[0]: must be a string" },
-	{ DOC(",'answer':{'empty_values':'yes'}"), "answer.empty_values: must be true or false" },
 	{ DOC(",'answer':{'lean':true}"), "answer.lean: unknown key" },
 	{ DOC(",'crl_urls':['ftp://x/c.crl']"), "crl_urls[0]: must be an http:// or https:// URL" },
 	{ DOC(",'crl_urls':['https://']"), "crl_urls[0]: URL has no host" },
