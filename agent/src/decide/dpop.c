@@ -288,7 +288,7 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	rc = 0;
 out:
 	cJSON_Delete(hdr);
-	jwks_key_clear(&k);
+	keyset_key_clear(&k);
 	jws_release(&j);
 	return (rc);
 }

@@ -25,9 +25,9 @@
 #include "config-t.h"
 #include "crypto.h"
 #include "facts.h"
-#include "jwks.h"
 #include "jws.h"
 #include "jwt.h"
+#include "keyset.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
@@ -59,7 +59,7 @@ record_free(void *p)
 static const struct tokrec_schema *
 schema_of(const struct snapshot *s)
 {
-	return (s->cfg->rs);
+	return (snapshot_cfgref(s)->rs);
 }
 
 static bool
@@ -75,7 +75,7 @@ keys_stale(const struct snapshot *s, size_t i, int64_t now)
 	const struct config *cfg = snapshot_config(s);
 
 	return (remote_source(&cfg->issuers[i]) && cfg->fetch.max_stale_s > 0 &&
-	    now - s->keys_at[i] > (int64_t)cfg->fetch.max_stale_s);
+	    now - snapshot_keys_at(s, i) > (int64_t)cfg->fetch.max_stale_s);
 }
 
 /* The key that verified ${rec} (of issuer ${i}), if ${s} still has it: by
@@ -84,7 +84,8 @@ static const struct jwk *
 find_key(const struct snapshot *s, size_t i, const struct tokrec *rec)
 {
 	bool hmac = (rec->flags & TOKREC_F_HMAC) != 0;
-	const struct keyset *ks = hmac ? s->hmac[i] : s->keys[i];
+	const struct keyset *ks = hmac ? snapshot_hmac(s, i) :
+	    snapshot_keys(s, i);
 	size_t kid_len;
 	const char *kid = tokrec_kid(rec, &kid_len);
 
@@ -92,10 +93,13 @@ find_key(const struct snapshot *s, size_t i, const struct tokrec *rec)
 		return (NULL);
 	if (kid != NULL || hmac)
 		return (keyset_find(ks, kid, kid_len));
-	for (size_t k = 0; k < ks->n; k++)
-		if (ks->keys[k].kid == NULL &&
-		    memcmp(ks->keys[k].fp, rec->key_fp, TOKREC_KEY_FP_LEN) == 0)
-			return (&ks->keys[k]);
+	for (size_t k = 0, n = keyset_count(ks); k < n; k++) {
+		const struct jwk *key = keyset_key(ks, k);
+
+		if (key->kid == NULL &&
+		    memcmp(key->fp, rec->key_fp, TOKREC_KEY_FP_LEN) == 0)
+			return (key);
+	}
 	return (NULL);
 }
 
@@ -138,11 +142,11 @@ still_valid(struct tokrec *rec, const struct snapshot *s)
 static bool
 valid_under(struct tokrec *rec, const struct snapshot *s)
 {
-	if (rec->valid_gen == s->gen)
+	if (rec->valid_gen == snapshot_gen(s))
 		return (true);
 	if (!still_valid(rec, s))
 		return (false);
-	rec->valid_gen = s->gen;
+	rec->valid_gen = snapshot_gen(s);
 	return (true);
 }
 
@@ -191,8 +195,9 @@ jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,
 	if (old != NULL && snapshot_config(old) == cfg && cfg->nissuers > 0 &&
 	    (changed = calloc(cfg->nissuers, sizeof(*changed))) != NULL) {
 		for (size_t i = 0; i < cfg->nissuers; i++) {
-			changed[i] = old->keys[i] != s->keys[i] ||
-			    old->hmac[i] != s->hmac[i];
+			changed[i] = snapshot_keys(old, i) !=
+			    snapshot_keys(s, i) ||
+			    snapshot_hmac(old, i) != snapshot_hmac(s, i);
 			any = any || changed[i];
 		}
 		if (!any) {
@@ -368,7 +373,8 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *
 	const struct config *cfg = snapshot_config(s);
 	const struct issuer_cfg *is = &cfg->issuers[i];
 	const bool hmac = (JWS_ALG_BIT(j->alg) & JWS_ALG_HMAC_MASK) != 0;
-	const struct keyset *ks = hmac ? s->hmac[i] : s->keys[i];
+	const struct keyset *ks = hmac ? snapshot_hmac(s, i) :
+	    snapshot_keys(s, i);
 	const struct jwk *cands[NOKID_MAX_TRIES];
 	size_t ncands = 0;
 
@@ -406,9 +412,10 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *
 		}
 		cands[ncands++] = k;
 	} else {
-		for (size_t k = 0; k < ks->n && ncands < NOKID_MAX_TRIES; k++)
-			if (ks->keys[k].algs & JWS_ALG_BIT(j->alg))
-				cands[ncands++] = &ks->keys[k];
+		for (size_t k = 0, n = keyset_count(ks); k < n &&
+		    ncands < NOKID_MAX_TRIES; k++)
+			if (keyset_key(ks, k)->algs & JWS_ALG_BIT(j->alg))
+				cands[ncands++] = keyset_key(ks, k);
 		if (ncands == 0) {
 			deny401(v, REASON_KEY_UNKNOWN, "no key for this algorithm");
 			return (-1);
@@ -754,7 +761,7 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	o = verify(tok, len, s, rt, env, v, &rec);
 	if (rec == NULL)
 		return (o);
-	rec->valid_gen = s->gen;        /* compiled under ${s}, its key there */
+	rec->valid_gen = snapshot_gen(s); /* compiled under ${s}, its key there */
 	o = accept_token(rec, s, rt, cert_sha256, f, v);
 	if (env->tokcache != NULL && have_key) {
 		/* The cache owns ${rec} from here, even if it refuses it. */

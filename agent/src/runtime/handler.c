@@ -299,7 +299,7 @@ redecide(struct req *r, bool final, bool timed_out)
 	 * ended: its snapshot is the answer, there is nothing more to wait
 	 * for. */
 	if (r->issuer < cfg->nissuers &&
-	    h->snap->kid_served_ms[r->issuer] >= r->parked_ms)
+	    snapshot_kid_served(h->snap, r->issuer) >= r->parked_ms)
 		final = true;
 	env.may_park = !final && !h->draining;
 
