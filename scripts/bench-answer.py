@@ -15,6 +15,12 @@ wrk sends every request with the same Entra-shaped RS256 token (~1.2 KB,
 minted by tests/integration/tokens.py), so the agent answers from its
 token cache: sub, issuer, client_id, tenant, scopes and roles.
 
+With --callgrind, HAProxy runs under valgrind's callgrind instead, and
+each run reports the instructions HAProxy executed per request (Ir: the
+counters are zeroed after a warm-up and dumped after the wrk run, divided
+by the requests wrk completed in between): exact counts, which a machine
+shared with other jobs does not blur as it blurs CPU time.
+
 Each variant is an agent binary and, optionally, the "answer" object of
 its config; variants are run one after the other within a round, for
 each HAProxy binary, and rounds repeat.  For every run: requests/s, and
@@ -191,8 +197,11 @@ def run_one(hap_bin, agent_bin, answer, work, tag, token, args):
         sys.exit(f"bench-answer: {tag}: the agent did not start "
                  f"({open(alog.name).read()[-500:]})")
     hlog = open(os.path.join(work, f"haproxy-{tag}.log"), "w")
-    hap = start([hap_bin, "-db", "-f", hcfg], cpu_h, hlog, env=env)
-    if not wait_port(hport, hap):
+    cg = [] if not args.callgrind else [
+        "valgrind", "--tool=callgrind", "--trace-children=yes",
+        f"--callgrind-out-file={os.path.join(work, 'cg-' + tag)}"]
+    hap = start(cg + [hap_bin, "-db", "-f", hcfg], cpu_h, hlog, env=env)
+    if not wait_port(hport, hap, 60 if cg else 10):
         sys.exit(f"bench-answer: {tag}: HAProxy did not start "
                  f"({open(hlog.name).read()[-800:]})")
     # The path measured is the success path; a refusal is still a refusal.
@@ -205,15 +214,34 @@ def run_one(hap_bin, agent_bin, answer, work, tag, token, args):
     if code != "200" or http_code(hport) != "401":
         sys.exit(f"bench-answer: {tag}: valid token {code}, none "
                  f"{http_code(hport)} (want 200, 401)")
-    h0, a0 = ticks(hap.pid), ticks(agent.pid)
     pin = ["taskset", "-c", cpu_w] if shutil.which("taskset") else []
     env_w = dict(os.environ, BENCH_TOKEN=token)
-    r = subprocess.run(pin + ["wrk", "-t1", f"-c{args.c}", f"-d{args.d}s", "-s",
-                              os.path.join(work, "result.lua"),
-                              f"http://127.0.0.1:{hport}{PATH}"],
-                       capture_output=True, text=True, env=env_w,
-                       timeout=args.d + 60)
+
+    def wrk(secs):
+        return subprocess.run(pin + ["wrk", "-t1", f"-c{args.c}", f"-d{secs}s", "-s",
+                                     os.path.join(work, "result.lua"),
+                                     f"http://127.0.0.1:{hport}{PATH}"],
+                              capture_output=True, text=True, env=env_w,
+                              timeout=secs + 60)
+    if cg:
+        # Warm-up (pools, the agent's connections), then count from zero.
+        wrk(2)
+        subprocess.run(["callgrind_control", "-z", str(hap.pid)],
+                       capture_output=True, timeout=60, check=True)
+    h0, a0 = ticks(hap.pid), ticks(agent.pid)
+    r = wrk(args.d)
     h1, a1 = ticks(hap.pid), ticks(agent.pid)
+    ir = None
+    if cg:
+        before = set(os.listdir(work))
+        subprocess.run(["callgrind_control", "-d", str(hap.pid)],
+                       capture_output=True, timeout=60, check=True)
+        dumps = [f for f in set(os.listdir(work)) - before if f.startswith("cg-" + tag)]
+        if len(dumps) != 1:
+            sys.exit(f"bench-answer: {tag}: no callgrind dump ({dumps})")
+        with open(os.path.join(work, dumps[0])) as f:
+            m = re.search(r"(?m)^(?:summary|totals): (\d+)", f.read())
+        ir = int(m.group(1)) if m else None
     stop(hap)
     stop(agent)
     m = re.search(r"RESULT requests=(\d+) secs=([\d.]+) non2xx=(\d+) sockerr=(\d+)", r.stdout)
@@ -224,7 +252,8 @@ def run_one(hap_bin, agent_bin, answer, work, tag, token, args):
         sys.exit(f"bench-answer: {tag}: {bad} failed requests of {n}")
     tck = os.sysconf("SC_CLK_TCK")
     return {"rps": n / secs, "hap_us": (h1 - h0) / tck * 1e6 / n,
-            "agent_us": (a1 - a0) / tck * 1e6 / n}
+            "agent_us": (a1 - a0) / tck * 1e6 / n,
+            "hap_ir": ir / n if ir is not None else None}
 
 
 def main():
@@ -235,6 +264,8 @@ def main():
     ap.add_argument("-f", choices=("headers", "full"), default="headers",
                     help="HAProxy's rules: the agent's, or the whole frontend")
     ap.add_argument("-H", action="append", default=[], metavar="NAME=HAPROXY")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="HAProxy under callgrind: instructions per request")
     ap.add_argument("variants", nargs="+", metavar="NAME=AGENT[:ANSWER_JSON]")
     args = ap.parse_args()
     haps = [h.split("=", 1) for h in args.H] or [["hap", "/usr/sbin/haproxy"]]
@@ -279,7 +310,9 @@ def main():
                     rows.append(res)
                     print(f"round {rnd} HAProxy {hname} {vname:12s} "
                           f"{res['rps']:9.0f} req/s  HAProxy {res['hap_us']:6.2f} us/req"
-                          f"  agent {res['agent_us']:5.2f} us/req", flush=True)
+                          f"  agent {res['agent_us']:5.2f} us/req" +
+                          (f"  HAProxy {res['hap_ir']:.0f} Ir/req"
+                           if res["hap_ir"] is not None else ""), flush=True)
     finally:
         for p in list(PROCS):
             stop(p)
@@ -294,16 +327,18 @@ def main():
         base = variants[0][0]
         for vname, _, _ in variants:
             mine = [r for r in rows if r["hap"] == hname and r["variant"] == vname]
+            key = "hap_ir" if args.callgrind else "hap_us"
+            unit = "Ir/req" if args.callgrind else "us/req"
             line = (f"HAProxy {hname} {vname:12s} req/s {med([r['rps'] for r in mine])}"
-                    f"  HAProxy us/req {med([r['hap_us'] for r in mine])}"
+                    f"  HAProxy {unit} {med([r[key] for r in mine])}"
                     f"  agent us/req {med([r['agent_us'] for r in mine])}")
             if vname != base:
                 ref = {r["round"]: r for r in rows
                        if r["hap"] == hname and r["variant"] == base}
                 line += (f"  x req/s {med([r['rps'] / ref[r['round']]['rps'] for r in mine])}"
-                         f"  x HAProxy us {med([r['hap_us'] / ref[r['round']]['hap_us'] for r in mine])}"
-                         f"  HAProxy us - {base} "
-                         f"{med([r['hap_us'] - ref[r['round']]['hap_us'] for r in mine])}")
+                         f"  x HAProxy {unit} {med([r[key] / ref[r['round']][key] for r in mine])}"
+                         f"  HAProxy {unit} - {base} "
+                         f"{med([r[key] - ref[r['round']][key] for r in mine])}")
             print(line)
 
 
