@@ -170,7 +170,7 @@ encode(const struct verdict *v, uint8_t *buf, size_t cap)
 	ssize_t n;
 
 	spop_w_init(&w, buf, cap);
-	n = answer_encode(v, 1, 1, &w, 65532);
+	n = answer_encode(v, ANSWER_ALL, 1, 1, &w, 65532);
 	if (n <= 0)
 		abort();
 	return ((size_t)n);

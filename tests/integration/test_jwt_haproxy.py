@@ -79,10 +79,16 @@ def spoe_edit(text):
 
 
 def cfg_edit(text):
+    # X-IAM-Status and X-IAM-Reason show the backend whether an allowed
+    # answer carried status and reason (lean answers).
     return text.replace(
         "    default_backend apim",
         "    http-request set-header X-IAM-Claim-Email %[var(txn.iam.claim_email)]"
-        " if { var(txn.iam.claim_email) -m found }\n    default_backend apim")
+        " if { var(txn.iam.claim_email) -m found }\n"
+        "    http-request set-header X-IAM-Status %[var(txn.iam.status)]"
+        " if { var(txn.iam.status) -m found }\n"
+        "    http-request set-header X-IAM-Reason %[var(txn.iam.reason)]"
+        " if { var(txn.iam.reason) -m found }\n    default_backend apim")
 
 
 echo = EchoBackend()
@@ -278,6 +284,68 @@ changed["routes"] = moved["routes"] + [
 check_eq(reload_and_sweep(changed), 0,
          "a new scope name: every cached token dropped")
 check_eq(get("/api/x", toks[0]).status, 200, "and verified again")
+
+log("lean answers: what HAProxy gets for an allowed request")
+
+
+def hap_line(path):
+    """HAProxy's log line (haproxy.cfg's log-format) for ${path}."""
+    for line in hap.output().splitlines():
+        if f"{path} HTTP/" in line:
+            return line
+    return None
+
+
+def logged(path, field):
+    """${field}=<value> of HAProxy's log line for ${path}."""
+    check(wait_for(lambda: hap_line(path) is not None, timeout=5),
+          f"HAProxy logged {path}")
+    m = re.search(rf" {field}=(\S+)", hap_line(path) or "")
+    return m.group(1) if m else None
+
+
+IDENT = ("x-iam-sub", "x-iam-issuer", "x-iam-client-id", "x-iam-tenant",
+         "x-iam-scopes", "x-iam-roles", "x-iam-route", "x-iam-claim-email",
+         "x-iam-status", "x-iam-reason")
+# Empty scopes, roles and mapped claim: no variable, so no header.
+empty = mint(rs, claims(ISS_RSA, scp="", email="", roles=[]), sub="lean")
+for setting, answer, status, reason in (
+        ("default", None, None, "ok"),
+        ("on_allow []", {"on_allow": []}, None, None),
+        ("on_allow status, reason", {"on_allow": ["status", "reason"]}, "200", "ok")):
+    conf = dict(agent.config)
+    conf.pop("answer", None)
+    if answer is not None:
+        conf["answer"] = answer
+    reload_and_sweep(conf)
+    tag = "".join(ch if ch.isalnum() else "-" for ch in setting)
+    r = get(f"/api/lean-{tag}", empty)
+    check_eq(r.status, 200, f"{setting}: allowed")
+    got = {k: r.backend_header(k) for k in IDENT}
+    want = {"x-iam-sub": "lean", "x-iam-issuer": ISS_RSA,
+            "x-iam-client-id": "client-app", "x-iam-tenant": TENANT,
+            "x-iam-scopes": None, "x-iam-roles": None, "x-iam-route": "orders",
+            "x-iam-claim-email": None, "x-iam-status": status, "x-iam-reason": reason}
+    check_eq(got, want, f"{setting}: the backend's headers: identity, no empty "
+             f"value, status {status}, reason {reason}")
+    # haproxy.cfg's log line: reason=ok when sent, "-" (not set) otherwise.
+    check_eq(logged(f"/api/lean-{tag}", "reason"), reason or "-",
+             f"{setting}: reason in HAProxy's log line of an allowed request")
+    check_eq(logged(f"/api/lean-{tag}", "route"), "orders",
+             f"{setting}: route in HAProxy's log line")
+    # A refusal is whole whatever the setting: status, reason, challenge.
+    r = get(f"/api/lean-{tag}-expired",
+            mint(es, claims(ISS_EC, iat=now - 7200, nbf=now - 7200), exp_in=-3600))
+    check_eq((r.status, (r.json() or {}).get("reason")), (401, "token_expired"),
+             f"{setting}: a refusal keeps status and reason")
+    check((r.headers.get("www-authenticate") or "").startswith(
+          'Bearer realm="spoa-iam", error="invalid_token"'),
+          f"{setting}: and its challenge")
+    check_eq(logged(f"/api/lean-{tag}-expired", "reason"), "token_expired",
+             f"{setting}: reason in HAProxy's log line of a refusal")
+    r = get(f"/scoped/lean-{tag}", empty)
+    check_eq((r.status, (r.json() or {}).get("reason")), (403, "scope_missing"),
+             f"{setting}: 403 with its reason")
 
 log("the agent logged no token and no secret")
 out = agent.output()

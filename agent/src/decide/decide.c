@@ -33,7 +33,7 @@ static const struct cert_info *
 analyse(const struct facts *f, const struct snapshot *s,
     struct decide_env *env, const char **why)
 {
-	const struct ca_store *cas = s->cfg->cas;
+	const struct ca_store *cas = snapshot_cfgref(s)->cas;
 	const uint8_t *der = (const uint8_t *)f->cert_der.ptr;
 	const struct cert_info *ci;
 	bool hit;
@@ -94,11 +94,11 @@ check_cert(const struct facts *f, const struct snapshot *s,
 		goto fail;
 	}
 	if (cfg->crl_files.n > 0 || cfg->crl_urls.n > 0) {
-		if (s->crls == NULL) {
+		if (snapshot_crls(s) == NULL) {
 			verdict_set(v, REASON_NOT_READY, "CRLs configured but not loaded");
 			goto fail;
 		}
-		switch (crlset_check(s->crls, ci, env->now)) {
+		switch (crlset_check(snapshot_crls(s), ci, env->now)) {
 		case CRL_GOOD:
 			break;
 		case CRL_REVOKED:
@@ -185,13 +185,13 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 	verdict_init(v);
 	/* A policy_url that never loaded: its routes are unknown, so no
 	 * request can be decided (HAProxy answers 503). */
-	if (!s->policy_loaded) {
+	if (!snapshot_policy_loaded(s)) {
 		verdict_set(v, REASON_NOT_READY, "policy not loaded yet");
 		return (DECIDE_DONE);
 	}
 	/* fetch.max_stale_s ends the use of a policy nobody could refresh. */
 	if (cfg->policy_url != NULL && cfg->fetch.max_stale_s > 0 &&
-	    env->now - s->policy_at > (int64_t)cfg->fetch.max_stale_s) {
+	    env->now - snapshot_policy_at(s) > (int64_t)cfg->fetch.max_stale_s) {
 		verdict_set(v, REASON_NOT_READY, "policy older than max_stale_s");
 		return (DECIDE_DONE);
 	}

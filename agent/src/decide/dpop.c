@@ -18,6 +18,7 @@
 #include "json_doc.h"
 #include "jwks.h"
 #include "jws.h"
+#include "keyset.h"
 #include "tokcache.h"
 #include "util.h"
 #include "dpop.h"
@@ -141,7 +142,7 @@ key_free(void *p)
 {
 	struct jwk *k = p;
 
-	jwks_key_clear(k);
+	keyset_key_clear(k);
 	free(k);
 }
 
@@ -229,7 +230,7 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	rc = 0;
 out:
 	cJSON_Delete(hdr);
-	jwks_key_clear(&k);
+	keyset_key_clear(&k);
 	jws_release(&j);
 	return (rc);
 }

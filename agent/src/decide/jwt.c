@@ -26,9 +26,9 @@
 #include "config-t.h"
 #include "crypto.h"
 #include "facts.h"
-#include "jwks.h"
 #include "jws.h"
 #include "jwt.h"
+#include "keyset.h"
 #include "pop.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -61,7 +61,7 @@ record_free(void *p)
 static const struct tokrec_schema *
 schema_of(const struct snapshot *s)
 {
-	return (s->cfg->rs);
+	return (snapshot_cfgref(s)->rs);
 }
 
 static bool
@@ -77,7 +77,7 @@ keys_stale(const struct snapshot *s, size_t i, int64_t now)
 	const struct config *cfg = snapshot_config(s);
 
 	return (remote_source(&cfg->issuers[i]) && cfg->fetch.max_stale_s > 0 &&
-	    now - s->keys_at[i] > (int64_t)cfg->fetch.max_stale_s);
+	    now - snapshot_keys_at(s, i) > (int64_t)cfg->fetch.max_stale_s);
 }
 
 /* The key that verified ${rec} (of issuer ${i}), if ${s} still has it: by
@@ -86,7 +86,8 @@ static const struct jwk *
 find_key(const struct snapshot *s, size_t i, const struct tokrec *rec)
 {
 	bool hmac = (rec->flags & TOKREC_F_HMAC) != 0;
-	const struct keyset *ks = hmac ? s->hmac[i] : s->keys[i];
+	const struct keyset *ks = hmac ? snapshot_hmac(s, i) :
+	    snapshot_keys(s, i);
 	size_t kid_len;
 	const char *kid = tokrec_kid(rec, &kid_len);
 
@@ -94,10 +95,13 @@ find_key(const struct snapshot *s, size_t i, const struct tokrec *rec)
 		return (NULL);
 	if (kid != NULL || hmac)
 		return (keyset_find(ks, kid, kid_len));
-	for (size_t k = 0; k < ks->n; k++)
-		if (ks->keys[k].kid == NULL &&
-		    memcmp(ks->keys[k].fp, rec->key_fp, TOKREC_KEY_FP_LEN) == 0)
-			return (&ks->keys[k]);
+	for (size_t k = 0, n = keyset_count(ks); k < n; k++) {
+		const struct jwk *key = keyset_key(ks, k);
+
+		if (key->kid == NULL &&
+		    memcmp(key->fp, rec->key_fp, TOKREC_KEY_FP_LEN) == 0)
+			return (key);
+	}
 	return (NULL);
 }
 
@@ -140,11 +144,11 @@ still_valid(struct tokrec *rec, const struct snapshot *s)
 static bool
 valid_under(struct tokrec *rec, const struct snapshot *s)
 {
-	if (rec->valid_gen == s->gen)
+	if (rec->valid_gen == snapshot_gen(s))
 		return (true);
 	if (!still_valid(rec, s))
 		return (false);
-	rec->valid_gen = s->gen;
+	rec->valid_gen = snapshot_gen(s);
 	return (true);
 }
 
@@ -193,8 +197,9 @@ jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,
 	if (old != NULL && snapshot_config(old) == cfg && cfg->nissuers > 0 &&
 	    (changed = calloc(cfg->nissuers, sizeof(*changed))) != NULL) {
 		for (size_t i = 0; i < cfg->nissuers; i++) {
-			changed[i] = old->keys[i] != s->keys[i] ||
-			    old->hmac[i] != s->hmac[i];
+			changed[i] = snapshot_keys(old, i) !=
+			    snapshot_keys(s, i) ||
+			    snapshot_hmac(old, i) != snapshot_hmac(s, i);
 			any = any || changed[i];
 		}
 		if (!any) {
@@ -343,7 +348,8 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *
 	const struct config *cfg = snapshot_config(s);
 	const struct issuer_cfg *is = &cfg->issuers[i];
 	const bool hmac = (JWS_ALG_BIT(j->alg) & JWS_ALG_HMAC_MASK) != 0;
-	const struct keyset *ks = hmac ? s->hmac[i] : s->keys[i];
+	const struct keyset *ks = hmac ? snapshot_hmac(s, i) :
+	    snapshot_keys(s, i);
 	const struct jwk *cands[NOKID_MAX_TRIES];
 	size_t ncands = 0;
 
@@ -381,9 +387,10 @@ verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *
 		}
 		cands[ncands++] = k;
 	} else {
-		for (size_t k = 0; k < ks->n && ncands < NOKID_MAX_TRIES; k++)
-			if (ks->keys[k].algs & JWS_ALG_BIT(j->alg))
-				cands[ncands++] = &ks->keys[k];
+		for (size_t k = 0, n = keyset_count(ks); k < n &&
+		    ncands < NOKID_MAX_TRIES; k++)
+			if (keyset_key(ks, k)->algs & JWS_ALG_BIT(j->alg))
+				cands[ncands++] = keyset_key(ks, k);
 		if (ncands == 0) {
 			deny401(v, REASON_KEY_UNKNOWN, "no key for this algorithm");
 			return (-1);
@@ -738,7 +745,7 @@ issue(const struct tokrec *rec, const struct snapshot *s,
 	    f->has_cert_verify && f->cert_verify == 0 &&
 	    crypto_sha256(f->cert_der.ptr, f->cert_der.len, sha) == 0)
 		in.cert_sha256 = sha;
-	assertion_add(&in, s->signer, env, set, v);
+	assertion_add(&in, snapshot_signer(s), env, set, v);
 }
 
 static enum decide_outcome
@@ -832,7 +839,7 @@ decide_token(const struct facts *f, const struct snapshot *s,
 	o = verify(tok, len, s, rt, env, v, &rec, &via_resource);
 	if (rec == NULL)
 		return (o);
-	rec->valid_gen = s->gen;        /* compiled under ${s}, its key there */
+	rec->valid_gen = snapshot_gen(s); /* compiled under ${s}, its key there */
 	o = accept_token(rec, s, rt, cert_sha256, f, &pr, env, v);
 	if (via_resource && have_key && !have_rkey)
 		have_rkey = resource_key(key, rt, rkey) == 0;

@@ -50,9 +50,10 @@ publish(struct fetcher *f)
 {
 	struct snapshot *s;
 	const struct config *cfg;
+	int64_t policy_at;
 
 	asrtkeys_check(f);      /* a policy may have changed the longest ttl */
-	s = snapshot_derive(f->base, f->base->cfg);
+	s = snapshot_derive(f->base, snapshot_cfgref(f->base));
 	f->dirty = false;
 	if (s == NULL) {
 		log_error("fetch: out of memory building a snapshot");
@@ -69,7 +70,7 @@ publish(struct fetcher *f)
 		src = plan_find_jwks(f, is->name);
 		snapshot_set_keys(s, i, src ? src->keys : NULL,
 		    src && src->keys ? src->st.good_at : 0);
-		s->kid_served_ms[i] = src ? src->kid_served_ms : 0;
+		snapshot_set_kid_served(s, i, src ? src->kid_served_ms : 0);
 	}
 	/* With crl_urls, only a set built with their documents will do: the
 	 * base's holds the crl_files alone. */
@@ -77,10 +78,11 @@ publish(struct fetcher *f)
 		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) :
 		    NULL);
 	snapshot_set_signer(s, f->signer);
-	s->policy_loaded = f->base->policy_loaded;
+	policy_at = snapshot_policy_at(s);
 	for (struct source *p = f->sources; p != NULL; p = p->next)
 		if (p->kind == SRC_POLICY && p->have)
-			s->policy_at = p->st.good_at;
+			policy_at = p->st.good_at;
+	snapshot_set_policy(s, snapshot_policy_loaded(f->base), policy_at);
 	for (size_t i = 0; i < f->nworkers; i++)
 		f->sink.publish(f->targets[i], s);
 	snapshot_unref(f->cur);

@@ -196,6 +196,18 @@ struct fetch_cfg {
 
 enum crl_stale_mode { CRL_STALE_DENY, CRL_STALE_ALLOW };
 
+/*
+ * "answer": what an allowed answer carries beyond what HAProxy needs
+ * (README "What the agent answers").  An allowed answer always has allow,
+ * route and the identity; a refusal always allow, status, reason, route
+ * (if one matched) and www_authenticate (if any).
+ */
+#define ANSWER_OK_STATUS   0x1u  /* on_allow "status": 200 on allowed answers */
+#define ANSWER_OK_REASON   0x2u  /* on_allow "reason": ok on allowed answers */
+#define ANSWER_DEFAULT     ANSWER_OK_REASON
+/* Both: what every answer carried before lean answers. */
+#define ANSWER_ALL         (ANSWER_OK_STATUS | ANSWER_OK_REASON)
+
 struct config {
 	char *path;                   /* file it came from, or NULL */
 	struct listen_addr *listen;
@@ -220,6 +232,7 @@ struct config {
 	char *client_ca_file;
 	struct strlist crl_files, crl_urls;
 	enum crl_stale_mode crl_stale;
+	unsigned answer;              /* ANSWER_* */
 	struct fetch_cfg fetch;
 	struct credential *credentials;
 	size_t ncredentials;

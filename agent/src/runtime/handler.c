@@ -222,7 +222,8 @@ answer(struct handler *h, const struct facts *f, struct verdict *v,
     uint64_t t0_ns, uint64_t sid, uint64_t fid, struct spop_writer *out,
     uint32_t mfs)
 {
-	ssize_t n = answer_encode(v, sid, fid, out, mfs);
+	unsigned opts = snapshot_config(h->snap)->answer;
+	ssize_t n = answer_encode(v, opts, sid, fid, out, mfs);
 
 	if (n < 0 && v->allow) {
 		/* The identity does not fit the frame HAProxy negotiated:
@@ -230,7 +231,7 @@ answer(struct handler *h, const struct facts *f, struct verdict *v,
 		verdict_set(v, REASON_IDENTITY_UNSENDABLE, "answer larger "
 		    "than the negotiated max-frame-size (tune.bufsize)");
 		verdict_drop_vars(v);
-		n = answer_encode(v, sid, fid, out, mfs);
+		n = answer_encode(v, opts, sid, fid, out, mfs);
 	}
 	account(h, v, t0_ns);
 	log_verdict(f, v, t0_ns);
@@ -304,7 +305,7 @@ redecide(struct req *r, bool final, bool timed_out)
 	 * ended: its snapshot is the answer, there is nothing more to wait
 	 * for. */
 	if (r->issuer < cfg->nissuers &&
-	    h->snap->kid_served_ms[r->issuer] >= r->parked_ms)
+	    snapshot_kid_served(h->snap, r->issuer) >= r->parked_ms)
 		final = true;
 	env.may_park = !final && !h->draining;
 

@@ -202,7 +202,7 @@ encode(const struct verdict *v, uint8_t *buf, size_t cap)
 	ssize_t n;
 
 	spop_w_init(&w, buf, cap);
-	n = answer_encode(v, 1, 1, &w, 65532);
+	n = answer_encode(v, ANSWER_ALL, 1, 1, &w, 65532);
 	assert_true(n > 0);
 	return ((size_t)n);
 }
@@ -636,7 +636,7 @@ test_record_fields(void **state)
 {
 	struct snapshot *s = snap_of(config_text(NULL, false, ""), NULL);
 	const struct config *cfg = snapshot_config(s);
-	const struct tokrec_schema *rs = s->cfg->rs;
+	const struct tokrec_schema *rs = snapshot_cfgref(s)->rs;
 	uint8_t fp[32] = { 1, 2, 3 }, h[8] = { 0xab };
 	struct claim_times t = { true, true, false, 1700000600.5, 1.0, 0 }, t2;
 	struct tokrec_in in = {
@@ -751,7 +751,7 @@ test_record_size(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	assert_non_null(rec = tokrec_compile(s->cfg->rs, p, &in));
+	assert_non_null(rec = tokrec_compile(snapshot_cfgref(s)->rs, p, &in));
 	/* With malloc's 8-byte header rounded to 16 and the cache slot's
 	 * 64 bytes, 432 is the 512 bytes per cached token of the README;
 	 * this one (a real Entra sub and kid) needs 411. */
