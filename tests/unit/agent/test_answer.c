@@ -3,7 +3,11 @@
  * allowed and refused verdicts under each "answer" setting: lean answers
  * leave out status and reason of an allowed request unless asked for, and
  * every variable whose value is empty; a refusal always has allow,
- * status, reason, its route and its challenge.
+ * status, reason, its route and its challenge.  The variables of DPoP,
+ * protected resource metadata and identity assertions (issue 15) are
+ * never left out: an allowed answer's assertion, a metadata answer's
+ * body, a 401's www_authenticate and resource_metadata, in verdicts built
+ * here and in verdicts decide() made from a config.
  *
  * Each ACK is decoded with the spoe library's own decoder and written as
  * one line, "name=value ..." in frame order, compared with the expected
@@ -16,11 +20,37 @@
 #include "spoe/spop.h"
 
 #include "answer.h"
+#include "config.h"
 #include "config-t.h"
+#include "decide.h"
+#include "facts.h"
+#include "loader.h"
+#include "snapshot.h"
+#include "stats.h"
 #include "verdict.h"
 #include "testsupport.h"
 
 static uint8_t buf[8192];
+
+static const unsigned every[] = {
+	0, ANSWER_DEFAULT, ANSWER_OK_STATUS, ANSWER_ALL,
+};
+
+/* What ${opts} adds to an allowed answer after "allow=true". */
+static const char *
+ok_extra(unsigned opts)
+{
+	switch (opts) {
+	case 0:
+		return ("");
+	case ANSWER_OK_STATUS:
+		return (" status=200");
+	case ANSWER_OK_REASON:
+		return (" reason='ok'");
+	default:
+		return (" status=200 reason='ok'");
+	}
+}
 
 /* The ACK of ${v} under ${opts} in a ${mfs}-byte frame, as one line
  * (ints as numbers, booleans as true/false, strings quoted); "" if it
@@ -132,9 +162,6 @@ test_allowed(void **state)
 static void
 test_refused(void **state)
 {
-	static const unsigned every[] = {
-		0, ANSWER_DEFAULT, ANSWER_OK_STATUS, ANSWER_ALL,
-	};
 	struct verdict v;
 
 	(void)state;
@@ -220,6 +247,169 @@ test_small_frames(void **state)
 	    "allow=false status=403 reason='scope_missing'");
 }
 
+#define JWT_A	"eyJhbGciOiJFUzI1NiJ9.eyJyb3V0ZSI6ImEifQ.c2ln"
+#define WK	"/.well-known/oauth-protected-resource"
+#define ORIGIN	"https://api.example.com"
+#define RM_RES	ORIGIN WK "/res"
+#define DOC_RES	"{\"resource\":\"" ORIGIN "/res\"}"
+
+/*
+ * The variables of issue 15, in verdicts made as decide/assertion.c,
+ * decide.c (metadata_request) and pop.c (pop_challenge) make them: none
+ * is left out by any setting.
+ */
+static void
+test_pop_vars(void **state)
+{
+	struct verdict v;
+	struct spop_writer w;
+	char want[2048];
+	ssize_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
+		unsigned o = every[i];
+
+		/* An allowed token with its identity assertion. */
+		allowed(&v);
+		assert_int_equal(verdict_add_clean(&v, "assertion", JWT_A,
+		    strlen(JWT_A)), 0);
+		snprintf(want, sizeof(want), "allow=true%s route='orders' "
+		    "sub='alice' issuer='entra' roles='Reader' claim_oid='42' "
+		    "assertion='" JWT_A "'", ok_extra(o));
+		expect(&v, o, want);
+
+		/* A metadata request: allowed, its document in body. */
+		verdict_init(&v);
+		verdict_set(&v, REASON_OK, "protected resource metadata");
+		v.route = "res";
+		assert_int_equal(verdict_add(&v, "body", DOC_RES,
+		    strlen(DOC_RES)), 0);
+		snprintf(want, sizeof(want), "allow=true%s route='res' "
+		    "body='" DOC_RES "'", ok_extra(o));
+		expect(&v, o, want);
+
+		/* A 401 on a resource route: the challenge and the URL. */
+		verdict_init(&v);
+		verdict_set(&v, REASON_TOKEN_MISSING, NULL);
+		v.route = "res";
+		snprintf(v.www_authenticate, sizeof(v.www_authenticate),
+		    "DPoP realm=\"spoa-iam\", algs=\"ES256\", "
+		    "resource_metadata=\"" RM_RES "\"");
+		assert_int_equal(verdict_add(&v, "resource_metadata", RM_RES,
+		    strlen(RM_RES)), 0);
+		expect(&v, o, "allow=false status=401 reason='token_missing' "
+		    "route='res' www_authenticate='DPoP realm=\"spoa-iam\", "
+		    "algs=\"ES256\", resource_metadata=\"" RM_RES "\"' "
+		    "resource_metadata='" RM_RES "'");
+	}
+	/* A 401 one byte too large for the frame keeps its challenge,
+	 * which names the metadata URL too, before its variables. */
+	spop_w_init(&w, buf, sizeof(buf));
+	n = answer_encode(&v, 0, 7, 3, &w, 16380);
+	assert_true(n > 5);
+	assert_string_equal(ack_line(&v, 0, (uint32_t)n - 5), "allow=false "
+	    "status=401 "
+	    "reason='token_missing' route='res' www_authenticate='DPoP "
+	    "realm=\"spoa-iam\", algs=\"ES256\", resource_metadata=\""
+	    RM_RES "\"'");
+}
+
+/* ---- verdicts of decide() --------------------------------------------- */
+
+#define SECRET	"a secret of at least 32 bytes for the test issuer"
+#define ROUTES_CFG							\
+    "{\"listen\": [\"127.0.0.1:1\"],\n"					\
+    " \"issuers\": [{\"name\": \"hs\", \"issuer\": \"https://hs.example\",\n" \
+    "   \"algorithms\": [\"HS256\"], \"hmac_secret_env\": \"SPOA_TEST_ANSWER\",\n" \
+    "   \"audiences\": [\"api://x\"]}],\n"				\
+    " \"routes\": [\n"							\
+    "  {\"name\": \"res\", \"path_prefix\": \"/res\", \"require\": \"jwt\",\n" \
+    "   \"resource\": \"" ORIGIN "/res\"},\n"				\
+    "  {\"name\": \"req\", \"path_prefix\": \"/req\", \"require\": \"jwt\",\n" \
+    "   \"dpop\": \"required\", \"resource\": \"" ORIGIN "/req\"}]}\n"
+
+static struct snapshot *
+routes_snap(void)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg = NULL;
+	struct snapshot *s = NULL;
+
+	assert_int_equal(setenv("SPOA_TEST_ANSWER", SECRET, 1), 0);
+	if (config_parse(ROUTES_CFG, strlen(ROUTES_CFG), NULL, &cfg,
+	    &errs) != 0 || loader_build(cfg, NULL, &s, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "config: %s\n", errs.v[i]);
+		fail_msg("config refused");
+	}
+	config_errors_free(&errs);
+	return (s);
+}
+
+/* decide() for GET ${ORIGIN}${path} without a token. */
+static void
+decide_get(struct snapshot *s, const char *path, struct verdict *v)
+{
+	struct agent_stats stats;
+	struct decide_env env;
+	struct facts f;
+
+	memset(&f, 0, sizeof(f));
+	f.method.ptr = "GET";
+	f.method.len = 3;
+	f.scheme.ptr = "https";
+	f.scheme.len = 5;
+	f.host.ptr = ORIGIN + 8;
+	f.host.len = strlen(ORIGIN + 8);
+	f.path.ptr = path;
+	f.path.len = strlen(path);
+	memset(&env, 0, sizeof(env));
+	memset(&stats, 0, sizeof(stats));
+	env.now = 1700000000;
+	env.stats = &stats;
+	assert_int_equal(decide(&f, s, &env, v), DECIDE_DONE);
+}
+
+static void
+test_decided(void **state)
+{
+	struct snapshot *s = routes_snap();
+	const struct route_cfg *rt = &snapshot_config(s)->routes[0];
+	struct verdict v;
+	char want[4096];
+
+	(void)state;
+	assert_string_equal(rt->name, "res");
+	assert_non_null(rt->metadata_doc);
+	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
+		unsigned o = every[i];
+
+		/* The metadata document, whole, in an allowed answer. */
+		decide_get(s, WK "/res", &v);
+		snprintf(want, sizeof(want), "allow=true%s route='res' "
+		    "body='%.*s'", ok_extra(o), (int)rt->metadata_doc_len,
+		    rt->metadata_doc);
+		expect(&v, o, want);
+
+		/* Bearer 401 on a resource route. */
+		decide_get(s, "/res/1", &v);
+		expect(&v, o, "allow=false status=401 reason='token_missing' "
+		    "route='res' www_authenticate='Bearer realm=\"spoa-iam\", "
+		    "resource_metadata=\"" RM_RES "\"' "
+		    "resource_metadata='" RM_RES "'");
+
+		/* DPoP 401: the DPoP challenge with its algs. */
+		decide_get(s, "/req/1", &v);
+		expect(&v, o, "allow=false status=401 reason='token_missing' "
+		    "route='req' www_authenticate='DPoP realm=\"spoa-iam\", "
+		    "algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 "
+		    "ES512 EdDSA\", resource_metadata=\"" ORIGIN WK "/req\"' "
+		    "resource_metadata='" ORIGIN WK "/req'");
+	}
+	snapshot_unref(s);
+}
+
 int
 main(void)
 {
@@ -227,6 +417,8 @@ main(void)
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_small_frames),
+		cmocka_unit_test(test_pop_vars),
+		cmocka_unit_test(test_decided),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

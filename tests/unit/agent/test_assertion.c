@@ -13,9 +13,9 @@
  * (RFC 9449, RFC 8707): issued once the proof passed, cached on the token's
  * entry whether it is keyed by the token or by the route's resource, so a
  * new proof for the same token signs nothing and a replayed one gets no
- * assertion.  Signatures themselves are checked
- * against the JWK Set by test_signer (OpenSSL) and test_assertion.py
- * (Python cryptography).
+ * assertion.  The leanest answer (answer.c) still sends it.  Signatures
+ * themselves are checked against the JWK Set by test_signer (OpenSSL) and
+ * test_assertion.py (Python cryptography).
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -27,8 +27,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "spoe/spop.h"
+
+#include "answer.h"
 #include "assertion.h"
 #include "config.h"
+#include "config-t.h"
 #include "crypto.h"
 #include "decide.h"
 #include "facts.h"
@@ -247,6 +251,23 @@ assertion(void)
 	return (buf);
 }
 
+/* The leanest ACK of the last decision ("answer": {"on_allow": []},
+ * answer.c) carries ${jwt} whole as variable "assertion": its name (a
+ * one-byte length, 9, then the bytes), then the token's bytes. */
+static void
+assert_acked(const char *jwt)
+{
+	static uint8_t frame[16384];
+	struct spop_writer w;
+	ssize_t n;
+
+	spop_w_init(&w, frame, sizeof(frame));
+	n = answer_encode(&V, 0, 1, 1, &w, 16380);
+	assert_true(n > 0);
+	assert_non_null(memmem(frame, (size_t)n, "\x09" "assertion", 10));
+	assert_non_null(memmem(frame, (size_t)n, jwt, strlen(jwt)));
+}
+
 /* The claims of ${jwt}, parsed by cJSON (the test's reader). */
 static cJSON *
 claims_of(const char *jwt)
@@ -283,6 +304,7 @@ test_claims(void **state)
 	(void)state;
 	run("/a/1", tok, NOW, NULL, false);
 	assert_true(V.allow);
+	assert_acked(assertion());
 	c = claims_of(assertion());
 	assert_non_null(c);
 	cJSON_ArrayForEach(it, c) {
