@@ -355,15 +355,7 @@ decide_get(struct snapshot *s, const char *path, struct verdict *v)
 	struct decide_env env;
 	struct facts f;
 
-	memset(&f, 0, sizeof(f));
-	f.method.ptr = "GET";
-	f.method.len = 3;
-	f.scheme.ptr = "https";
-	f.scheme.len = 5;
-	f.host.ptr = ORIGIN + 8;
-	f.host.len = strlen(ORIGIN + 8);
-	f.path.ptr = path;
-	f.path.len = strlen(path);
+	ts_facts_get(&f, ORIGIN, path);
 	memset(&env, 0, sizeof(env));
 	memset(&stats, 0, sizeof(stats));
 	env.now = 1700000000;

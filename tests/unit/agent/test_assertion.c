@@ -197,15 +197,7 @@ run_as(const char *scheme, const char *path, const char *tok,
 	struct facts f;
 
 	snprintf(authz, sizeof(authz), "%s %s", scheme, tok);
-	memset(&f, 0, sizeof(f));
-	f.method.ptr = "GET";
-	f.method.len = 3;
-	f.scheme.ptr = "https";
-	f.scheme.len = 5;
-	f.host.ptr = ORIGIN + 8;
-	f.host.len = strlen(ORIGIN + 8);
-	f.path.ptr = path;
-	f.path.len = strlen(path);
+	ts_facts_get(&f, ORIGIN, path);
 	f.authz.ptr = authz;
 	f.authz.len = strlen(authz);
 	if (proof != NULL) {
