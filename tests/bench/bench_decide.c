@@ -17,23 +17,46 @@
  *   miss/fresh   token cache on, 256 distinct tokens cycled through a
  *                64-entry cache: every request a miss that also pays the
  *                cache key (SHA-256), the insertion and an eviction.
+ *   dpop/<alg>   a DPoP route (RFC 9449): the same RS256 token, bound
+ *                to the client's key (cnf.jkt) and a cache hit, with
+ *                "Authorization: DPoP" and a new proof signed with <alg>
+ *                for every request (a proof cannot be cached: its jti is
+ *                used once), checked, bound and remembered in a replay
+ *                cache as a worker does; compared with the hit above in
+ *                the same run.
  * next to
  *   raw          EVP_PKEY_verify of a prehashed digest (EVP_DigestVerify
  *                for Ed25519), context reused: what `openssl speed` does;
  *   raw+hash     the same plus the SHA-256 of the token's signing input.
  *
+ * Then the identity assertion (routes with "assertion"): the RS256 token's
+ * miss on a route with an assertion signed by ES256, EdDSA and RS256 next
+ * to the same miss on the same route without, and a cache hit with the
+ * cached assertion next to a plain hit.
+ *
  * Usage: bench_decide [seconds-per-measurement] [runs] [only]
- * ${only} ("hit", "RS256", "ES256", "EdDSA") runs just that case's
+ * ${only} ("hit", "RS256", "ES256", "EdDSA", "dpop-<alg>") runs just that case's
  * decisions, for a profiler (perf record, valgrind --tool=callgrind).
+ *
+ * Usage: bench_decide rss [tokens] [alg]
+ * The memory of a full cache: ${tokens} (default 100000) distinct tokens
+ * of the same Entra-like shape, signed with ${alg} (RS256, the default;
+ * ES256 or EdDSA sign much faster and make the same records), each decided
+ * once through a cache of that size (a miss that caches it), then the
+ * process's resident set (VmRSS) and heap in use before and after, per
+ * token.  Each token is freed once decided: what stays is the cache.
  * Output: a table, then "RESULT <case> <us>" lines for scripts/bench.sh.
  * Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID) per decision; the
  * median of ${runs} alternating runs is reported.  Tokens are signed here
  * with OpenSSL (a benchmark, not a test).
  */
 #include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,20 +67,25 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <cjson/cJSON.h>
+
 #include "b64url.h"
 #include "config.h"
 #include "crypto.h"
 #include "decide.h"
+#include "dpop.h"
 #include "facts.h"
 #include "jwks.h"
 #include "loader.h"
 #include "log.h"
+#include "signer.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
 #include "verdict.h"
 
 #define NFRESH		256
+#define NPROOF		1024
 #define FRESH_CACHE	64
 
 static void
@@ -94,15 +122,14 @@ struct alg {
 	char *fresh[NFRESH];		/* distinct tokens */
 };
 
-/* "Bearer " + a token for ${a} with subject ${sub}. */
+static char *sign_compact(struct alg *a, const char *prefix, const char *hdr,
+    const char *pay, uint8_t *der, size_t *der_len);
+
+/* "Bearer " + a token for ${a} with subject ${sub} and ${extra} claims. */
 static char *
-mint(struct alg *a, int sub, time_t now)
+mint_x(struct alg *a, int sub, time_t now, const char *extra)
 {
-	char hdr[128], pay[1024], *t;
-	uint8_t sig[600];
-	size_t n, sl = sizeof(a->raw);
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	const EVP_MD *md = strcmp(a->jws, "EdDSA") == 0 ? NULL : EVP_sha256();
+	char hdr[128], pay[1280];
 
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":"
 	    "\"JWT\"}", a->jws, a->kid);
@@ -117,22 +144,48 @@ mint(struct alg *a, int sub, time_t now)
 	    "wOSg17isZM\",\"roles\":[\"Orders.Admin\",\"Reader\"],\"scp\":"
 	    "\"Orders.Read Orders.Write User.Read\",\"sub\":\"user-%06d\","
 	    "\"tid\":\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"uti\":"
-	    "\"AbCdEfGhIjKlMnOpQrStUv\",\"ver\":\"2.0\"}", (long long)now - 60,
-	    (long long)now - 60, (long long)now + 3600, sub);
-	t = malloc(8 + strlen(hdr) * 2 + strlen(pay) * 2 + 1024);
+	    "\"AbCdEfGhIjKlMnOpQrStUv\",\"ver\":\"2.0\"%s}", (long long)now - 60,
+	    (long long)now - 60, (long long)now + 3600, sub, extra);
+	return (sign_compact(a, "Bearer ", hdr, pay, a->raw, &a->raw_len));
+}
+
+static char *
+mint(struct alg *a, int sub, time_t now)
+{
+	return (mint_x(a, sub, now, ""));
+}
+
+/* A compact JWS of ${hdr} and ${pay} signed by ${a}'s key (R||S for
+ * ECDSA), malloc'd after ${prefix}; OpenSSL's own encoding of the
+ * signature (DER for ECDSA) in ${der}, ${der_len} when not NULL. */
+static char *
+sign_compact(struct alg *a, const char *prefix, const char *hdr,
+    const char *pay, uint8_t *der, size_t *der_len)
+{
+	size_t pl = strlen(prefix);
+	char *t = malloc(pl + strlen(hdr) * 2 + strlen(pay) * 2 + 1024), *si;
+	uint8_t raw[600], sig[600];
+	size_t n, sl = sizeof(raw);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	const EVP_MD *md = strcmp(a->jws, "EdDSA") == 0 ? NULL : EVP_sha256();
+
 	if (t == NULL || m == NULL)
 		die("malloc");
-	memcpy(t, "Bearer ", 7);
-	n = 7 + b64u((const uint8_t *)hdr, strlen(hdr), t + 7);
-	t[n++] = '.';
-	n += b64u((const uint8_t *)pay, strlen(pay), t + n);
+	memcpy(t, prefix, pl);
+	si = t + pl;
+	n = b64u((const uint8_t *)hdr, strlen(hdr), si);
+	si[n++] = '.';
+	n += b64u((const uint8_t *)pay, strlen(pay), si + n);
 	if (EVP_DigestSignInit(m, NULL, md, NULL, a->pk) != 1 ||
-	    EVP_DigestSign(m, a->raw, &sl, (const uint8_t *)t + 7, n - 7) != 1)
+	    EVP_DigestSign(m, raw, &sl, (const uint8_t *)si, n) != 1)
 		die("sign");
 	EVP_MD_CTX_free(m);
-	a->raw_len = sl;
+	if (der != NULL) {
+		memcpy(der, raw, sl);
+		*der_len = sl;
+	}
 	if (strcmp(a->jws, "ES256") == 0) {
-		const unsigned char *p = a->raw;
+		const unsigned char *p = raw;
 		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)sl);
 
 		if (es == NULL ||
@@ -142,10 +195,10 @@ mint(struct alg *a, int sub, time_t now)
 		ECDSA_SIG_free(es);
 		sl = 64;
 	} else {
-		memcpy(sig, a->raw, sl);
+		memcpy(sig, raw, sl);
 	}
-	t[n++] = '.';
-	b64u(sig, sl, t + n);
+	si[n++] = '.';
+	b64u(sig, sl, si + n);
 	return (t);
 }
 
@@ -189,6 +242,9 @@ jwk(struct alg *a)
 }
 
 static struct verdict V;
+/* The request's path: "/orders/..." (route orders), "/asrt/..." (the same
+ * route with an identity assertion). */
+static const char *req_path = "/orders/12345";
 
 static void
 set_facts(struct facts *f, const char *authz)
@@ -198,7 +254,7 @@ set_facts(struct facts *f, const char *authz)
 	f->method.len = 3;
 	f->host.ptr = "api.example.com";
 	f->host.len = strlen(f->host.ptr);
-	f->path.ptr = "/orders/12345";
+	f->path.ptr = req_path;
 	f->path.len = strlen(f->path.ptr);
 	f->unique_id.ptr = "7F000001:C35A_7F000001:20FB_6543210F_0001:1F2E";
 	f->unique_id.len = strlen(f->unique_id.ptr);
@@ -240,6 +296,105 @@ run_decide(const struct snapshot *s, struct alg *a, struct tokcache *tc,
 			}
 		}
 	} while ((t = cpu_now() - t0) < secs);
+	return (t / (double)n * 1e6);
+}
+
+/* A DPoP client: its key, the token bound to it, proofs to send. */
+struct dpop_client {
+	struct alg *key;
+	char *authz;                  /* "DPoP <token bound to key>" */
+	char *proof[NPROOF];          /* distinct jti each */
+};
+
+static void
+dpop_client_init(struct dpop_client *c, struct alg *tokalg, struct alg *key,
+    time_t now)
+{
+	char *j = jwk(key), extra[128], hdr[2300], pay[512], b[64], *tok;
+	cJSON *tree = cJSON_Parse(j);
+	uint8_t tp[32];
+	const char *why;
+
+	if (tree == NULL || jwks_thumbprint(tree, tp, &why) != 0)
+		die("thumbprint");
+	cJSON_Delete(tree);
+	b64u(tp, 32, b);
+	c->key = key;
+	snprintf(extra, sizeof(extra), ",\"cnf\":{\"jkt\":\"%s\"}", b);
+	tok = mint_x(tokalg, 424242, now, extra);
+	c->authz = malloc(strlen(tok) + 8);
+	if (c->authz == NULL)
+		die("malloc");
+	snprintf(c->authz, strlen(tok) + 8, "DPoP %s", tok + 7);
+	snprintf(hdr, sizeof(hdr), "{\"typ\":\"dpop+jwt\",\"alg\":\"%s\","
+	    "\"jwk\":%s}", key->jws, j);
+	for (int k = 0; k < NPROOF; k++) {
+		uint8_t h[32];
+		char ath[64];
+
+		if (crypto_sha256(tok + 7, strlen(tok + 7), h) != 0)
+			die("ath");
+		b64u(h, 32, ath);
+		snprintf(pay, sizeof(pay), "{\"jti\":\"bench-%d-%ld\",\"htm\":"
+		    "\"GET\",\"htu\":\"https://api.example.com/dpop/12345\","
+		    "\"iat\":%lld,\"ath\":\"%s\"}", k, (long)now,
+		    (long long)now, ath);
+		c->proof[k] = sign_compact(key, "", hdr, pay, NULL, NULL);
+	}
+	free(tok);
+	free(j);
+}
+
+/*
+ * DPoP decisions for ${secs} of CPU time, each with a new proof, the token
+ * a cache hit, a replay cache as a worker keeps it (a new one each time
+ * the proofs wrap around, outside the timing); CPU microseconds each.
+ */
+static double
+run_dpop(const struct snapshot *s, struct dpop_client *c, struct tokcache *tc,
+    double secs, int64_t now)
+{
+	struct decide_env env;
+	struct facts f;
+	struct tokcache *rp = tokcache_new(65536), *keys = dpop_keys_new();
+	double t0, t = 0, pause;
+	long n = 0;
+	int k = 0;
+
+	set_facts(&f, c->authz);
+	f.path.ptr = "/dpop/12345";
+	f.path.len = strlen(f.path.ptr);
+	f.scheme.ptr = "https";
+	f.scheme.len = 5;
+	f.dpop_count = 1;
+	t0 = cpu_now();
+	do {
+		for (int i = 0; i < 32; i++, n++) {
+			if (k == NPROOF) {
+				pause = cpu_now();
+				tokcache_free(rp);
+				rp = tokcache_new(65536);
+				k = 0;
+				t0 += cpu_now() - pause;
+			}
+			f.dpop.ptr = c->proof[k];
+			f.dpop.len = strlen(c->proof[k++]);
+			memset(&env, 0, sizeof(env));
+			env.now = now;
+			env.tokcache = tc;
+			env.dpop_replay = rp;
+			env.dpop_keys = keys;
+			if (decide(&f, s, &env, &V) != DECIDE_DONE ||
+			    V.reason != REASON_OK) {
+				fprintf(stderr, "bench_decide: dpop %s: %s (%s)\n",
+				    c->key->jws, reason_name(V.reason),
+				    V.detail ? V.detail : "-");
+				exit(1);
+			}
+		}
+	} while ((t = cpu_now() - t0) < secs);
+	tokcache_free(rp);
+	tokcache_free(keys);
 	return (t / (double)n * 1e6);
 }
 
@@ -328,6 +483,71 @@ run_sigcheck(struct alg *a, double secs)
 	return (t / (double)n * 1e6);
 }
 
+/* VmRSS of this process, in KiB, from /proc/self/status; 0 if unknown. */
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return (kib);
+}
+
+/*
+ * rss mode: ${n} distinct tokens of ${a}, each decided once (a miss that
+ * fills the cache), then what the full cache costs.
+ */
+static int
+run_rss(const struct snapshot *s, struct alg *a, long n, int64_t now)
+{
+	struct tokcache *tc = tokcache_new((uint32_t)n);
+	struct decide_env env;
+	struct facts f;
+	size_t heap0, heap1;
+	long rss0, rss1;
+	double t0 = cpu_now();
+
+	if (tc == NULL)
+		die("tokcache");
+	heap0 = mallinfo2().uordblks;
+	rss0 = rss_kib();
+	for (long k = 0; k < n; k++) {
+		char *authz = mint(a, (int)(k + 1000000), now);
+
+		set_facts(&f, authz);
+		memset(&env, 0, sizeof(env));
+		env.now = now;
+		env.tokcache = tc;
+		if (decide(&f, s, &env, &V) != DECIDE_DONE ||
+		    V.reason != REASON_OK)
+			die("rss decide");
+		free(authz);
+	}
+	heap1 = mallinfo2().uordblks;
+	rss1 = rss_kib();
+	if (tokcache_count(tc) != (size_t)n)
+		die("rss: cache not full");
+	printf("%ld distinct %s tokens cached (%zu bytes each) in %.1f s of "
+	    "CPU: VmRSS %.1f MiB -> %.1f MiB (+%.1f MiB, %.0f bytes per "
+	    "token); heap in use +%.1f MiB (%.0f bytes per token)\n", n,
+	    a->jws, strlen(a->authz) - 7, cpu_now() - t0, rss0 / 1024.0,
+	    rss1 / 1024.0, (rss1 - rss0) / 1024.0,
+	    (rss1 - rss0) * 1024.0 / (double)n,
+	    (double)(heap1 - heap0) / 1048576.0,
+	    (double)(heap1 - heap0) / (double)n);
+	printf("RESULT rss_mib %.1f\nRESULT rss_token_bytes %.0f\n",
+	    rss1 / 1024.0, (rss1 - rss0) * 1024.0 / (double)n);
+	tokcache_free(tc);
+	return (0);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -349,7 +569,101 @@ static const char config_fmt[] =
     "\"/orders\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
     "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
     "\"source_cidrs\":[\"10.0.0.0/8\"],"
-    "\"claims_to_vars\":[\"email\",\"oid\"]}]}";
+    "\"claims_to_vars\":[\"email\",\"oid\"]},"
+    "{\"name\":\"dpop\",\"host\":\"api.example.com\",\"path_prefix\":"
+    "\"/dpop\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
+    "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
+    "\"source_cidrs\":[\"10.0.0.0/8\"],\"dpop\":\"required\","
+    "\"claims_to_vars\":[\"email\",\"oid\"]},"
+    "{\"name\":\"orders-asrt\",\"host\":\"api.example.com\",\"path_prefix\":"
+    "\"/asrt\",\"methods\":[\"GET\",\"POST\"],\"require\":\"jwt\","
+    "\"issuers\":[\"entra\"],\"scopes_any\":[\"Orders.Read\"],"
+    "\"source_cidrs\":[\"10.0.0.0/8\"],"
+    "\"claims_to_vars\":[\"email\",\"oid\"],"
+    "\"assertion\":{\"audience\":\"api://apim-orders\",\"ttl_s\":300}}],"
+    "\"state_dir\":\"%s\",\"assertion_issuer\":\"https://agent.example\"}";
+
+/* Load the assertion keys of ${state} for ${alg} into ${snap}. */
+static struct signer *
+use_signer(struct snapshot *snap, const char *state, enum signer_alg alg,
+    int64_t now)
+{
+	struct signer_policy pol = { alg, 86400, 0, 360 };
+	char err[256];
+	struct signer *sg = signer_load(state, &pol, now, NULL, err,
+	    sizeof(err));
+
+	if (sg == NULL) {
+		fprintf(stderr, "bench_decide: %s\n", err);
+		die("signer");
+	}
+	snapshot_set_signer(snap, sg);
+	return (sg);
+}
+
+/* ${runs} turns of the plain route (${plain}) and the same route with an
+ * assertion (${asrt}), with cache ${tc}; each sorted. */
+static void
+run_pairs(struct snapshot *snap, struct alg *a, struct tokcache *tc,
+    double secs, int runs, int64_t now, double *plain, double *asrt)
+{
+	for (int r = 0; r < runs; r++) {
+		req_path = "/orders/12345";
+		plain[r] = run_decide(snap, a, tc, 0, secs, now);
+		req_path = "/asrt/12345";
+		asrt[r] = run_decide(snap, a, tc, 0, secs, now);
+	}
+	req_path = "/orders/12345";
+	qsort(plain, (size_t)runs, sizeof(double), cmp_double);
+	qsort(asrt, (size_t)runs, sizeof(double), cmp_double);
+}
+
+/*
+ * The cost of an identity assertion: the RS256 token's decision on the
+ * plain route and on the same route with an assertion signed by each
+ * algorithm, cache off (a miss signs) and on (a hit reuses the cached
+ * one), medians of ${runs} alternating runs, in this process.
+ */
+static void
+run_assertions(struct snapshot *snap, struct alg *a, const char *state,
+    double secs, int runs, int64_t now)
+{
+	static const enum signer_alg sa[] = { SIGNER_ES256, SIGNER_EDDSA,
+	    SIGNER_RS256 };
+	struct tokcache *tc = tokcache_new(65536);
+	double plain[16], miss[16], hit_p[16], hit_a[16];
+	struct signer *sg;
+	int m = runs / 2;
+
+	if (tc == NULL)
+		die("token cache");
+	printf("\nidentity assertion on a cache miss (RS256 token, cache "
+	    "off), median of %d runs\n", runs);
+	printf("%-8s %10s %12s %10s %9s\n", "signer", "plain", "+assertion",
+	    "cost", "ratio");
+	for (size_t k = 0; k < sizeof(sa) / sizeof(sa[0]); k++) {
+		sg = use_signer(snap, state, sa[k], now);
+		run_pairs(snap, a, NULL, secs, runs, now, plain, miss);
+		printf("%-8s %8.2fus %10.2fus %8.2fus %9.3f\n",
+		    signer_alg_name(sa[k]), plain[m], miss[m], miss[m] - plain[m],
+		    miss[m] / plain[m]);
+		printf("RESULT asrt_plain_%s %.3f\nRESULT asrt_miss_%s %.3f\n",
+		    signer_alg_name(sa[k]), plain[m], signer_alg_name(sa[k]),
+		    miss[m]);
+		snapshot_set_signer(snap, NULL);
+		signer_unref(sg);
+	}
+	/* Hits: the cached assertion costs a lookup in the token's entry. */
+	sg = use_signer(snap, state, SIGNER_ES256, now);
+	run_pairs(snap, a, tc, secs, runs, now, hit_p, hit_a);
+	printf("cache hit: %.3fus plain, %.3fus with the cached "
+	    "assertion (%.3f)\n", hit_p[m], hit_a[m], hit_a[m] / hit_p[m]);
+	printf("RESULT asrt_hit_plain %.3f\nRESULT asrt_hit %.3f\n",
+	    hit_p[m], hit_a[m]);
+	snapshot_set_signer(snap, NULL);
+	signer_unref(sg);
+	tokcache_free(tc);
+}
 
 int
 main(int argc, char **argv)
@@ -359,9 +673,13 @@ main(int argc, char **argv)
 		{ .name = "ES256 (P-256)", .jws = "ES256", .kid = "ec" },
 		{ .name = "EdDSA (Ed25519)", .jws = "EdDSA", .kid = "ed" },
 	};
-	double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0;
-	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
-	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[1024];
+	bool rss = argc > 1 && strcmp(argv[1], "rss") == 0;
+	long rss_n = rss && argc > 2 ? strtol(argv[2], NULL, 10) : 100000;
+	const char *rss_alg = rss && argc > 3 ? argv[3] : "RS256";
+	double secs = argc > 1 && !rss ? strtod(argv[1], NULL) : 1.0;
+	int runs = argc > 2 && !rss ? (int)strtol(argv[2], NULL, 10) : 5;
+	char dir[] = "/tmp/bench_decide.XXXXXX", path[64], cfgtext[2048];
+	char state[64];
 	char doc[8192];
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
@@ -371,17 +689,18 @@ main(int argc, char **argv)
 	FILE *fp;
 	double hit[16], hit_med;
 
-	const char *only = argc > 3 ? argv[3] : NULL;
+	const char *only = argc > 3 && !rss ? argv[3] : NULL;
 
-	if (secs <= 0 || runs < 1 || runs > 15)
-		die("arguments (seconds > 0, 1 <= runs <= 15)");
+	if (secs <= 0 || runs < 1 || runs > 15 || rss_n < 1 ||
+	    rss_n > UINT32_MAX)
+		die("arguments (seconds > 0, 1 <= runs <= 15; rss: tokens >= 1)");
 	algs[0].pk = EVP_RSA_gen(2048);
 	algs[1].pk = EVP_EC_gen("P-256");
 	algs[2].pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	for (int i = 0; i < 3; i++) {
 		if (algs[i].pk == NULL)
 			die("keygen");
-		for (int k = 0; k < NFRESH; k++)
+		for (int k = 0; k < (rss ? 0 : NFRESH); k++)
 			algs[i].fresh[k] = mint(&algs[i], k + 1, now);
 		algs[i].authz = mint(&algs[i], 0, now);
 	}
@@ -400,7 +719,10 @@ main(int argc, char **argv)
 	if ((fp = fopen(path, "w")) == NULL || fputs(doc, fp) < 0 ||
 	    fclose(fp) != 0)
 		die("write keys");
-	snprintf(cfgtext, sizeof(cfgtext), config_fmt, path);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	if (mkdir(state, 0700) != 0)
+		die("mkdir state");
+	snprintf(cfgtext, sizeof(cfgtext), config_fmt, path, state);
 	log_set_level(LOG_LVL_WARN);
 	if (config_parse(cfgtext, strlen(cfgtext), NULL, &cfg, &errs) != 0 ||
 	    loader_build(cfg, NULL, &snap, &errs) != 0) {
@@ -409,8 +731,13 @@ main(int argc, char **argv)
 		die("config");
 	}
 	unlink(path);
-	rmdir(dir);
 
+	if (rss) {
+		for (int i = 0; i < 3; i++)
+			if (strcmp(rss_alg, algs[i].jws) == 0)
+				return (run_rss(snap, &algs[i], rss_n, now));
+		die("rss: alg (RS256, ES256 or EdDSA)");
+	}
 	hit_tc = tokcache_new(65536);
 	fresh_tc = tokcache_new(FRESH_CACHE);
 	if (hit_tc == NULL || fresh_tc == NULL)
@@ -431,6 +758,17 @@ main(int argc, char **argv)
 		if (strcmp(only, "hit") == 0)
 			printf("hit: %.3f us\n", run_decide(snap, &algs[0],
 			    hit_tc, 0, secs, now));
+		for (int i = 0; i < 3; i++) {
+			struct dpop_client dc;
+			char name[16];
+
+			snprintf(name, sizeof(name), "dpop-%s", algs[i].jws);
+			if (strcmp(only, name) != 0)
+				continue;
+			dpop_client_init(&dc, &algs[0], &algs[i], now);
+			printf("%s: %.3f us\n", name, run_dpop(snap, &dc,
+			    hit_tc, secs, now));
+		}
 		return (0);
 	}
 	printf("decide() on the bearer-token path: CPU time per decision, "
@@ -477,8 +815,42 @@ main(int argc, char **argv)
 		printf("RESULT sig_RS256 %.3f\n", d[runs / 2]);
 	}
 	printf("RESULT hit %.3f\n", hit_med);
+	run_assertions(snap, &algs[0], state, secs, runs, now);
 	if (tokcache_count(hit_tc) != 1)
 		die("hit cache");
+	{
+		/* DPoP: the hit above plus a proof per request, in turns
+		 * with a plain hit so that both see the same machine. */
+		struct dpop_client dc[3];
+		double d[3][16], h2[16];
+
+		printf("\nDPoP route (RS256 token bound by cnf.jkt, a cache hit; "
+		    "a new proof each request):\n");
+		for (int i = 0; i < 3; i++)
+			dpop_client_init(&dc[i], &algs[0], &algs[(i + 1) % 3],
+			    now);
+		for (int r = 0; r < runs; r++) {
+			h2[r] = run_decide(snap, &algs[0], hit_tc, 0, secs, now);
+			for (int i = 0; i < 3; i++)
+				d[i][r] = run_dpop(snap, &dc[i], hit_tc, secs,
+				    now);
+		}
+		qsort(h2, (size_t)runs, sizeof(double), cmp_double);
+		printf("%-24s %8.3fus\n", "bearer cache hit", h2[runs / 2]);
+		for (int i = 0; i < 3; i++) {
+			qsort(d[i], (size_t)runs, sizeof(double), cmp_double);
+			printf("DPoP, %-5s proof %11.3fus  (+%.3fus, %.1f x the "
+			    "hit)\n", dc[i].key->jws, d[i][runs / 2],
+			    d[i][runs / 2] - h2[runs / 2],
+			    d[i][runs / 2] / h2[runs / 2]);
+			printf("RESULT dpop_%s %.3f\n", dc[i].key->jws,
+			    d[i][runs / 2]);
+			free(dc[i].authz);
+			for (int k = 0; k < NPROOF; k++)
+				free(dc[i].proof[k]);
+		}
+		printf("RESULT dpop_hit %.3f\n", h2[runs / 2]);
+	}
 	{
 		/* What a cached token holds: heap in use before and after
 		 * filling a cache with the ${NFRESH} distinct RS256 tokens. */
@@ -504,6 +876,14 @@ main(int argc, char **argv)
 	tokcache_free(hit_tc);
 	tokcache_free(fresh_tc);
 	snapshot_unref(snap);
+	{
+		/* The assertion keys the benchmark made. */
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_decide: cannot remove %s\n", dir);
+	}
 	for (int i = 0; i < 3; i++) {
 		for (int k = 0; k < NFRESH; k++)
 			free(algs[i].fresh[k]);

@@ -158,6 +158,12 @@ check_issuers_routes(const struct config *cfg)
 		}
 		CHECK(r->source_cidrs == NULL ||
 		    cidr_list_count(r->source_cidrs) >= 1);
+		/* An assertion: on a token route, under an assertion_issuer. */
+		CHECK(r->assertion == NULL || (jwt &&
+		    cfg->assertion_issuer != NULL &&
+		    r->assertion->audience != NULL &&
+		    r->assertion->audience[0] != '\0' &&
+		    r->assertion->ttl_s >= 10 && r->assertion->ttl_s <= 3600));
 		if (r->client_cert != NULL) {
 			const struct cert_rule *cr = r->client_cert;
 
@@ -204,6 +210,10 @@ static const struct {
 	  "\"routes\":[{\"name\":\"r\",\"require\":\"mtls\",\"client_cert\":{",
 	  "}}]}" },
 	{ "{\"listen\":[\"127.0.0.1:1\"],", "}" },
+	{ "{\"listen\":[\"127.0.0.1:1\"],\"state_dir\":\"/s\","
+	  "\"assertion_issuer\":\"https://agent/\",\"issuers\":[{\"name\":\"i\","
+	  "\"issuer\":\"x\",\"jwks_url\":\"https://a/k\",\"audiences\":[\"a\"]}],"
+	  "\"routes\":[{\"name\":\"r\",\"require\":\"jwt\",", "}]}" },
 };
 
 static void run(const uint8_t *data, size_t size);
@@ -257,6 +267,10 @@ run(const uint8_t *data, size_t size)
 				CHECK(la->path != NULL && la->path[0] == '/');
 		}
 		CHECK(cfg->workers >= 1 && cfg->workers <= 256);
+		CHECK(cfg->assertion_issuer == NULL ||
+		    (cfg->assertion_issuer[0] != '\0' &&
+		    cfg->state_dir != NULL && cfg->assertion_key_ahead_s <
+		    cfg->assertion_key_rotate_s));
 		CHECK(cfg->max_token_bytes >= 512 &&
 		    cfg->max_token_bytes <= 65536);
 		CHECK(cfg->fetch.timeout_ms >= cfg->fetch.connect_timeout_ms);

@@ -28,12 +28,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return (0);
 	}
-	if (ks == NULL || ks == sentinel || ks->n < 1 ||
-	    ks->n > JWKS_MAX_KEYS || rep.error != NULL ||
-	    rep.n_kept != ks->n || rep.n_kept + rep.n_skipped != rep.n_in)
+	if (ks == NULL || ks == sentinel || keyset_count(ks) < 1 ||
+	    keyset_count(ks) > JWKS_MAX_KEYS || rep.error != NULL ||
+	    rep.n_kept != keyset_count(ks) || rep.n_kept + rep.n_skipped != rep.n_in)
 		abort();
-	for (i = 0; i < ks->n; i++) {
-		const struct jwk *k = &ks->keys[i];
+	for (i = 0; i < keyset_count(ks); i++) {
+		const struct jwk *k = keyset_key(ks, i);
 
 		if (k->key == NULL || k->algs == 0 ||
 		    (k->algs & ~crypto_key_algs(k->key)) != 0 ||

@@ -12,13 +12,20 @@
 
 #include <cjson/cJSON.h>
 
-/* Our tree ${a} against cJSON_Parse's ${b}; 0 if equal. */
+/* Our tree ${a} against cJSON_Parse's ${b}; 0 if equal.  Ours may hold
+ * its strings and names by reference (json_doc_parse_ref(): the
+ * cJSON_IsReference and cJSON_StringIsConst flags), nothing else differs. */
 static int
 tree_diff(const cJSON *a, const cJSON *b, int depth)
 {
 	const cJSON *x, *y;
+	int at = a->type & ~(cJSON_IsReference | cJSON_StringIsConst);
 
-	if (depth > 200 || a->type != b->type ||
+	if ((a->type & cJSON_IsReference) && (a->type & 0xff) != cJSON_String)
+		return (1);
+	if ((a->type & cJSON_StringIsConst) && a->string == NULL)
+		return (1);
+	if (depth > 200 || at != b->type ||
 	    ((a->type & 0xff) == cJSON_Number && a->valueint != b->valueint) ||
 	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
 		return (1);

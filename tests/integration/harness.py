@@ -317,6 +317,23 @@ def _edit(text, old, new, what):
     return text.replace(old, new)
 
 
+def dpop_peers_cfg(cfg, local, peers):
+    """haproxy.cfg text ${cfg} with haproxy-conf/dpop-replay-peers.cfg merged
+    as that file says: its global line (localpeer ${local}), its sections
+    (the peers ${peers}: {name: "host:port"}), its frontend lines after the
+    agent's rules (before the first identity header)."""
+    rec = open(os.path.join(SOURCE_DIR, "haproxy-conf", "dpop-replay-peers.cfg")).read()
+    front = rec[rec.index("# -- add to your frontend"):].split("\n", 1)[1]
+    sections = rec[rec.index("\npeers "):rec.index("\nfrontend ")]
+    lines = [l for l in sections.splitlines() if not l.startswith("    peer ")]
+    i = lines.index("peers iam_peers") + 1
+    lines[i:i] = [f"    peer {n} {a}" for n, a in peers.items()]
+    cfg = _edit(cfg, "\nglobal\n", f"\nglobal\n    localpeer {local}\n", "haproxy.cfg")
+    anchor = "    # --- Trusted identity for APIM"
+    cfg = _edit(cfg, anchor, front + "\n" + anchor, "haproxy.cfg")
+    return cfg + "\n" + "\n".join(lines) + "\n"
+
+
 class HAProxy(Proc):
     """Debian's haproxy running haproxy-conf/haproxy.cfg and iam.spoe.conf.
 
@@ -603,7 +620,8 @@ def curl(port, path="/", host=None, headers=None, method="GET", cert=None, key=N
             "--path-as-is"]
     if host:
         argv += ["-H", f"Host: {host}"]
-    for k, v in (headers or {}).items():
+    # A dict, or (name, value) pairs when a header comes twice.
+    for k, v in (headers.items() if isinstance(headers, dict) else headers or ()):
         argv += ["-H", f"{k}: {v}"]
     if cert:
         argv += ["--cert", cert]

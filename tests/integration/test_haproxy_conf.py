@@ -9,9 +9,11 @@ warning on 3.x.  A new file in haproxy-conf/ must be added here.
 """
 import os
 import re
+import subprocess
+import xml.etree.ElementTree as ET
 
-from harness import (SOURCE_DIR, EchoBackend, HAProxy, check, check_eq, fact, finish,
-                     haproxy_series, log, pki, tmpdir)
+from harness import (HAPROXY_BIN, SOURCE_DIR, EchoBackend, HAProxy, check, check_eq,
+                     dpop_peers_cfg, fact, finish, haproxy_series, log, pki, tmpdir)
 
 CONF = os.path.join(SOURCE_DIR, "haproxy-conf")
 # What each shipped file is and how it is checked.
@@ -19,6 +21,8 @@ KNOWN = {
     "haproxy.cfg": "haproxy -c, with iam.spoe.conf",
     "iam.spoe.conf": "through haproxy.cfg",
     "snippet.cfg": "haproxy -c inside a minimal config, like README's copy of it",
+    "dpop-replay-peers.cfg": "haproxy -c merged into haproxy.cfg as it says "
+                             "(test_dpop_haproxy runs it on two peers)",
     "azure-front-door-backend.acl": "through haproxy.cfg (IAM_FRONT_DOOR_RANGES); "
                                     "test_haproxy_deploy with Front Door on",
     "RUNBOOK.md": "its runtime API commands: test_haproxy_deploy",
@@ -26,6 +30,10 @@ KNOWN = {
     "kubernetes-sidecar.yaml": "no inline HAProxy config: mounts haproxy.cfg and "
                                "iam.spoe.conf from a ConfigMap (haproxy -c with its "
                                "paths: test_k8s_example, on each version too)",
+    "assertion-keys.cfg": "haproxy -c with haproxy.cfg (-f both); served through "
+                          "real HAProxy in test_assertion",
+    "apim-validate-assertion.xml": "APIM policy: well-formed XML naming the header, "
+                                   "openid-config and claims the agent sends (here)",
 }
 
 files = sorted(os.listdir(CONF))
@@ -51,6 +59,29 @@ check(open(hap.cfgpath).read() == shipped, "haproxy.cfg checked as shipped")
 check(open(hap.spoepath).read() == open(os.path.join(CONF, "iam.spoe.conf")).read(),
       "iam.spoe.conf checked as shipped")
 clean(*hap.check_config("-dW"), "haproxy.cfg + iam.spoe.conf")
+path = os.path.join(tmpdir(), "dpop-peers.cfg")
+open(path, "w").write(dpop_peers_cfg(shipped, "node1", {"node1": "127.0.0.1:10000",
+                                                         "node2": "127.0.0.2:10000"}))
+clean(*hap.check_config("-dW", path=path), "haproxy.cfg + dpop-replay-peers.cfg")
+
+log("assertion-keys.cfg beside haproxy.cfg")
+keys = os.path.join(CONF, "assertion-keys.cfg")
+r = subprocess.run([HAPROXY_BIN, "-c", "-dW", "-f", hap.cfgpath, "-f", keys], env=hap.env,
+                   cwd=tmpdir(), capture_output=True, text=True, timeout=30)
+clean(r.returncode, r.stdout + r.stderr, "haproxy.cfg + assertion-keys.cfg")
+
+log("apim-validate-assertion.xml")
+root = ET.parse(os.path.join(CONF, "apim-validate-assertion.xml")).getroot()
+vj = root.find("./inbound/validate-jwt")
+check(vj is not None and vj.get("header-name") == "X-IAM-Assertion",
+      "the policy validates the X-IAM-Assertion header haproxy.cfg sets")
+check("set-header X-IAM-Assertion %[var(txn.iam.assertion)]" in shipped,
+      "haproxy.cfg sends txn.iam.assertion as X-IAM-Assertion")
+check(vj is not None and vj.find("openid-config") is not None and
+      vj.find("openid-config").get("url", "").endswith("/.well-known/openid-configuration"),
+      "keys from the OpenID configuration assertion-keys.cfg serves")
+check(vj is not None and [c.get("name") for c in vj.findall("./required-claims/claim")] == ["route"],
+      "it checks the route claim the assertion carries")
 
 log("haproxy-conf/snippet.cfg and README.md's copy of it")
 readme = open(os.path.join(SOURCE_DIR, "README.md")).read()

@@ -15,10 +15,11 @@ request (each request has its own path, which the deny line carries).
 import json
 import os
 import re
+import signal
 import time
 
-from harness import (Agent, EchoBackend, HAProxy, check, check_eq, curl, finish,
-                     log, tmpdir, wait_for)
+from harness import (Agent, EchoBackend, HAProxy, agent_metrics, check, check_eq,
+                     curl, finish, log, tmpdir, wait_for)
 from tokens import Key, b64u, jwks, mint
 
 T0 = time.time()
@@ -78,10 +79,16 @@ def spoe_edit(text):
 
 
 def cfg_edit(text):
+    # X-IAM-Status and X-IAM-Reason show the backend whether an allowed
+    # answer carried status and reason (lean answers).
     return text.replace(
         "    default_backend apim",
         "    http-request set-header X-IAM-Claim-Email %[var(txn.iam.claim_email)]"
-        " if { var(txn.iam.claim_email) -m found }\n    default_backend apim")
+        " if { var(txn.iam.claim_email) -m found }\n"
+        "    http-request set-header X-IAM-Status %[var(txn.iam.status)]"
+        " if { var(txn.iam.status) -m found }\n"
+        "    http-request set-header X-IAM-Reason %[var(txn.iam.reason)]"
+        " if { var(txn.iam.reason) -m found }\n    default_backend apim")
 
 
 echo = EchoBackend()
@@ -224,6 +231,121 @@ check_eq(echo.hits, hits_before, "no denied request reached the backend")
 tok = mint(rs, claims(ISS_RSA, scp="Orders.Read"))
 check_eq(get("/scoped/x", tok).status, 403, "token without Orders.Write -> 403")
 check_eq(get("/api/x", tok).status, 200, "same token on /api -> 200")
+
+log("a reload that changes nothing a cached token depends on keeps it")
+
+
+def cache():
+    m = agent_metrics(agent)
+    return (m.get("spoa_iam_token_cache_entries", 0),
+            m.get("spoa_iam_token_cache_sweeps_total", 0),
+            m.get("spoa_iam_reloads_total", 0))
+
+
+def reload_and_sweep(config):
+    """SIGHUP with ${config}; return the cache entries once every worker
+    has swept its cache for the new config (each counts a sweep)."""
+    entries, sweeps, reloads = cache()
+    agent.write_config(config)
+    agent.send_signal(signal.SIGHUP)
+    workers = agent.config.get("workers", 2)
+    done = wait_for(lambda: cache()[2] > reloads and
+                    cache()[1] >= sweeps + workers, timeout=10)
+    check(done, "the reload was applied and every worker swept its cache")
+    return cache()[0]
+
+
+toks = [mint(rs, claims(ISS_RSA, scp="Orders.Read", sub=f"reload-{i}"))
+        for i in range(6)]
+for t in toks:
+    check_eq(get("/api/x", t).status, 200, "a token to cache")
+before = cache()[0]
+check(before >= len(toks), f"tokens cached: {before}")
+# The same config, then routes in another order and one more route whose
+# rules name nothing new: every record is kept.
+check_eq(reload_and_sweep(dict(agent.config)), before,
+         "unchanged config: every cached token kept")
+moved = dict(agent.config)
+moved["routes"] = list(reversed(agent.config["routes"])) + [
+    {"name": "more", "path_prefix": "/more", "require": "jwt",
+     "scopes_all": ["Orders.Write"]}]
+check_eq(reload_and_sweep(moved), before,
+         "routes reordered, a route naming known scopes: cached tokens kept")
+hits = agent_metrics(agent).get("spoa_iam_token_cache_hits_total", 0)
+for t in toks:
+    check_eq(get("/api/x", t).status, 200, "a kept token still passes")
+check(agent_metrics(agent).get("spoa_iam_token_cache_hits_total", 0) > hits,
+      "kept tokens are cache hits after the reload")
+# A scope name no route named before: records are compiled again.
+changed = dict(moved)
+changed["routes"] = moved["routes"] + [
+    {"name": "new", "path_prefix": "/new", "require": "jwt",
+     "scopes_any": ["Brand.New"]}]
+check_eq(reload_and_sweep(changed), 0,
+         "a new scope name: every cached token dropped")
+check_eq(get("/api/x", toks[0]).status, 200, "and verified again")
+
+log("lean answers: what HAProxy gets for an allowed request")
+
+
+def hap_line(path):
+    """HAProxy's log line (haproxy.cfg's log-format) for ${path}."""
+    for line in hap.output().splitlines():
+        if f"{path} HTTP/" in line:
+            return line
+    return None
+
+
+def logged(path, field):
+    """${field}=<value> of HAProxy's log line for ${path}."""
+    check(wait_for(lambda: hap_line(path) is not None, timeout=5),
+          f"HAProxy logged {path}")
+    m = re.search(rf" {field}=(\S+)", hap_line(path) or "")
+    return m.group(1) if m else None
+
+
+IDENT = ("x-iam-sub", "x-iam-issuer", "x-iam-client-id", "x-iam-tenant",
+         "x-iam-scopes", "x-iam-roles", "x-iam-route", "x-iam-claim-email",
+         "x-iam-status", "x-iam-reason")
+# Empty scopes, roles and mapped claim: no variable, so no header.
+empty = mint(rs, claims(ISS_RSA, scp="", email="", roles=[]), sub="lean")
+for setting, answer, status, reason in (
+        ("default", None, None, "ok"),
+        ("on_allow []", {"on_allow": []}, None, None),
+        ("on_allow status, reason", {"on_allow": ["status", "reason"]}, "200", "ok")):
+    conf = dict(agent.config)
+    conf.pop("answer", None)
+    if answer is not None:
+        conf["answer"] = answer
+    reload_and_sweep(conf)
+    tag = "".join(ch if ch.isalnum() else "-" for ch in setting)
+    r = get(f"/api/lean-{tag}", empty)
+    check_eq(r.status, 200, f"{setting}: allowed")
+    got = {k: r.backend_header(k) for k in IDENT}
+    want = {"x-iam-sub": "lean", "x-iam-issuer": ISS_RSA,
+            "x-iam-client-id": "client-app", "x-iam-tenant": TENANT,
+            "x-iam-scopes": None, "x-iam-roles": None, "x-iam-route": "orders",
+            "x-iam-claim-email": None, "x-iam-status": status, "x-iam-reason": reason}
+    check_eq(got, want, f"{setting}: the backend's headers: identity, no empty "
+             f"value, status {status}, reason {reason}")
+    # haproxy.cfg's log line: reason=ok when sent, "-" (not set) otherwise.
+    check_eq(logged(f"/api/lean-{tag}", "reason"), reason or "-",
+             f"{setting}: reason in HAProxy's log line of an allowed request")
+    check_eq(logged(f"/api/lean-{tag}", "route"), "orders",
+             f"{setting}: route in HAProxy's log line")
+    # A refusal is whole whatever the setting: status, reason, challenge.
+    r = get(f"/api/lean-{tag}-expired",
+            mint(es, claims(ISS_EC, iat=now - 7200, nbf=now - 7200), exp_in=-3600))
+    check_eq((r.status, (r.json() or {}).get("reason")), (401, "token_expired"),
+             f"{setting}: a refusal keeps status and reason")
+    check((r.headers.get("www-authenticate") or "").startswith(
+          'Bearer realm="spoa-iam", error="invalid_token"'),
+          f"{setting}: and its challenge")
+    check_eq(logged(f"/api/lean-{tag}-expired", "reason"), "token_expired",
+             f"{setting}: reason in HAProxy's log line of a refusal")
+    r = get(f"/scoped/lean-{tag}", empty)
+    check_eq((r.status, (r.json() or {}).get("reason")), (403, "scope_missing"),
+             f"{setting}: 403 with its reason")
 
 log("the agent logged no token and no secret")
 out = agent.output()

@@ -6,7 +6,10 @@ processing, and the provider hangs on the key refetch.  HAProxy must
 give up on them after timeout processing (503, txn.iam.err = 1) while other
 requests on the same connections keep getting their answers; the agent's
 late ACKs, for streams HAProxy no longer waits for, must not cost a
-protocol error or the connection, and traffic goes on.
+protocol error or the connection, and traffic goes on.  haproxy.cfg's
+iam-retry engine does not ask again after a processing timeout: the agent
+may have decided such a request (README, DPoP "Retries": a DPoP proof
+asked about twice would come back dpop_replayed).
 """
 import os
 import threading
@@ -59,6 +62,7 @@ check(wait_for(lambda: curl(P, "/orders/ok", headers=bearer(GOOD)).status == 200
 log("requests the agent holds past timeout processing")
 idp.docs["/keys"].mode = "hang"
 m0 = metrics()
+n0 = tap.stats()["notifies"]
 N = 4
 slow = [None] * N
 
@@ -91,6 +95,8 @@ check(all(e == "1" for _, _, e, _ in slow), "... with txn.iam.err = 1 (processin
 check(all(TP - 0.1 <= d < TP * SLOW + 0.8 for _, d, _, _ in slow),
       f"... after about {TP:g} s: {[round(d, 2) for _, d, _, _ in slow]}")
 check(all(s == 200 for s, _ in fast), f"requests meanwhile all 200: {[s for s, _ in fast]}")
+check_eq(tap.stats()["notifies"] - n0, N + len(fast),
+         "one NOTIFY per request: the iam-retry engine did not ask again after the timeout")
 check(all(d < 0.8 * SLOW for _, d in fast),
       f"... without waiting behind the held ones: {[round(d, 2) for _, d in fast]}")
 

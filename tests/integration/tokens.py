@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -122,3 +123,47 @@ def cert_thumbprint_s256(cert_pem_path):
     with open(cert_pem_path, "rb") as f:
         cert = x509.load_pem_x509_certificate(f.read())
     return b64u(hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest())
+
+
+# ---------------------------------------------------------------- DPoP
+
+def jwk_thumbprint(jwk):
+    """RFC 7638: base64url SHA-256 of the required members, sorted, compact."""
+    req = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"),
+           "OKP": ("crv", "kty", "x")}[jwk["kty"]]
+    canon = json.dumps({k: jwk[k] for k in req}, separators=(",", ":"),
+                       sort_keys=True)
+    return b64u(hashlib.sha256(canon.encode()).digest())
+
+
+def ath(token):
+    """RFC 9449 §4.2: base64url SHA-256 of the access token."""
+    return b64u(hashlib.sha256(token.encode()).digest())
+
+
+def dpop_proof(key, htm, htu, token=None, iat=None, jti=None, alg=None,
+               typ="dpop+jwt", jwk=None, claims=None, header=None,
+               signature=None):
+    """A DPoP proof (RFC 9449 §4.2) signed by ${key} with its public JWK in
+    the header (without kid/use).  ${claims} and ${header} override; None
+    values are dropped."""
+    pub = jwk if jwk is not None else {
+        k: v for k, v in key.jwk().items() if k not in ("kid", "use")}
+    hdr = {"typ": typ, "alg": alg or key.alg, "jwk": pub}
+    hdr.update(header or {})
+    body = {"jti": jti or b64u(os.urandom(12)), "htm": htm, "htu": htu,
+            "iat": int(time.time()) if iat is None else iat,
+            "ath": ath(token) if token is not None else None}
+    body.update(claims or {})
+    hdr = {k: v for k, v in hdr.items() if v is not None}
+    body = {k: v for k, v in body.items() if v is not None}
+    h = b64u(json.dumps(hdr, separators=(",", ":")))
+    p = b64u(json.dumps(body, separators=(",", ":")))
+    si = f"{h}.{p}".encode()
+    if signature is not None:
+        sig = signature
+    elif hdr.get("alg") == "none":
+        sig = ""
+    else:
+        sig = b64u(key.sign(si, alg=hdr.get("alg")))
+    return f"{h}.{p}.{sig}"

@@ -175,10 +175,10 @@ rig_snapshot(unsigned park_ms)
 static __attribute__((unused)) struct snapshot *
 rig_refetched(const struct snapshot *old)
 {
-	struct snapshot *s = snapshot_derive(old, old->cfg);
+	struct snapshot *s = snapshot_derive(old, snapshot_cfgref(old));
 
 	if (s != NULL)
-		s->kid_served_ms[0] = util_mono_ms();
+		snapshot_set_kid_served(s, 0, util_mono_ms());
 	return (s);
 }
 

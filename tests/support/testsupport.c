@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "facts.h"
 #include "log.h"
 #include "testsupport.h"
 
@@ -153,4 +154,21 @@ void
 ts_log_capture_stop(void)
 {
 	log_set_sink(NULL, NULL);
+}
+
+void
+ts_facts_get(struct facts *f, const char *origin, const char *path)
+{
+	const char *host = strstr(origin, "://");
+
+	assert_non_null(host);
+	memset(f, 0, sizeof(*f));
+	f->method.ptr = "GET";
+	f->method.len = 3;
+	f->scheme.ptr = origin;
+	f->scheme.len = (size_t)(host - origin);
+	f->host.ptr = host + 3;
+	f->host.len = strlen(host + 3);
+	f->path.ptr = path;
+	f->path.len = strlen(path);
 }

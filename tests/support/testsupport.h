@@ -41,4 +41,12 @@ void ts_log_capture_start(void);
 const char *ts_log_captured(void);
 void ts_log_capture_stop(void);
 
+/*
+ * ts_facts_get(f, origin, path): zero *${f} and make it GET ${path} on
+ * ${origin} ("https://host[:port]" or "http://..."): method, scheme, host
+ * and path, borrowed from the arguments.
+ */
+struct facts;
+void ts_facts_get(struct facts *f, const char *origin, const char *path);
+
 #endif

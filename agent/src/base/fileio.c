@@ -2,6 +2,7 @@
  * fileio.c: see fileio.h.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,9 +13,9 @@
 
 #include "fileio.h"
 
-int
-fileio_read(const char *path, size_t max, char **buf, size_t *len,
-    char *why, size_t whylen)
+static int
+read_file(const char *path, size_t max, bool private, char **buf,
+    size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	char *b = NULL;
@@ -24,8 +25,8 @@ fileio_read(const char *path, size_t max, char **buf, size_t *len,
 
 	*buf = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    (private ? O_NOFOLLOW : 0))) == -1) {
 		snprintf(why, whylen, "%s", strerror(errno));
 		return (-1);
 	}
@@ -35,6 +36,17 @@ fileio_read(const char *path, size_t max, char **buf, size_t *len,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(why, whylen, "not a regular file");
+		goto fail;
+	}
+	if (private && st.st_uid != geteuid()) {
+		snprintf(why, whylen, "owned by uid %lu, not by the agent's "
+		    "(%lu)", (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
+		goto fail;
+	}
+	if (private && (st.st_mode & 077) != 0) {
+		snprintf(why, whylen, "mode %04o: open to group or others "
+		    "(it must be 0600)", (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > max) {
@@ -75,4 +87,18 @@ fail:
 	}
 	close(fd);
 	return (-1);
+}
+
+int
+fileio_read(const char *path, size_t max, char **buf, size_t *len,
+    char *why, size_t whylen)
+{
+	return (read_file(path, max, false, buf, len, why, whylen));
+}
+
+int
+fileio_read_private(const char *path, size_t max, char **buf, size_t *len,
+    char *why, size_t whylen)
+{
+	return (read_file(path, max, true, buf, len, why, whylen));
 }

@@ -25,4 +25,15 @@
 int fileio_read(const char *path, size_t max, char **buf, size_t *len,
     char *why, size_t whylen);
 
+/*
+ * fileio_read_private(path, max, buf, len, why, whylen):
+ * fileio_read() of a file that only the agent may read: not a symbolic
+ * link, owned by the agent's user, no permission bit for group or others
+ * (0600 or 0400).  Anything else is refused (-1) with the reason, e.g.
+ * "mode 0644: open to group or others (it must be 0600)".  For private
+ * keys.
+ */
+int fileio_read_private(const char *path, size_t max, char **buf,
+    size_t *len, char *why, size_t whylen);
+
 #endif /* !SPOA_FILEIO_H */

@@ -32,6 +32,9 @@ static const struct {
 	[REASON_SOURCE_DENIED]         = { "source_denied", 403 },
 	[REASON_NOT_READY]             = { "not_ready", 503 },
 	[REASON_IDENTITY_UNSENDABLE]   = { "identity_unsendable", 403 },
+	[REASON_DPOP_INVALID]          = { "dpop_invalid", 401 },
+	[REASON_DPOP_REPLAYED]         = { "dpop_replayed", 401 },
+	[REASON_DPOP_BINDING_MISMATCH] = { "dpop_binding_mismatch", 401 },
 };
 
 const char *

@@ -20,6 +20,7 @@ struct slot {
 	int64_t expires;
 	void *val;
 	tokcache_free_fn *free_fn;
+	void *att;              /* attachment (tokcache_attach()), or NULL */
 };
 
 struct tokcache {
@@ -28,6 +29,7 @@ struct tokcache {
 	uint32_t *buckets;
 	uint32_t mask;
 	uint64_t evictions;
+	tokcache_free_fn *att_free;     /* of every attachment */
 };
 
 static uint32_t
@@ -77,8 +79,11 @@ drop(struct tokcache *tc, uint32_t i)
 	*p = s->next;
 	if (s->free_fn != NULL)
 		s->free_fn(s->val);
+	if (s->att != NULL)
+		tc->att_free(s->att);
 	s->used = false;
 	s->val = NULL;
+	s->att = NULL;
 	s->next = tc->free_head;
 	tc->free_head = i;
 	tc->count--;
@@ -95,10 +100,13 @@ find(const struct tokcache *tc, const uint8_t key[32])
 }
 
 void *
-tokcache_get(struct tokcache *tc, const uint8_t key[32], int64_t now)
+tokcache_get_att(struct tokcache *tc, const uint8_t key[32], int64_t now,
+    void **att)
 {
 	uint32_t i;
 
+	if (att != NULL)
+		*att = NULL;
 	if (tc == NULL)
 		return (NULL);
 	i = find(tc, key);
@@ -109,7 +117,32 @@ tokcache_get(struct tokcache *tc, const uint8_t key[32], int64_t now)
 		return (NULL);
 	}
 	tc->slots[i].ref = true;
+	if (att != NULL)
+		*att = tc->slots[i].att;
 	return (tc->slots[i].val);
+}
+
+void *
+tokcache_get(struct tokcache *tc, const uint8_t key[32], int64_t now)
+{
+	return (tokcache_get_att(tc, key, now, NULL));
+}
+
+int
+tokcache_attach(struct tokcache *tc, const uint8_t key[32], void *att,
+    tokcache_free_fn *free_fn)
+{
+	uint32_t i;
+
+	if (tc == NULL || (i = find(tc, key)) == NIL) {
+		free_fn(att);
+		return (-1);
+	}
+	tc->att_free = free_fn;
+	if (tc->slots[i].att != NULL && tc->slots[i].att != att)
+		free_fn(tc->slots[i].att);
+	tc->slots[i].att = att;
+	return (0);
 }
 
 /* A free slot: from the free list, a new one, or the CLOCK victim. */
@@ -183,6 +216,7 @@ tokcache_put(struct tokcache *tc, const uint8_t key[32], void *val,
 	s->expires = expires;
 	s->val = val;
 	s->free_fn = free_fn;
+	s->att = NULL;
 	b = bucket_of(tc, key);
 	s->next = tc->buckets[b];
 	tc->buckets[b] = i;
@@ -217,9 +251,12 @@ tokcache_free(struct tokcache *tc)
 {
 	if (tc == NULL)
 		return;
-	for (uint32_t i = 0; i < tc->nslots; i++)
+	for (uint32_t i = 0; i < tc->nslots; i++) {
 		if (tc->slots[i].used && tc->slots[i].free_fn != NULL)
 			tc->slots[i].free_fn(tc->slots[i].val);
+		if (tc->slots[i].used && tc->slots[i].att != NULL)
+			tc->att_free(tc->slots[i].att);
+	}
 	free(tc->slots);
 	free(tc->buckets);
 	free(tc);

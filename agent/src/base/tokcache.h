@@ -32,6 +32,29 @@ struct tokcache *tokcache_new(uint32_t max);
 void *tokcache_get(struct tokcache *tc, const uint8_t key[32], int64_t now);
 
 /*
+ * tokcache_get_att(tc, key, now, att):
+ * tokcache_get(), and the entry's attachment in *${att} (NULL if none or
+ * no entry).  The attachment is the cache's, and the caller may change
+ * what it holds (it belongs to the same worker) until the next
+ * tokcache_put/attach/sweep/free.
+ */
+void *tokcache_get_att(struct tokcache *tc, const uint8_t key[32],
+    int64_t now, void **att);
+
+/*
+ * tokcache_attach(tc, key, att, free_fn):
+ * Attach ${att} to the live entry of ${key} (its value stays immutable:
+ * an attachment is what the cache's user learns about the entry later,
+ * e.g. the identity assertions issued for a token), releasing a previous
+ * one.  It dies with the entry (expiry, eviction, sweep, replacement).
+ * The cache owns ${att} from now on, even on failure (-1: no such
+ * entry), and releases it with ${free_fn}, which must be the same for
+ * every attachment of ${tc}.
+ */
+int tokcache_attach(struct tokcache *tc, const uint8_t key[32], void *att,
+    tokcache_free_fn *free_fn);
+
+/*
  * tokcache_put(tc, key, val, expires, free_fn):
  * Insert ${val} for ${key} (replacing any previous value) until time
  * ${expires}.  The cache owns ${val} from now on, even on failure (-1), and

@@ -34,6 +34,7 @@
 #include "tenant.h"
 #include "url.h"
 #include "util.h"
+#include "signer.h"
 #include "cfg_int.h"
 #include "config.h"
 
@@ -124,6 +125,14 @@ config_check_files(const struct config *cfg, struct config_errors *errs)
 		check_file(&c, q, cr->key_file);
 	}
 	check_issuer_files(&c, cfg->issuers, cfg->nissuers);
+	/* The assertion keys the agent would load at start. */
+	if (cfg->assertion_issuer != NULL && cfg->state_dir != NULL) {
+		char why[512];
+
+		if (signer_check(cfg->state_dir,
+		    (enum signer_alg)cfg->assertion_alg, why, sizeof(why)) != 0)
+			cfg_perr(&c, "state_dir", "%s", why);
+	}
 
 	/* A local policy document: parse it and check what it names. */
 	if (cfg->policy_file != NULL) {

@@ -10,6 +10,8 @@
  *   cfg_issuer.c  credentials and issuers;
  *   cfg_cert.c    a route's client_cert rules;
  *   cfg_route.c   routes, claims rules, claims_to_vars;
+ *   cfg_resource.c a route's DPoP settings, resource and its metadata;
+ *   cfg_assert.c  identity assertions: the top-level keys, a route's;
  *   cfg_check.c   --check's checks of the files a config names.
  * These files export only cfg_* symbols to each other (declared here) and
  * config_* to the rest of the agent (config.h).  Every function is
@@ -65,6 +67,7 @@ struct pctx {
 	size_t ncreds;
 	const struct issuer_cfg *issuers;
 	size_t nissuers;
+	const struct config *top;     /* its top level, parsed (assertions) */
 };
 
 
@@ -166,6 +169,21 @@ void cfg_parse_client_cert(struct pctx *c, const cJSON *o, const char *path,
 
 /* cfg_route.c */
 void cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg);
+
+/* cfg_resource.c */
+void cfg_parse_route_pop(struct pctx *c, const cJSON *o, const char *path,
+    struct route_cfg *r, bool has_jwt);
+void cfg_route_pop_free(struct route_cfg *r);
+
+/* cfg_assert.c */
+void cfg_parse_assertion_top(struct pctx *c, const cJSON *root,
+    struct config *cfg);
+void cfg_parse_route_assertion(struct pctx *c, const cJSON *o,
+    const char *path, struct route_cfg *r);
+void cfg_copy_assertion_top(struct pctx *c, const struct config *b,
+    struct config *d);
+void cfg_free_assertion(struct config *cfg);
+void cfg_free_route_assertion(struct route_cfg *r);
 
 /* config.c */
 void cfg_pctx_init(struct pctx *c, struct config_errors *errs, const char *doc,

@@ -32,6 +32,7 @@
 #include "route.h"
 #include "strnum.h"
 #include "tenant.h"
+#include "tokrec.h"
 #include "url.h"
 #include "util.h"
 #include "cfg_int.h"
@@ -42,7 +43,12 @@
 static const char *const route_keys[] = {
 	"name", "host", "path_prefix", "methods", "require", "issuers",
 	"scopes_any", "scopes_all", "roles_any", "roles_all", "claims",
-	"claims_to_vars", "client_cert", "bound_token", "source_cidrs", NULL
+	"claims_to_vars", "client_cert", "bound_token", "source_cidrs",
+	/* cfg_resource.c */
+	"dpop", "dpop_max_age_s", "resource", "resource_documentation",
+	/* cfg_assert.c */
+	"assertion",
+	NULL
 };
 
 static void
@@ -404,7 +410,7 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 {
 	static const char *const jwt_keys[] = {
 		"issuers", "scopes_any", "scopes_all", "roles_any",
-		"roles_all", "claims", "claims_to_vars", NULL
+		"roles_all", "claims", "claims_to_vars", "assertion", NULL
 	};
 	static const char *const list_keys[] = {
 		"scopes_any", "scopes_all", "roles_any", "roles_all"
@@ -470,9 +476,11 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 	}
 	(void)cfg_get_bool(c, o, path, "bound_token", &r->bound_token);
 	parse_source_cidrs(c, o, path, r);
+	cfg_parse_route_assertion(c, o, path, r);
 
 	if (!mode_ok)
 		return;
+	cfg_parse_route_pop(c, o, path, r, mode_has_jwt(r->require));
 	if (!mode_has_jwt(r->require)) {
 		for (i = 0; jwt_keys[i] != NULL; i++) {
 			if (cfg_get(o, jwt_keys[i]) == NULL)
@@ -493,6 +501,32 @@ parse_route(struct pctx *c, const cJSON *o, const char *path,
 	}
 }
 
+/*
+ * Every cached token keeps one bit per distinct scope, role, claims rule
+ * and rule value the routes name, and one bit and value per claims_to_vars
+ * claim (tokrec.h): a bound on them all together bounds what a config adds
+ * to each cached token (8 KiB at most).
+ */
+static void
+check_mentions(struct pctx *c, const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t r = 0; r < cfg->nroutes; r++) {
+		const struct route_cfg *rt = &cfg->routes[r];
+
+		n += rt->scopes_any.n + rt->scopes_all.n + rt->roles_any.n +
+		    rt->roles_all.n + rt->nclaims + rt->nclaims_to_vars;
+		for (size_t k = 0; k < rt->nclaims; k++)
+			n += rt->claims[k].nvalues;
+	}
+	if (n > TOKREC_MENTIONS_MAX)
+		cfg_perr(c, "routes", "the routes name %zu scopes, roles, "
+		    "claims, claim values and claims_to_vars in all, more "
+		    "than %u (each cached token keeps a bit for every "
+		    "distinct one)", n, (unsigned)TOKREC_MENTIONS_MAX);
+}
+
 void
 cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 {
@@ -510,6 +544,7 @@ cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 		return;
 	c->issuers = cfg->issuers;
 	c->nissuers = cfg->nissuers;
+	c->top = cfg;
 	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
 		cfg_path_idx(p, sizeof(p), "routes", i);
 		if (!cJSON_IsObject(e))
@@ -520,4 +555,5 @@ cfg_parse_routes(struct pctx *c, const cJSON *it, struct config *cfg)
 	}
 	cfg_check_unique(c, "routes", "name", "name", names, n);
 	free(names);
+	check_mentions(c, cfg);
 }

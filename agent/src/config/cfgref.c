@@ -8,6 +8,8 @@
 #include "cert.h"
 #include "config.h"
 #include "crl.h"
+#include "crypto.h"
+#include "tokrec.h"
 #include "snapshot.h"
 
 struct cfgref *
@@ -15,7 +17,9 @@ cfgref_new(struct config *cfg)
 {
 	struct cfgref *r = calloc(1, sizeof(*r));
 
-	if (r == NULL) {
+	if (r == NULL || (r->rs = tokrec_schema_new(cfg, crypto_sha256)) ==
+	    NULL) {
+		free(r);
 		config_free(cfg);
 		return (NULL);
 	}
@@ -38,6 +42,7 @@ cfgref_unref(struct cfgref *r)
 		return;
 	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	tokrec_schema_free(r->rs);      /* borrows from ${cfg} */
 	config_free(r->cfg);
 	if (r->file != NULL)
 		cfgref_unref(r->file);          /* owns the shared ${cas} */

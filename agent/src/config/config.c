@@ -85,8 +85,54 @@ static const char *const top_keys[] = {
 	"kid_negative_ttl_s", "kid_refetch_cooldown_s",
 	"policy_url", "policy_file", "policy_credential", "policy_ca_file",
 	"client_ca_file", "crl_files", "crl_urls", "crl_stale", "fetch",
-	"credentials", "issuers", "routes", NULL
+	"credentials", "issuers", "routes", "answer",
+	"assertion_issuer", "assertion_alg", "assertion_key_rotate_s",
+	"assertion_key_publish_ahead_s", "assertion_jwks_file",
+	NULL
 };
+
+/*
+ * "answer": {"on_allow": [...]}: what an allowed answer carries beyond
+ * what HAProxy needs (ANSWER_*, README "What the agent answers").
+ */
+static void
+parse_answer(struct pctx *c, const cJSON *root, struct config *cfg)
+{
+	static const char *const keys[] = { "on_allow", NULL };
+	static const struct { const char *name; unsigned bit; } opt[] = {
+		{ "status", ANSWER_OK_STATUS }, { "reason", ANSWER_OK_REASON },
+	};
+	char ep[CFG_PATH_MAX];
+	const cJSON *o, *it;
+	const char *s;
+	struct quoted q;
+	size_t n, i = 0, k;
+
+	cfg->answer = ANSWER_DEFAULT;
+	if ((o = cfg_get_obj(c, root, "", "answer")) == NULL)
+		return;
+	cfg_check_keys(c, o, "answer", keys);
+	if ((it = cfg_get(o, "on_allow")) == NULL ||
+	    !cfg_array_ok(c, it, "answer.on_allow", "strings", 0,
+	    ARRAY_SIZE(opt), &n))
+		return;
+	cfg->answer = 0;
+	for (const cJSON *e = it->child; e != NULL; e = e->next, i++) {
+		cfg_path_idx(ep, sizeof(ep), "answer.on_allow", i);
+		if ((s = cfg_str_value(c, e, ep)) == NULL)
+			continue;
+		for (k = 0; k < ARRAY_SIZE(opt); k++)
+			if (strcmp(s, opt[k].name) == 0)
+				break;
+		if (k == ARRAY_SIZE(opt))
+			cfg_perr(c, ep, "must be status or reason (got %s)",
+			    cfg_quote(&q, s));
+		else if (cfg->answer & opt[k].bit)
+			cfg_perr(c, ep, "%s is listed twice", opt[k].name);
+		else
+			cfg->answer |= opt[k].bit;
+	}
+}
 
 static void
 parse_listens(struct pctx *c, const cJSON *root, struct config *cfg)
@@ -175,6 +221,7 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 		    top_u32[k].max, f);
 	}
 
+	parse_answer(c, root, cfg);
 	cfg_fetch_defaults(&cfg->fetch);
 	if ((fetch = cfg_get_obj(c, root, "", "fetch")) != NULL)
 		cfg_parse_fetch(c, fetch, &cfg->fetch);
@@ -222,6 +269,7 @@ parse_config(struct pctx *c, const cJSON *root, struct config *cfg)
 			    cfg_quote(&q, s));
 	}
 
+	cfg_parse_assertion_top(c, root, cfg);
 	cfg_parse_issuers(c, root, cfg);
 	routes = cfg_get(root, "routes");
 	if (routes != NULL && cfg_get(root, "policy_file") != NULL)
@@ -289,6 +337,7 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 	d->state_dir = cfg_xstrdup(c, b->state_dir);
 	d->log_level = b->log_level;
 	d->log_format = b->log_format;
+	d->answer = b->answer;
 	d->token_cache_entries = b->token_cache_entries;
 	d->cert_cache_entries = b->cert_cache_entries;
 	d->max_token_bytes = b->max_token_bytes;
@@ -335,6 +384,7 @@ copy_base(struct pctx *c, const struct config *b, struct config *d)
 			t->key_file = cfg_xstrdup(c, s->key_file);
 		}
 	}
+	cfg_copy_assertion_top(c, b, d);
 }
 
 /* Public API ------------------------------------------------------------ */
@@ -587,6 +637,8 @@ route_free(struct route_cfg *r)
 	free(r->claims_to_vars);
 	cert_rule_free(r->client_cert);
 	cidr_list_free(r->source_cidrs);
+	cfg_route_pop_free(r);
+	cfg_free_route_assertion(r);
 }
 
 void
@@ -637,7 +689,14 @@ config_free(struct config *cfg)
 	free(cfg->routes);
 	free(cfg->base_dir);
 	free(cfg->policy_version);
+	cfg_free_assertion(cfg);
 	free(cfg);
+}
+
+int
+config_errors_add(struct config_errors *errs, const char *line)
+{
+	return (cfg_errs_push(errs, line));
 }
 
 void

@@ -70,8 +70,20 @@ int config_policy_parse(const char *buf, size_t len, const char *name,
 /* config_free(cfg): release ${cfg} and all it owns; NULL is a no-op. */
 void config_free(struct config *cfg);
 
+/* config_errors_add(errs, line): append a copy of ${line} (errors found
+ * outside the parser); -1 when out of memory. */
+int config_errors_add(struct config_errors *errs, const char *line);
+
 /* config_errors_free(errs): release the strings; ${errs} becomes empty. */
 void config_errors_free(struct config_errors *errs);
+
+/*
+ * config_assertion_keep_s(cfg):
+ * How long an assertion signing key of ${cfg} stays published after it
+ * stopped signing: the longest route ttl_s (300 when no route has an
+ * assertion yet) plus a minute of clock skew.
+ */
+uint32_t config_assertion_keep_s(const struct config *cfg);
 
 /* config_issuer_find(cfg, name): index of the issuer named ${name}, or -1. */
 int config_issuer_find(const struct config *cfg, const char *name);

@@ -287,7 +287,8 @@ loader_build_ref(struct cfgref *file, const char *doc, size_t len,
 		return (-1);
 	}
 	cfg = ref->cfg;
-	s->policy_loaded = doc != NULL || cfg->policy_url == NULL;
+	snapshot_set_policy(s, doc != NULL || cfg->policy_url == NULL,
+	    snapshot_policy_at(s));
 	/* client_ca_file is the config file's (a policy cannot change it):
 	 * loaded once per file, so a new policy keeps the store, its
 	 * generation and the workers' certificate caches. */

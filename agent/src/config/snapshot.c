@@ -7,12 +7,33 @@
 #include "cert.h"
 #include "config.h"
 #include "crl.h"
-#include "jwks.h"
+#include "keyset.h"
 #include "log.h"
 #include "util.h"
+#include "signer.h"
 #include "snapshot.h"
 
-static atomic_uint_fast64_t snapshot_gen;
+/* See snapshot.h: written only before publication. */
+struct snapshot {
+	atomic_uint refs;
+	uint64_t gen;                 /* increases with every publication */
+	struct cfgref *cfg;
+	struct keyset **keys;         /* [cfg->nissuers]; NULL = no key set yet */
+	int64_t *keys_at;             /* [cfg->nissuers]: when each set was last
+	                               * fetched or revalidated */
+	struct keyset **hmac;         /* [cfg->nissuers]: HS* secret, or NULL */
+	int64_t *kid_served_ms;       /* [cfg->nissuers]: util_mono_ms() start
+	                               * of the last finished key set fetch;
+	                               * requests parked before it are
+	                               * decided without waiting more */
+	struct crlset *crls;          /* NULL = none configured / loaded */
+	bool policy_loaded;           /* routes come from a loaded policy */
+	int64_t policy_at;            /* policy_url: when the document in use
+	                               * was fetched or revalidated */
+	struct signer *signer;        /* assertion keys (signer.h), or NULL */
+};
+
+static atomic_uint_fast64_t snapshot_gens;
 
 struct snapshot *
 snapshot_new(struct cfgref *cfg)
@@ -36,7 +57,7 @@ snapshot_new(struct cfgref *cfg)
 		return (NULL);
 	}
 	atomic_init(&s->refs, 1);
-	s->gen = atomic_fetch_add(&snapshot_gen, 1) + 1;
+	s->gen = atomic_fetch_add(&snapshot_gens, 1) + 1;
 	s->cfg = cfgref_ref(cfg);
 	return (s);
 }
@@ -86,6 +107,8 @@ snapshot_derive(const struct snapshot *old, struct cfgref *cfg)
 	 * crl_urls (fetch.c), never the previous one's. */
 	if (old->crls != NULL && old->cfg == cfg)
 		s->crls = crlset_ref(old->crls);
+	if (old->signer != NULL)
+		s->signer = signer_ref(old->signer);
 	s->policy_loaded = old->policy_loaded && old->cfg == cfg;
 	s->policy_at = old->policy_at;
 	return (s);
@@ -122,6 +145,15 @@ snapshot_set_crls(struct snapshot *s, struct crlset *crls)
 	s->crls = crls;
 }
 
+void
+snapshot_set_signer(struct snapshot *s, struct signer *sg)
+{
+	if (sg != NULL)
+		(void)signer_ref(sg);
+	signer_unref(s->signer);
+	s->signer = sg;
+}
+
 struct snapshot *
 snapshot_ref(struct snapshot *s)
 {
@@ -141,6 +173,7 @@ snapshot_unref(struct snapshot *s)
 		keyset_unref(s->hmac[i]);
 	}
 	crlset_unref(s->crls);
+	signer_unref(s->signer);
 	cfgref_unref(s->cfg);
 	free(s->keys);
 	free(s->keys_at);
@@ -153,4 +186,82 @@ const struct config *
 snapshot_config(const struct snapshot *s)
 {
 	return (s->cfg->cfg);
+}
+
+struct cfgref *
+snapshot_cfgref(const struct snapshot *s)
+{
+	return (s->cfg);
+}
+
+uint64_t
+snapshot_gen(const struct snapshot *s)
+{
+	return (s->gen);
+}
+
+struct keyset *
+snapshot_keys(const struct snapshot *s, size_t issuer)
+{
+	SPOA_ASSERT(issuer < s->cfg->cfg->nissuers);
+	return (s->keys[issuer]);
+}
+
+struct keyset *
+snapshot_hmac(const struct snapshot *s, size_t issuer)
+{
+	SPOA_ASSERT(issuer < s->cfg->cfg->nissuers);
+	return (s->hmac[issuer]);
+}
+
+int64_t
+snapshot_keys_at(const struct snapshot *s, size_t issuer)
+{
+	SPOA_ASSERT(issuer < s->cfg->cfg->nissuers);
+	return (s->keys_at[issuer]);
+}
+
+void
+snapshot_set_kid_served(struct snapshot *s, size_t issuer, int64_t ms)
+{
+	if (issuer < s->cfg->cfg->nissuers)
+		s->kid_served_ms[issuer] = ms;
+}
+
+int64_t
+snapshot_kid_served(const struct snapshot *s, size_t issuer)
+{
+	SPOA_ASSERT(issuer < s->cfg->cfg->nissuers);
+	return (s->kid_served_ms[issuer]);
+}
+
+const struct crlset *
+snapshot_crls(const struct snapshot *s)
+{
+	return (s->crls);
+}
+
+void
+snapshot_set_policy(struct snapshot *s, bool loaded, int64_t at)
+{
+	s->policy_loaded = loaded;
+	s->policy_at = at;
+}
+
+bool
+snapshot_policy_loaded(const struct snapshot *s)
+{
+	return (s->policy_loaded);
+}
+
+int64_t
+snapshot_policy_at(const struct snapshot *s)
+{
+	return (s->policy_at);
+}
+
+struct signer *
+snapshot_signer(const struct snapshot *s)
+{
+	return (s->signer);
 }

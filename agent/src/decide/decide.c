@@ -12,11 +12,17 @@
 #include "crl.h"
 #include "decide.h"
 #include "facts.h"
+#include "httpuri.h"
 #include "jwt.h"
+#include "pop.h"
 #include "route.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "util.h"
 #include "verdict.h"
+
+/* RFC 9728 §3: where protected resource metadata is asked for. */
+#define WELL_KNOWN	"/.well-known/oauth-protected-resource"
 
 /* Clock skew for certificate validity windows (APIM uses none; HAProxy
  * already refused certificates it could not verify). */
@@ -27,7 +33,7 @@ static const struct cert_info *
 analyse(const struct facts *f, const struct snapshot *s,
     struct decide_env *env, const char **why)
 {
-	const struct ca_store *cas = s->cfg->cas;
+	const struct ca_store *cas = snapshot_cfgref(s)->cas;
 	const uint8_t *der = (const uint8_t *)f->cert_der.ptr;
 	const struct cert_info *ci;
 	bool hit;
@@ -88,11 +94,11 @@ check_cert(const struct facts *f, const struct snapshot *s,
 		goto fail;
 	}
 	if (cfg->crl_files.n > 0 || cfg->crl_urls.n > 0) {
-		if (s->crls == NULL) {
+		if (snapshot_crls(s) == NULL) {
 			verdict_set(v, REASON_NOT_READY, "CRLs configured but not loaded");
 			goto fail;
 		}
-		switch (crlset_check(s->crls, ci, env->now)) {
+		switch (crlset_check(snapshot_crls(s), ci, env->now)) {
 		case CRL_GOOD:
 			break;
 		case CRL_REVOKED:
@@ -122,6 +128,45 @@ fail:
 	return (-1);
 }
 
+/*
+ * A GET (or HEAD) of the metadata URL of a route's resource (RFC 9728
+ * §3.1): answered with the document in the body variable, allowed, before
+ * any route is matched (a client asks it before it has a token).
+ */
+static bool
+metadata_request(const struct facts *f, const struct config *cfg,
+    struct verdict *v)
+{
+	const struct httpuri_req u = {
+		.scheme = f->scheme.ptr, .scheme_len = f->scheme.len,
+		.host = f->host.ptr, .host_len = f->host.len,
+		.path = f->path.ptr, .path_len = f->path.len,
+	};
+
+	if (f->path.len < sizeof(WELL_KNOWN) - 1 ||
+	    memcmp(f->path.ptr, WELL_KNOWN, sizeof(WELL_KNOWN) - 1) != 0 ||
+	    !(MEM_EQ_LIT(f->method.ptr, f->method.len, "GET") ||
+	    MEM_EQ_LIT(f->method.ptr, f->method.len, "HEAD")))
+		return (false);
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		const struct route_cfg *rt = &cfg->routes[i];
+
+		if (rt->metadata_doc == NULL || !httpuri_names(rt->metadata_url,
+		    strlen(rt->metadata_url), &u))
+			continue;
+		verdict_set(v, REASON_OK, "protected resource metadata");
+		v->route = rt->name;
+		if (verdict_add(v, "body", rt->metadata_doc,
+		    rt->metadata_doc_len) != 0) {
+			verdict_set(v, REASON_IDENTITY_UNSENDABLE,
+			    "metadata document too large for the answer");
+			verdict_drop_vars(v);
+		}
+		return (true);
+	}
+	return (false);
+}
+
 enum decide_outcome
 decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
     struct verdict *v)
@@ -140,16 +185,18 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 	verdict_init(v);
 	/* A policy_url that never loaded: its routes are unknown, so no
 	 * request can be decided (HAProxy answers 503). */
-	if (!s->policy_loaded) {
+	if (!snapshot_policy_loaded(s)) {
 		verdict_set(v, REASON_NOT_READY, "policy not loaded yet");
 		return (DECIDE_DONE);
 	}
 	/* fetch.max_stale_s ends the use of a policy nobody could refresh. */
 	if (cfg->policy_url != NULL && cfg->fetch.max_stale_s > 0 &&
-	    env->now - s->policy_at > (int64_t)cfg->fetch.max_stale_s) {
+	    env->now - snapshot_policy_at(s) > (int64_t)cfg->fetch.max_stale_s) {
 		verdict_set(v, REASON_NOT_READY, "policy older than max_stale_s");
 		return (DECIDE_DONE);
 	}
+	if (f->path.ptr != NULL && metadata_request(f, cfg, v))
+		return (DECIDE_DONE);
 	idx = route_match(cfg->routes, cfg->nroutes, &rq);
 	if (idx < 0) {
 		verdict_set(v, REASON_NO_ROUTE, idx == ROUTE_REFUSED ?
@@ -187,8 +234,10 @@ decide(const struct facts *f, const struct snapshot *s, struct decide_env *env,
 		cert_info_unref(ci);
 		return (DECIDE_DONE);
 	case REQUIRE_JWT_MTLS:
-		if (check_cert(f, s, rt, env, v, &ci) != 0)
+		if (check_cert(f, s, rt, env, v, &ci) != 0) {
+			pop_challenge(v, rt);   /* resource_metadata in a 401 */
 			return (DECIDE_DONE);
+		}
 		o = jwt_decide(f, s, rt, env, v, ci->sha256);
 		cert_info_unref(ci);
 		return (o);

@@ -24,6 +24,9 @@ struct decide_env {
 	int64_t now;                /* seconds since the epoch */
 	struct tokcache *tokcache;  /* may be NULL (cache off) */
 	struct certcache *certcache;/* may be NULL */
+	struct tokcache *dpop_replay; /* DPoP proofs seen (pop.h); NULL: no
+	                               * replay check (tests, benchmarks) */
+	struct tokcache *dpop_keys;   /* DPoP proof keys (dpop_keys_new()) */
 	struct agent_stats *stats;  /* may be NULL */
 	bool may_park;              /* false once a request was parked already */
 	/* Out, with DECIDE_PARK: the issuer whose keys must be refetched, and
@@ -44,9 +47,9 @@ enum decide_outcome {
  * decide(f, s, env, v):
  * Fill ${v} (initialised here) with the answer for ${f} under ${s}.  May
  * return DECIDE_PARK only when ${env}->may_park.  While the config names a
- * policy_url whose document was never loaded (!${s}->policy_loaded), or
- * whose document is older than fetch.max_stale_s (${s}->policy_at), every
- * request is not_ready.
+ * policy_url whose document was never loaded (snapshot_policy_loaded()),
+ * or whose document is older than fetch.max_stale_s (snapshot_policy_at()),
+ * every request is not_ready.
  */
 enum decide_outcome decide(const struct facts *f, const struct snapshot *s,
     struct decide_env *env, struct verdict *v);

@@ -4,138 +4,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "b64url.h"
 #include "claims.h"
+#include "httpuri.h"
 #include "config-t.h"
 #include "crypto.h"
 #include "jwa.h"
 #include "json_doc.h"
 #include "jwks.h"
 #include "jws.h"
-#include "route.h"
+#include "keyset.h"
+#include "tokcache.h"
 #include "util.h"
 #include "dpop.h"
-
-/* Longest host (with port) compared. */
-#define HOST_MAX	256
-
-/* An authority split into a lowercase host and a port (0: default). */
-struct authority {
-	char host[HOST_MAX + 1];
-	size_t host_len;
-	unsigned port;
-};
-
-/* Parse "host[:port]" or "[v6][:port]" (${n} bytes) into ${a}. */
-static int
-authority_parse(const char *s, size_t n, struct authority *a)
-{
-	const char *end = s + n, *colon = NULL;
-	size_t hl;
-
-	if (n == 0 || memchr(s, '@', n) != NULL)
-		return (-1);
-	if (s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-
-		if (rb == NULL)
-			return (-1);
-		hl = (size_t)(rb - s) + 1;
-		if (rb + 1 < end) {
-			if (rb[1] != ':')
-				return (-1);
-			colon = rb + 1;
-		}
-	} else {
-		colon = memchr(s, ':', n);
-		hl = colon != NULL ? (size_t)(colon - s) : n;
-	}
-	if (hl > 1 && s[hl - 1] == '.')
-		hl--;                   /* "example.com." is "example.com" */
-	if (hl == 0 || hl > HOST_MAX)
-		return (-1);
-	for (size_t i = 0; i < hl; i++)
-		a->host[i] = util_ascii_lower(s[i]);
-	a->host[hl] = '\0';
-	a->host_len = hl;
-	a->port = 0;
-	if (colon != NULL) {
-		const char *p = colon + 1;
-
-		if (p == end)
-			return (-1);
-		for (; p < end; p++) {
-			if (*p < '0' || *p > '9' || a->port > 6553)
-				return (-1);
-			a->port = a->port * 10 + (unsigned)(*p - '0');
-		}
-		if (a->port == 0 || a->port > 65535)
-			return (-1);
-	}
-	return (0);
-}
-
-/* Scheme "http" or "https" (any case) of ${n} bytes: its default port. */
-static unsigned
-scheme_port(const char *s, size_t n)
-{
-	if (n == 5 && util_mem_caseeq(s, "https", 5))
-		return (443);
-	if (n == 4 && util_mem_caseeq(s, "http", 4))
-		return (80);
-	return (0);
-}
 
 bool
 dpop_htu_matches(const char *htu, size_t len, const struct dpop_req *req)
 {
-	static _Thread_local char a[ROUTE_PATH_MAX + 1], b[ROUTE_PATH_MAX + 1];
-	const char *end = htu + len, *p, *auth, *path;
-	const char *rs = req->scheme != NULL ? req->scheme : "https";
-	size_t rsl = req->scheme != NULL ? req->scheme_len : 5, pl;
-	struct authority ha, ra;
-	unsigned dport, rport;
-	int na, nb;
+	const struct httpuri_req u = {
+		.scheme = req->scheme, .scheme_len = req->scheme_len,
+		.host = req->host, .host_len = req->host_len,
+		.path = req->path, .path_len = req->path_len,
+	};
 
-	/* scheme "://" authority path: RFC 9449 §4.2, htu has no query and
-	 * no fragment (the request's query is ignored). */
-	if (memchr(htu, '?', len) != NULL || memchr(htu, '#', len) != NULL)
-		return (false);
-	if ((p = memchr(htu, ':', len)) == NULL ||
-	    (dport = scheme_port(htu, (size_t)(p - htu))) == 0)
-		return (false);
-	if ((rport = scheme_port(rs, rsl)) != dport)
-		return (false);         /* the scheme differs */
-	if (end - p < 3 || p[1] != '/' || p[2] != '/')
-		return (false);
-	auth = p + 3;
-	for (path = auth; path < end && *path != '/' && *path != '?' &&
-	    *path != '#'; path++)
-		;
-	if (authority_parse(auth, (size_t)(path - auth), &ha) != 0 ||
-	    req->host == NULL ||
-	    authority_parse(req->host, req->host_len, &ra) != 0)
-		return (false);
-	if (ha.host_len != ra.host_len ||
-	    memcmp(ha.host, ra.host, ha.host_len) != 0 ||
-	    (ha.port ? ha.port : dport) != (ra.port ? ra.port : rport))
-		return (false);
-	for (pl = 0; path + pl < end && path[pl] != '?' && path[pl] != '#';
-	    pl++)
-		;
-	if (pl == 0) {
-		path = "/";
-		pl = 1;
-	}
-	if (*path != '/' || req->path == NULL)
-		return (false);
-	na = route_normalize_path(path, pl, a, sizeof(a));
-	nb = route_normalize_path(req->path, req->path_len, b, sizeof(b));
-	return (na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0);
+	/* RFC 9449 §4.2: htu has no query and no fragment (the request's
+	 * query is ignored): httpuri_names() refuses both. */
+	return (httpuri_names(htu, len, &u));
 }
 
 /* A string claim of ${p}, with its length; NULL if absent or not one. */
@@ -234,6 +133,25 @@ header_tree(const struct jws *j)
 	return (json_doc_parse((const char *)buf, (size_t)n, &lim, NULL));
 }
 
+/* Keys in the cache live until pushed out: their thumbprint is their
+ * identity, they do not expire. */
+#define KEY_TTL_S	(INT64_C(1) << 40)
+
+static void
+key_free(void *p)
+{
+	struct jwk *k = p;
+
+	keyset_key_clear(k);
+	free(k);
+}
+
+struct tokcache *
+dpop_keys_new(void)
+{
+	return (tokcache_new(DPOP_KEYS_MAX));
+}
+
 int
 dpop_check(const char *proof, size_t len, const struct dpop_req *req,
     struct dpop_proof *out, const char **detail)
@@ -242,11 +160,14 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	static const struct strlist dpop_typ = { dpop_typ_v, 1 };
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
 	struct jws j;
-	struct jwk k;
+	struct jwk k, *kept;
+	const struct jwk *cached = NULL;
+	const struct crypto_key *key;
 	cJSON *hdr = NULL;
 	const cJSON *jwk;
 	enum reason r;
 	const char *why = NULL;
+	uint32_t algs;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -267,28 +188,49 @@ dpop_check(const char *proof, size_t len, const struct dpop_req *req,
 	if ((JWS_ALG_BIT(j.alg) & JWS_ALG_HMAC_MASK) != 0 ||
 	    (JWS_ALG_BIT(j.alg) & req->algs) == 0)
 		goto out;
+	/* The key: by its RFC 7638 thumbprint from this worker's cache
+	 * (the same required members are the same key), its other members
+	 * checked again; else built from the jwk. */
 	*detail = "DPoP proof: jwk header missing or not a public key";
 	hdr = header_tree(&j);
 	jwk = cJSON_GetObjectItemCaseSensitive(hdr, "jwk");
-	if (!cJSON_IsObject(jwk) || jwks_key_from_json(jwk, &k, &why) != 0)
+	if (!cJSON_IsObject(jwk) || jwks_thumbprint(jwk, out->jkt, &why) != 0)
 		goto out;
+	if (req->keys != NULL)
+		cached = tokcache_get(req->keys, out->jkt, req->now);
+	if (cached != NULL) {
+		if (jwks_key_check(jwk, crypto_key_algs(cached->key), &algs,
+		    &why) != 0)
+			goto out;
+		key = cached->key;
+	} else {
+		if (jwks_key_from_json(jwk, &k, &why) != 0)
+			goto out;
+		algs = k.algs;
+		key = k.key;
+	}
 	*detail = "DPoP proof: the jwk does not allow this alg";
-	if ((k.algs & JWS_ALG_BIT(j.alg)) == 0)
+	if ((algs & JWS_ALG_BIT(j.alg)) == 0)
 		goto out;
 	*detail = "DPoP proof: signature invalid";
-	if (crypto_verify(k.key, j.alg, (const uint8_t *)j.signing_input,
+	if (crypto_verify(key, j.alg, (const uint8_t *)j.signing_input,
 	    j.signing_input_len, j.sig, j.sig_len) != 0)
-		goto out;
-	*detail = "DPoP proof: jwk has no RFC 7638 thumbprint";
-	if (jwks_thumbprint(jwk, out->jkt, &why) != 0)
 		goto out;
 	if (check_claims(j.payload, req, out, detail) != 0)
 		goto out;
+	/* A key that verified its proof is kept (the cache owns it). */
+	if (cached == NULL && req->keys != NULL &&
+	    (kept = malloc(sizeof(*kept))) != NULL) {
+		*kept = k;
+		memset(&k, 0, sizeof(k));
+		(void)tokcache_put(req->keys, out->jkt, kept,
+		    req->now + KEY_TTL_S, key_free);
+	}
 	*detail = NULL;
 	rc = 0;
 out:
 	cJSON_Delete(hdr);
-	jwks_key_clear(&k);
+	keyset_key_clear(&k);
 	jws_release(&j);
 	return (rc);
 }

@@ -24,6 +24,11 @@
 /* A proof may be this far in the future (clocks differ a little). */
 #define DPOP_FUTURE_S		5
 
+struct tokcache;
+
+/* Proof keys one worker keeps (dpop_keys_new()). */
+#define DPOP_KEYS_MAX		1024
+
 /* The request the proof must be for.  Pointers borrow the caller's bytes;
  * none needs to be NUL-terminated. */
 struct dpop_req {
@@ -40,6 +45,8 @@ struct dpop_req {
 	int64_t now;
 	uint32_t max_age_s;           /* iat at most this old */
 	uint32_t algs;                /* JWS_ALG_BIT set allowed for proofs */
+	struct tokcache *keys;        /* proof keys by thumbprint (dpop_keys_new()),
+	                               * of this thread only; NULL: none */
 };
 
 /* What a good proof yields. */
@@ -55,7 +62,8 @@ struct dpop_proof {
  * (RFC 9449 §4.3): a compact JWS of at most DPOP_PROOF_MAX bytes (jws.h's
  * strict rules) whose header has "typ" "dpop+jwt", an asymmetric "alg" in
  * ${req}->algs, and a "jwk" that is a public key (no private members; the
- * key set rules of jwks.h) allowing that alg and verifying the signature;
+ * key set rules of jwks.h; built once per ${req}->keys) allowing that alg
+ * and verifying the signature;
  * whose claims are "jti" (a string of 1..DPOP_JTI_MAX bytes), "htm"
  * equal to the method, "htu" naming the request's URI (dpop_htu_matches()),
  * "iat" a NumericDate from ${req}->now - max_age_s to ${req}->now +
@@ -65,6 +73,17 @@ struct dpop_proof {
  */
 int dpop_check(const char *proof, size_t len, const struct dpop_req *req,
     struct dpop_proof *out, const char **detail);
+
+/*
+ * dpop_keys_new(): a cache of proof keys for dpop_req.keys, by their RFC
+ * 7638 thumbprint: a client signs its proofs with one key, which is then
+ * built (decoded, imported into OpenSSL, checked) once, not per proof.
+ * Only keys whose proof verified are kept; at most DPOP_KEYS_MAX, the
+ * least recently used go first.  A key found there still has its JWK's
+ * other members checked (jwks_key_check()) and verifies the signature of
+ * every proof.  Free with tokcache_free().  NULL if out of memory.
+ */
+struct tokcache *dpop_keys_new(void);
 
 /*
  * dpop_htu_matches(htu, len, req):

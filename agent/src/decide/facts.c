@@ -29,6 +29,7 @@ facts_from_args(const struct spop_cursor *args, struct facts *f)
 	int r;
 
 	memset(f, 0, sizeof(*f));
+	f->dpop_count = -1;
 	while ((r = spop_kv_next(&c, &name, &d)) == 1) {
 		const char *n = (const char *)name.ptr;
 		size_t l = name.len;
@@ -43,6 +44,17 @@ facts_from_args(const struct spop_cursor *args, struct facts *f)
 			set_str(&f->path, &d);
 		} else if (MEM_EQ_LIT(n, l, "unique_id")) {
 			set_str(&f->unique_id, &d);
+		} else if (MEM_EQ_LIT(n, l, "dpop")) {
+			set_str(&f->dpop, &d);
+		} else if (MEM_EQ_LIT(n, l, "scheme")) {
+			set_str(&f->scheme, &d);
+		} else if (MEM_EQ_LIT(n, l, "dpop_count")) {
+			if (d.type == SPOP_DATA_T_INT32 || d.type == SPOP_DATA_T_INT64)
+				f->dpop_count = d.u.s64 < 0 ? 0 : d.u.s64;
+			else if (d.type == SPOP_DATA_T_UINT32 ||
+			    d.type == SPOP_DATA_T_UINT64)
+				f->dpop_count = d.u.u64 > INT64_MAX ? INT64_MAX :
+				    (int64_t)d.u.u64;
 		} else if (MEM_EQ_LIT(n, l, "cert_der")) {
 			if (d.type == SPOP_DATA_T_BIN && d.u.bytes.len > 0)
 				set_str(&f->cert_der, &d);
@@ -74,6 +86,7 @@ static const size_t slice_offsets[] = {
 	offsetof(struct facts, authz), offsetof(struct facts, method),
 	offsetof(struct facts, host), offsetof(struct facts, path),
 	offsetof(struct facts, unique_id), offsetof(struct facts, cert_der),
+	offsetof(struct facts, dpop), offsetof(struct facts, scheme),
 };
 
 size_t

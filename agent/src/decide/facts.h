@@ -23,6 +23,10 @@ struct facts {
 	uint8_t src[16];               /* network order; 4 bytes used for v4 */
 	bool has_cert_verify;
 	int64_t cert_verify;           /* HAProxy's ssl_c_verify, 0 = ok */
+	/* DPoP (RFC 9449): the DPoP header, how many HAProxy saw, and the
+	 * scheme ("https" when HAProxy terminated TLS) for its htu. */
+	struct fslice dpop, scheme;
+	int64_t dpop_count;            /* -1: not sent */
 };
 
 /*

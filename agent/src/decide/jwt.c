@@ -7,8 +7,10 @@
  *   -> alg in the issuer's allow-list -> key by kid from OUR key set (never
  *   from the token) -> key type and alg agree -> the key's own issuer (Entra)
  *   -> signature -> typ -> exp/nbf/iat -> aud.
- * Then, hit or miss: the route's scopes, roles and claims, and the
- * variables.  The cache keeps verified claims only, never a route decision.
+ * Then the verified claims are compiled into a token record (tokrec.h)
+ * and the payload tree is freed.  Hit or miss, the route's scopes, roles
+ * and claims, and the variables, are read from the record.  The cache
+ * keeps records only, never a route decision.
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,64 +19,49 @@
 
 #include <cjson/cJSON.h>
 
+#include "assertion.h"
 #include "b64url.h"
 #include "cert.h"
 #include "claims.h"
 #include "config-t.h"
 #include "crypto.h"
 #include "facts.h"
-#include "jwks.h"
 #include "jws.h"
 #include "jwt.h"
+#include "keyset.h"
+#include "pop.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
+#include "tokrec.h"
 #include "util.h"
 #include "verdict.h"
 
 _Static_assert(JWS_KID_MAX <= DECIDE_KID_MAX, "a parked kid must fit");
+_Static_assert(TOKREC_VALUE_MAX == VERDICT_VALUE_MAX &&
+    TOKREC_RENDER_CAP == VERDICT_ARENA + TOKREC_NIDENT,
+    "records are rendered with the answer's bounds");
 
 /* Tokens without kid: how many compatible keys we try at most. */
 #define NOKID_MAX_TRIES      4
 /* Cached entries without exp live this long. */
 #define CACHE_NO_EXP_TTL     300
 
-enum ident { ID_SUB, ID_ISS, ID_CLIENT, ID_TENANT, ID_SCOPES, ID_ROLES, ID_COUNT };
-static const char *const ident_var[ID_COUNT] = {
+static const char *const ident_var[TOKREC_NIDENT] = {
 	"sub", "issuer", "client_id", "tenant", "scopes", "roles",
 };
 
-/* A verified token: what the cache keeps. */
-struct verified {
-	cJSON *payload;
-	const struct config *cfg;     /* verified under this config */
-	uint64_t valid_gen;           /* snapshot still_valid() last passed */
-	size_t issuer;                /* index in cfg->issuers */
-	bool hmac;                    /* verified with the issuer's secret */
-	char *kid;                    /* NULL without kid */
-	size_t kid_len;
-	uint8_t fp[32];               /* fingerprint of the verifying key */
-	enum jws_alg alg;             /* the token's algorithm */
-	char tenant[CLAIMS_GUID_LEN + 1]; /* the token's tid (a GUID), or "" */
-	struct claim_times times;
-	const char *ident_unsendable; /* identity variable that cannot be sent */
-	char sub_hash[17];            /* hex of SHA-256(sub), 8 bytes, or "" */
-	const char *ident[ID_COUNT];  /* rendered identity values, or NULL; */
-	size_t ident_len[ID_COUNT];   /* in ident_buf (one allocation) */
-	char *ident_buf;
-};
-
 static void
-verified_free(void *p)
+record_free(void *p)
 {
-	struct verified *vf = p;
+	tokrec_free(p);
+}
 
-	if (vf == NULL)
-		return;
-	jws_tree_free(vf->payload);
-	free(vf->kid);
-	free(vf->ident_buf);
-	free(vf);
+/* The record schema of ${s}'s config. */
+static const struct tokrec_schema *
+schema_of(const struct snapshot *s)
+{
+	return (snapshot_cfgref(s)->rs);
 }
 
 static bool
@@ -90,51 +77,62 @@ keys_stale(const struct snapshot *s, size_t i, int64_t now)
 	const struct config *cfg = snapshot_config(s);
 
 	return (remote_source(&cfg->issuers[i]) && cfg->fetch.max_stale_s > 0 &&
-	    now - s->keys_at[i] > (int64_t)cfg->fetch.max_stale_s);
+	    now - snapshot_keys_at(s, i) > (int64_t)cfg->fetch.max_stale_s);
 }
 
-/* The key that verified ${vf}, if ${s} still has it: by kid, or, for a
- * key without kid, by fingerprint. */
+/* The key that verified ${rec} (of issuer ${i}), if ${s} still has it: by
+ * kid, or, for a key without kid, by fingerprint. */
 static const struct jwk *
-find_key(const struct snapshot *s, const struct verified *vf)
+find_key(const struct snapshot *s, size_t i, const struct tokrec *rec)
 {
-	const struct keyset *ks = vf->hmac ? s->hmac[vf->issuer] :
-	    s->keys[vf->issuer];
+	bool hmac = (rec->flags & TOKREC_F_HMAC) != 0;
+	const struct keyset *ks = hmac ? snapshot_hmac(s, i) :
+	    snapshot_keys(s, i);
+	size_t kid_len;
+	const char *kid = tokrec_kid(rec, &kid_len);
 
 	if (ks == NULL)
 		return (NULL);
-	if (vf->kid != NULL || vf->hmac)
-		return (keyset_find(ks, vf->kid, vf->kid_len));
-	for (size_t k = 0; k < ks->n; k++)
-		if (ks->keys[k].kid == NULL &&
-		    memcmp(ks->keys[k].fp, vf->fp, sizeof(vf->fp)) == 0)
-			return (&ks->keys[k]);
+	if (kid != NULL || hmac)
+		return (keyset_find(ks, kid, kid_len));
+	for (size_t k = 0, n = keyset_count(ks); k < n; k++) {
+		const struct jwk *key = keyset_key(ks, k);
+
+		if (key->kid == NULL &&
+		    memcmp(key->fp, rec->key_fp, TOKREC_KEY_FP_LEN) == 0)
+			return (key);
+	}
 	return (NULL);
 }
 
 /*
- * Is the cached ${vf} still good under ${s}?  Same config, and the key
- * that verified it is still in the set with the same material, still
- * allows the algorithm, and (Entra) is still scoped to the token's issuer.
+ * Is the cached ${rec} still good under ${s}?  Some issuer of ${s}'s config
+ * has its fingerprint (the config it was compiled under, or one that
+ * compiles it the same: tokrec_schema_issuer()), and the key that verified
+ * it is still in that issuer's set with the same material, still allows
+ * the algorithm, and (Entra) is still scoped to the token's issuer.  On
+ * success ${rec}->issuer is that issuer's index in ${s}'s config.
  */
 static bool
-still_valid(const struct verified *vf, const struct snapshot *s)
+still_valid(struct tokrec *rec, const struct snapshot *s)
 {
+	ssize_t i = tokrec_schema_issuer(schema_of(s), rec);
 	const struct jwk *k;
+	char tenant[CLAIMS_GUID_LEN + 1];
 
-	if (vf->cfg != snapshot_config(s))
+	if (i < 0)
 		return (false);
-	k = find_key(s, vf);
-	if (k == NULL || memcmp(k->fp, vf->fp, sizeof(vf->fp)) != 0 ||
-	    !(k->algs & JWS_ALG_BIT(vf->alg)))
+	k = find_key(s, (size_t)i, rec);
+	if (k == NULL || memcmp(k->fp, rec->key_fp, TOKREC_KEY_FP_LEN) != 0 ||
+	    !(k->algs & JWS_ALG_BIT(rec->alg)))
 		return (false);
 	if (k->issuer != NULL) {
-		const cJSON *iss = claims_get(vf->payload, "iss");
-
-		if (!cJSON_IsString(iss) ||
-		    claims_key_issuer_ok(k->issuer, iss->valuestring, vf->tenant) != 0)
+		tokrec_tenant_guid(rec, tenant);
+		if (claims_key_issuer_ok(k->issuer, tokrec_iss(rec),
+		    tenant) != 0)
 			return (false);
 	}
+	rec->issuer = (uint32_t)i;
 	return (true);
 }
 
@@ -144,13 +142,13 @@ still_valid(const struct verified *vf, const struct snapshot *s)
  * already confirmed for the snapshot it is decided under.
  */
 static bool
-valid_under(struct verified *vf, const struct snapshot *s)
+valid_under(struct tokrec *rec, const struct snapshot *s)
 {
-	if (vf->valid_gen == s->gen)
+	if (rec->valid_gen == snapshot_gen(s))
 		return (true);
-	if (!still_valid(vf, s))
+	if (!still_valid(rec, s))
 		return (false);
-	vf->valid_gen = s->gen;
+	rec->valid_gen = snapshot_gen(s);
 	return (true);
 }
 
@@ -161,7 +159,8 @@ jwt_cache_keep(void *val, void *snap)
 }
 
 /* What a sweep keeps: entries of issuers whose key sets are unchanged
- * (${changed} NULL: none is), and the others still_valid() passes. */
+ * (${changed} NULL: another config, every entry is checked), and the
+ * others still_valid() passes. */
 struct sweep {
 	const struct snapshot *snap;
 	const bool *changed;          /* [nissuers of snap's config] */
@@ -171,12 +170,16 @@ static bool
 keep_unless_changed(void *val, void *arg)
 {
 	const struct sweep *sw = arg;
-	struct verified *vf = val;
+	struct tokrec *rec = val;
 
-	if (sw->changed != NULL && vf->cfg == snapshot_config(sw->snap) &&
-	    !sw->changed[vf->issuer])
+	/* With the same config, every entry's issuer index is this
+	 * config's (a config change checked them all); an entry kept
+	 * unchecked is still checked at its next hit (valid_under()). */
+	if (sw->changed != NULL &&
+	    rec->issuer < snapshot_config(sw->snap)->nissuers &&
+	    !sw->changed[rec->issuer])
 		return (true);
-	return (valid_under(vf, sw->snap));
+	return (valid_under(rec, sw->snap));
 }
 
 bool
@@ -194,8 +197,9 @@ jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,
 	if (old != NULL && snapshot_config(old) == cfg && cfg->nissuers > 0 &&
 	    (changed = calloc(cfg->nissuers, sizeof(*changed))) != NULL) {
 		for (size_t i = 0; i < cfg->nissuers; i++) {
-			changed[i] = old->keys[i] != s->keys[i] ||
-			    old->hmac[i] != s->hmac[i];
+			changed[i] = snapshot_keys(old, i) !=
+			    snapshot_keys(s, i) ||
+			    snapshot_hmac(old, i) != snapshot_hmac(s, i);
 			any = any || changed[i];
 		}
 		if (!any) {
@@ -205,119 +209,26 @@ jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,
 		sw.changed = changed;
 	}
 	/* Otherwise (another config, no issuer, no memory for the diff):
-	 * every entry is checked. */
+	 * every entry is checked.  Under another config an entry stays when
+	 * that config compiles and accepts it the same (its issuer's
+	 * fingerprint) and its key is still there: a reload or policy
+	 * update that changes nothing it depends on keeps it. */
 	tokcache_sweep(tc, keep_unless_changed, &sw);
 	free(changed);
 	return (true);
 }
 
-/*
- * Values are rendered into this per-thread buffer first (every identity
- * value of a token together is at most one answer's arena), then copied.
- */
-static _Thread_local char render_buf[VERDICT_ARENA + ID_COUNT];
-
-/* Rendering results besides a length. */
-#define R_ABSENT	(-1)            /* no such claim: no variable */
-#define R_UNSENDABLE	(-2)            /* present, cannot be sent whole */
-
-/* Render a claim for a variable into ${buf} (${cap} bytes). */
-static ssize_t
-render(const cJSON *item, char *buf, size_t cap)
+/* The first 8 bytes of a SHA-256, in hex, for log lines. */
+static void
+hex8(const uint8_t h[8], char out[17])
 {
-	ssize_t n;
+	static const char x[] = "0123456789abcdef";
 
-	if (item == NULL || cJSON_IsNull(item))
-		return (R_ABSENT);
-	n = claims_render(item, buf, cap);
-	return (n < 0 ? R_UNSENDABLE : n);
-}
-
-/* A plain string claim (client id, tenant) as a value. */
-static ssize_t
-plain(const char *s, char *buf, size_t cap)
-{
-	size_t n;
-
-	if (s == NULL)
-		return (R_ABSENT);
-	if ((n = strlen(s)) >= cap)
-		return (R_UNSENDABLE);
-	memcpy(buf, s, n);
-	return ((ssize_t)n);
-}
-
-/*
- * The identity variables, rendered once per verified token, in one block.
- * A value that is present but cannot be sent whole (too large, a control
- * character, an object) marks the token: its requests are refused
- * (identity_unsendable), never answered without it.  -1 if out of memory.
- */
-static int
-fill_identity(struct verified *vf)
-{
-	const cJSON *p = vf->payload;
-	const struct issuer_cfg *is = &vf->cfg->issuers[vf->issuer];
-	char *buf = render_buf;
-	ssize_t n[ID_COUNT];
-	size_t at[ID_COUNT], off = 0, cap = sizeof(render_buf);
-	const char *sub = claims_string(p, "sub");
-	uint8_t h[32];
-
-	/* Logs name the subject by a short hash, never by its value. */
-	if (sub != NULL && crypto_sha256(sub, strlen(sub), h) == 0)
-		for (int i = 0; i < 8; i++)
-			(void)snprintf(vf->sub_hash + 2 * i, 3, "%02x", h[i]);
-
-	for (int i = 0; i < ID_COUNT; i++) {
-		char *o = buf + off;
-		size_t room = cap - off;
-
-		switch (i) {
-		case ID_SUB:
-			n[i] = render(claims_get(p, "sub"), o, room);
-			break;
-		case ID_ISS:
-			n[i] = render(claims_get(p, "iss"), o, room);
-			break;
-		case ID_CLIENT:
-			n[i] = plain(claims_client_id(p), o, room);
-			break;
-		case ID_TENANT:
-			n[i] = plain(claims_tenant(p), o, room);
-			break;
-		case ID_SCOPES:
-			n[i] = claims_render_words(p, CLAIMS_SCOPES,
-			    &is->scopes_claims, o, room);
-			break;
-		default:
-			n[i] = claims_render_words(p, CLAIMS_ROLES,
-			    &is->roles_claims, o, room);
-			break;
-		}
-		if (n[i] == R_UNSENDABLE || (n[i] >= 0 &&
-		    (size_t)n[i] > VERDICT_VALUE_MAX)) {
-			vf->ident_unsendable = ident_var[i];
-			n[i] = R_ABSENT;
-		}
-		if (n[i] <= 0)
-			continue;       /* absent or empty: no variable */
-		at[i] = off;
-		off += (size_t)n[i] + 1;
-		buf[off - 1] = '\0';
+	for (int i = 0; i < 8; i++) {
+		out[2 * i] = x[h[i] >> 4];
+		out[2 * i + 1] = x[h[i] & 15];
 	}
-	if (off == 0)
-		return (0);
-	if ((vf->ident_buf = malloc(off)) == NULL)
-		return (-1);
-	memcpy(vf->ident_buf, buf, off);
-	for (int i = 0; i < ID_COUNT; i++) {
-		if (n[i] <= 0)
-			continue;
-		vf->ident[i] = vf->ident_buf + at[i];
-		vf->ident_len[i] = (size_t)n[i];
-	}
-	return (0);
+	out[16] = '\0';
 }
 
 /* A verified identity that cannot reach HAProxy whole: refused, loudly. */
@@ -329,41 +240,13 @@ unsendable(struct verdict *v, const char *detail)
 	return (DECIDE_DONE);
 }
 
-/* RFC 6750 §3 challenges.  ${detail} and ${scope} come from constant texts
- * or the config; anything that would need escaping is left out. */
-static bool
-quotable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-			return (false);
-	return (true);
-}
-
+/* RFC 6750 §3 challenges: jwt_decide() renders them for the route
+ * (pop_challenge()). */
 static void
 challenge(struct verdict *v, const char *error, const char *desc,
     const char *scope)
 {
-	int n = snprintf(v->www_authenticate, sizeof(v->www_authenticate),
-	    "Bearer realm=\"spoa-iam\"");
-	size_t len = n > 0 ? (size_t)n : 0;
-
-	if (error != NULL && len < sizeof(v->www_authenticate)) {
-		n = snprintf(v->www_authenticate + len,
-		    sizeof(v->www_authenticate) - len, ", error=\"%s\"", error);
-		len += n > 0 ? (size_t)n : 0;
-	}
-	if (desc != NULL && quotable(desc) && len < sizeof(v->www_authenticate)) {
-		n = snprintf(v->www_authenticate + len,
-		    sizeof(v->www_authenticate) - len,
-		    ", error_description=\"%s\"", desc);
-		len += n > 0 ? (size_t)n : 0;
-	}
-	if (scope != NULL && quotable(scope) && len < sizeof(v->www_authenticate))
-		(void)snprintf(v->www_authenticate + len,
-		    sizeof(v->www_authenticate) - len, ", scope=\"%s\"", scope);
-	if (len >= sizeof(v->www_authenticate))
-		v->www_authenticate[0] = '\0';  /* never a truncated header */
+	verdict_challenge(v, error, desc, scope);
 }
 
 /* A failed token: 401 with an invalid_token challenge. */
@@ -380,47 +263,52 @@ deny401(struct verdict *v, enum reason r, const char *detail)
 
 /* Route rules that a verified token must also meet, and the variables. */
 static enum decide_outcome
-route_checks(const struct verified *vf, const struct route_cfg *rt,
-    struct verdict *v)
+route_checks(const struct tokrec *rec, const struct snapshot *s,
+    const struct route_cfg *rt, struct verdict *v)
 {
-	const struct issuer_cfg *is = &vf->cfg->issuers[vf->issuer];
-	const char *missing = NULL;
+	const struct tokrec_schema *rs = schema_of(s);
+	const struct config *cfg = snapshot_config(s);
+	size_t route = (size_t)(rt - cfg->routes);
+	const char *missing = NULL, *name, *val;
+	size_t len;
 
-	if (claims_check_words(vf->payload, CLAIMS_SCOPES, &is->scopes_claims,
-	    &rt->scopes_any, &rt->scopes_all, &missing) != 0) {
+	SPOA_ASSERT(rt >= cfg->routes && route < cfg->nroutes);
+	switch (tokrec_route_check(rs, route, rec, &missing)) {
+	case TOKREC_PASS:
+		break;
+	case TOKREC_SCOPE_MISSING:
 		verdict_set(v, REASON_SCOPE_MISSING, "required scope missing");
 		challenge(v, "insufficient_scope", "required scope missing", missing);
 		return (DECIDE_DONE);
-	}
-	if (claims_check_words(vf->payload, CLAIMS_ROLES, &is->roles_claims,
-	    &rt->roles_any, &rt->roles_all, &missing) != 0) {
+	case TOKREC_ROLE_MISSING:
 		verdict_set(v, REASON_ROLE_MISSING, "required role missing");
 		challenge(v, "insufficient_scope", "required role missing", NULL);
 		return (DECIDE_DONE);
-	}
-	if (claims_check_rules(vf->payload, rt->claims, rt->nclaims, &missing) != 0) {
+	case TOKREC_CLAIM_MISMATCH:
 		verdict_set(v, REASON_CLAIM_MISMATCH, "claim value not allowed");
 		challenge(v, "insufficient_scope", "claim value not allowed", NULL);
 		return (DECIDE_DONE);
 	}
-	if (vf->ident_unsendable != NULL)
+	if (rec->flags & TOKREC_F_UNSENDABLE)
 		return (unsendable(v, "an identity value cannot be sent whole "
 		    "(too large, or a control character)"));
 	verdict_set(v, REASON_OK, NULL);
-	for (int i = 0; i < ID_COUNT; i++)
-		if (vf->ident[i] != NULL && verdict_add(v, ident_var[i],
-		    vf->ident[i], vf->ident_len[i]) != 0)
+	/* The values were checked for CR, LF and NUL when the record was
+	 * compiled: a line break is refused as verdict_add() refuses it. */
+	if (rec->flags & TOKREC_F_IDENT_CRLF)
+		return (unsendable(v, "identity variables exceed the answer's "
+		    "room"));
+	for (int i = 0; i < TOKREC_NIDENT; i++)
+		if ((val = tokrec_ident(rec, (enum tokrec_ident)i, &len)) !=
+		    NULL && verdict_add_clean(v, ident_var[i], val, len) != 0)
 			return (unsendable(v, "identity variables exceed the "
 			    "answer's room"));
-	for (size_t i = 0; i < rt->nclaims_to_vars; i++) {
-		const cJSON *item = claims_get(vf->payload,
-		    rt->claims_to_vars[i].claim);
-		ssize_t n = render(item, render_buf, sizeof(render_buf));
+	for (size_t k = 0, n = tokrec_route_nvars(rs, route); k < n; k++) {
+		int r = tokrec_route_var(rs, route, k, rec, &name, &val, &len);
 
-		if (n == R_ABSENT || n == 0)
+		if (r == TOKREC_VAR_ABSENT)
 			continue;
-		if (n < 0 || verdict_add(v, rt->claims_to_vars[i].var,
-		    render_buf, (size_t)n) != 0)
+		if (r != 0 || verdict_add_clean(v, name, val, len) != 0)
 			return (unsendable(v, "a claims_to_vars value cannot be "
 			    "sent whole (too large, a control character, an "
 			    "object)"));
@@ -440,19 +328,28 @@ route_allows_issuer(const struct route_cfg *rt, size_t i)
 	return (false);
 }
 
+/* What verification established, besides the claims (tokrec_in's). */
+struct verified {
+	size_t issuer;
+	bool hmac;                    /* verified with the issuer's secret */
+	const struct jwk *key;        /* in the snapshot's key set */
+	struct claim_times times;
+	bool via_resource;            /* its aud is only the route's resource */
+};
+
 /*
- * Verify ${j} with the keys of issuer ${i}.  On success fill ${vf}'s key
- * fields and return 0; else set ${v} and return -1, or return 1 to park.
+ * Verify ${j} with the keys of issuer ${i}.  On success set ${vf}'s key
+ * and return 0; else set ${v} and return -1, or return 1 to park.
  */
 static int
-verify_sig(const struct jws *j, const uint8_t *si_sha256,
-    const struct snapshot *s, size_t i, const char *iss, const char *tenant,
+verify_sig(const struct jws *j, const struct snapshot *s, size_t i, const char *iss, const char *tenant,
     struct decide_env *env, struct verified *vf, struct verdict *v)
 {
 	const struct config *cfg = snapshot_config(s);
 	const struct issuer_cfg *is = &cfg->issuers[i];
 	const bool hmac = (JWS_ALG_BIT(j->alg) & JWS_ALG_HMAC_MASK) != 0;
-	const struct keyset *ks = hmac ? s->hmac[i] : s->keys[i];
+	const struct keyset *ks = hmac ? snapshot_hmac(s, i) :
+	    snapshot_keys(s, i);
 	const struct jwk *cands[NOKID_MAX_TRIES];
 	size_t ncands = 0;
 
@@ -490,9 +387,10 @@ verify_sig(const struct jws *j, const uint8_t *si_sha256,
 		}
 		cands[ncands++] = k;
 	} else {
-		for (size_t k = 0; k < ks->n && ncands < NOKID_MAX_TRIES; k++)
-			if (ks->keys[k].algs & JWS_ALG_BIT(j->alg))
-				cands[ncands++] = &ks->keys[k];
+		for (size_t k = 0, n = keyset_count(ks); k < n &&
+		    ncands < NOKID_MAX_TRIES; k++)
+			if (keyset_key(ks, k)->algs & JWS_ALG_BIT(j->alg))
+				cands[ncands++] = keyset_key(ks, k);
 		if (ncands == 0) {
 			deny401(v, REASON_KEY_UNKNOWN, "no key for this algorithm");
 			return (-1);
@@ -515,19 +413,11 @@ verify_sig(const struct jws *j, const uint8_t *si_sha256,
 			deny401(v, REASON_ISSUER_UNKNOWN, "key not valid for this issuer");
 			return (-1);
 		}
-		if (crypto_verify_sha256(k->key, j->alg,
+		if (crypto_verify(k->key, j->alg,
 		    (const uint8_t *)j->signing_input, j->signing_input_len,
-		    si_sha256, j->sig, j->sig_len) == 0) {
+		    j->sig, j->sig_len) == 0) {
 			vf->hmac = hmac;
-			memcpy(vf->fp, k->fp, sizeof(vf->fp));
-			if (k->kid != NULL) {
-				vf->kid = strndup(k->kid, k->kid_len);
-				if (vf->kid == NULL) {
-					verdict_set(v, REASON_NOT_READY, "out of memory");
-					return (-1);
-				}
-				vf->kid_len = k->kid_len;
-			}
+			vf->key = k;
 			return (0);
 		}
 	}
@@ -537,67 +427,84 @@ verify_sig(const struct jws *j, const uint8_t *si_sha256,
 
 /*
  * Check ${j} as a token of issuer ${i}: algorithm, key and signature, typ,
- * times, audience.  Return 0 with *${out} (the verified claims, which take
- * ${j}'s payload), -1 with ${v} set, or 1 to park.
+ * times, audience.  Return 0 with ${vf} filled, -1 with ${v} set, or 1 to
+ * park.
  */
 static int
-try_issuer(struct jws *j, const uint8_t *si_sha256, const struct snapshot *s,
+try_issuer(struct jws *j, const struct snapshot *s, const struct route_cfg *rt,
     size_t i, const char *iss, const char *tenant, struct decide_env *env,
-    struct verdict *v, struct verified **out)
+    struct verdict *v, struct verified *vf)
 {
 	const struct config *cfg = snapshot_config(s);
 	const struct issuer_cfg *is = &cfg->issuers[i];
-	struct verified *vf;
 	enum reason r;
 	const char *detail = NULL;
-	struct claim_times times;
 	int rc;
 
-	*out = NULL;
 	if (!(is->algorithms & JWS_ALG_BIT(j->alg))) {
 		deny401(v, REASON_TOKEN_UNSUPPORTED_ALG,
 		    "algorithm not allowed for this issuer");
 		return (-1);
 	}
-	vf = calloc(1, sizeof(*vf));
-	if (vf == NULL) {
-		verdict_set(v, REASON_NOT_READY, "out of memory");
-		return (-1);
-	}
-	rc = verify_sig(j, si_sha256, s, i, iss, tenant, env, vf, v);
-	if (rc != 0) {
-		verified_free(vf);
+	rc = verify_sig(j, s, i, iss, tenant, env, vf, v);
+	if (rc != 0)
 		return (rc);
-	}
 	if (is->typ_check && (j->typ == NULL ? !is->typ_absent_ok :
 	    is->typ.n == 0 || !jws_typ_allowed(j, &is->typ))) {
-		verified_free(vf);
 		deny401(v, REASON_TOKEN_MALFORMED, "typ not accepted");
 		return (-1);
 	}
-	if (claims_times_extract(j->payload, &times, &r, &detail) != 0 ||
-	    claims_times_check(&times, env->now, is->clock_skew_s,
+	if (claims_times_extract(j->payload, &vf->times, &r, &detail) != 0 ||
+	    claims_times_check(&vf->times, env->now, is->clock_skew_s,
 	    is->require_exp, is->max_lifetime_s, &r, &detail) != 0) {
-		verified_free(vf);
 		deny401(v, r, detail);
 		return (-1);
 	}
+	vf->via_resource = false;
 	if (!claims_aud_match(j->payload, &is->audiences)) {
-		verified_free(vf);
-		deny401(v, REASON_AUDIENCE_MISMATCH, "audience not accepted");
-		return (-1);
+		/* RFC 8707: the route's resource identifier is an audience
+		 * of its own; such a token is cached for that resource only
+		 * (resource_key()). */
+		char *res[] = { rt->resource };
+		const struct strlist rl = { res, 1 };
+
+		if (rt->resource == NULL || !claims_aud_match(j->payload, &rl)) {
+			deny401(v, REASON_AUDIENCE_MISMATCH,
+			    "audience not accepted");
+			return (-1);
+		}
+		vf->via_resource = true;
 	}
-	/* From here on the payload is the verified claims: keep it. */
-	vf->payload = j->payload;
-	j->payload = NULL;
-	vf->cfg = cfg;
-	vf->valid_gen = s->gen;
 	vf->issuer = i;
-	vf->alg = j->alg;
-	vf->times = times;
-	snprintf(vf->tenant, sizeof(vf->tenant), "%s", tenant);
-	*out = vf;
 	return (0);
+}
+
+/*
+ * The verified claims of ${j}, compiled into a record for ${s}'s config
+ * (the tree is released with ${j}), and the subject's hash for ${v}.
+ * NULL if out of memory.
+ */
+static struct tokrec *
+compile(const struct jws *j, const struct snapshot *s,
+    const struct verified *vf, struct verdict *v)
+{
+	const char *sub = claims_string(j->payload, "sub");
+	uint8_t h[32];
+	bool have_hash = false;
+	struct tokrec_in in = {
+		.issuer = vf->issuer, .alg = j->alg, .hmac = vf->hmac,
+		.key_fp = vf->key->fp, .kid = vf->key->kid,
+		.kid_len = vf->key->kid_len, .times = &vf->times,
+	};
+
+	/* Logs name the subject by a short hash, never by its value. */
+	if (sub != NULL && crypto_sha256(sub, strlen(sub), h) == 0) {
+		in.sub_hash = h;
+		have_hash = true;
+	}
+	if (have_hash)
+		hex8(h, v->sub_hash);
+	return (tokrec_compile(schema_of(s), j->payload, &in));
 }
 
 /* The token's kid, printable, for the decision's log line. */
@@ -612,27 +519,28 @@ note_kid(struct verdict *v, const char *kid, size_t len)
 /* A cached token's issuer, kid and subject hash, for metrics and logs. */
 static void
 note_cached(struct verdict *v, const struct config *cfg,
-    const struct verified *vf)
+    const struct tokrec *rec)
 {
-	v->issuer = cfg->issuers[vf->issuer].name;
-	note_kid(v, vf->kid, vf->kid_len);
-	memcpy(v->sub_hash, vf->sub_hash, sizeof(v->sub_hash));
+	size_t kid_len;
+	const char *kid = tokrec_kid(rec, &kid_len);
+
+	v->issuer = cfg->issuers[rec->issuer].name;
+	note_kid(v, kid, kid_len);
+	if (rec->flags & TOKREC_F_SUB_HASH)
+		hex8(rec->sub_hash, v->sub_hash);
 }
 
-/*
- * Full verification of a token not in the cache.  ${si_sha256}, if not
- * NULL, is the SHA-256 of the token's first ${si_len} bytes (taken with the
- * cache key); used only if that is exactly the signing input.
- */
+/* Full verification of a token not in the cache. */
 static enum decide_outcome
-verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
-    const struct snapshot *s, const struct route_cfg *rt,
-    struct decide_env *env, struct verdict *v, struct verified **out)
+verify(const char *tok, size_t len, const struct snapshot *s, const struct route_cfg *rt,
+    struct decide_env *env, struct verdict *v, struct tokrec **out,
+    bool *via_resource)
 {
 	const struct config *cfg = snapshot_config(s);
 	struct jws_limits lim = JWS_LIMITS_DEFAULT;
 	struct jws j;
-	struct verified *vf = NULL;
+	struct verified vf;
+	bool ok = false;
 	enum reason r;
 	const char *detail = NULL;
 	const cJSON *iss_item;
@@ -644,9 +552,6 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 	lim.max_token = cfg->max_token_bytes;
 	if (jws_parse(tok, len, &lim, &j, &r, &detail) != 0)
 		return (deny401(v, r, detail));
-	if (si_sha256 != NULL && (j.signing_input != tok ||
-	    j.signing_input_len != si_len))
-		si_sha256 = NULL;
 
 	if (claims_check_types(j.payload, &detail) != 0) {
 		jws_release(&j);
@@ -675,14 +580,16 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 		    strlen(iss_item->valuestring), &cfg->issuers[i], j.payload,
 		    tenant, sizeof(tenant)) != 0)
 			continue;
-		rc = try_issuer(&j, si_sha256, s, i, iss_item->valuestring,
+		rc = try_issuer(&j, s, rt, i, iss_item->valuestring,
 		    tenant, env, v, &vf);
 		if (rc > 0) {
 			jws_release(&j);
 			return (DECIDE_PARK);
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			ok = true;
 			break;
+		}
 		if (!matched) {
 			first_r = v->reason;
 			first_detail = v->detail;
@@ -691,33 +598,34 @@ verify(const char *tok, size_t len, const uint8_t *si_sha256, size_t si_len,
 		matched = true;
 	}
 	/* For metrics: the verification's issuer, algorithm and outcome. */
-	if (vf != NULL || matched) {
-		v->issuer = cfg->issuers[vf != NULL ? i : first_i].name;
+	if (ok || matched) {
+		v->issuer = cfg->issuers[ok ? i : first_i].name;
 		v->verif_alg = (int)j.alg;
-		v->verif_outcome = vf != NULL ? REASON_OK : first_r;
+		v->verif_outcome = ok ? REASON_OK : first_r;
 	}
-	jws_release(&j);
-	if (vf == NULL)
+	if (!ok) {
+		jws_release(&j);
 		return (deny401(v, first_r, first_detail));
-	if (fill_identity(vf) != 0) {
-		verified_free(vf);
-		verdict_set(v, REASON_NOT_READY, "out of memory");
-		return (DECIDE_DONE);
 	}
-	memcpy(v->sub_hash, vf->sub_hash, sizeof(v->sub_hash));
-	*out = vf;
+	/* The claims tree dies here: only the record is kept. */
+	*via_resource = vf.via_resource;
+	*out = compile(&j, s, &vf, v);
+	jws_release(&j);
+	if (*out == NULL)
+		verdict_set(v, REASON_NOT_READY, "out of memory");
 	return (DECIDE_DONE);
 }
 
 /* Cache lifetime of a verified token. */
 static int64_t
-cache_until(const struct verified *vf, const struct issuer_cfg *is, int64_t now)
+cache_until(const struct tokrec *rec, const struct issuer_cfg *is,
+    int64_t now)
 {
 	double until;
 
-	if (!vf->times.has_exp)
+	if (!(rec->flags & TOKREC_F_EXP))
 		return (now + CACHE_NO_EXP_TTL);
-	until = vf->times.exp + (double)is->clock_skew_s;
+	until = rec->exp + (double)is->clock_skew_s;
 	if (!isfinite(until) || until > (double)now + 86400.0)
 		until = (double)now + 86400.0;
 	return ((int64_t)until);
@@ -729,20 +637,20 @@ cache_until(const struct verified *vf, const struct issuer_cfg *is, int64_t now)
  * only such tokens.
  */
 static enum decide_outcome
-binding(const struct verified *vf, const struct route_cfg *rt,
+binding(const struct tokrec *rec, const struct route_cfg *rt,
     const uint8_t *cert_sha256, const struct facts *f, struct verdict *v)
 {
-	const cJSON *cnf = claims_get(vf->payload, "cnf");
-	const cJSON *x5t = claims_get(cnf, "x5t#S256");
+	const uint8_t *x5t;
+	enum tokrec_cnf c = tokrec_x5t(rec, &x5t);
 	uint8_t sha[32];
 
-	if (x5t == NULL) {
+	if (c == TOKREC_CNF_ABSENT) {
 		if (!rt->bound_token)
 			return (DECIDE_DONE);
 		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
 		    "token is not certificate-bound"));
 	}
-	if (!cJSON_IsString(x5t))
+	if (c == TOKREC_CNF_NOT_STRING)
 		return (deny401(v, REASON_TOKEN_MALFORMED, "cnf.x5t#S256 not a string"));
 	/* Token-only routes hash the certificate only for bound tokens. */
 	if (cert_sha256 == NULL && f->cert_der.ptr != NULL &&
@@ -751,8 +659,9 @@ binding(const struct verified *vf, const struct route_cfg *rt,
 	if (cert_sha256 == NULL)
 		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
 		    "bound token without a client certificate"));
-	if (!cert_x5t_matches(cert_sha256, x5t->valuestring,
-	    strlen(x5t->valuestring)))
+	/* A thumbprint that is not 43 canonical base64url characters
+	 * matches no certificate (cert_x5t_matches()). */
+	if (c != TOKREC_CNF_SHA256 || !crypto_memeq(x5t, cert_sha256, 32))
 		return (deny401(v, REASON_CERT_BINDING_MISMATCH,
 		    "token bound to another certificate"));
 	return (DECIDE_DONE);
@@ -760,27 +669,99 @@ binding(const struct verified *vf, const struct route_cfg *rt,
 
 /* After verification or a cache hit: binding, route rules, variables. */
 static enum decide_outcome
-accept_token(const struct verified *vf, const struct route_cfg *rt,
-    const uint8_t *cert_sha256, const struct facts *f, struct verdict *v)
+accept_token(const struct tokrec *rec, const struct snapshot *s,
+    const struct route_cfg *rt, const uint8_t *cert_sha256,
+    const struct facts *f, const struct pop_req *pr, struct decide_env *env,
+    struct verdict *v)
 {
 	verdict_set(v, REASON_OK, NULL);
-	binding(vf, rt, cert_sha256, f, v);
+	binding(rec, rt, cert_sha256, f, v);
 	if (v->reason != REASON_OK)
 		return (DECIDE_DONE);
-	return (route_checks(vf, rt, v));
+	if (pop_bind(rec, rt, pr, env->dpop_replay, env->now, v) != 0)
+		return (DECIDE_DONE);
+	return (route_checks(rec, s, rt, v));
 }
 
-enum decide_outcome
-jwt_decide(const struct facts *f, const struct snapshot *s,
+/*
+ * The cache key of a token accepted for route ${rt}'s resource only (its
+ * aud is not one of its issuer's audiences): a keyed hash of the token's
+ * key and the resource, so that only a route with that resource finds
+ * it.  Return 0, or -1.
+ */
+static int
+resource_key(const uint8_t key[32], const struct route_cfg *rt,
+    uint8_t out[32])
+{
+	uint8_t buf[32 + 1 + 1024];
+	size_t rl = strlen(rt->resource);
+
+	if (rl > sizeof(buf) - 33)
+		return (-1);
+	memcpy(buf, key, 32);
+	buf[32] = 0xff;
+	memcpy(buf + 33, rt->resource, rl);
+	return (crypto_cache_key(buf, 33 + rl, out));
+}
+
+/*
+ * A cached record for ${key}, still good under ${s} and allowed on ${rt},
+ * and its entry's attachment in *${att} (the token's assertions, or NULL).
+ */
+static struct tokrec *
+cache_find(struct decide_env *env, const uint8_t key[32],
+    const struct snapshot *s, const struct route_cfg *rt, void **att)
+{
+	struct tokrec *rec = tokcache_get_att(env->tokcache, key, env->now,
+	    att);
+
+	if (rec != NULL && valid_under(rec, s) &&
+	    route_allows_issuer(rt, rec->issuer))
+		return (rec);
+	*att = NULL;
+	return (NULL);
+}
+
+/*
+ * The route's identity assertion for an allowed request: reused from the
+ * token's cache entry (*${set}: its attachment, or NULL; ${set} NULL: no
+ * cache) or signed and kept there.  The client certificate is the one the
+ * route checked, or on a token-only route one HAProxy verified.
+ */
+static void
+issue(const struct tokrec *rec, const struct snapshot *s,
+    const struct route_cfg *rt, const uint8_t *cert_sha256,
+    const struct facts *f, struct decide_env *env, struct asrt_set **set,
+    struct verdict *v)
+{
+	struct asrt_in in = {
+		.cfg = snapshot_config(s), .rt = rt, .rec = rec,
+		.cert_sha256 = cert_sha256, .now = env->now,
+		.rid = f->unique_id.ptr, .rid_len = f->unique_id.len,
+	};
+	uint8_t sha[32];
+
+	if (in.cert_sha256 == NULL && f->cert_der.ptr != NULL &&
+	    f->has_cert_verify && f->cert_verify == 0 &&
+	    crypto_sha256(f->cert_der.ptr, f->cert_der.len, sha) == 0)
+		in.cert_sha256 = sha;
+	assertion_add(&in, snapshot_signer(s), env, set, v);
+}
+
+static enum decide_outcome
+decide_token(const struct facts *f, const struct snapshot *s,
     const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
     const uint8_t *cert_sha256)
 {
 	const struct config *cfg = snapshot_config(s);
-	const char *tok, *dot;
-	size_t len, si_len = 0;
-	uint8_t key[32], si_sha256[32];
-	bool have_si = false;
-	struct verified *vf;
+	const char *tok;
+	size_t len;
+	uint8_t key[32], rkey[32];
+	const uint8_t *ckey;            /* the entry's key: ${key} or ${rkey} */
+	bool have_key = false, have_rkey = false, via_resource = false;
+	struct tokrec *rec;
+	struct pop_req pr;
+	struct asrt_set *set = NULL;
 	enum decide_outcome o;
 	enum reason r;
 	const char *detail;
@@ -792,44 +773,58 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	 * The cache is looked up with the credential's span before its bytes
 	 * are checked: only tokens that passed jws_parse() are ever cached, so
 	 * a hit proves the credential well-formed (see jws_bearer_span()).
+	 * A DPoP route also takes "Authorization: DPoP <token>" (pop.h).
 	 */
-	b = jws_bearer_span(f->authz.ptr, f->authz.len, &tok, &len);
+	b = pop_credential(f, rt, &tok, &len, &pr);
 	if (b == JWS_BEARER_NONE)
 		return (deny401(v, REASON_TOKEN_MISSING, "no bearer token"));
 	if (b != 0 || len > cfg->max_token_bytes)
 		return (deny401(v, REASON_TOKEN_MALFORMED, "malformed bearer token"));
+	/* The proof first (RFC 9449 §4.3; it cannot be cached). */
+	if (pop_proof(f, rt, tok, len, env->now, env->dpop_keys, &pr, v) != 0)
+		return (DECIDE_DONE);
 
-	/*
-	 * The cache key is the SHA-256 of the token.  The signing input (up to
-	 * the last '.') is hashed on the way, so that a miss verifying an
-	 * RS256/PS256/ES256 token does not hash those bytes a second time.
-	 */
-	if (env->tokcache != NULL) {
-		dot = memrchr(tok, '.', len);
-		si_len = dot != NULL ? (size_t)(dot - tok) : 0;
-		have_si = crypto_sha256_split(tok, len, si_len, key,
-		    si_sha256) == 0;
-	}
-	if (have_si) {
-		vf = tokcache_get(env->tokcache, key, env->now);
-		if (vf != NULL && valid_under(vf, s) &&
-		    route_allows_issuer(rt, vf->issuer)) {
-			const struct issuer_cfg *is = &cfg->issuers[vf->issuer];
+	/* The cache key: a keyed hash of the token (crypto_cache_key()). */
+	if (env->tokcache != NULL)
+		have_key = crypto_cache_key(tok, len, key) == 0;
+	if (have_key) {
+		void *att;
+
+		ckey = key;
+		rec = cache_find(env, key, s, rt, &att);
+		if (rec == NULL && rt->resource != NULL &&
+		    (have_rkey = resource_key(key, rt, rkey) == 0)) {
+			ckey = rkey;
+			rec = cache_find(env, rkey, s, rt, &att);
+		}
+		if (rec != NULL) {
+			const struct issuer_cfg *is = &cfg->issuers[rec->issuer];
+			struct claim_times times;
 
 			if (env->stats != NULL)
 				STAT_INC(env->stats, token_cache_hits);
-			note_cached(v, cfg, vf);
+			note_cached(v, cfg, rec);
 			/* max_stale_s ends the use of old keys for cached
 			 * tokens too, not only for new ones. */
-			if (!vf->hmac && keys_stale(s, vf->issuer, env->now)) {
+			if (!(rec->flags & TOKREC_F_HMAC) &&
+			    keys_stale(s, rec->issuer, env->now)) {
 				verdict_set(v, REASON_NOT_READY,
 				    "key set older than max_stale_s");
 				return (DECIDE_DONE);
 			}
-			if (claims_times_check(&vf->times, env->now, is->clock_skew_s,
+			tokrec_times(rec, &times);
+			if (claims_times_check(&times, env->now, is->clock_skew_s,
 			    is->require_exp, is->max_lifetime_s, &r, &detail) != 0)
 				return (deny401(v, r, detail));
-			return (accept_token(vf, rt, cert_sha256, f, v));
+			o = accept_token(rec, s, rt, cert_sha256, f, &pr, env, v);
+			if (rt->assertion != NULL && v->reason == REASON_OK) {
+				set = att;
+				issue(rec, s, rt, cert_sha256, f, env, &set, v);
+				if (set != att)         /* the entry's first */
+					(void)tokcache_attach(env->tokcache, ckey,
+					    set, assertion_set_free);
+			}
+			return (o);
 		}
 	}
 	if (env->stats != NULL)
@@ -840,18 +835,44 @@ jwt_decide(const struct facts *f, const struct snapshot *s,
 	 * strict subset of token68, so every byte jws_bearer() would refuse
 	 * (spaces, '=', '+', '/', '~') is refused there, as token_malformed.
 	 */
-	o = verify(tok, len, have_si ? si_sha256 : NULL, si_len, s, rt, env, v,
-	    &vf);
-	if (vf == NULL)
+	rec = NULL;
+	o = verify(tok, len, s, rt, env, v, &rec, &via_resource);
+	if (rec == NULL)
 		return (o);
-	o = accept_token(vf, rt, cert_sha256, f, v);
-	if (env->tokcache != NULL && have_si) {
-		/* The cache owns ${vf} from here, even if it refuses it. */
-		(void)tokcache_put(env->tokcache, key, vf,
-		    cache_until(vf, &cfg->issuers[vf->issuer], env->now),
-		    verified_free);
+	rec->valid_gen = snapshot_gen(s); /* compiled under ${s}, its key there */
+	o = accept_token(rec, s, rt, cert_sha256, f, &pr, env, v);
+	if (via_resource && have_key && !have_rkey)
+		have_rkey = resource_key(key, rt, rkey) == 0;
+	/* A token accepted through the route's resource is cached under the
+	 * resource's key, and its assertions with it. */
+	ckey = via_resource ? (have_rkey ? rkey : NULL) :
+	    (have_key ? key : NULL);
+	if (rt->assertion != NULL && v->reason == REASON_OK)
+		issue(rec, s, rt, cert_sha256, f, env, env->tokcache != NULL &&
+		    ckey != NULL ? &set : NULL, v);
+	if (env->tokcache != NULL && ckey != NULL) {
+		/* The cache owns ${rec} from here, even if it refuses it. */
+		(void)tokcache_put(env->tokcache, ckey, rec,
+		    cache_until(rec, &cfg->issuers[rec->issuer], env->now),
+		    record_free);
+		if (set != NULL)        /* the assertion, with its token */
+			(void)tokcache_attach(env->tokcache, ckey, set,
+			    assertion_set_free);
 	} else {
-		verified_free(vf);
+		tokrec_free(rec);
 	}
+	return (o);
+}
+
+enum decide_outcome
+jwt_decide(const struct facts *f, const struct snapshot *s,
+    const struct route_cfg *rt, struct decide_env *env, struct verdict *v,
+    const uint8_t *cert_sha256)
+{
+	enum decide_outcome o = decide_token(f, s, rt, env, v, cert_sha256);
+
+	/* The challenge, for this route (DPoP, resource_metadata). */
+	if (o == DECIDE_DONE)
+		pop_challenge(v, rt);
 	return (o);
 }

@@ -36,9 +36,11 @@ enum decide_outcome jwt_decide(const struct facts *f, const struct snapshot *s,
 
 /*
  * jwt_cache_keep(val, snap):
- * tokcache_keep_fn for sweeps after a snapshot change: keep an entry only
- * if it was verified under the same config and its key is still in the
- * issuer's key set with the same fingerprint.
+ * tokcache_keep_fn for sweeps after a snapshot change: keep an entry (a
+ * token record, tokrec.h) only if ${snap}'s config has an issuer with the
+ * record's fingerprint (the config it was compiled under, or another that
+ * compiles and accepts it the same) and that issuer's key set still has
+ * the key that verified it, with the same fingerprint.
  */
 bool jwt_cache_keep(void *val, void *snap);
 
@@ -46,11 +48,12 @@ bool jwt_cache_keep(void *val, void *snap);
  * jwt_cache_sweep(tc, old, s):
  * After the current snapshot changed from ${old} (NULL: unknown) to ${s},
  * both still referenced: drop the entries of ${tc} that ${s} no longer
- * validates, visiting only those of issuers whose key set or HMAC secret
- * changed when the config is the same (all of them when the config
- * changed).  A publication that changed no key set (a plain 304
- * revalidation) visits nothing.  Return true if a sweep ran.  ${tc} NULL
- * (cache off) is a no-op.
+ * validates (jwt_cache_keep()), visiting only those of issuers whose key
+ * set or HMAC secret changed when the config is the same (all of them when
+ * the config changed: a reload or policy update that changes nothing an
+ * entry depends on keeps it).  A publication that changed no key set (a
+ * plain 304 revalidation) visits nothing.  Return true if a sweep ran.
+ * ${tc} NULL (cache off) is a no-op.
  */
 struct tokcache;
 bool jwt_cache_sweep(struct tokcache *tc, const struct snapshot *old,

@@ -21,6 +21,7 @@ verdict_init(struct verdict *v)
 	v->kid[0] = '\0';
 	v->sub_hash[0] = '\0';
 	v->www_authenticate[0] = '\0';
+	v->ch_set = v->ch_dpop = false;
 	v->nvars = 0;
 	v->arena_used = 0;
 }
@@ -33,6 +34,17 @@ verdict_set(struct verdict *v, enum reason r, const char *detail)
 	v->status = reason_status(r);
 	v->detail = detail;
 	v->www_authenticate[0] = '\0';    /* a challenge was for the old one */
+	v->ch_set = false;
+}
+
+void
+verdict_challenge(struct verdict *v, const char *error, const char *desc,
+    const char *scope)
+{
+	v->ch_set = true;
+	v->ch_error = error;
+	v->ch_desc = desc;
+	v->ch_scope = scope;
 }
 
 /* A byte of ${w} is zero (Mycroft's test); ${w} ^ c * ONES finds c. */
@@ -62,9 +74,16 @@ has_crlfnul(const char *p, size_t len)
 int
 verdict_add(struct verdict *v, const char *name, const char *val, size_t len)
 {
-	if (v->nvars >= VERDICT_MAX_VARS || len > VERDICT_ARENA - v->arena_used)
-		return (-1);
 	if (has_crlfnul(val, len))
+		return (-1);
+	return (verdict_add_clean(v, name, val, len));
+}
+
+int
+verdict_add_clean(struct verdict *v, const char *name, const char *val,
+    size_t len)
+{
+	if (v->nvars >= VERDICT_MAX_VARS || len > VERDICT_ARENA - v->arena_used)
 		return (-1);
 	memcpy(v->arena + v->arena_used, val, len);
 	v->vars[v->nvars].name = name;

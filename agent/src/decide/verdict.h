@@ -39,7 +39,12 @@ struct verdict {
 	enum reason verif_outcome; /* alg and outcome; verif_alg -1: none */
 	char kid[65];         /* the token's kid, printable, or "" */
 	char sub_hash[17];    /* hex of SHA-256(sub), 8 bytes, or "" */
-	char www_authenticate[512];
+	/* The challenge of a refusal, as parts (pop_challenge() renders
+	 * them for the route into www_authenticate); constant or config
+	 * strings.  ch_dpop: the request used the DPoP scheme. */
+	bool ch_set, ch_dpop;
+	const char *ch_error, *ch_desc, *ch_scope;
+	char www_authenticate[4096];
 	size_t nvars;
 	struct verdict_var vars[VERDICT_MAX_VARS];
 	size_t arena_used;
@@ -57,6 +62,15 @@ void verdict_init(struct verdict *v);
 void verdict_set(struct verdict *v, enum reason r, const char *detail);
 
 /*
+ * verdict_challenge(v, error, desc, scope):
+ * Note the challenge of ${v}'s refusal (RFC 6750 §3 error code,
+ * description and scope; each constant, from the config, or NULL):
+ * pop_challenge() renders it into www_authenticate for the route.
+ */
+void verdict_challenge(struct verdict *v, const char *error,
+    const char *desc, const char *scope);
+
+/*
  * verdict_add(v, name, val, len):
  * Add variable ${name} (a constant or a string that outlives the verdict)
  * with a copy of ${val}.  Values with CR, LF or NUL (HAProxy turns these
@@ -65,6 +79,15 @@ void verdict_set(struct verdict *v, enum reason r, const char *detail);
  * request (identity_unsendable) rather than answer without the value.
  */
 int verdict_add(struct verdict *v, const char *name, const char *val, size_t len);
+
+/*
+ * verdict_add_clean(v, name, val, len):
+ * verdict_add() for a value the caller knows holds no CR, LF or NUL (a
+ * cached token's values, checked once when its record was compiled):
+ * the same bounds, without looking at every byte again.
+ */
+int verdict_add_clean(struct verdict *v, const char *name, const char *val,
+    size_t len);
 
 /* verdict_drop_vars(v): forget every variable added (a refusal sends none). */
 void verdict_drop_vars(struct verdict *v);

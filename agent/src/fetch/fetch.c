@@ -48,9 +48,12 @@ struct msg {
 static void
 publish(struct fetcher *f)
 {
-	struct snapshot *s = snapshot_derive(f->base, f->base->cfg);
+	struct snapshot *s;
 	const struct config *cfg;
+	int64_t policy_at;
 
+	asrtkeys_check(f);      /* a policy may have changed the longest ttl */
+	s = snapshot_derive(f->base, snapshot_cfgref(f->base));
 	f->dirty = false;
 	if (s == NULL) {
 		log_error("fetch: out of memory building a snapshot");
@@ -67,17 +70,19 @@ publish(struct fetcher *f)
 		src = plan_find_jwks(f, is->name);
 		snapshot_set_keys(s, i, src ? src->keys : NULL,
 		    src && src->keys ? src->st.good_at : 0);
-		s->kid_served_ms[i] = src ? src->kid_served_ms : 0;
+		snapshot_set_kid_served(s, i, src ? src->kid_served_ms : 0);
 	}
 	/* With crl_urls, only a set built with their documents will do: the
 	 * base's holds the crl_files alone. */
 	if (file_cfg(f)->crl_urls.n > 0)
 		snapshot_set_crls(s, f->crls != NULL ? crlset_ref(f->crls) :
 		    NULL);
-	s->policy_loaded = f->base->policy_loaded;
+	snapshot_set_signer(s, f->signer);
+	policy_at = snapshot_policy_at(s);
 	for (struct source *p = f->sources; p != NULL; p = p->next)
 		if (p->kind == SRC_POLICY && p->have)
-			s->policy_at = p->st.good_at;
+			policy_at = p->st.good_at;
+	snapshot_set_policy(s, snapshot_policy_loaded(f->base), policy_at);
 	for (size_t i = 0; i < f->nworkers; i++)
 		f->sink.publish(f->targets[i], s);
 	snapshot_unref(f->cur);
@@ -199,6 +204,7 @@ on_reload(struct fetcher *f, struct config *cfg)
 	plan_global(f);
 	plan_crls(f);
 	plan_issuers(f);
+	asrtkeys_refresh(f);
 	publish(f);
 	STAT_INC(f->stats, reloads_ok);
 	log_info("reload: configuration applied");
@@ -255,6 +261,7 @@ fetch_create(struct config *cfg, struct agent_stats *stats,
     struct fetcher **out, struct config_errors *errs)
 {
 	struct fetcher *f;
+	char err[512];
 
 	*out = NULL;
 	if (!transfer_global_init()) {
@@ -282,6 +289,7 @@ fetch_create(struct config *cfg, struct agent_stats *stats,
 	ev_prepare_init(&f->prep, on_prepare);
 	f->prep.data = f;
 	ev_prepare_start(f->loop, &f->prep);
+	asrtkeys_init(f);
 
 	if (loader_build_ref(f->file, NULL, 0, NULL, &f->base, errs) != 0)
 		goto bad;
@@ -291,6 +299,12 @@ fetch_create(struct config *cfg, struct agent_stats *stats,
 	plan_global(f);          /* loads (and applies) a cached policy */
 	plan_issuers(f);
 	plan_crls(f);
+	/* The assertion keys: a key file others may read, or one that is
+	 * not a key, stops the start (loudly), not only the assertions. */
+	if (asrtkeys_load(f, err, sizeof(err)) != 0) {
+		(void)config_errors_add(errs, err);
+		goto bad;
+	}
 	publish(f);
 	*out = f;
 	return (0);
@@ -383,6 +397,7 @@ fetch_free(struct fetcher *f)
 		m = n;
 	}
 	plan_clear(f);
+	signer_unref(f->signer);
 	if (f->multi != NULL)
 		curl_multi_cleanup(f->multi);
 	if (f->loop != NULL)

@@ -130,6 +130,14 @@ bool fetch_ready(void *arg, struct abuf *body);
 void fetch_metrics(void *arg, struct abuf *body);
 
 /*
+ * fetch_assertion_jwks(arg, body):
+ * Admin provider (main thread): append the JWK Set of the assertion keys
+ * in use to ${body} and return true, or return false when assertions are
+ * off (no assertion_issuer).
+ */
+bool fetch_assertion_jwks(void *arg, struct abuf *body);
+
+/*
  * fetch_stop(f): stop the thread (transfers in flight are abandoned) and
  * wait for it.  Refetch hooks called afterwards are ignored.  NULL or a
  * fetcher that never started: no-op.

@@ -15,6 +15,7 @@
  *               tokens, cached and wiped
  *   statedir.c  state_dir files: the last good documents on disk
  *   status.c    the display fields: /readyz and /metrics
+ *   asrtkeys.c  the assertion signing keys: loads, rotation, JWKS
  *
  * Threads.  Everything runs on the fetcher thread, except
  * fetch_create()/fetch_snapshot()/fetch_start() (main thread, before the
@@ -43,6 +44,7 @@
 #include "crypto.h"
 #include "fetch.h"
 #include "refresh.h"
+#include "signer.h"
 #include "snapshot.h"
 
 struct abuf;
@@ -219,6 +221,14 @@ struct fetcher {
 	bool policy_configured, policy_loaded;
 	int64_t policy_at;
 	uint32_t max_stale_s;
+
+	/* Assertion keys (asrtkeys.c): ${signer} is written by the fetcher
+	 * thread under lock, and read under it by others; the rest is the
+	 * fetcher thread's (the counters: under lock). */
+	struct signer *signer;
+	struct signer_policy asrt_pol;
+	ev_timer asrt_timer;
+	uint64_t asrt_made, asrt_errors;
 };
 
 /* ---- small helpers ---- */
@@ -465,8 +475,43 @@ void statedir_save(struct fetcher *f, struct source *src);
 int statedir_read(struct fetcher *f, struct source *src, char **buf,
     struct statemeta *m);
 
+/*
+ * statedir_write(dir, path, a, alen, b, blen, mode, who):
+ * Write ${a} then ${b} to ${path} in directory ${dir}: a temporary file
+ * created ${mode} (never through a link, never a leftover), fsync, rename
+ * over the old one, fsync of ${dir}, so a crash leaves the old file or the
+ * new one, never half of one.  Return 0, or -1 (logged, naming ${who}).
+ */
+int statedir_write(const char *dir, const char *path, const void *a,
+    size_t alen, const void *b, size_t blen, unsigned mode, const char *who);
+
 /* statedir_ensure(cfg): create ${cfg}'s missing state_dir (0700). */
 void statedir_ensure(const struct config *cfg);
+
+/* ---- asrtkeys.c ---- */
+
+/* asrtkeys_init(f): set up the rotation timer (fetch_create()). */
+void asrtkeys_init(struct fetcher *f);
+
+/*
+ * asrtkeys_load(f, err, errlen):
+ * Load (or rotate) the assertion keys of the config file in use into
+ * f->signer, write assertion_jwks_file, arm the timer for the next load,
+ * and mark a publication due; without assertion_issuer, drop them.
+ * Return 0, or -1 with the reason in ${err} (the keys in use stay).
+ */
+int asrtkeys_load(struct fetcher *f, char *err, size_t errlen);
+
+/* asrtkeys_refresh(f): asrtkeys_load(), and on failure an error logged
+ * and another try in a minute (the timer). */
+void asrtkeys_refresh(struct fetcher *f);
+
+/* asrtkeys_check(f): load again when the base's longest ttl_s changed
+ * (a policy document): keys stay published that long. */
+void asrtkeys_check(struct fetcher *f);
+
+/* asrtkeys_metrics(f, b): spoa_iam_assertion_* lines; under f->lock. */
+void asrtkeys_metrics(struct fetcher *f, struct abuf *b);
 
 /* ---- status.c ---- */
 

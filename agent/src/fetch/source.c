@@ -206,7 +206,7 @@ accept_jwks(struct fetcher *f, struct source *src, const char *body,
 	}
 	keyset_unref(src->keys);
 	src->keys = ks;
-	STAT_LOCKED(f, src->st.nkeys = ks->n);
+	STAT_LOCKED(f, src->st.nkeys = keyset_count(ks));
 	f->dirty = true;
 	return (0);
 }
@@ -279,7 +279,7 @@ source_accept_crl(struct fetcher *f, struct source *src, const char *cand,
     size_t cand_len, char *err, size_t errlen)
 {
 	const struct config *cfg = snapshot_config(f->base);
-	const struct ca_store *cas = f->base->cfg->cas;
+	const struct ca_store *cas = snapshot_cfgref(f->base)->cas;
 	const struct crl_doc *fdocs;
 	struct crl_doc *docs = NULL;
 	struct crlset *cs = NULL;

@@ -32,8 +32,10 @@ state_path(const struct fetcher *f, const struct source *src, char *out,
 }
 
 static int
-write_all(int fd, const char *p, size_t len)
+write_all(int fd, const void *v, size_t len)
 {
+	const char *p = v;
+
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 
@@ -48,18 +50,58 @@ write_all(int fd, const char *p, size_t len)
 	return (0);
 }
 
+int
+statedir_write(const char *dir, const char *path, const void *a,
+    size_t alen, const void *b, size_t blen, unsigned mode, const char *who)
+{
+	char tmp[4200];
+	int fd, dfd, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return (-1);
+	/* A fresh file of ours: never through a link planted in its place,
+	 * never into a leftover (a crash between open and rename). */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		log_warnp("%s: cannot remove %s", who, tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    (mode_t)mode);
+	if (fd == -1 || write_all(fd, a, alen) != 0 ||
+	    write_all(fd, b, blen) != 0 || fsync(fd) != 0) {
+		log_warnp("%s: cannot write %s", who, tmp);
+		if (fd != -1) {
+			(void)close(fd);
+			(void)unlink(tmp);
+		}
+		return (-1);
+	}
+	if (close(fd) != 0) {
+		log_warnp("%s: cannot write %s", who, tmp);
+		(void)unlink(tmp);
+		return (-1);
+	}
+	if (rename(tmp, path) != 0) {
+		log_warnp("%s: cannot rename %s", who, tmp);
+		(void)unlink(tmp);
+		return (-1);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || fsync(dfd) != 0)
+		log_warnp("%s: cannot sync %s", who, dir);
+	if (dfd != -1)
+		close(dfd);
+	return (0);
+}
+
 /*
- * Write ${src}'s document to state_dir: temporary file, fsync, rename over
- * the old one, fsync the directory, so a crash leaves the old file or the
- * new one, never half of one.
+ * Write ${src}'s document to state_dir (statedir_write()).
  */
 void
 statedir_save(struct fetcher *f, struct source *src)
 {
-	char path[4096], tmp[4200], *hdr = NULL;
+	char path[4096], who[300], *hdr = NULL;
 	struct statemeta m;
 	ssize_t hlen;
-	int fd = -1, dfd;
 
 	if (!src->have || file_cfg(f)->state_dir == NULL ||
 	    state_path(f, src, path, sizeof(path)) != 0)
@@ -84,42 +126,12 @@ statedir_save(struct fetcher *f, struct source *src)
 		log_warn("%s: state_dir: cannot format the state file", src->id);
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	/* A fresh file of ours: never through a link planted in its place,
-	 * never into a leftover (a crash between open and rename). */
-	if (unlink(tmp) != 0 && errno != ENOENT)
-		log_warnp("%s: state_dir: cannot remove %s", src->id, tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1 || write_all(fd, hdr, (size_t)hlen) != 0 ||
-	    write_all(fd, src->doc, src->doc_len) != 0 || fsync(fd) != 0) {
-		log_warnp("%s: state_dir: cannot write %s", src->id, tmp);
-		if (fd != -1)
-			(void)unlink(tmp);
+	(void)snprintf(who, sizeof(who), "%s: state_dir", src->id);
+	if (statedir_write(file_cfg(f)->state_dir, path, hdr, (size_t)hlen,
+	    src->doc, src->doc_len, 0600, who) != 0)
 		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		log_warnp("%s: state_dir: cannot write %s", src->id, tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		log_warnp("%s: state_dir: cannot rename %s", src->id, tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
-	dfd = open(file_cfg(f)->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd == -1 || fsync(dfd) != 0)
-		log_warnp("%s: state_dir: cannot sync %s", src->id,
-		    file_cfg(f)->state_dir);
-	if (dfd != -1)
-		close(dfd);
 	log_debug("%s: saved to state_dir", src->id);
 out:
-	if (fd != -1)
-		close(fd);
 	free(hdr);
 }
 

@@ -49,9 +49,9 @@ status_update_issuers(struct fetcher *f, const struct snapshot *s)
 		st[i].keys_from = keys_from(is->source);
 		st[i].remote = is->source == KEYS_DISCOVERY ||
 		    is->source == KEYS_JWKS_URL;
-		st[i].has_keys = is->source == KEYS_NONE ? s->hmac[i] != NULL :
-		    s->keys[i] != NULL;
-		st[i].keys_at = s->keys_at[i];
+		st[i].has_keys = (is->source == KEYS_NONE ?
+		    snapshot_hmac(s, i) : snapshot_keys(s, i)) != NULL;
+		st[i].keys_at = snapshot_keys_at(s, i);
 	}
 	pthread_mutex_lock(&f->lock);
 	old = f->istat;
@@ -59,8 +59,8 @@ status_update_issuers(struct fetcher *f, const struct snapshot *s)
 	f->istat = st;
 	f->nistat = cfg->nissuers;
 	f->policy_configured = file_cfg(f)->policy_url != NULL;
-	f->policy_loaded = s->policy_loaded;
-	f->policy_at = s->policy_at;
+	f->policy_loaded = snapshot_policy_loaded(s);
+	f->policy_at = snapshot_policy_at(s);
 	f->max_stale_s = fcfg(f)->max_stale_s;
 	pthread_mutex_unlock(&f->lock);
 	for (size_t i = 0; i < nold; i++)
@@ -383,5 +383,6 @@ status_metrics(struct fetcher *f, struct abuf *b)
 	    "document is applied (1 without policy_url).\n# TYPE "
 	    "spoa_iam_policy_loaded gauge\nspoa_iam_policy_loaded %d\n",
 	    !f->policy_configured || f->policy_loaded);
+	asrtkeys_metrics(f, b);
 	pthread_mutex_unlock(&f->lock);
 }

@@ -76,6 +76,8 @@ static struct {
 	int ok;
 	EVP_MD *sha1, *sha256, *sha384, *sha512;
 	EVP_MAC *hmac;
+	EVP_MAC *siphash;		/* NULL: cache keys are SHA-256 */
+	uint8_t ckey[16];		/* crypto_cache_key()'s secret */
 	uint8_t order[CURVE_COUNT][FIELD_MAX];	/* big-endian, field length */
 	pthread_key_t tls;		/* struct crypto_tls, freed at exit */
 } cg;
@@ -125,7 +127,8 @@ struct crypto_vslot {
 };
 
 struct crypto_tls {
-	EVP_MD_CTX *md[2];
+	EVP_MD_CTX *md[1];
+	EVP_MAC_CTX *ck;		/* SipHash under cg.ckey */
 	struct crypto_vslot vc[VCACHE_SLOTS];
 };
 
@@ -137,7 +140,7 @@ tls_free(void *p)
 	if (t == NULL)
 		return;
 	EVP_MD_CTX_free(t->md[0]);
-	EVP_MD_CTX_free(t->md[1]);
+	EVP_MAC_CTX_free(t->ck);
 	for (size_t i = 0; i < VCACHE_SLOTS; i++)
 		EVP_PKEY_CTX_free(t->vc[i].ctx);
 	free(t);
@@ -160,6 +163,11 @@ cg_init(void)
 	if (cg.sha1 == NULL || cg.sha256 == NULL || cg.sha384 == NULL ||
 	    cg.sha512 == NULL || cg.hmac == NULL)
 		goto out;
+	/* The cache keys' secret; without SipHash (a FIPS-only provider
+	 * set) cache keys are SHA-256, which needs none. */
+	if (RAND_bytes(cg.ckey, sizeof(cg.ckey)) != 1)
+		goto out;
+	cg.siphash = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
 	for (i = 0; i < CURVE_COUNT; i++) {
 		if ((g = EC_GROUP_new_by_curve_name(curves[i].nid)) == NULL)
 			goto out;
@@ -764,7 +772,6 @@ thread_tls(void)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return (NULL);
 	if ((t->md[0] = EVP_MD_CTX_new()) == NULL ||
-	    (t->md[1] = EVP_MD_CTX_new()) == NULL ||
 	    pthread_setspecific(cg.tls, t) != 0) {
 		tls_free(t);
 		return (NULL);
@@ -987,13 +994,18 @@ crypto_verify_sha256(const struct crypto_key *k, enum jws_alg alg,
 	return (verify_any(k, alg, msg, msg_len, msg_sha256, sig, sig_len));
 }
 
+/* SHA-1 or SHA-256 on this thread's digest context (EVP_Digest() would
+ * allocate and free one per call: a subject's hash on every cache miss). */
 static int
 digest(int which, const void *p, size_t len, uint8_t *out, size_t out_len)
 {
+	struct crypto_tls *t;
 	unsigned int ol = 0;
 
-	if (!cg_ready() || EVP_Digest(p, len, out, &ol,
-	    which == 1 ? cg.sha1 : cg.sha256, NULL) != 1 || ol != out_len) {
+	if (!cg_ready() || (t = thread_tls()) == NULL ||
+	    EVP_DigestInit_ex2(t->md[0], which == 1 ? cg.sha1 : cg.sha256,
+	    NULL) != 1 || EVP_DigestUpdate(t->md[0], p, len) != 1 ||
+	    EVP_DigestFinal_ex(t->md[0], out, &ol) != 1 || ol != out_len) {
 		memset(out, 0, out_len);
 		ERR_clear_error();
 		return (-1);
@@ -1007,36 +1019,50 @@ crypto_sha256(const void *p, size_t len, uint8_t out[32])
 	return (digest(256, p, len, out, 32));
 }
 
-int
-crypto_sha256_split(const void *p, size_t len, size_t split, uint8_t full[32],
-    uint8_t prefix[32])
+/* This thread's SipHash context, keyed with the process's secret. */
+static EVP_MAC_CTX *
+cache_key_ctx(void)
 {
-	const uint8_t *b = p;
-	struct crypto_tls *t;
-	EVP_MD_CTX *a, *c;
-	unsigned int la = 0, lc = 0;
-	int rc = -1;
+	size_t out_len = 16;
+	const OSSL_PARAM params[] = {
+		OSSL_PARAM_size_t(OSSL_MAC_PARAM_SIZE, &out_len),
+		OSSL_PARAM_END
+	};
+	struct crypto_tls *t = thread_tls();
 
-	if (split > len || !cg_ready() || (t = thread_tls()) == NULL)
-		goto out;
-	a = t->md[0];
-	c = t->md[1];
-	/* Hash the prefix once, fork the state, finish each copy. */
-	if (EVP_DigestInit_ex2(a, cg.sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(a, b, split) != 1 ||
-	    EVP_MD_CTX_copy_ex(c, a) != 1 ||
-	    EVP_DigestFinal_ex(c, prefix, &lc) != 1 ||
-	    EVP_DigestUpdate(a, b + split, len - split) != 1 ||
-	    EVP_DigestFinal_ex(a, full, &la) != 1 || la != 32 || lc != 32)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0) {
-		memset(full, 0, 32);
-		memset(prefix, 0, 32);
-		ERR_clear_error();
+	if (t == NULL)
+		return (NULL);
+	if (t->ck != NULL)
+		return (EVP_MAC_init(t->ck, NULL, 0, NULL) == 1 ? t->ck : NULL);
+	if ((t->ck = EVP_MAC_CTX_new(cg.siphash)) == NULL)
+		return (NULL);
+	if (EVP_MAC_init(t->ck, cg.ckey, sizeof(cg.ckey), params) != 1) {
+		EVP_MAC_CTX_free(t->ck);
+		t->ck = NULL;
+		return (NULL);
 	}
-	return (rc);
+	return (t->ck);
+}
+
+int
+crypto_cache_key(const void *p, size_t len, uint8_t out[32])
+{
+	EVP_MAC_CTX *c;
+	size_t ol = 0;
+
+	if (!cg_ready())
+		goto fail;
+	if (cg.siphash == NULL)
+		return (crypto_sha256(p, len, out));
+	memset(out + 16, 0, 16);
+	if ((c = cache_key_ctx()) == NULL || EVP_MAC_update(c, p, len) != 1 ||
+	    EVP_MAC_final(c, out, &ol, 16) != 1 || ol != 16)
+		goto fail;
+	return (0);
+fail:
+	memset(out, 0, 32);
+	ERR_clear_error();
+	return (-1);
 }
 
 int

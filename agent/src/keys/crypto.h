@@ -175,14 +175,20 @@ int crypto_verify_sha256(const struct crypto_key *k, enum jws_alg alg,
     const uint8_t *sig, size_t sig_len);
 
 /*
- * crypto_sha256_split(p, len, split, full, prefix):
- * The SHA-256 of the ${len} bytes at ${p} into ${full} and of their first
- * ${split} (<= ${len}) bytes into ${prefix}, hashing the shared bytes once:
- * a token's cache key and its signing input's digest.  Return 0, or -1
- * (both outputs zeroed).
+ * crypto_cache_key(p, len, out):
+ * The verified-token cache's key for the ${len} bytes at ${p} (a token):
+ * SipHash-2-4 with a 128-bit output, under a secret key drawn once per
+ * process from the CSPRNG, then 16 zero bytes.  A keyed hash is enough
+ * for a key the cache compares but never shows: nobody who does not know
+ * the secret can make two tokens collide (SipHash is a PRF, made for hash
+ * tables keyed by input an attacker chooses), and it costs about half a
+ * SHA-256 of the same bytes, most of a cache hit.  Where OpenSSL has no
+ * SipHash (a FIPS provider only), it is the SHA-256 of the bytes.  The
+ * key must never be logged or sent anywhere.  Return 0, or -1 (${out}
+ * zeroed).
  */
-int crypto_sha256_split(const void *p, size_t len, size_t split,
-    uint8_t full[32], uint8_t prefix[32]) __attribute__((warn_unused_result));
+int crypto_cache_key(const void *p, size_t len, uint8_t out[32])
+	__attribute__((warn_unused_result));
 
 /*
  * crypto_sha256(p, len, out), crypto_sha1(p, len, out):

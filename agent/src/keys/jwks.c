@@ -166,15 +166,6 @@ dup_string(const char *s, size_t len)
 	return (p);
 }
 
-static void
-jwk_clear(struct jwk *k)
-{
-	free(k->kid);
-	free(k->issuer);
-	crypto_key_free(k->key);
-	memset(k, 0, sizeof(*k));
-}
-
 /* "key_ops", if present: an array of distinct strings with "verify". */
 static int
 key_ops_ok(const cJSON *ops)
@@ -256,17 +247,19 @@ jwk_key_okp(const cJSON *el, const char **why)
 	return (crypto_key_ed25519(x, (size_t)xl, why));
 }
 
-/* Build *${out} from the JWK ${el}; 0, or -1 with a constant *${why}. */
+/*
+ * The members of the JWK ${el} besides its key material (kty, no private
+ * member, kid, use, key_ops, issuer, alg), checked; *${kid}, *${iss} and
+ * *${alg} set to those present.  Return 0, or -1 with *${why}.
+ */
 static int
-jwk_parse(const cJSON *el, struct jwk *out, const char **why)
+jwk_members(const cJSON *el, const cJSON **kid, const cJSON **iss,
+    const cJSON **alg, const char **why)
 {
-	const cJSON *kty, *kid, *use, *ops, *alg, *iss;
-	struct crypto_key *key = NULL;
+	const cJSON *kty, *use, *ops;
 	const char *s;
 	size_t i, len;
-	int a;
 
-	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(el)) {
 		*why = "key is not a JSON object";
 		return (-1);
@@ -292,12 +285,12 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 			return (-1);
 		}
 	}
-	if ((kid = member(el, "kid")) != NULL) {
-		if (!cJSON_IsString(kid) || kid->valuestring == NULL) {
+	if ((*kid = member(el, "kid")) != NULL) {
+		if (!cJSON_IsString(*kid) || (*kid)->valuestring == NULL) {
 			*why = "kid is not a string";
 			return (-1);
 		}
-		len = strlen(kid->valuestring);
+		len = strlen((*kid)->valuestring);
 		if (len == 0 || len > JWKS_KID_MAX) {
 			*why = "kid empty or longer than 256 bytes";
 			return (-1);
@@ -313,18 +306,53 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 		*why = "key_ops does not allow verify";
 		return (-1);
 	}
-	if ((iss = member(el, "issuer")) != NULL &&
-	    (!cJSON_IsString(iss) || iss->valuestring == NULL ||
-	    strlen(iss->valuestring) > JWKS_ISSUER_MAX)) {
+	if ((*iss = member(el, "issuer")) != NULL &&
+	    (!cJSON_IsString(*iss) || (*iss)->valuestring == NULL ||
+	    strlen((*iss)->valuestring) > JWKS_ISSUER_MAX)) {
 		*why = "issuer is not a string or too long";
 		return (-1);
 	}
-	if ((alg = member(el, "alg")) != NULL &&
-	    (!cJSON_IsString(alg) || alg->valuestring == NULL)) {
+	if ((*alg = member(el, "alg")) != NULL &&
+	    (!cJSON_IsString(*alg) || (*alg)->valuestring == NULL)) {
 		*why = "alg is not a string";
 		return (-1);
 	}
+	return (0);
+}
 
+/* The algorithms a key of ${key_algs} may verify under its "alg" member
+ * ${alg} (NULL: all of them); 0 with *${why} if they disagree. */
+static uint32_t
+jwk_algs(uint32_t key_algs, const cJSON *alg, const char **why)
+{
+	int a;
+
+	if (alg == NULL)
+		return (key_algs);
+	a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
+	if (a < 0) {
+		*why = "alg is not a supported JWS algorithm";
+		return (0);
+	}
+	if ((key_algs & JWS_ALG_BIT(a)) == 0) {
+		*why = "alg does not match the key type or curve";
+		return (0);
+	}
+	return (JWS_ALG_BIT(a));
+}
+
+/* Build *${out} from the JWK ${el}; 0, or -1 with a constant *${why}. */
+static int
+jwk_parse(const cJSON *el, struct jwk *out, const char **why)
+{
+	const cJSON *kid = NULL, *alg = NULL, *iss = NULL;
+	struct crypto_key *key = NULL;
+	const char *s;
+
+	memset(out, 0, sizeof(*out));
+	if (jwk_members(el, &kid, &iss, &alg, why) != 0)
+		return (-1);
+	s = member(el, "kty")->valuestring;
 	if (strcmp(s, "RSA") == 0)
 		key = jwk_key_rsa(el, why);
 	else if (strcmp(s, "EC") == 0)
@@ -333,20 +361,8 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 		key = jwk_key_okp(el, why);
 	if (key == NULL)
 		return (-1);
-
-	out->algs = crypto_key_algs(key);
-	if (alg != NULL) {
-		a = jwa_parse(alg->valuestring, strlen(alg->valuestring));
-		if (a < 0) {
-			*why = "alg is not a supported JWS algorithm";
-			goto err;
-		}
-		if ((out->algs & JWS_ALG_BIT(a)) == 0) {
-			*why = "alg does not match the key type or curve";
-			goto err;
-		}
-		out->algs = JWS_ALG_BIT(a);
-	}
+	if ((out->algs = jwk_algs(crypto_key_algs(key), alg, why)) == 0)
+		goto err;
 	*why = "out of memory";
 	if (kid != NULL) {
 		out->kid_len = strlen(kid->valuestring);
@@ -364,50 +380,8 @@ jwk_parse(const cJSON *el, struct jwk *out, const char **why)
 err:
 	crypto_key_free(key);
 	out->key = NULL;
-	jwk_clear(out);
+	keyset_key_clear(out);
 	return (-1);
-}
-
-static int
-jwk_identical(const struct jwk *a, const struct jwk *b)
-{
-	return (memcmp(a->fp, b->fp, sizeof(a->fp)) == 0 &&
-	    a->algs == b->algs && util_streq(a->issuer, b->issuer));
-}
-
-bool
-keyset_equal(const struct keyset *a, const struct keyset *b)
-{
-	if (a == NULL || b == NULL || a->n != b->n)
-		return (false);
-	for (size_t i = 0; i < a->n; i++) {
-		const struct jwk *x = &a->keys[i];
-		bool found = false;
-
-		for (size_t j = 0; j < b->n && !found; j++) {
-			const struct jwk *y = &b->keys[j];
-
-			found = jwk_identical(x, y) && x->kid_len == y->kid_len &&
-			    (x->kid_len == 0 || memcmp(x->kid, y->kid,
-			    x->kid_len) == 0);
-		}
-		if (!found)
-			return (false);
-	}
-	return (true);
-}
-
-static void
-keyset_free(struct keyset *ks)
-{
-	size_t i;
-
-	if (ks == NULL)
-		return;
-	for (i = 0; i < ks->n; i++)
-		jwk_clear(&ks->keys[i]);
-	free(ks->keys);
-	free(ks);
 }
 
 /*
@@ -415,52 +389,51 @@ keyset_free(struct keyset *ks)
  * key of a group that differs (the token's kid could select either).
  */
 static void
-dedupe_kids(struct keyset *ks, const size_t *index,
+dedupe_kids(struct jwk *keys, size_t *n, const size_t *index,
     const cJSON *const *elems, struct jwks_report *rep)
 {
 	uint8_t drop[JWKS_MAX_KEYS] = { 0 };
 	size_t i, j, w;
 
-	for (i = 0; i < ks->n; i++) {
-		const struct jwk *a = &ks->keys[i];
+	for (i = 0; i < *n; i++) {
+		const struct jwk *a = &keys[i];
 		int clash = 0;
 
 		if (a->kid == NULL || drop[i] == 2)
 			continue;
-		for (j = i + 1; j < ks->n; j++) {
-			const struct jwk *b = &ks->keys[j];
+		for (j = i + 1; j < *n; j++) {
+			const struct jwk *b = &keys[j];
 
 			if (b->kid == NULL || b->kid_len != a->kid_len ||
 			    memcmp(a->kid, b->kid, a->kid_len) != 0)
 				continue;
-			if (jwk_identical(a, b) && drop[j] == 0)
+			if (keyset_key_same(a, b) && drop[j] == 0)
 				drop[j] = 1;
 			else
 				clash = 1;
 		}
 		if (!clash)
 			continue;
-		for (j = i; j < ks->n; j++)
-			if (ks->keys[j].kid != NULL &&
-			    ks->keys[j].kid_len == a->kid_len &&
-			    memcmp(ks->keys[j].kid, a->kid, a->kid_len) == 0)
+		for (j = i; j < *n; j++)
+			if (keys[j].kid != NULL && keys[j].kid_len == a->kid_len &&
+			    memcmp(keys[j].kid, a->kid, a->kid_len) == 0)
 				drop[j] = 2;
 	}
-	for (i = 0, w = 0; i < ks->n; i++) {
+	for (i = 0, w = 0; i < *n; i++) {
 		if (drop[i] != 0) {
 			report_skip(rep, index[i], elems[i], drop[i] == 1 ?
 			    "identical duplicate of an earlier key" :
 			    "kid shared by different keys");
-			jwk_clear(&ks->keys[i]);
+			keyset_key_clear(&keys[i]);
 			continue;
 		}
 		if (w != i) {
-			ks->keys[w] = ks->keys[i];
-			memset(&ks->keys[i], 0, sizeof(ks->keys[i]));
+			keys[w] = keys[i];
+			memset(&keys[i], 0, sizeof(keys[i]));
 		}
 		w++;
 	}
-	ks->n = w;
+	*n = w;
 }
 
 int
@@ -471,11 +444,12 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 	const cJSON *keys, *el;
 	const cJSON *elems[JWKS_MAX_KEYS];
 	size_t index[JWKS_MAX_KEYS];
-	struct keyset *ks = NULL;
+	struct jwk *arr = NULL;
+	struct keyset *ks;
 	cJSON *root = NULL;
 	struct json_error jerr;
 	const char *why;
-	size_t n, i;
+	size_t n, i, kept = 0;
 	int rc = -1;
 
 	if (rep == NULL)
@@ -502,93 +476,38 @@ jwks_parse(const char *buf, size_t len, struct keyset **out,
 			goto out;
 		}
 	rep->n_in = n;
-	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
-	    (ks->keys = calloc(n > 0 ? n : 1, sizeof(*ks->keys))) == NULL)
+	if ((arr = calloc(n > 0 ? n : 1, sizeof(*arr))) == NULL)
 		goto out;
 	for (i = 0, el = keys->child; el != NULL; el = el->next, i++) {
-		if (jwk_parse(el, &ks->keys[ks->n], &why) != 0) {
+		if (jwk_parse(el, &arr[kept], &why) != 0) {
 			report_skip(rep, i, el, why);
 			continue;
 		}
-		index[ks->n] = i;
-		elems[ks->n] = el;
-		ks->n++;
+		index[kept] = i;
+		elems[kept] = el;
+		kept++;
 	}
-	dedupe_kids(ks, index, elems, rep);
-	if (ks->n == 0) {
+	dedupe_kids(arr, &kept, index, elems, rep);
+	if (kept == 0) {
 		rep->error = "no usable key";
 		goto out;
 	}
-	rep->n_kept = ks->n;
+	/* The set takes the array, whatever the result. */
+	ks = keyset_new(arr, kept);
+	arr = NULL;
+	kept = 0;
+	if (ks == NULL)
+		goto out;
+	rep->n_kept = keyset_count(ks);
 	rep->error = NULL;
-	atomic_init(&ks->refs, 1);
 	*out = ks;
-	ks = NULL;
 	rc = 0;
 out:
-	keyset_free(ks);
+	for (i = 0; i < kept; i++)
+		keyset_key_clear(&arr[i]);
+	free(arr);
 	cJSON_Delete(root);
 	return (rc);
-}
-
-struct keyset *
-keyset_hmac(const uint8_t *secret, size_t len, const char **why)
-{
-	struct keyset *ks;
-
-	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
-	    (ks->keys = calloc(1, sizeof(*ks->keys))) == NULL) {
-		free(ks);
-		*why = "out of memory";
-		return (NULL);
-	}
-	if ((ks->keys[0].key = crypto_key_hmac(secret, len, why)) == NULL) {
-		keyset_free(ks);
-		return (NULL);
-	}
-	ks->n = 1;
-	ks->keys[0].algs = crypto_key_algs(ks->keys[0].key);
-	crypto_key_fingerprint(ks->keys[0].key, ks->keys[0].fp);
-	atomic_init(&ks->refs, 1);
-	return (ks);
-}
-
-const struct jwk *
-keyset_find(const struct keyset *ks, const char *kid, size_t kid_len)
-{
-	size_t i;
-
-	if (ks == NULL)
-		return (NULL);
-	for (i = 0; i < ks->n; i++) {
-		const struct jwk *k = &ks->keys[i];
-
-		if (kid == NULL) {
-			if (k->kid == NULL)
-				return (k);
-			continue;
-		}
-		if (k->kid != NULL && k->kid_len == kid_len &&
-		    memcmp(k->kid, kid, kid_len) == 0)
-			return (k);
-	}
-	return (NULL);
-}
-
-struct keyset *
-keyset_ref(struct keyset *ks)
-{
-	atomic_fetch_add_explicit(&ks->refs, 1, memory_order_relaxed);
-	return (ks);
-}
-
-void
-keyset_unref(struct keyset *ks)
-{
-	if (ks == NULL)
-		return;
-	if (atomic_fetch_sub_explicit(&ks->refs, 1, memory_order_acq_rel) == 1)
-		keyset_free(ks);
 }
 
 /* ---- single JWKs (DPoP proofs carry their key) ------------------------- */
@@ -599,10 +518,17 @@ jwks_key_from_json(const cJSON *el, struct jwk *out, const char **why)
 	return (jwk_parse(el, out, why));
 }
 
-void
-jwks_key_clear(struct jwk *k)
+int
+jwks_key_check(const cJSON *el, uint32_t key_algs, uint32_t *algs,
+    const char **why)
 {
-	jwk_clear(k);
+	const cJSON *kid = NULL, *alg = NULL, *iss = NULL;
+
+	if (jwk_members(el, &kid, &iss, &alg, why) != 0 ||
+	    (*algs = jwk_algs(key_algs, alg, why)) == 0)
+		return (-1);
+	*why = NULL;
+	return (0);
 }
 
 /* Append the JSON string member ${name}: "name":"value" (the value as it

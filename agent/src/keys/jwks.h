@@ -1,6 +1,6 @@
 /*
  * jwks.h: JSON Web Key Sets (RFC 7517 §5) -> immutable, refcounted key
- * sets of verification keys.
+ * sets of verification keys (keyset.h).
  *
  * Policy (jwt.md §3 S2, S3, S17; Wycheproof json_web_key_test):
  *  - The document must be a JWK Set: an object with a "keys" array of at
@@ -41,12 +41,12 @@
 #ifndef SPOA_JWKS_H
 #define SPOA_JWKS_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
+#include "keyset.h"
 
 #define JWKS_MAX_KEYS		256
 #define JWKS_KID_MAX		256
@@ -56,22 +56,6 @@
 #define JWKS_REPORT_KID		64
 
 struct cJSON;
-
-struct jwk {
-	char *kid;		/* NUL-terminated; NULL if absent */
-	size_t kid_len;
-	char *issuer;		/* Entra per-key "issuer"; NULL if absent */
-	uint32_t algs;		/* JWS_ALG_BIT set this key may verify */
-	struct crypto_key *key;
-	uint8_t fp[32];		/* crypto_key_fingerprint() */
-};
-
-/* Immutable once returned; shared between threads by reference. */
-struct keyset {
-	struct jwk *keys;
-	size_t n;
-	atomic_uint refs;
-};
 
 struct jwks_skipped {
 	size_t index;		/* position in "keys" */
@@ -102,54 +86,27 @@ int jwks_parse(const char *buf, size_t len, struct keyset **out,
     struct jwks_report *rep);
 
 /*
- * keyset_hmac(secret, len, why):
- * Make a one-key set (kid NULL, issuer NULL) for an issuer's HMAC
- * ${secret} of ${len} bytes (copied; see crypto_key_hmac()).  Return the
- * set with one reference, or NULL and a constant reason in *${why}.
- */
-struct keyset *keyset_hmac(const uint8_t *secret, size_t len,
-    const char **why);
-
-/*
- * keyset_find(ks, kid, kid_len):
- * The key of ${ks} whose kid is exactly the ${kid_len} bytes at ${kid}, or
- * NULL.  A NULL ${kid} finds only a key without kid (the HMAC set).  The
- * result lives as long as the caller's reference on ${ks}.
- */
-const struct jwk *keyset_find(const struct keyset *ks, const char *kid,
-    size_t kid_len);
-
-/*
- * keyset_equal(a, b):
- * True if ${a} and ${b} (neither NULL) hold the same keys, in any order:
- * same public key, kid, allowed algorithms and issuer scoping.  A refetch
- * that changes nothing then publishes nothing.  O(n^2), n <= JWKS_MAX_KEYS.
- */
-bool keyset_equal(const struct keyset *a, const struct keyset *b);
-
-/* keyset_ref(ks): take one more reference on ${ks}; returns ${ks}. */
-struct keyset *keyset_ref(struct keyset *ks);
-
-/*
- * keyset_unref(ks):
- * Drop one reference; the last one frees the set and its keys.  NULL is a
- * no-op.  Any thread may drop the last reference.
- */
-void keyset_unref(struct keyset *ks);
-
-/*
  * jwks_key_from_json(el, out, why):
  * One JWK (the JSON object ${el}) checked and built as jwks_parse() builds
  * each key of a set: public keys only, kty/crv/alg/use/key_ops rules, RSA
  * >= 2048 bits.  For a key a request carries (a DPoP proof's "jwk"), never
  * for a token's own header.  Return 0 with *${out} filled (release with
- * jwks_key_clear()), or -1 with a constant reason in *${why}.
+ * keyset_key_clear()), or -1 with a constant reason in *${why}.
  */
 int jwks_key_from_json(const struct cJSON *el, struct jwk *out,
     const char **why);
 
-/* jwks_key_clear(k): release what jwks_key_from_json() put in ${k}. */
-void jwks_key_clear(struct jwk *k);
+/*
+ * jwks_key_check(el, key_algs, algs, why):
+ * The checks jwks_key_from_json() makes of ${el}'s members other than the
+ * key material (kty, no private member, kid, use, key_ops, issuer, alg),
+ * for a JWK whose key was built before from the same material (a DPoP
+ * key found by its RFC 7638 thumbprint): set *${algs} to what a key
+ * allowing ${key_algs} may verify under ${el}'s "alg" and return 0, or
+ * return -1 with a constant reason in *${why}.
+ */
+int jwks_key_check(const struct cJSON *el, uint32_t key_algs, uint32_t *algs,
+    const char **why);
 
 /*
  * jwks_thumbprint(el, out, why):

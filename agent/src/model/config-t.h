@@ -85,6 +85,9 @@ struct issuer_cfg {
 
 enum require_mode { REQUIRE_NONE, REQUIRE_JWT, REQUIRE_MTLS, REQUIRE_JWT_MTLS };
 
+/* A route's "dpop" (RFC 9449). */
+enum dpop_mode { DPOP_OFF, DPOP_ALLOWED, DPOP_REQUIRED };
+
 /* One allowed value of a route's claims rule. */
 enum claim_val_type { CLAIM_VAL_STRING, CLAIM_VAL_NUMBER, CLAIM_VAL_BOOL };
 struct claim_value {
@@ -143,6 +146,18 @@ struct cert_rule {
 	bool check_validity;
 };
 
+/* A route's identity assertion for APIM ("assertion"; cfg_assert.c). */
+struct assertion_cfg {
+	char *audience;
+	uint32_t ttl_s;
+	bool request_id;              /* carries the request id: signed per
+	                               * request, never cached */
+	/* What an assertion of this route depends on (assertion_issuer and
+	 * _alg, route name, audience, ttl): the first bytes of their
+	 * SHA-256, matched by a cached assertion. */
+	uint8_t ctx[16];
+};
+
 struct route_cfg {
 	char *name;
 	char *host;                   /* NULL = any; lowercase; "*.x" wildcard */
@@ -159,6 +174,17 @@ struct route_cfg {
 	struct cert_rule *client_cert; /* NULL if absent */
 	bool bound_token;
 	struct cidr_list *source_cidrs; /* NULL = any source */
+	/* DPoP (RFC 9449) and protected resource metadata (RFC 9728, RFC
+	 * 8707), cfg_resource.c. */
+	enum dpop_mode dpop;
+	uint32_t dpop_max_age_s;
+	uint32_t dpop_algs;           /* JWS_ALG_BIT() set of proofs */
+	char *resource;               /* identifier (https URL), or NULL */
+	char *resource_documentation; /* URL, or NULL */
+	char *metadata_url;           /* where its metadata is served */
+	char *metadata_doc;           /* the metadata document (JSON) */
+	size_t metadata_doc_len;
+	struct assertion_cfg *assertion; /* NULL = no assertion */
 };
 
 struct fetch_cfg {
@@ -169,6 +195,18 @@ struct fetch_cfg {
 };
 
 enum crl_stale_mode { CRL_STALE_DENY, CRL_STALE_ALLOW };
+
+/*
+ * "answer": what an allowed answer carries beyond what HAProxy needs
+ * (README "What the agent answers").  An allowed answer always has allow,
+ * route and the identity; a refusal always allow, status, reason, route
+ * (if one matched) and www_authenticate (if any).
+ */
+#define ANSWER_OK_STATUS   0x1u  /* on_allow "status": 200 on allowed answers */
+#define ANSWER_OK_REASON   0x2u  /* on_allow "reason": ok on allowed answers */
+#define ANSWER_DEFAULT     ANSWER_OK_REASON
+/* Both: what every answer carried before lean answers. */
+#define ANSWER_ALL         (ANSWER_OK_STATUS | ANSWER_OK_REASON)
 
 struct config {
 	char *path;                   /* file it came from, or NULL */
@@ -194,6 +232,7 @@ struct config {
 	char *client_ca_file;
 	struct strlist crl_files, crl_urls;
 	enum crl_stale_mode crl_stale;
+	unsigned answer;              /* ANSWER_* */
 	struct fetch_cfg fetch;
 	struct credential *credentials;
 	size_t ncredentials;
@@ -203,6 +242,11 @@ struct config {
 	size_t nroutes;
 	char *base_dir;               /* relative paths were resolved against it, or NULL */
 	char *policy_version;         /* policy documents: "version", or NULL */
+	/* Identity assertions (cfg_assert.c); no issuer: none. */
+	char *assertion_issuer;
+	int assertion_alg;            /* enum signer_alg */
+	uint32_t assertion_key_rotate_s, assertion_key_ahead_s;
+	char *assertion_jwks_file;
 };
 
 #endif /* !SPOA_CONFIG_T_H */

@@ -608,6 +608,11 @@ admin_render_metrics(const struct stats_set *s,
 		C("cert_cache_misses_total", cert_cache_misses, "counter", "Client-certificate cache misses."),
 		C("cert_cache_evictions_total", cert_cache_evictions, "counter", "Analysed certificates dropped to make room."),
 		C("cert_cache_entries", cert_cache_entries, "gauge", "Analysed certificates cached (all workers)."),
+		C("dpop_replay_entries", dpop_replay_entries, "gauge", "DPoP proofs remembered against replay (all workers)."),
+		C("dpop_replay_evictions_total", dpop_replay_evictions, "counter", "DPoP proofs forgotten before their window ended, to make room (a replay of one is no longer detected)."),
+		C("assertions_signed_total", assertions_signed, "counter", "Identity assertions signed (cache misses, or a cached one past three quarters of its life)."),
+		C("assertions_cached_total", assertions_cached, "counter", "Identity assertions answered from the verified-token cache (no signature)."),
+		C("assertion_errors_total", assertion_errors, "counter", "Allowed requests refused because their identity assertion could not be issued (no key, too large, signing failed)."),
 #undef C
 	};
 
@@ -688,6 +693,15 @@ serve(struct aconn *c, const char *path, size_t plen, bool head)
 			reply(c, 503, "text/plain", "out of memory\n", 14, head);
 		else
 			reply(c, 200, "text/plain; version=0.0.4", b.p, b.len, head);
+	} else if (MEM_EQ_LIT(path, plen, "/assertion-jwks.json") &&
+	    a->prov.assertion_jwks != NULL &&
+	    a->prov.assertion_jwks(a->prov.arg, &b)) {
+		/* The public keys of the agent's identity assertions. */
+		if (b.oom)
+			reply(c, 503, "text/plain", "out of memory\n", 14, head);
+		else
+			reply(c, 200, "application/jwk-set+json", b.p, b.len,
+			    head);
 	} else {
 		reply(c, 404, "text/plain", "not found\n", 10, head);
 	}

@@ -1,6 +1,6 @@
 /*
  * admin.h: the read-only admin listener (admin_listen): GET /healthz,
- * GET /readyz, GET /metrics.  HTTP/1.0-style: one request per connection,
+ * GET /readyz, GET /metrics, GET /assertion-jwks.json.  HTTP/1.0-style: one request per connection,
  * answered (at the pace the client takes it, 2 s at most without progress,
  * 30 s in all) and closed; accepts paused for a second when out of
  * descriptors.  Runs on the main thread's loop, never a worker's.
@@ -36,10 +36,13 @@ struct abuf;
  *   and return true when every issuer has usable keys and the policy (if
  *   any) is loaded.  /readyz and /healthz show it.
  * metrics(arg, body): append Prometheus text lines of the provider.
+ * assertion_jwks(arg, body): append the JWK Set of the assertion keys and
+ *   return true, or false when assertions are off (404).  May be NULL.
  */
 struct admin_providers {
 	bool (*ready)(void *arg, struct abuf *body);
 	void (*metrics)(void *arg, struct abuf *body);
+	bool (*assertion_jwks)(void *arg, struct abuf *body);
 	void *arg;
 	/* The labels of spoa_iam_build_info ("version=\"..\",openssl=..."),
 	 * or NULL. */

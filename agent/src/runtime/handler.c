@@ -31,6 +31,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "tokcache.h"
+#include "pop.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -47,6 +48,8 @@ struct handler {
 	struct agent_stats *stats;
 	struct tokcache *tokcache;    /* verified tokens, this worker only */
 	struct certcache *certcache;  /* analysed client certificates */
+	struct tokcache *dpop_replay; /* DPoP proofs seen (pop.h) */
+	struct tokcache *dpop_keys;   /* DPoP proof keys (dpop.h) */
 	struct list parked;           /* struct req.wlink */
 	size_t nparked;
 	double park_timeout;          /* seconds; 0: never park */
@@ -182,6 +185,8 @@ cache_gauges(struct handler *h)
 		STAT_SET(st, token_cache_evictions,
 		    tokcache_evictions(h->tokcache));
 	}
+	STAT_SET(st, dpop_replay_entries, tokcache_count(h->dpop_replay));
+	STAT_SET(st, dpop_replay_evictions, tokcache_evictions(h->dpop_replay));
 	if (h->certcache != NULL) {
 		struct certcache_stats cs;
 
@@ -217,7 +222,8 @@ answer(struct handler *h, const struct facts *f, struct verdict *v,
     uint64_t t0_ns, uint64_t sid, uint64_t fid, struct spop_writer *out,
     uint32_t mfs)
 {
-	ssize_t n = answer_encode(v, sid, fid, out, mfs);
+	unsigned opts = snapshot_config(h->snap)->answer;
+	ssize_t n = answer_encode(v, opts, sid, fid, out, mfs);
 
 	if (n < 0 && v->allow) {
 		/* The identity does not fit the frame HAProxy negotiated:
@@ -225,7 +231,7 @@ answer(struct handler *h, const struct facts *f, struct verdict *v,
 		verdict_set(v, REASON_IDENTITY_UNSENDABLE, "answer larger "
 		    "than the negotiated max-frame-size (tune.bufsize)");
 		verdict_drop_vars(v);
-		n = answer_encode(v, sid, fid, out, mfs);
+		n = answer_encode(v, opts, sid, fid, out, mfs);
 	}
 	account(h, v, t0_ns);
 	log_verdict(f, v, t0_ns);
@@ -291,6 +297,7 @@ redecide(struct req *r, bool final, bool timed_out)
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
 		.certcache = h->certcache, .stats = h->stats,
+		.dpop_replay = h->dpop_replay, .dpop_keys = h->dpop_keys,
 	};
 	struct spop_writer out;
 
@@ -298,7 +305,7 @@ redecide(struct req *r, bool final, bool timed_out)
 	 * ended: its snapshot is the answer, there is nothing more to wait
 	 * for. */
 	if (r->issuer < cfg->nissuers &&
-	    h->snap->kid_served_ms[r->issuer] >= r->parked_ms)
+	    snapshot_kid_served(h->snap, r->issuer) >= r->parked_ms)
 		final = true;
 	env.may_park = !final && !h->draining;
 
@@ -483,6 +490,7 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
 		.certcache = h->certcache, .stats = h->stats,
+		.dpop_replay = h->dpop_replay, .dpop_keys = h->dpop_keys,
 		.may_park = h->park_timeout > 0 && !h->draining,
 	};
 	if (decide(&f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
@@ -513,6 +521,12 @@ handler_new(struct ev_loop *loop, struct snapshot *snap,
 	h->certcache = certcache_new(cfg->cert_cache_entries);
 	if (h->certcache == NULL)
 		goto err2;
+	if ((h->dpop_replay = tokcache_new(POP_REPLAY_ENTRIES)) == NULL ||
+	    (h->dpop_keys = dpop_keys_new()) == NULL) {
+		tokcache_free(h->dpop_replay);
+		certcache_free(h->certcache);
+		goto err2;
+	}
 	h->loop = loop;
 	h->stats = stats;
 	h->park_timeout = cfg->park_timeout_ms / 1000.0;
@@ -540,6 +554,8 @@ handler_free(struct handler *h)
 		req_free(container_of(l, struct req, wlink));
 	tokcache_free(h->tokcache);
 	certcache_free(h->certcache);
+	tokcache_free(h->dpop_replay);
+	tokcache_free(h->dpop_keys);
 	snapshot_unref(h->snap);
 	free(h);
 }

@@ -396,6 +396,7 @@ run(const char *path)
 	if (a.cfg->admin_listen != NULL) {
 		struct admin_providers prov = {
 			.ready = fetch_ready, .metrics = fetch_metrics,
+			.assertion_jwks = fetch_assertion_jwks,
 			.arg = a.fetcher, .build_info = build_info(),
 		};
 		a.admin = admin_open(a.loop, a.cfg->admin_listen,

@@ -470,14 +470,8 @@ claim_has(const cJSON *c, const char *w)
 	return (false);
 }
 
-/*
- * The claims holding the token's scopes or roles: those named by ${paths}
- * (an issuer's scopes_claim/roles_claim), or by default "scp" (else
- * "scope", a string) for scopes and "roles" for roles.  At most
- * CLAIMS_SOURCES_MAX; returns how many were found.
- */
-static size_t
-word_claims(const cJSON *payload, enum claims_words which,
+size_t
+claims_words_gather(const cJSON *payload, enum claims_words which,
     const struct strlist *paths, const cJSON *out[CLAIMS_SOURCES_MAX])
 {
 	size_t n = 0;
@@ -501,59 +495,13 @@ word_claims(const cJSON *payload, enum claims_words which,
 	return (n);
 }
 
-static bool
-any_has(const cJSON *const *cs, size_t n, const char *w)
+bool
+claims_words_has(const cJSON *const *cs, size_t n, const char *w)
 {
 	for (size_t i = 0; i < n; i++)
 		if (claim_has(cs[i], w))
 			return (true);
 	return (false);
-}
-
-int
-claims_check_words(const cJSON *payload, enum claims_words which,
-    const struct strlist *paths, const struct strlist *any,
-    const struct strlist *all, const char **missing)
-{
-	const cJSON *cs[CLAIMS_SOURCES_MAX];
-	size_t n = word_claims(payload, which, paths, cs);
-	const char *dummy;
-
-	if (missing == NULL)
-		missing = &dummy;
-	*missing = NULL;
-	if (all != NULL) {
-		for (size_t i = 0; i < all->n; i++) {
-			if (!any_has(cs, n, all->v[i])) {
-				*missing = all->v[i];
-				return (-1);
-			}
-		}
-	}
-	if (any != NULL && any->n > 0) {
-		for (size_t i = 0; i < any->n; i++)
-			if (any_has(cs, n, any->v[i]))
-				return (0);
-		*missing = any->v[0];
-		return (-1);
-	}
-	return (0);
-}
-
-int
-claims_check_scopes(const cJSON *payload, const struct strlist *any,
-    const struct strlist *all, const char **missing)
-{
-	return (claims_check_words(payload, CLAIMS_SCOPES, NULL, any, all,
-	    missing));
-}
-
-int
-claims_check_roles(const cJSON *payload, const struct strlist *any,
-    const struct strlist *all, const char **missing)
-{
-	return (claims_check_words(payload, CLAIMS_ROLES, NULL, any, all,
-	    missing));
 }
 
 static bool
@@ -571,9 +519,8 @@ value_equal(const cJSON *it, const struct claim_value *v)
 	return (false);
 }
 
-/* True if ${c} (a scalar, or an array: any element) equals ${v}. */
-static bool
-has_value(const cJSON *c, const struct claim_value *v)
+bool
+claims_value_has(const cJSON *c, const struct claim_value *v)
 {
 	const cJSON *it;
 
@@ -583,43 +530,6 @@ has_value(const cJSON *c, const struct claim_value *v)
 		if (value_equal(it, v))
 			return (true);
 	return (false);
-}
-
-static bool
-rule_match(const cJSON *c, const struct claim_rule *rule)
-{
-	switch (rule->match) {
-	case CLAIM_MATCH_PRESENT:
-		return (true);
-	case CLAIM_MATCH_ALL:
-		for (size_t k = 0; k < rule->nvalues; k++)
-			if (!has_value(c, &rule->values[k]))
-				return (false);
-		return (rule->nvalues > 0);
-	case CLAIM_MATCH_ANY:
-		break;
-	}
-	for (size_t k = 0; k < rule->nvalues; k++)
-		if (has_value(c, &rule->values[k]))
-			return (true);
-	return (false);
-}
-
-int
-claims_check_rules(const cJSON *payload, const struct claim_rule *rules,
-    size_t n, const char **failed)
-{
-	const cJSON *c;
-
-	for (size_t i = 0; i < n; i++) {
-		c = claims_get(payload, rules[i].name);
-		if (c == NULL || cJSON_IsNull(c) || !rule_match(c, &rules[i])) {
-			if (failed != NULL)
-				*failed = rules[i].name;
-			return (-1);
-		}
-	}
-	return (0);
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -728,7 +638,7 @@ claims_render_words(const cJSON *payload, enum claims_words which,
     const struct strlist *paths, char *out, size_t cap)
 {
 	const cJSON *cs[CLAIMS_SOURCES_MAX];
-	size_t n = word_claims(payload, which, paths, cs), len = 0;
+	size_t n = claims_words_gather(payload, which, paths, cs), len = 0;
 	ssize_t r;
 
 	if (cap > 0)

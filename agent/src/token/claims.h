@@ -22,7 +22,7 @@
 
 struct cJSON;
 struct strlist;
-struct claim_rule;
+struct claim_value;
 struct issuer_cfg;
 
 /* Largest NumericDate accepted: 9999-12-31T23:59:59Z. */
@@ -183,44 +183,48 @@ bool claims_aud_match(const struct cJSON *payload,
     const struct strlist *audiences);
 
 /*
- * claims_check_scopes(payload, any, all, missing):
- * The token's scopes are "scp" (a space-separated string as Entra writes
- * it, or an array of strings as Okta does) or, only when there is no "scp",
- * "scope" (a space-separated string, RFC 8693 §4.2).  Return 0 if every
- * entry of ${all} is among them and, when ${any} is not empty, at least one
- * entry of ${any} is.  Otherwise return -1 and set *${missing} (if not
- * NULL) to the first missing entry of ${all}, or else the first entry of
- * ${any}; it points into ${all} or ${any}.  Comparison is exact.
+ * claims_words_gather(payload, which, paths, out):
+ * The claims holding the token's scopes (${which} CLAIMS_SCOPES) or roles
+ * (CLAIMS_ROLES): those at ${paths} (claims_get() paths, at most
+ * CLAIMS_SOURCES_MAX are looked at; e.g. Keycloak's "/realm_access/roles"
+ * and "/resource_access/my.app/roles"), or, when ${paths} is NULL or
+ * empty, the default ones: for scopes "scp" (a space-separated string as
+ * Entra writes it, or an array of strings as Okta does) or, only when
+ * there is no "scp", "scope" if it is a string (RFC 8693 §4.2); for roles
+ * "roles" (an array of strings as Entra writes it, or a space-separated
+ * string).  Store pointers into ${payload} in ${out} and return how many
+ * were found.
  */
-int claims_check_scopes(const struct cJSON *payload,
-    const struct strlist *any, const struct strlist *all,
-    const char **missing);
+size_t claims_words_gather(const struct cJSON *payload,
+    enum claims_words which, const struct strlist *paths,
+    const struct cJSON *out[CLAIMS_SOURCES_MAX]);
 
 /*
- * claims_check_roles(payload, any, all, missing):
- * Same as claims_check_scopes() for "roles" (an array of strings as Entra
- * writes it, or a space-separated string).
+ * claims_words_has(cs, n, word):
+ * True if one of the ${n} claims ${cs} (from claims_words_gather()) holds
+ * ${word}: a string claim as one of its space-separated words, an array
+ * as one of its string elements (exact, case-sensitive comparison; an
+ * empty ${word} is never among a string's words).
  */
-int claims_check_roles(const struct cJSON *payload,
-    const struct strlist *any, const struct strlist *all,
-    const char **missing);
+bool claims_words_has(const struct cJSON *const *cs, size_t n,
+    const char *word);
 
 /*
- * claims_check_words(payload, which, paths, any, all, missing):
- * claims_check_scopes() (${which} CLAIMS_SCOPES) or claims_check_roles()
- * (CLAIMS_ROLES) with the values gathered from the claims at ${paths}
- * (claims_get() paths, at most CLAIMS_SOURCES_MAX; e.g. Keycloak's
- * "/realm_access/roles" and "/resource_access/my.app/roles") instead of
- * the default claims; ${paths} NULL or empty means the default.  A value
- * is present if any of those claims holds it.
+ * claims_value_has(claim, v):
+ * True if ${claim} (a scalar, or an array: any of its elements) equals the
+ * rule value ${v} by type: a string exactly, a number as a double, a bool
+ * as a bool (a string never equals a number: "1" is not 1).  This is what
+ * a claims rule compares; a rule's claim must also be present and not
+ * null (claims rules: CLAIM_MATCH_ANY, one of the rule's values is among
+ * the claim's; CLAIM_MATCH_ALL, every one is (APIM's match="all"), and
+ * there is at least one; CLAIM_MATCH_PRESENT, presence is enough).
  */
-int claims_check_words(const struct cJSON *payload, enum claims_words which,
-    const struct strlist *paths, const struct strlist *any,
-    const struct strlist *all, const char **missing);
+bool claims_value_has(const struct cJSON *claim,
+    const struct claim_value *v);
 
 /*
  * claims_render_words(payload, which, paths, out, cap):
- * The scopes or roles of claims_check_words() rendered for a variable: each
+ * The scopes or roles of claims_words_gather() rendered for a variable: each
  * claim found rendered by claims_render() (a string as is, an array joined
  * by spaces), joined by single spaces.  Return the length; -1 (with "" in
  * ${out}) when no claim is found; -2 (with "") when one is found but
@@ -229,21 +233,6 @@ int claims_check_words(const struct cJSON *payload, enum claims_words which,
 ssize_t claims_render_words(const struct cJSON *payload,
     enum claims_words which, const struct strlist *paths, char *out,
     size_t cap);
-
-/*
- * claims_check_rules(payload, rules, n, failed):
- * Each of the ${n} ${rules} names a claim (a claims_get() path) that must be
- * present and not null.  The claim's values are its elements if it is an
- * array, else the value itself; a value equals an allowed value by type: a
- * string exactly, a number as a double, a bool as a bool (a string never
- * equals a number: "1" is not 1).  By the rule's match: CLAIM_MATCH_ANY,
- * one of the allowed values is among the claim's values; CLAIM_MATCH_ALL,
- * every allowed value is (APIM's match="all"); CLAIM_MATCH_PRESENT,
- * presence is enough.  Return 0 if all rules pass, else -1 and set
- * *${failed} (if not NULL) to the name of the first failing rule.
- */
-int claims_check_rules(const struct cJSON *payload,
-    const struct claim_rule *rules, size_t n, const char **failed);
 
 /*
  * claims_render(item, out, cap):

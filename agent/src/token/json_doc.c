@@ -20,6 +20,8 @@
 struct builder {
 	cJSON *root;
 	cJSON *open[JSON_STRICT_DEPTH_MAX];	/* containers, by depth */
+	char *text;             /* json_doc_parse_ref(): names and strings */
+	size_t used, cap;
 };
 
 static const char nomem[] = "out of memory";
@@ -52,12 +54,31 @@ number_value(const char *p, size_t n, double *v)
 	return (ok ? 0 : -1);
 }
 
+/*
+ * ${n} bytes at ${p} and a NUL, copied into the builder's text block.  The
+ * block holds all the unescaped names and strings of the document: each
+ * comes from at least its length plus two quotes of input, so ${len} + 1
+ * bytes (one for a top-level string) always suffice.
+ */
+static const char *
+keep(struct builder *b, const char *p, size_t n)
+{
+	char *s = b->text + b->used;
+
+	SPOA_ASSERT(n < b->cap - b->used);
+	memcpy(s, p, n);
+	s[n] = '\0';
+	b->used += n + 1;
+	return (s);
+}
+
 static const char *
 on_event(void *arg, const struct json_event *ev)
 {
 	struct builder *b = arg;
 	cJSON *node, *parent;
 	double v;
+	bool ok;
 
 	switch (ev->type) {
 	case JSON_EV_END:
@@ -69,7 +90,9 @@ on_event(void *arg, const struct json_event *ev)
 		node = cJSON_CreateArray();
 		break;
 	case JSON_EV_STRING:
-		node = cJSON_CreateString(ev->str);
+		node = b->text != NULL ?
+		    cJSON_CreateStringReference(keep(b, ev->str, ev->len)) :
+		    cJSON_CreateString(ev->str);
 		break;
 	case JSON_EV_NUMBER:
 		if (number_value(ev->str, ev->len, &v) != 0)
@@ -92,9 +115,14 @@ on_event(void *arg, const struct json_event *ev)
 		b->root = node;
 	} else {
 		parent = b->open[ev->depth - 1];
-		if (!(ev->key != NULL ?
-		    cJSON_AddItemToObject(parent, ev->key, node) :
-		    cJSON_AddItemToArray(parent, node))) {
+		if (ev->key == NULL)
+			ok = cJSON_AddItemToArray(parent, node);
+		else if (b->text != NULL)
+			ok = cJSON_AddItemToObjectCS(parent, keep(b, ev->key,
+			    ev->key_len), node);
+		else
+			ok = cJSON_AddItemToObject(parent, ev->key, node);
+		if (!ok) {
 			cJSON_Delete(node);
 			return (nomem);
 		}
@@ -111,9 +139,36 @@ json_doc_parse(const char *buf, size_t len, const struct json_limits *lim,
 	struct builder b;
 
 	b.root = NULL;
+	b.text = NULL;
 	if (json_strict_parse(buf, len, lim, on_event, &b, err) != 0) {
 		cJSON_Delete(b.root);
 		return (NULL);
 	}
+	return (b.root);
+}
+
+cJSON *
+json_doc_parse_ref(const char *buf, size_t len, const struct json_limits *lim,
+    struct json_error *err, char **text)
+{
+	struct builder b;
+
+	*text = NULL;
+	b.root = NULL;
+	b.used = 0;
+	b.cap = len + 1;
+	if ((b.text = malloc(b.cap)) == NULL) {
+		if (err != NULL) {
+			memset(err, 0, sizeof(*err));
+			err->why = nomem;
+		}
+		return (NULL);
+	}
+	if (json_strict_parse(buf, len, lim, on_event, &b, err) != 0) {
+		cJSON_Delete(b.root);
+		free(b.text);
+		return (NULL);
+	}
+	*text = b.text;
 	return (b.root);
 }

@@ -33,4 +33,18 @@ struct cJSON;
 struct cJSON *json_doc_parse(const char *buf, size_t len,
     const struct json_limits *lim, struct json_error *err);
 
+/*
+ * json_doc_parse_ref(buf, len, lim, err, text):
+ * json_doc_parse(), with every member name and string value of the tree
+ * in one block of at most ${len} + 1 bytes instead of an allocation each:
+ * the nodes are made with cJSON's reference constructors
+ * (cJSON_CreateStringReference, cJSON_AddItemToObjectCS), which
+ * cJSON_Delete() leaves alone.  On success *${text} is that block: the
+ * caller frees it with free(), after cJSON_Delete() of the tree, which
+ * must not outlive it.  For a tree read once and dropped, a token's
+ * payload: it saves two allocations and two frees per member.
+ */
+struct cJSON *json_doc_parse_ref(const char *buf, size_t len,
+    const struct json_limits *lim, struct json_error *err, char **text);
+
 #endif /* !SPOA_JSON_DOC_H */

@@ -160,27 +160,23 @@ jws_release(struct jws *j)
 	if (j == NULL)
 		return;
 	free(j->hdr_text);
-	jws_tree_free(j->payload);
+	cJSON_Delete(j->payload);       /* before the text it points into */
+	free(j->payload_text);
 	free(j->sig);
 	memset(j, 0, sizeof(*j));
 }
 
-void
-jws_tree_free(struct cJSON *tree)
-{
-	cJSON_Delete(tree);
-}
-
 /*
  * Decode segment ${seg}/${seglen} into ${buf} (${cap} bytes), then check
- * it and build its tree in one pass of the strict tokenizer (json_doc.h).
- * Return the tree or NULL with *${detail} set.  (The payload's; the
- * header is read without a tree, read_header().)
+ * it and build its tree in one pass of the strict tokenizer (json_doc.h),
+ * its names and strings in one block returned in *${text}.  Return the
+ * tree or NULL with *${detail} set.  (The payload's; the header is read
+ * without a tree, read_header().)
  */
 static cJSON *
 decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
     unsigned max_depth, unsigned max_members, int in_header,
-    const char **detail)
+    const char **detail, char **text)
 {
 	const struct json_limits lim = { max_depth, max_members, 1, 0, 0 };
 	struct json_error err;
@@ -193,8 +189,8 @@ decode_json_part(const char *seg, size_t seglen, uint8_t *buf, size_t cap,
 		    "payload: invalid base64url";
 		return (NULL);
 	}
-	if ((tree = json_doc_parse((const char *)buf, (size_t)n, &lim,
-	    &err)) == NULL) {
+	if ((tree = json_doc_parse_ref((const char *)buf, (size_t)n, &lim,
+	    &err, text)) == NULL) {
 		*detail = json_detail(err.why, in_header);
 		return (NULL);
 	}
@@ -469,7 +465,7 @@ jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 	} else {
 		out->payload = decode_json_part(dots[0] + 1, plen, buf, cap,
 		    lim->payload_max_depth, lim->payload_max_members, 0,
-		    detail);
+		    detail, &out->payload_text);
 		if (out->payload == NULL)
 			goto fail;
 	}

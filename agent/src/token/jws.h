@@ -53,7 +53,9 @@ struct jws_limits {
 #define JWS_KID_MAX		256
 
 /*
- * A parsed token.  Filled by jws_parse(), released by jws_release().
+ * A parsed token.  Filled by jws_parse(), released by jws_release(); the
+ * payload tree lives as long as the struct (its strings are in
+ * payload_text): read it, never keep it.
  * kid and typ are NUL-terminated and point into hdr_text (their length is
  * also the strlen: \u0000 is rejected).  The header has no tree: the
  * fields above are read from the strict tokenizer's events as it checks
@@ -68,7 +70,9 @@ struct jws {
 	size_t typ_len;
 	char *hdr_text;			/* owned: kid and typ (NULL if neither) */
 	struct cJSON *payload;		/* JSON object, owned; NULL only with
-					 * jws_limits.payload_opaque */
+					 * jws_limits.payload_opaque; its names
+					 * and strings are in payload_text */
+	char *payload_text;		/* owned (json_doc_parse_ref()) */
 	const char *signing_input;	/* "b64(header).b64(payload)" */
 	size_t signing_input_len;
 	uint8_t *sig;			/* decoded signature, owned */
@@ -140,15 +144,6 @@ int jws_parse(const char *tok, size_t len, const struct jws_limits *lim,
 
 /* jws_release(j): free what ${j} owns and zero it; NULL is a no-op. */
 void jws_release(struct jws *j);
-
-/*
- * jws_tree_free(tree):
- * Release a payload tree taken over from a struct jws (a caller
- * that keeps j.payload sets it to NULL before jws_release()).  These are
- * ordinary cJSON trees (json_doc_parse()): this is cJSON_Delete().  NULL
- * is a no-op.
- */
-void jws_tree_free(struct cJSON *tree);
 
 /*
  * jws_typ_allowed(j, allowed):

@@ -268,7 +268,7 @@ live_start(struct live *l, double idle_s, double send_max_s)
 {
 	char host[] = "127.0.0.1", text[] = "127.0.0.1:0";
 	struct listen_addr addr = { LISTEN_TCP, host, 0, NULL, text };
-	struct admin_providers prov = { NULL, big_metrics, NULL, NULL };
+	struct admin_providers prov = { .metrics = big_metrics };
 
 	memset(l, 0, sizeof(*l));
 	assert_non_null(l->loop = ev_loop_new(EVFLAG_AUTO));

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "testsupport.h"
+#include "tree_oracle.h"
 
 #include "b64url.h"
 #include "claims.h"
@@ -653,7 +654,7 @@ scopes(const char *payload, const struct strlist *any,
     const struct strlist *all, const char **missing)
 {
 	cJSON *p = js(payload);
-	int rc = claims_check_scopes(p, any, all, missing);
+	int rc = oracle_check_scopes(p, any, all, missing);
 
 	cJSON_Delete(p);
 	return (rc);
@@ -664,7 +665,7 @@ roles(const char *payload, const struct strlist *any,
     const struct strlist *all, const char **missing)
 {
 	cJSON *p = js(payload);
-	int rc = claims_check_roles(p, any, all, missing);
+	int rc = oracle_check_roles(p, any, all, missing);
 
 	cJSON_Delete(p);
 	return (rc);
@@ -777,9 +778,9 @@ test_rules(void **state)
 	(void)state;
 	p = js("{\"tid\":\"" T2 "\",\"ver\":2.0,\"mfa\":true,"
 	    "\"groups\":[\"g-users\",\"g-admins\"],\"cnf\":{\"kid\":\"k1\"}}");
-	assert_int_equal(claims_check_rules(p, rules, ARRAY_SIZE(rules),
+	assert_int_equal(oracle_check_rules(p, rules, ARRAY_SIZE(rules),
 	    &failed), 0);
-	assert_int_equal(claims_check_rules(p, rules, 0, &failed), 0);
+	assert_int_equal(oracle_check_rules(p, rules, 0, &failed), 0);
 	cJSON_Delete(p);
 
 	/* Each rule failing in turn. */
@@ -810,7 +811,7 @@ test_rules(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		p = js(bad[i].payload);
 		failed = NULL;
-		if (claims_check_rules(p, rules, ARRAY_SIZE(rules), &failed) !=
+		if (oracle_check_rules(p, rules, ARRAY_SIZE(rules), &failed) !=
 		    -1)
 			fail_msg("case %zu passed", i);
 		if (failed == NULL || strcmp(failed, bad[i].failed) != 0)
@@ -820,7 +821,7 @@ test_rules(void **state)
 	}
 	/* An array claim with a number element matching a number rule. */
 	p = js("{\"ver\":[1,2]}");
-	assert_int_equal(claims_check_rules(p, &rules[1], 1, NULL), 0);
+	assert_int_equal(oracle_check_rules(p, &rules[1], 1, NULL), 0);
 	cJSON_Delete(p);
 }
 
@@ -853,19 +854,19 @@ test_rules_all_present(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		p = js(cases[i].payload);
-		if (claims_check_rules(p, &all, 1, NULL) != cases[i].all ||
-		    claims_check_rules(p, &any, 1, NULL) != cases[i].any ||
-		    claims_check_rules(p, &present, 1, NULL) !=
+		if (oracle_check_rules(p, &all, 1, NULL) != cases[i].all ||
+		    oracle_check_rules(p, &any, 1, NULL) != cases[i].any ||
+		    oracle_check_rules(p, &present, 1, NULL) !=
 		    cases[i].present)
 			fail_msg("case %zu", i);
 		cJSON_Delete(p);
 	}
 	/* Keycloak realm roles through a JSON Pointer. */
 	p = js("{\"realm_access\":{\"roles\":[\"g-ops\",\"g-admins\"]}}");
-	assert_int_equal(claims_check_rules(p, &nested, 1, NULL), 0);
+	assert_int_equal(oracle_check_rules(p, &nested, 1, NULL), 0);
 	cJSON_Delete(p);
 	p = js("{\"realm_access\":{\"roles\":[\"g-ops\"]}}");
-	assert_int_equal(claims_check_rules(p, &nested, 1, NULL), -1);
+	assert_int_equal(oracle_check_rules(p, &nested, 1, NULL), -1);
 	cJSON_Delete(p);
 }
 
@@ -926,18 +927,18 @@ test_word_sources(void **state)
 	    "\"roles\":[\"top\"]}");
 
 	(void)state;
-	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, &kc, NULL,
+	assert_int_equal(oracle_check_words(p, CLAIMS_ROLES, &kc, NULL,
 	    &r_admin, NULL), 0);
-	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, &kc, NULL,
+	assert_int_equal(oracle_check_words(p, CLAIMS_ROLES, &kc, NULL,
 	    &r_client, NULL), 0);
 	/* The defaults read "roles" only. */
-	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, NULL, NULL,
+	assert_int_equal(oracle_check_words(p, CLAIMS_ROLES, NULL, NULL,
 	    &r_admin, NULL), -1);
-	assert_int_equal(claims_check_words(p, CLAIMS_ROLES, &empty, &r_admin,
+	assert_int_equal(oracle_check_words(p, CLAIMS_ROLES, &empty, &r_admin,
 	    NULL, NULL), -1);
-	assert_int_equal(claims_check_words(p, CLAIMS_SCOPES, &auth0s, NULL,
+	assert_int_equal(oracle_check_words(p, CLAIMS_SCOPES, &auth0s, NULL,
 	    &s_perm, NULL), 0);
-	assert_int_equal(claims_check_words(p, CLAIMS_SCOPES, NULL, NULL,
+	assert_int_equal(oracle_check_words(p, CLAIMS_SCOPES, NULL, NULL,
 	    &s_perm, NULL), -1);
 	assert_int_equal(claims_render_words(p, CLAIMS_ROLES, &kc, out,
 	    sizeof(out)), (ssize_t)strlen("admin user client-reader"));

@@ -123,6 +123,7 @@ static const char full_doc[] =
 " 'crl_files': ['crl/a.crl', '/abs/b.crl'],"
 " 'crl_urls': ['http://pki.example.com/c.crl', 'https://pki.example.com/d.crl'],"
 " 'crl_stale': 'allow',"
+" 'answer': {'on_allow': ['status', 'reason']},"
 " 'fetch': {'connect_timeout_ms': 100, 'timeout_ms': 300000,"
 "   'max_body_bytes': 67108864, 'refresh_min_s': 1, 'refresh_max_s': 604800,"
 "   'backoff_max_s': 86400, 'max_stale_s': 31536000, 'ca_file': 'fetch-ca.pem',"
@@ -228,6 +229,7 @@ test_full(void **state)
 	assert_int_equal(cfg->crl_urls.n, 2);
 	assert_string_equal(cfg->crl_urls.v[1], "https://pki.example.com/d.crl");
 	assert_int_equal(cfg->crl_stale, CRL_STALE_ALLOW);
+	assert_int_equal(cfg->answer, ANSWER_OK_STATUS | ANSWER_OK_REASON);
 	assert_string_equal(cfg->base_dir, "/etc/spoa");
 
 	assert_int_equal(cfg->fetch.connect_timeout_ms, 100);
@@ -407,6 +409,34 @@ test_full(void **state)
 	config_free(cfg);
 }
 
+/* "answer": what each form asks for. */
+static void
+test_answer(void **state)
+{
+	static const struct {
+		const char *doc;
+		unsigned want;
+	} cases[] = {
+		{ DOC(""), ANSWER_OK_REASON },
+		{ DOC(",'answer':{}"), ANSWER_OK_REASON },
+		{ DOC(",'answer':{'on_allow':[]}"), 0 },
+		{ DOC(",'answer':{'on_allow':['status']}"), ANSWER_OK_STATUS },
+		{ DOC(",'answer':{'on_allow':['reason','status']}"),
+		  ANSWER_OK_STATUS | ANSWER_OK_REASON },
+		{ DOC(",'answer':{'on_allow':['reason']}"), ANSWER_OK_REASON },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = parse_ok(cases[i].doc);
+
+		if (cfg->answer != cases[i].want)
+			fail_msg("%s: answer %#x, want %#x", cases[i].doc,
+			    cfg->answer, cases[i].want);
+		config_free(cfg);
+	}
+}
+
 static void
 test_defaults(void **state)
 {
@@ -437,6 +467,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->crl_files.n, 0);
 	assert_int_equal(cfg->crl_urls.n, 0);
 	assert_int_equal(cfg->crl_stale, CRL_STALE_DENY);
+	assert_int_equal(cfg->answer, ANSWER_OK_REASON);
 	assert_int_equal(cfg->fetch.connect_timeout_ms, 3000);
 	assert_int_equal(cfg->fetch.timeout_ms, 10000);
 	assert_int_equal(cfg->fetch.max_body_bytes, 1048576);
@@ -587,6 +618,14 @@ static const struct err_case err_cases[] = {
 	{ DOC(",'fetch':{'ca_file':''}"), "fetch.ca_file: must not be empty" },
 	/* CRLs */
 	{ DOC(",'crl_stale':'maybe'"), "crl_stale: must be deny or allow (got \"maybe\")" },
+	/* answer */
+	{ DOC(",'answer':['reason']"), "answer: must be an object" },
+	{ DOC(",'answer':{'on_allow':['route']}"), "answer.on_allow[0]: must be status or reason (got \"route\")" },
+	{ DOC(",'answer':{'on_allow':['reason','reason']}"), "answer.on_allow[1]: reason is listed twice" },
+	{ DOC(",'answer':{'on_allow':['status','reason','status']}"), "answer.on_allow: must have 0 to 2 entries" },
+	{ DOC(",'answer':{'on_allow':'reason'}"), "answer.on_allow: must be an array of strings" },
+	{ DOC(",'answer':{'on_allow':[1]}"), "answer.on_allow[0]: must be a string" },
+	{ DOC(",'answer':{'lean':true}"), "answer.lean: unknown key" },
 	{ DOC(",'crl_urls':['ftp://x/c.crl']"), "crl_urls[0]: must be an http:// or https:// URL" },
 	{ DOC(",'crl_urls':['https://']"), "crl_urls[0]: URL has no host" },
 	{ DOC(",'crl_urls':['https://u:p@x/c']"), "crl_urls[0]: URL must not contain credentials" },
@@ -1378,6 +1417,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_answer),
 		cmocka_unit_test(test_each_rule),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_error_cap),

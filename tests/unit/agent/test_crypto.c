@@ -971,34 +971,6 @@ test_hashes_random(void **state)
 	assert_int_equal(crypto_random(r1, 0), 0);
 }
 
-/* The split hash gives both digests, whatever the split point (FIPS 180-4
- * test message "abc...nopq", 56 bytes: the padding spills into a second
- * block; splits inside and on block boundaries). */
-static void
-test_sha256_split(void **state)
-{
-	static const char m[] =
-	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-	uint8_t full[32], pre[32], want[32], wpre[32];
-	size_t len = sizeof(m) - 1;
-
-	(void)state;
-	ts_hex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
-	    want, sizeof(want));
-	for (size_t split = 0; split <= len; split++) {
-		assert_int_equal(crypto_sha256_split(m, len, split, full, pre), 0);
-		assert_memory_equal(full, want, 32);
-		assert_int_equal(crypto_sha256(m, split, wpre), 0);
-		assert_memory_equal(pre, wpre, 32);
-	}
-	/* split past the end: refused, both outputs zeroed */
-	memset(full, 0xaa, 32);
-	memset(pre, 0xaa, 32);
-	memset(want, 0, 32);
-	assert_int_equal(crypto_sha256_split(m, len, len + 1, full, pre), -1);
-	assert_memory_equal(full, want, 32);
-	assert_memory_equal(pre, want, 32);
-}
 
 /*
  * crypto_verify_sha256: the caller's digest is used for SHA-256 algorithms
@@ -1245,10 +1217,74 @@ test_threads(void **state)
 	crypto_key_free(NULL);
 }
 
+/*
+ * crypto_cache_key: the same bytes give the same key in every thread (one
+ * secret per process), any other bytes another key (a flipped bit, one
+ * byte more or less), and it is not the bytes' SHA-256, which anyone can
+ * compute: SipHash-2-4 under the process's secret, 16 bytes then zeros.
+ */
+static void *
+cache_key_thread(void *arg)
+{
+	static uint8_t out[32];
+
+	if (crypto_cache_key(arg, 1236, out) != 0)
+		return (NULL);
+	return (out);
+}
+
+static void
+test_cache_key(void **state)
+{
+	uint8_t tok[1237], k0[32], k1[32], sha[32], zero[16] = { 0 };
+	pthread_t th;
+	void *other;
+	EVP_MAC *sip = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tok); i++)
+		tok[i] = (uint8_t)('A' + i % 26);
+	assert_int_equal(crypto_cache_key(tok, 1236, k0), 0);
+	assert_int_equal(crypto_cache_key(tok, 1236, k1), 0);
+	assert_memory_equal(k0, k1, 32);
+	assert_int_equal(pthread_create(&th, NULL, cache_key_thread, tok), 0);
+	assert_int_equal(pthread_join(th, &other), 0);
+	assert_non_null(other);
+	assert_memory_equal(k0, other, 32);
+	tok[700] ^= 1;
+	assert_int_equal(crypto_cache_key(tok, 1236, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	tok[700] ^= 1;
+	assert_int_equal(crypto_cache_key(tok, 1235, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	assert_int_equal(crypto_cache_key(tok, 1237, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	/* The first and the last byte count too. */
+	tok[0] ^= 0x80;
+	assert_int_equal(crypto_cache_key(tok, 1236, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	tok[0] ^= 0x80;
+	tok[1235] ^= 1;
+	assert_int_equal(crypto_cache_key(tok, 1236, k1), 0);
+	assert_memory_not_equal(k0, k1, 16);
+	tok[1235] ^= 1;
+	assert_int_equal(crypto_cache_key(tok, 0, k1), 0);
+	assert_int_equal(crypto_sha256(tok, 1236, sha), 0);
+	if (sip == NULL) {
+		/* No SipHash in this OpenSSL: the SHA-256. */
+		assert_memory_equal(k0, sha, 32);
+		return;
+	}
+	EVP_MAC_free(sip);
+	assert_memory_not_equal(k0, sha, 16);
+	assert_memory_equal(k0 + 16, zero, 16);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cache_key),
 		cmocka_unit_test(test_rsa_roundtrip),
 		cmocka_unit_test(test_pss_parameters),
 		cmocka_unit_test(test_ec_roundtrip),
@@ -1264,7 +1300,6 @@ main(void)
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_hashes_random),
-		cmocka_unit_test(test_sha256_split),
 		cmocka_unit_test(test_verify_sha256_digest),
 		cmocka_unit_test(test_rsa_signature_not_reduced),
 		cmocka_unit_test(test_verify_context_reuse),

@@ -487,8 +487,8 @@ reset(void **state)
 	(void)state;
 	memset(&STATS, 0, sizeof(STATS));
 	verdict_init(&V);
-	F.snap->kid_served_ms[I_REMOTE] = 0;
-	F.snap->keys_at[I_REMOTE] = NOW;
+	snapshot_set_kid_served(F.snap, I_REMOTE, 0);
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW);
 	return (0);
 }
 
@@ -1109,10 +1109,10 @@ test_s6_kid_injection(void **state)
 	 * ended does not stop the next unknown kid from parking (the
 	 * fetcher paces the fetches, and its negative cache answers repeated
 	 * kids; a flood of random kids must not delay a new key). */
-	F.snap->kid_served_ms[I_REMOTE] = INT64_MAX;
+	snapshot_set_kid_served(F.snap, I_REMOTE, INT64_MAX);
 	assert_int_equal(decide_authz(F.snap, "/remote", a, NOW, NULL, true,
 	    &env), DECIDE_PARK);
-	F.snap->kid_served_ms[I_REMOTE] = 0;
+	snapshot_set_kid_served(F.snap, I_REMOTE, 0);
 	free(a);
 	/* The remote issuer's known kid verifies. */
 	EXPECT_TOK("/remote", mint(&F.ec, JWS_ALG_ES256, hdr("ES256", "ec-r"),
@@ -1713,6 +1713,60 @@ test_entra_single_tenant(void **state)
 }
 
 /*
+ * A cached Entra token whose key is republished scoped to another tenant
+ * (same kid, same key material, another "issuer"): the sweep of the new
+ * key set drops it, and even unswept it is never a hit (still_valid()
+ * checks the key's issuer against the record's iss and tid).
+ */
+static struct snapshot *new_snap(struct cfgref *r);
+
+static void
+test_cache_key_issuer_changed(void **state)
+{
+	struct tokcache *tc = tokcache_new(16);
+	const char *tok = mint(&F.ent_t1, JWS_ALG_ES256, hdr("ES256",
+	    "entra-t1"), entra(T1, T1));
+	struct snapshot *s2 = new_snap(snapshot_cfgref(F.snap));
+	char *jwks[] = { jwk_of(F.ent_t1.pk, "entra-t1", ",\"issuer\":"
+	    "\"https://login.microsoftonline.com/" T2 "/v2.0\""), NULL };
+	char *text = jwks_doc(jwks);
+	struct keyset *ks = NULL;
+	uint64_t hits;
+
+	(void)state;
+	assert_int_equal(jwks_parse(text, strlen(text), &ks, NULL), 0);
+	free(text);
+	/* The same key material: only its issuer differs. */
+	assert_memory_equal(keyset_key(ks, 0)->fp, keyset_find(snapshot_keys(F.snap, I_ENTRA),
+	    "entra-t1", 8)->fp, 32);
+	for (size_t i = 0; i < I_COUNT; i++) {
+		snapshot_set_keys(s2, i, i == I_ENTRA ? ks : snapshot_keys(F.snap, i),
+		    snapshot_keys_at(F.snap, i));
+		if (snapshot_hmac(F.snap, i) != NULL)
+			snapshot_set_hmac(s2, i, keyset_ref(snapshot_hmac(F.snap, i)));
+	}
+	keyset_unref(ks);
+	assert_int_equal(run_s(F.snap, "/entra", tok, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	assert_int_equal(tokcache_count(tc), 1);
+	/* Unswept: a lookup under the new snapshot is no hit. */
+	hits = STAT_GET(&STATS, token_cache_hits);
+	assert_int_equal(run_s(s2, "/entra", tok, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_ISSUER_UNKNOWN);
+	EXPECT_DETAIL("key not valid for this issuer");
+	assert_int_equal(STAT_GET(&STATS, token_cache_hits), hits);
+	/* Cached again under the old snapshot, then swept for the new one:
+	 * the entra issuer's key set changed, its entry goes. */
+	assert_int_equal(run_s(F.snap, "/entra", tok, NOW, tc), DECIDE_DONE);
+	EXPECT(REASON_OK);
+	assert_int_equal(tokcache_count(tc), 1);
+	assert_true(jwt_cache_sweep(tc, F.snap, s2));
+	assert_int_equal(tokcache_count(tc), 0);
+	snapshot_unref(s2);
+	tokcache_free(tc);
+}
+
+/*
  * Provider shapes: Keycloak roles under realm_access and resource_access
  * (a client id with a dot), Auth0's URL-named claims and "permissions",
  * Okta's typ-less access tokens (typ [..., null]), APIM-style all/present
@@ -1912,8 +1966,11 @@ test_s20_binding(void **state)
 	snprintf(extra, sizeof(extra), ",\"cnf\":{\"x5t#S256\":\"%s\"}", thumb);
 	EXPECT_TOK("/api", ES_TOK(MAIN(extra)), REASON_CERT_BINDING_MISMATCH);
 	EXPECT_DETAIL("bound token without a client certificate");
-	/* An unbound token there is fine. */
-	EXPECT_TOK("/api", ES_TOK(MAIN(",\"cnf\":{\"jkt\":\"x\"}")), REASON_OK);
+	/* A token without x5t#S256 there is fine; one bound to a DPoP key
+	 * (cnf.jkt) is no bearer token (RFC 9449 §7.1), on any route. */
+	EXPECT_TOK("/api", ES_TOK(MAIN(",\"cnf\":{}")), REASON_OK);
+	EXPECT_TOK("/api", ES_TOK(MAIN(",\"cnf\":{\"jkt\":\"x\"}")),
+	    REASON_DPOP_BINDING_MISMATCH);
 	tokcache_free(tc);
 }
 
@@ -2290,7 +2347,7 @@ new_snap(struct cfgref *r)
 	struct snapshot *s = snapshot_new(r);
 
 	assert_non_null(s);
-	s->policy_loaded = true;
+	snapshot_set_policy(s, true, snapshot_policy_at(s));
 	return (s);
 }
 
@@ -2299,7 +2356,7 @@ new_snap(struct cfgref *r)
 static struct snapshot *
 snapshot_without(const char *drop_kid)
 {
-	struct snapshot *s = new_snap(F.snap->cfg);
+	struct snapshot *s = new_snap(snapshot_cfgref(F.snap));
 	char *text, *jwks[8] = { NULL };
 	size_t n = 0;
 	struct keyset *ks = NULL;
@@ -2314,10 +2371,10 @@ snapshot_without(const char *drop_kid)
 	assert_int_equal(jwks_parse(text, strlen(text), &ks, NULL), 0);
 	free(text);
 	for (size_t i = 0; i < I_COUNT; i++) {
-		snapshot_set_keys(s, i, i == I_MAIN ? ks : F.snap->keys[i],
-		    F.snap->keys_at[i]);
-		if (F.snap->hmac[i] != NULL)
-			snapshot_set_hmac(s, i, keyset_ref(F.snap->hmac[i]));
+		snapshot_set_keys(s, i, i == I_MAIN ? ks : snapshot_keys(F.snap, i),
+		    snapshot_keys_at(F.snap, i));
+		if (snapshot_hmac(F.snap, i) != NULL)
+			snapshot_set_hmac(s, i, keyset_ref(snapshot_hmac(F.snap, i)));
 	}
 	keyset_unref(ks);
 	return (s);
@@ -2359,7 +2416,7 @@ test_cache_key_removed(void **state)
 	/* Same kid, another key (a re-keyed kid): the fingerprint differs,
 	 * the cached rsa-a entry is dropped. */
 	{
-		struct snapshot *s3 = new_snap(F.snap->cfg);
+		struct snapshot *s3 = new_snap(snapshot_cfgref(F.snap));
 		char *jwks[] = { jwk_of(F.rsa1024.pk, "rsa-a", ""),
 		    jwk_of(F.ec.pk, "ec-a", ""), NULL };
 		char *text = jwks_doc(jwks);
@@ -2367,7 +2424,7 @@ test_cache_key_removed(void **state)
 
 		/* The 1024-bit key is refused, only ec-a remains. */
 		assert_int_equal(jwks_parse(text, strlen(text), &ks, NULL), 0);
-		assert_int_equal(ks->n, 1);
+		assert_int_equal(keyset_count(ks), 1);
 		free(text);
 		snapshot_set_keys(s3, I_MAIN, ks, NOW);
 		keyset_unref(ks);
@@ -2435,24 +2492,24 @@ test_not_ready(void **state)
 
 	(void)state;
 	/* max_stale_s 3600 for remote key sets. */
-	F.snap->keys_at[I_REMOTE] = NOW - 3600;
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW - 3600);
 	EXPECT_TOK("/remote", t, REASON_OK);
-	F.snap->keys_at[I_REMOTE] = NOW - 3601;
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW - 3601);
 	EXPECT_TOK("/remote", t, REASON_NOT_READY);
 	assert_int_equal(V.status, 503);
 	assert_string_equal(V.www_authenticate, "");
 	EXPECT_DETAIL("key set older than max_stale_s");
 	/* Local key files never go stale. */
 	EXPECT_TOK("/api", ES_TOK(MAIN("")), REASON_OK);
-	F.snap->keys_at[I_REMOTE] = NOW;
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW);
 
 	/* No key set for the remote issuer yet (first fetch pending). */
-	s = new_snap(F.snap->cfg);
+	s = new_snap(snapshot_cfgref(F.snap));
 	for (size_t i = 0; i < I_COUNT; i++) {
 		if (i != I_REMOTE)
-			snapshot_set_keys(s, i, F.snap->keys[i], NOW);
-		if (F.snap->hmac[i] != NULL)
-			snapshot_set_hmac(s, i, keyset_ref(F.snap->hmac[i]));
+			snapshot_set_keys(s, i, snapshot_keys(F.snap, i), NOW);
+		if (snapshot_hmac(F.snap, i) != NULL)
+			snapshot_set_hmac(s, i, keyset_ref(snapshot_hmac(F.snap, i)));
 	}
 	assert_int_equal(run_s(s, "/remote", t, NOW, NULL), DECIDE_DONE);
 	EXPECT(REASON_NOT_READY);
@@ -2477,16 +2534,16 @@ test_stale_keys_cached_token(void **state)
 	    claims("https://remote.example", AUD, ""));
 
 	(void)state;
-	F.snap->keys_at[I_REMOTE] = NOW;
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW);
 	assert_int_equal(run_s(F.snap, "/remote", t, NOW, tc), DECIDE_DONE);
 	EXPECT(REASON_OK);
 	/* The key set is now older than max_stale_s (3600). */
-	F.snap->keys_at[I_REMOTE] = NOW - 7200;
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW - 7200);
 	assert_int_equal(run_s(F.snap, "/remote", t, NOW, NULL), DECIDE_DONE);
 	EXPECT(REASON_NOT_READY);
 	assert_int_equal(run_s(F.snap, "/remote", t, NOW, tc), DECIDE_DONE);
 	EXPECT(REASON_NOT_READY);
-	F.snap->keys_at[I_REMOTE] = NOW;
+	snapshot_set_keys(F.snap, I_REMOTE, snapshot_keys(F.snap, I_REMOTE), NOW);
 	tokcache_free(tc);
 }
 
@@ -2542,14 +2599,14 @@ test_hs_only_issuer(void **state)
 
 	(void)state;
 	assert_int_equal(F.cfg->issuers[I_HS].source, KEYS_NONE);
-	assert_null(F.snap->keys[I_HS]);
-	assert_non_null(F.snap->hmac[I_HS]);
+	assert_null(snapshot_keys(F.snap, I_HS));
+	assert_non_null(snapshot_hmac(F.snap, I_HS));
 	EXPECT_TOK("/api", mint(&F.hs, JWS_ALG_HS256, hdr("HS256", NULL), p),
 	    REASON_OK);
 	EXPECT_VAR("client_id", "svc");
 	EXPECT_VAR("issuer", "https://hs.example");
 	/* Not ready never applies: there is nothing to fetch. */
-	F.snap->keys_at[I_HS] = 0;
+	snapshot_set_keys(F.snap, I_HS, snapshot_keys(F.snap, I_HS), 0);
 	EXPECT_TOK("/api", mint(&F.hs, JWS_ALG_HS256, hdr("HS256", NULL), p),
 	    REASON_OK);
 }
@@ -2638,12 +2695,12 @@ test_rfc7515_examples(void **state)
 	cfgref_unref(ref);
 	assert_int_equal(jwks_parse(RFC7515_KEYS, strlen(RFC7515_KEYS), &ks,
 	    NULL), 0);
-	assert_int_equal(ks->n, 2);
+	assert_int_equal(keyset_count(ks), 2);
 	snapshot_set_keys(s, 0, ks, RFC7515_EXP - 100);
 	keyset_unref(ks);
 	assert_int_equal(b64u_decode_test(RFC7515_A1_KEY, secret), 64);
 	snapshot_set_hmac(s, 1, keyset_hmac(secret, 64, &why));
-	assert_non_null(s->hmac[1]);
+	assert_non_null(snapshot_hmac(s, 1));
 
 	for (size_t i = 0; i < ARRAY_SIZE(toks); i++) {
 		/* Before exp: everything passes up to the audience. */
@@ -2700,6 +2757,7 @@ main(void)
 		T(test_s18_structural),
 		T(test_s19_entra_scoping),
 		T(test_entra_single_tenant),
+		T(test_cache_key_issuer_changed),
 		T(test_provider_shapes),
 		T(test_s20_binding),
 		T(test_issuers),

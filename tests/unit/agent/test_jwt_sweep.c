@@ -23,10 +23,11 @@ test_sweep_only_changed(void **state)
 	assert_non_null(tc);
 	/* Revalidated: same config, same key set objects, newer times. */
 	assert_non_null(b = rig_refetched(a));
-	b->keys_at[0] += 10;
+	snapshot_set_keys(b, 0, snapshot_keys(b, 0),
+	    snapshot_keys_at(b, 0) + 10);
 	assert_false(jwt_cache_sweep(tc, a, b));
 	/* The issuer's key set was replaced (a 200 with new keys). */
-	assert_non_null(c = snapshot_derive(b, b->cfg));
+	assert_non_null(c = snapshot_derive(b, snapshot_cfgref(b)));
 	assert_int_equal(loader_keys_from_doc("t", rig_jwks, sizeof(rig_jwks) - 1,
 	    &ks, err, sizeof(err)), 0);
 	snapshot_set_keys(c, 0, ks, 0);

@@ -70,8 +70,8 @@ test_no_policy_yet(void **state)
 
 	(void)state;
 	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s, &e), 0);
-	assert_false(s->policy_loaded);
-	assert_ptr_equal(s->cfg, file);         /* the file config itself */
+	assert_false(snapshot_policy_loaded(s));
+	assert_ptr_equal(snapshot_cfgref(s), file);         /* the file config itself */
 	/* Every request, whatever the route, is not_ready. */
 	assert_int_equal(decide_path(s, "/open"), REASON_NOT_READY);
 	assert_int_equal(decide_path(s, "/nothing"), REASON_NOT_READY);
@@ -91,7 +91,7 @@ test_policy_applied(void **state)
 	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
 	    NULL, &s, &e), 0);
 	assert_int_equal(e.n, 0);
-	assert_true(s->policy_loaded);
+	assert_true(snapshot_policy_loaded(s));
 	c = snapshot_config(s);
 	assert_ptr_not_equal(c, file->cfg);
 	assert_int_equal(c->nissuers, 1);
@@ -118,9 +118,9 @@ test_policy_applied(void **state)
 		keyset_unref(ks);
 		assert_int_equal(loader_build_ref(file, policy_doc,
 		    strlen(policy_doc), s, &s2, &e), 0);
-		assert_true(s2->policy_loaded);
-		assert_ptr_equal(s2->keys[0], ks);
-		assert_int_equal(s2->keys_at[0], 123);
+		assert_true(snapshot_policy_loaded(s2));
+		assert_ptr_equal(snapshot_keys(s2, 0), ks);
+		assert_int_equal(snapshot_keys_at(s2, 0), 123);
 		snapshot_unref(s2);
 		/* Another key source for the issuer: nothing carries. */
 		at = strstr(policy_doc, "idp.example/k");
@@ -130,8 +130,8 @@ test_policy_applied(void **state)
 		moved[at - policy_doc + strlen("idp.example/")] = 'K';
 		assert_int_equal(loader_build_ref(file, moved, strlen(moved), s,
 		    &s2, &e), 0);
-		assert_true(s2->policy_loaded);
-		assert_null(s2->keys[0]);
+		assert_true(snapshot_policy_loaded(s2));
+		assert_null(snapshot_keys(s2, 0));
 		snapshot_unref(s2);
 		free(moved);
 	}
@@ -177,7 +177,7 @@ test_local_config(void **state)
 
 	(void)state;
 	assert_int_equal(loader_build_ref(file, NULL, 0, NULL, &s, &e), 0);
-	assert_true(s->policy_loaded);          /* nothing to wait for */
+	assert_true(snapshot_policy_loaded(s));          /* nothing to wait for */
 	assert_int_equal(decide_path(s, "/x"), REASON_OK);
 	snapshot_unref(s);
 	cfgref_unref(file);
@@ -347,16 +347,16 @@ test_policy_keeps_ca_store(void **state)
 	assert_int_equal(loader_build_ref(file, v8, strlen(v8), s1, &s2, &e),
 	    0);
 	assert_int_equal(e.n, 0);
-	cas = s0->cfg->cas;
+	cas = snapshot_cfgref(s0)->cas;
 	assert_non_null(cas);
-	assert_ptr_equal(s1->cfg->cas, cas);
-	assert_ptr_equal(s2->cfg->cas, cas);
-	assert_ptr_not_equal(s1->cfg, s2->cfg);
+	assert_ptr_equal(snapshot_cfgref(s1)->cas, cas);
+	assert_ptr_equal(snapshot_cfgref(s2)->cas, cas);
+	assert_ptr_not_equal(snapshot_cfgref(s1), snapshot_cfgref(s2));
 	/* Released in any order (ASan watches the shared store). */
 	cfgref_unref(file);
 	snapshot_unref(s0);
 	snapshot_unref(s1);
-	assert_ptr_equal(s2->cfg->cas, cas);
+	assert_ptr_equal(snapshot_cfgref(s2)->cas, cas);
 	assert_int_equal(decide_path(s2, "/open"), REASON_OK);
 	snapshot_unref(s2);
 }
@@ -386,12 +386,12 @@ test_policy_keeps_crl_files(void **state)
 	file = file_ref(doc);
 	assert_int_equal(loader_build_ref(file, policy_doc, strlen(policy_doc),
 	    NULL, &s0, &e), 0);
-	assert_non_null(s0->crls);
+	assert_non_null(snapshot_crls(s0));
 	assert_int_equal(unlink(crl), 0);
 	assert_int_equal(loader_build_ref(file, v8, strlen(v8), s0, &s1, &e),
 	    0);
 	assert_int_equal(e.n, 0);
-	assert_ptr_equal(s1->crls, s0->crls);
+	assert_ptr_equal(snapshot_crls(s1), snapshot_crls(s0));
 	snapshot_unref(s0);
 	snapshot_unref(s1);
 	cfgref_unref(file);

@@ -8,6 +8,7 @@
 #include "spoe/spop.h"
 
 #include "answer.h"
+#include "config-t.h"
 #include "log.h"
 #include "proto.h"
 #include "verdict.h"
@@ -36,7 +37,7 @@ on_notify(void *arg, uint64_t sid, uint64_t fid, const uint8_t *p, size_t len,
 		return (s->ret);
 	verdict_init(&v);
 	verdict_set(&v, REASON_OK, NULL);
-	return (answer_encode(&v, sid, fid, out, 16380) > 0 ? SPOP_ERR_NONE :
+	return (answer_encode(&v, ANSWER_DEFAULT, sid, fid, out, 16380) > 0 ? SPOP_ERR_NONE :
 	    SPOP_ERR_RES);
 }
 
@@ -412,12 +413,12 @@ test_answer_fallback(void **state)
 
 	/* Enough room: every variable. */
 	spop_w_init(&w, buf, sizeof(buf));
-	n = answer_encode(&v, 5, 1, &w, 4000);
+	n = answer_encode(&v, ANSWER_DEFAULT, 5, 1, &w, 4000);
 	assert_true(n > 3000);
 	/* Frame size 300: only allow/status/reason/route. */
 	ts_log_capture_start();
 	spop_w_init(&w, buf, sizeof(buf));
-	n = answer_encode(&v, 5, 1, &w, 300);
+	n = answer_encode(&v, ANSWER_DEFAULT, 5, 1, &w, 300);
 	ts_log_capture_stop();
 	assert_true(n > 0 && n < 300);
 	assert_int_equal(spop_frame_decode(buf + 4, (size_t)n - 4, &f, &err), 0);
@@ -437,7 +438,7 @@ test_answer_fallback(void **state)
 	v.www_authenticate[500] = '\0';
 	ts_log_capture_start();
 	spop_w_init(&w, buf, sizeof(buf));
-	n = answer_encode(&v, 5, 1, &w, 300);
+	n = answer_encode(&v, ANSWER_DEFAULT, 5, 1, &w, 300);
 	ts_log_capture_stop();
 	assert_true(n > 0 && n < 300);
 	assert_int_equal(spop_frame_decode(buf + 4, (size_t)n - 4, &f, &err), 0);
@@ -455,9 +456,9 @@ test_answer_fallback(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(verdict_add(&v, "sub", big, sizeof(big)), 0);
 	spop_w_init(&w, buf, sizeof(buf));
-	assert_int_equal(answer_encode(&v, 5, 1, &w, 3000), -1);
+	assert_int_equal(answer_encode(&v, ANSWER_DEFAULT, 5, 1, &w, 3000), -1);
 	spop_w_init(&w, buf, sizeof(buf));
-	n = answer_encode(&v, 5, 1, &w, 3200);
+	n = answer_encode(&v, ANSWER_DEFAULT, 5, 1, &w, 3200);
 	assert_true(n > 3000 && n <= 3204);
 }
 

@@ -143,6 +143,82 @@ test_sweep(void **state)
 	tokcache_free(tc);
 }
 
+static int att_freed;
+
+static void
+att_free(void *v)
+{
+	att_freed++;
+	free(v);
+}
+
+/*
+ * Attachments: what the cache's user hangs on an entry later (identity
+ * assertions) without touching its value; they die with the entry, by
+ * expiry, replacement, sweep, eviction or the cache's end, and a cache
+ * that has no such entry releases them at once.
+ */
+static void
+test_attach(void **state)
+{
+	struct tokcache *tc = tokcache_new(4);
+	uint8_t k[32], k2[32];
+	void *att = (void *)1;
+	int *a;
+
+	(void)state;
+	freed = att_freed = 0;
+	key_of(1, k);
+	key_of(2, k2);
+	/* No entry: refused and released. */
+	assert_int_equal(tokcache_attach(tc, k, val(0), att_free), -1);
+	assert_int_equal(att_freed, 1);
+	tokcache_put(tc, k, val(7), 100, count_free);
+	assert_non_null(tokcache_get_att(tc, k, 1, &att));
+	assert_null(att);
+	a = val(70);
+	assert_int_equal(tokcache_attach(tc, k, a, att_free), 0);
+	assert_int_equal(*(int *)tokcache_get_att(tc, k, 1, &att), 7);
+	assert_ptr_equal(att, a);
+	/* The same one again: kept, not released. */
+	assert_int_equal(tokcache_attach(tc, k, a, att_free), 0);
+	assert_int_equal(att_freed, 1);
+	/* Another replaces it. */
+	assert_int_equal(tokcache_attach(tc, k, val(71), att_free), 0);
+	assert_int_equal(att_freed, 2);
+	/* Expiry takes the attachment with the entry. */
+	assert_null(tokcache_get_att(tc, k, 100, &att));
+	assert_null(att);
+	assert_int_equal(att_freed, 3);
+	assert_int_equal(freed, 1);
+	/* A replaced entry starts without one. */
+	tokcache_put(tc, k, val(8), 100, count_free);
+	assert_int_equal(tokcache_attach(tc, k, val(80), att_free), 0);
+	tokcache_put(tc, k, val(9), 100, count_free);
+	assert_int_equal(att_freed, 4);
+	assert_non_null(tokcache_get_att(tc, k, 1, &att));
+	assert_null(att);
+	/* Sweep. */
+	assert_int_equal(tokcache_attach(tc, k, val(90), att_free), 0);
+	tokcache_sweep(tc, keep_even, NULL);    /* 9 is odd: dropped */
+	assert_int_equal(att_freed, 5);
+	/* Eviction: four entries with attachments, a fifth evicts one. */
+	for (uint32_t i = 10; i < 14; i++) {
+		key_of(i, k);
+		tokcache_put(tc, k, val((int)i), 100, count_free);
+		assert_int_equal(tokcache_attach(tc, k, val(0), att_free), 0);
+	}
+	tokcache_put(tc, k2, val(2), 100, count_free);
+	assert_int_equal(tokcache_count(tc), 4);
+	assert_int_equal(att_freed, 6);
+	/* The end of the cache releases the rest. */
+	tokcache_free(tc);
+	assert_int_equal(att_freed, 9);
+	/* Cache off: released at once. */
+	assert_int_equal(tokcache_attach(NULL, k, val(0), att_free), -1);
+	assert_int_equal(att_freed, 10);
+}
+
 int
 main(void)
 {
@@ -151,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_hit_expiry_replace),
 		cmocka_unit_test(test_bounded_eviction),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_attach),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

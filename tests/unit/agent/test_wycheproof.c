@@ -114,9 +114,9 @@ jwk_fp(const cJSON *jwk, uint8_t fp[32], uint32_t *algs)
 	assert_non_null(text);
 	rc = jwks_parse(text, strlen(text), &ks, &rep);
 	if (rc == 0) {
-		assert_int_equal(ks->n, 1);
-		memcpy(fp, ks->keys[0].fp, 32);
-		*algs = ks->keys[0].algs;
+		assert_int_equal(keyset_count(ks), 1);
+		memcpy(fp, keyset_key(ks, 0)->fp, 32);
+		*algs = keyset_key(ks, 0)->algs;
 		keyset_unref(ks);
 	}
 	cJSON_free(text);
@@ -394,7 +394,7 @@ oct_verify(const cJSON *keys, const char *kid, int alg, const uint8_t *msg,
 	ks = keyset_hmac(secret, (size_t)n, &why);
 	if (ks == NULL)
 		return (-1);
-	r = crypto_verify(ks->keys[0].key, (enum jws_alg)alg, msg, ml, sig, sl);
+	r = crypto_verify(keyset_key(ks, 0)->key, (enum jws_alg)alg, msg, ml, sig, sl);
 	keyset_unref(ks);
 	return (r);
 }

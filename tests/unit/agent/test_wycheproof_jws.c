@@ -208,9 +208,9 @@ jws_layer_verify(const char *tok, size_t len, const struct group_keys *gk,
 		}
 		cands[ncands++] = k;
 	} else {
-		for (size_t i = 0; i < ks->n && ncands < NOKID_MAX_TRIES; i++)
-			if (ks->keys[i].algs & JWS_ALG_BIT(j.alg))
-				cands[ncands++] = &ks->keys[i];
+		for (size_t i = 0; i < keyset_count(ks) && ncands < NOKID_MAX_TRIES; i++)
+			if (keyset_key(ks, i)->algs & JWS_ALG_BIT(j.alg))
+				cands[ncands++] = keyset_key(ks, i);
 		if (ncands == 0) {
 			*why = "no key for this algorithm";
 			goto out;
@@ -485,7 +485,7 @@ test_rfc7515_a4(void **state)
 	memset(&rep, 0, sizeof(rep));
 	assert_int_equal(jwks_parse(RFC7515_A4_JWK, strlen(RFC7515_A4_JWK),
 	    &gk.pub, &rep), 0);
-	assert_int_equal(gk.pub->keys[0].algs, JWS_ALG_BIT(JWS_ALG_ES512));
+	assert_int_equal(keyset_key(gk.pub, 0)->algs, JWS_ALG_BIT(JWS_ALG_ES512));
 	memcpy(tok, RFC7515_A4_JWS, n + 1);
 	if (jws_layer_verify(tok, n, &gk, &why) != 0)
 		fail_msg("RFC 7515 A.4 does not verify: %s", why);

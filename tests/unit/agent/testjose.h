@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 
 #include "testsupport.h"
 #include "jwa.h"
@@ -292,6 +293,76 @@ jbuf(void)
 
 	i = (i + 1) % 6;
 	return (bufs[i]);
+}
+
+/* DPoP (RFC 9449) ------------------------------------------------------ */
+
+/* The public JWK of ${k} without kid, for a proof's header. */
+static inline char *
+pub_jwk(const struct tkey *k, const char *extra)
+{
+	char *j = jwk_of(k->pk, "x", extra);
+	char *p = strstr(j, ",\"kid\":\"x\"");
+
+	if (p == NULL)
+		p = strstr(j, "\"kid\":\"x\",");
+	assert_non_null(p);
+	memmove(p, p + 10, strlen(p + 10) + 1);
+	return (j);
+}
+
+/* base64url(SHA-256(token)) for ath. */
+static inline const char *
+ath_of(const char *tok)
+{
+	static char out[64];
+	uint8_t h[32];
+
+	SHA256((const uint8_t *)tok, strlen(tok), h);
+	b64u(h, 32, out);
+	return (out);
+}
+
+/* The RFC 7638 thumbprint of P-256 key ${k}, base64url, into ${out}
+ * (44 bytes), for cnf.jkt. */
+static inline void
+ec_jkt(const struct tkey *k, char *out)
+{
+	char *jwk = pub_jwk(k, "");
+	char *x = strstr(jwk, "\"x\":\""), *y = strstr(jwk, "\"y\":\"");
+	char canon[512];
+	uint8_t h[32];
+
+	assert_non_null(x);
+	assert_non_null(y);
+	snprintf(canon, sizeof(canon), "{\"crv\":\"P-256\",\"kty\":\"EC\","
+	    "\"x\":\"%.43s\",\"y\":\"%.43s\"}", x + 5, y + 5);
+	SHA256((const uint8_t *)canon, strlen(canon), h);
+	b64u(h, 32, out);
+	free(jwk);
+}
+
+/* An ES256 proof by P-256 key ${k} for ${htm} ${htu}, ath of ${tok}
+ * (NULL: none), ${jti} and ${iat}; allocated. */
+static inline char *
+es256_proof(const struct tkey *k, const char *htm, const char *htu,
+    const char *tok, const char *jti, long long iat)
+{
+	char *jwk = pub_jwk(k, ""), *h = jbuf(), *c = jbuf(), *p;
+	int n;
+
+	snprintf(h, 8192, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\","
+	    "\"jwk\":%s}", jwk);
+	n = snprintf(c, 8192, "{\"htm\":\"%s\",\"htu\":\"%s\",\"iat\":%lld,"
+	    "\"jti\":\"%s\"", htm, htu, iat, jti);
+	if (tok != NULL)
+		n += snprintf(c + n, 8192 - (size_t)n, ",\"ath\":\"%s\"",
+		    ath_of(tok));
+	snprintf(c + n, 8192 - (size_t)n, "}");
+	p = strdup(mint(k, JWS_ALG_ES256, h, c));
+	assert_non_null(p);
+	free(jwk);
+	return (p);
 }
 
 #endif /* !SPOA_TESTJOSE_H */
