@@ -36,7 +36,12 @@
 # iam-retry engine beside the first, as haproxy.cfg declares it on 3.0+),
 # unix (the agent on a unix socket), nocheck (no spop-check), workersN
 # (spoa-iam workers).  A variant with knobs is also compared with its base
-# variant of the same round ("x base").
+# variant of the same round ("x base", and "HAProxy us - base": the
+# difference of HAProxy's CPU per request within the round).
+# Other HAProxy versions in the same run: VARIANT@SERIES runs under the
+# binary HAPROXY_PEERS names for SERIES (e.g. floor@3.4); its base is the
+# same variant under HAPROXY, and its none and native are none@SERIES and
+# native@SERIES when they are in the run.
 #
 # Usage: scripts/bench-e2e.sh [-r ROUNDS] [-d SECONDS] [-c CONNECTIONS]
 #                             [-t NBTHREAD] [-v VARIANT,...] [-o FILE.tsv]
@@ -50,9 +55,15 @@
 #   HAPROXY_CPU (default 0), WRK_CPU (default 1), AGENT_CPU (default 2 if
 #   there are 3 CPUs or more, else WRK_CPU): taskset CPU lists; with fewer
 #   than 2 CPUs nothing is pinned.  WRK_THREADS (default 1).
-#   HAPROXY_STATS=1: keep a runtime API socket and save `show activity`
-#   after each run into the output directory (KEEP_DIR).  KEEP_DIR: keep
-#   configs, logs and per-run data there instead of a removed temp dir.
+#   HAPROXY_PEERS: more HAProxy binaries, "SERIES=PATH ...", for @SERIES.
+#   HAPROXY_STATS=1: HAProxy gets a runtime API socket, and `show activity`
+#   before and after each run gives its internal context switches, task
+#   calls and stream calls per request (columns ctxsw, tasksw, streams).
+#   PERF_EVENTS: perf stat events counted on the HAProxy process during
+#   each run and reported per request, e.g. PERF_EVENTS=raw_syscalls:
+#   sys_enter,context-switches (perf must be usable).
+#   KEEP_DIR: keep configs, logs and per-run data there instead of a
+#   removed temp dir.
 #   BENCH_E2E_SANITIZED_OK=1: run from a sanitizer build (smoke tests).
 #
 # Output: a line per run, then a table, then one machine-readable line per
@@ -67,6 +78,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 WRK=${WRK:-wrk}
 WRK_THREADS=${WRK_THREADS:-1}
 HAPROXY_STATS=${HAPROXY_STATS:-0}
+HAPROXY_PEERS=${HAPROXY_PEERS:-}
+PERF_EVENTS=${PERF_EVENTS:-}
 ROUNDS=5 DURATION=8 CONNS=50 NBTHREAD=1 VARIANTS=none,native,floor,hit,nocache TSV=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
@@ -88,6 +101,7 @@ IFS=, read -r -a VLIST <<<"$VARIANTS"
 say() { printf '%s\n' "$*"; }
 die() { printf 'bench-e2e: ERROR: %s\n' "$*" >&2; exit 1; }
 
+[ -z "$PERF_EVENTS" ] || command -v perf >/dev/null 2>&1 || die "PERF_EVENTS set but no perf"
 for tool in "$WRK" python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || die "missing tool: $tool"
 done
@@ -163,9 +177,17 @@ if [ -n "${KEEP_DIR:-}" ]; then
 else
   WORK=$(mktemp -d -t bench-e2e.XXXXXX)
 fi
-HAP_VERSION=$("$HAPROXY" -v 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)
+hap_version() { "$1" -v 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1; }
+HAP_VERSION=$(hap_version "$HAPROXY")
 [ -n "$HAP_VERSION" ] || die "$HAPROXY -v says no version"
-HAP_SERIES=$(echo "$HAP_VERSION" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
+# The binary of @SERIES, from HAPROXY_PEERS.
+peer_bin() {
+  local e
+  for e in $HAPROXY_PEERS; do
+    [ "${e%%=*}" = "$1" ] && { echo "${e#*=}"; return 0; }
+  done
+  return 1
+}
 
 # Keys, key set and tokens, by Python `cryptography` (tests/integration/
 # tokens.py), never by the agent's code.
@@ -264,9 +286,15 @@ sys.stdout.write(out.decode(errors="replace"))
 EOF
 }
 
-# A variant is BASE[+KNOB...]; set the knob variables for it.
+# A variant is BASE[+KNOB...][@SERIES]; set HAP_BIN and the knob
+# variables for it.
 parse_variant() {
   local v=$1 k
+  HAP_BIN=$HAPROXY
+  case $v in
+    *@*) HAP_BIN=$(peer_bin "${v##*@}") || die "$v: no ${v##*@}= in HAPROXY_PEERS"
+         v=${v%@*} ;;
+  esac
   BASE=${v%%+*}
   K_SERVER="" K_BACKEND="" K_SPOE="" K_RETRY=0 K_UNIX=0 K_CHECK=1 K_AGENTNOPIPE=0 K_WORKERS=1
   case $BASE in none|native|floor|hit|nocache) ;; *) die "unknown variant: $v" ;; esac
@@ -403,12 +431,12 @@ EOF
 
 # ------------------------------------------------------------ one run
 ROWS=$WORK/rows.tsv
-printf 'variant\tround\trps\trequests\tsecs\thap_us\tagent_us\thap_cpu_pct\tp50_us\tp99_us\tother_pct\tsteal_pct\tvalid\n' >"$ROWS"
+printf 'variant\tround\trps\trequests\tsecs\thap_us\tagent_us\thap_cpu_pct\tp50_us\tp99_us\tother_pct\tsteal_pct\tvalid\tcounters\n' >"$ROWS"
 
 run_one() {  # run_one VARIANT ROUND
   local v=$1 r=$2 tag port aport aaddr hpid apid="" spoe="" sock=""
   parse_variant "$v"
-  tag=$(echo "$v" | tr '+' '_')-r$r
+  tag=$(echo "$v" | tr '+@' '__')-r$r
   port=$(free_port)
   if [ "$K_UNIX" = 1 ]; then aaddr=unix@$WORK/agent-$tag.sock; else aport=$(free_port); aaddr=127.0.0.1:$aport; fi
   case $BASE in
@@ -416,7 +444,7 @@ run_one() {  # run_one VARIANT ROUND
   esac
   [ "$HAPROXY_STATS" = 1 ] && sock=$WORK/haproxy-$tag.sock
   write_haproxy_cfg "$WORK/haproxy-$tag.cfg" "$port" "$aaddr" "$spoe" "$sock"
-  "$HAPROXY" -c -q -f "$WORK/haproxy-$tag.cfg" >"$WORK/check-$tag.log" 2>&1 ||
+  "$HAP_BIN" -c -q -f "$WORK/haproxy-$tag.cfg" >"$WORK/check-$tag.log" 2>&1 ||
     { cat "$WORK/check-$tag.log" >&2; die "$v: haproxy -c refuses the config"; }
 
   local listen=${aaddr/unix@/unix:}
@@ -436,7 +464,7 @@ run_one() {  # run_one VARIANT ROUND
   if [ -n "$apid" ]; then
     wait_listen "${aport:-$listen}" "$apid" || { cat "$WORK/agent-$tag.log" >&2; die "$v: the agent did not start"; }
   fi
-  "${PIN_H[@]}" "$HAPROXY" -db -f "$WORK/haproxy-$tag.cfg" >"$WORK/haproxy-$tag.log" 2>&1 &
+  "${PIN_H[@]}" "$HAP_BIN" -db -f "$WORK/haproxy-$tag.cfg" >"$WORK/haproxy-$tag.log" 2>&1 &
   hpid=$!; PIDS+=("$hpid")
   wait_listen "$port" "$hpid" || { cat "$WORK/haproxy-$tag.log" >&2; die "$v: HAProxy did not start"; }
 
@@ -458,7 +486,13 @@ run_one() {  # run_one VARIANT ROUND
         die "$v: tampered/expired/missing token get $t/$x/$m, not 401/401/401" ;;
   esac
 
-  local h0 h1 a0=0 a1=0 c0 c1 out rc wpid
+  local h0 h1 a0=0 a1=0 c0 c1 out rc wpid ppid=""
+  [ -z "$sock" ] || hap_cli "$sock" "show activity" >"$WORK/activity0-$tag.txt" 2>&1 || true
+  if [ -n "$PERF_EVENTS" ]; then
+    perf stat -x, -e "$PERF_EVENTS" -o "$WORK/perf-$tag.csv" -p "$hpid" >/dev/null 2>&1 &
+    ppid=$!; PIDS+=("$ppid")
+    sleep 0.3
+  fi
   h0=$(proc_ticks "$hpid"); [ -n "$apid" ] && a0=$(proc_ticks "$apid")
   read -r -a c0 < <(cpu_ticks "$HAPROXY_CPU")
   BENCH_TOKEN=$TOKEN "${PIN_W[@]}" timeout -k 5 $((DURATION + 30)) "$WRK" \
@@ -471,9 +505,11 @@ run_one() {  # run_one VARIANT ROUND
   read -r -a c1 < <(cpu_ticks "$HAPROXY_CPU")
   kill -0 "$hpid" 2>/dev/null || die "$v: HAProxy died during the run"
   [ -z "$apid" ] || kill -0 "$apid" 2>/dev/null || die "$v: the agent died during the run"
-  if [ -n "$sock" ]; then
-    hap_cli "$sock" "show activity" >"$WORK/activity-$tag.txt" 2>&1 || true
-    hap_cli "$sock" "show info" >"$WORK/info-$tag.txt" 2>&1 || true
+  [ -z "$sock" ] || hap_cli "$sock" "show activity" >"$WORK/activity1-$tag.txt" 2>&1 || true
+  if [ -n "$ppid" ]; then
+    kill -INT "$ppid" 2>/dev/null || true
+    wait "$ppid" 2>/dev/null || true
+    forget "$ppid"
   fi
   stop_pid "$hpid"
   [ -z "$apid" ] || stop_pid "$apid"
@@ -487,6 +523,27 @@ run_one() {  # run_one VARIANT ROUND
     valid=no
     say "  WARNING: $v round $r: $non2xx non-2xx answers, $sockerr socket errors: run left out" >&2
   fi
+  # Optional counters per request: HAProxy's own (show activity) and perf's.
+  local extra="" k x0 x1
+  if [ -n "$sock" ]; then
+    for k in ctxsw tasksw stream_calls; do
+      x0=$(awk -v k="$k:" '$1 == k { print $2; exit }' "$WORK/activity0-$tag.txt" 2>/dev/null)
+      x1=$(awk -v k="$k:" '$1 == k { print $2; exit }' "$WORK/activity1-$tag.txt" 2>/dev/null)
+      if [ -n "$x0" ] && [ -n "$x1" ]; then
+        extra+=" $k=$(awk -v a="$x0" -v b="$x1" -v n="$requests" 'BEGIN { printf "%.2f", (b - a) / n }')"
+      fi
+    done
+  fi
+  # The floor agent's own counters (printed at exit): connections it was
+  # given, and how many NOTIFYs each of its reads brought.
+  if [ "$BASE" = floor ]; then
+    extra+=$(awk '/^floor: / { for (i = 2; i <= NF; i++) { split($i, kv, "="); c[kv[1]] = kv[2] }
+      if (c["reads"] > 0) printf " agent_conns=%d notifies_per_read=%.2f", c["connections"] - c["healthchecks"], c["notifies"] / c["reads"] }' \
+      "$WORK/agent-$tag.log")
+  fi
+  if [ -n "$PERF_EVENTS" ] && [ -f "$WORK/perf-$tag.csv" ]; then
+    extra+=$(awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ { e = $3; gsub(/[^A-Za-z0-9_]/, "_", e); printf " %s=%.2f", e, $1 / n }' "$WORK/perf-$tag.csv")
+  fi
   local row
   row=$(awk -v v="$v" -v r="$r" -v n="$requests" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
     -v h=$((h1 - h0)) -v a=$((a1 - a0)) -v agent="$apid" -v p50="$p50_us" -v p99="$p99_us" \
@@ -496,9 +553,10 @@ run_one() {  # run_one VARIANT ROUND
        printf "%s\t%s\t%.1f\t%d\t%.3f\t%.3f\t%s\t%.1f\t%d\t%d\t%.1f\t%.1f\t%s\n", v, r, n / s, n, s,
          1e6 * hs / n, (agent == "" ? "NA" : sprintf("%.3f", 1e6 * a / hz / n)), 100 * hs / s,
          p50, p99, other, (ct > 0 ? 100 * cs / ct : 0), ok }')
+  row+=$'\t'"${extra# }"
   printf '%s\n' "$row" >>"$ROWS"
-  awk -F'\t' '{ printf "  round %s %-22s %9.0f req/s  HAProxy %6.2f us/req (%3.0f%% CPU)  agent %6s us/req  p99 %6.2f ms  others on HAProxy CPU %4.1f%%%s\n",
-    $2, $1, $3, $6, $8, $7, $10 / 1000, $11, ($13 == "yes" ? "" : "  LEFT OUT") }' <<<"$row"
+  awk -F'\t' '{ printf "  round %s %-22s %9.0f req/s  HAProxy %6.2f us/req (%3.0f%% CPU)  agent %6s us/req  p99 %6.2f ms  others on HAProxy CPU %4.1f%%%s%s\n",
+    $2, $1, $3, $6, $8, $7, $10 / 1000, $11, ($13 == "yes" ? "" : "  LEFT OUT"), ($14 == "" ? "" : "  per request: " $14) }' <<<"$row"
 }
 
 # ------------------------------------------------------------ main
@@ -507,6 +565,9 @@ say "== bench-e2e: HAProxy $HAP_VERSION ($HAPROXY), nbthread $NBTHREAD;" \
   "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s; $ROUNDS rounds of: ${VLIST[*]}"
 say "   $NCPU CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1));" \
   "load average $(cut -d' ' -f1-3 /proc/loadavg); $PINNING"
+for e in $HAPROXY_PEERS; do
+  say "   @${e%%=*}: HAProxy $(hap_version "${e#*=}") (${e#*=})"
+done
 say "   HAProxy answers 200 itself (http-request return, no backend server);" \
   "RS256 token of $(wc -c <"$WORK/valid.jwt") bytes"
 n=${#VLIST[@]}
@@ -518,26 +579,59 @@ for r in $(seq "$ROUNDS"); do
 done
 [ -z "$TSV" ] || cp "$ROWS" "$TSV"
 
-python3 - "$ROWS" "$HAP_VERSION" "$NBTHREAD" "$CONNS" "$DURATION" <<'EOF'
+VERSIONS=""
+for e in $HAPROXY_PEERS; do VERSIONS+=" ${e%%=*}=$(hap_version "${e#*=}")"; done
+python3 - "$ROWS" "$HAP_VERSION" "$NBTHREAD" "$CONNS" "$DURATION" "$VERSIONS" <<'EOF'
 import csv, statistics as st, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t")]
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 ver, nbt, conns, dur = sys.argv[2:6]
+peer_version = dict(e.split("=", 1) for e in sys.argv[6].split())
 good = [r for r in rows if r["valid"] == "yes"]
 variants = list(dict.fromkeys(r["variant"] for r in rows))
 by = {(r["variant"], r["round"]): r for r in good}
+counters = {}
+for r in good:
+    for kv in (r.get("counters") or "").split():
+        k, _, x = kv.partition("=")
+        counters.setdefault((r["variant"], k), []).append(float(x))
+ckeys = list(dict.fromkeys(k for (_, k) in counters))
+
+def parts(v):
+    """(variant without @series, "@series" or "")"""
+    name, at, series = v.partition("@")
+    return name, (at + series)
+
+def ref(v, kind):
+    """The variant ${v} is compared with: none, native (of its HAProxy
+    when they ran) or its base (the same without +knobs; without knobs,
+    the same under the default HAProxy)."""
+    name, series = parts(v)
+    if kind == "base":
+        b = name.split("+")[0] + series
+        if b != v:
+            return b
+        return name if series else None
+    if series and kind + series in variants:
+        return kind + series
+    return kind
+
+def per_round(v, other, f):
+    out = []
+    if other is None:
+        return out
+    for (vv, rd), r in by.items():
+        if vv == v and (other, rd) in by:
+            out.append(f(r, by[(other, rd)]))
+    return out
+
+def xrate(v, other):
+    return per_round(v, other, lambda a, b: float(a["rps"]) / float(b["rps"]))
+
+def dcpu(v, other):
+    return per_round(v, other, lambda a, b: float(a["hap_us"]) - float(b["hap_us"]))
 
 def vals(v, k):
     return [float(r[k]) for r in good if r["variant"] == v and r[k] != "NA"]
-
-def ratios(v, ref, k="rps"):
-    """v / ref of each round where both ran (for CPU: ref / v, so that
-    above 1 always means v is better)."""
-    out = []
-    for (vv, rd), r in by.items():
-        if vv == v and (ref, rd) in by:
-            a, b = float(r[k]), float(by[(ref, rd)][k])
-            out.append(a / b if k == "rps" else b / a)
-    return out
 
 def fmt(xs, p=2):
     if not xs:
@@ -550,36 +644,49 @@ def med(xs, p):
 print(f"\n== medians over rounds, with the range; ratios are taken within each round")
 print(f"   (HAProxy {ver}, nbthread {nbt}, {conns} connections, {dur} s per run)\n")
 hdr = ["variant", "runs", "req/s (min-max)", "x none", "x native", "x base",
-       "HAProxy us/req", "agent us/req", "p99 ms"]
-lines = []
-machine = []
+       "HAProxy us/req", "HAProxy us - base", "agent us/req", "p99 ms"]
+show_base = any(ref(v, "base") for v in variants)
+lines, machine = [], []
 for v in variants:
-    base = v.split("+")[0]
     rps = vals(v, "rps")
-    xb = ratios(v, base) if base != v else []
     hap, ag, p99 = vals(v, "hap_us"), vals(v, "agent_us"), vals(v, "p99_us")
-    xn, xnat = ratios(v, "none"), ratios(v, "native")
+    xn, xnat = xrate(v, ref(v, "none")), xrate(v, ref(v, "native"))
+    xb, db = xrate(v, ref(v, "base")), dcpu(v, ref(v, "base"))
     lines.append([v, str(len(rps)),
                   f"{st.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f})" if rps else "-",
-                  fmt(xn), fmt(xnat), fmt(xb),
-                  fmt(hap), fmt(ag), f"{st.median(p99) / 1000:.2f}" if p99 else "-"])
-    m = [f"variant={v}", f"haproxy={ver}", f"nbthread={nbt}", f"conns={conns}",
+                  fmt(xn), fmt(xnat), fmt(xb), fmt(hap), fmt(db), fmt(ag),
+                  f"{st.median(p99) / 1000:.2f}" if p99 else "-"])
+    m = [f"variant={v}", f"haproxy={peer_version.get(parts(v)[1][1:], ver)}", f"nbthread={nbt}", f"conns={conns}",
          f"secs={dur}", f"runs={len(rps)}", f"rps={med(rps, 1)}"]
-    m += [f"rps_min={min(rps):.1f}", f"rps_max={max(rps):.1f}"] if rps else []
-    for name, xs in (("x_none", xn), ("x_native", xnat), ("x_base", xb)):
+    if rps:
+        m += [f"rps_min={min(rps):.1f}", f"rps_max={max(rps):.1f}"]
+    for name, xs, p in (("x_none", xn, 3), ("x_native", xnat, 3), ("x_base", xb, 3),
+                        ("hap_us", hap, 3), ("hap_us_d_base", db, 3), ("agent_us", ag, 3)):
+        m.append(f"{name}={med(xs, p)}")
         if xs:
-            m += [f"{name}={st.median(xs):.3f}", f"{name}_min={min(xs):.3f}",
-                  f"{name}_max={max(xs):.3f}"]
-    m += [f"hap_us={med(hap, 3)}", f"hap_us_min={min(hap):.3f}" if hap else "hap_us_min=NA",
-          f"hap_us_max={max(hap):.3f}" if hap else "hap_us_max=NA",
-          f"agent_us={med(ag, 3)}", f"hap_cpu_x_none={med(ratios(v, 'none', 'hap_us'), 3)}",
-          f"p99_us={med(p99, 0)}"]
+            m += [f"{name}_min={min(xs):.{p}f}", f"{name}_max={max(xs):.{p}f}"]
+    m.append(f"p99_us={med(p99, 0)}")
+    m += [f"{k}={med(counters[(v, k)], 2)}" for k in ckeys if (v, k) in counters]
     machine.append("E2E " + " ".join(m))
+if not show_base:
+    hdr = [h for i, h in enumerate(hdr) if i not in (5, 7)]
+    lines = [[c for i, c in enumerate(x) if i not in (5, 7)] for x in lines]
 w = [max(len(x[i]) for x in lines + [hdr]) for i in range(len(hdr))]
 for x in [hdr] + lines:
     print("  ".join(c.ljust(w[i]) for i, c in enumerate(x)).rstrip())
-print("\n(x none, x native, x base: requests/s of the variant divided by that")
-print(" variant's in the same round; 'base' is the variant without its +knobs.)\n")
+print("\n(x none, x native: requests/s of the variant divided by that of none,")
+print(" native, in the same round." + (" x base, HAProxy us - base: against the" if show_base else ""))
+if show_base:
+    print(" variant without its +knobs, or without @series, in the same round.)")
+else:
+    print(")")
+if ckeys:
+    print("\nper request (medians over rounds):")
+    kw = max(len(v) for v in variants)
+    for v in variants:
+        print("  " + v.ljust(kw) + "  " + "  ".join(
+            f"{k} {st.median(counters[(v, k)]):.2f}" for k in ckeys if (v, k) in counters))
+print()
 for m in machine:
     print(m)
 EOF
