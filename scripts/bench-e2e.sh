@@ -32,7 +32,9 @@
 # pool-max-conn N), reuse-never|reuse-safe|reuse-always (backend
 # http-reuse), toutsN (backend timeout server N s), mfsN (max-frame-size N
 # in the SPOE file), nopipe (no option pipelining in the SPOE file),
-# agentnopipe (the floor agent refuses pipelining), retry (the example's
+# agentnopipe (the floor agent refuses pipelining), spinN (the floor agent
+# busy-polls N us before sleeping), agentcpuN (the agent pinned to CPU N
+# instead of AGENT_CPU, e.g. HAProxy's own), retry (the example's
 # iam-retry engine beside the first, as haproxy.cfg declares it on 3.0+),
 # unix (the agent on a unix socket), nocheck (no spop-check), workersN
 # (spoa-iam workers).  A variant with knobs is also compared with its base
@@ -296,7 +298,7 @@ parse_variant() {
          v=${v%@*} ;;
   esac
   BASE=${v%%+*}
-  K_SERVER="" K_BACKEND="" K_SPOE="" K_RETRY=0 K_UNIX=0 K_CHECK=1 K_AGENTNOPIPE=0 K_WORKERS=1
+  K_SERVER="" K_BACKEND="" K_SPOE="" K_RETRY=0 K_UNIX=0 K_CHECK=1 K_AGENTNOPIPE=0 K_SPIN=0 K_WORKERS=1 K_ACPU=""
   case $BASE in none|native|floor|hit|nocache) ;; *) die "unknown variant: $v" ;; esac
   [ "$BASE" != "$v" ] || return 0
   case $BASE in none|native) die "$v: knobs apply to SPOE variants only" ;; esac
@@ -310,6 +312,8 @@ parse_variant() {
       mfs[0-9]*) K_SPOE+="    max-frame-size ${k#mfs}"$'\n' ;;
       nopipe) K_SPOE+="    no option pipelining"$'\n' ;;
       agentnopipe) K_AGENTNOPIPE=1 ;;
+      spin[0-9]*) K_SPIN=${k#spin} ;;
+      agentcpu[0-9]*) K_ACPU=${k#agentcpu} ;;
       retry) K_RETRY=1 ;;
       unix) K_UNIX=1 ;;
       nocheck) K_CHECK=0 ;;
@@ -447,18 +451,20 @@ run_one() {  # run_one VARIANT ROUND
   "$HAP_BIN" -c -q -f "$WORK/haproxy-$tag.cfg" >"$WORK/check-$tag.log" 2>&1 ||
     { cat "$WORK/check-$tag.log" >&2; die "$v: haproxy -c refuses the config"; }
 
-  local listen=${aaddr/unix@/unix:}
+  local listen=${aaddr/unix@/unix:} pin_a=("${PIN_A[@]}")
+  if [ -n "$K_ACPU" ] && [ ${#PIN_A[@]} -gt 0 ]; then pin_a=(taskset -c "$K_ACPU"); fi
   case $BASE in
     floor)
       local fopt=()
-      [ "$K_AGENTNOPIPE" = 1 ] && fopt=(-n)
-      "${PIN_A[@]}" "$FLOOR_BIN" "${fopt[@]}" "$listen" >"$WORK/agent-$tag.log" 2>&1 &
+      [ "$K_AGENTNOPIPE" = 1 ] && fopt+=(-n)
+      [ "$K_SPIN" = 0 ] || fopt+=(-s "$K_SPIN")
+      "${pin_a[@]}" "$FLOOR_BIN" "${fopt[@]}" "$listen" >"$WORK/agent-$tag.log" 2>&1 &
       apid=$!; PIDS+=("$apid") ;;
     hit|nocache)
       local entries=65536
       [ "$BASE" = nocache ] && entries=0
       write_agent_cfg "$WORK/agent-$tag.json" "$listen" "$entries"
-      "${PIN_A[@]}" "$AGENT_BIN" -c "$WORK/agent-$tag.json" >"$WORK/agent-$tag.log" 2>&1 &
+      "${pin_a[@]}" "$AGENT_BIN" -c "$WORK/agent-$tag.json" >"$WORK/agent-$tag.log" 2>&1 &
       apid=$!; PIDS+=("$apid") ;;
   esac
   if [ -n "$apid" ]; then
@@ -538,8 +544,8 @@ run_one() {  # run_one VARIANT ROUND
   # given, and how many NOTIFYs each of its reads brought.
   if [ "$BASE" = floor ]; then
     extra+=$(awk '/^floor: / { for (i = 2; i <= NF; i++) { split($i, kv, "="); c[kv[1]] = kv[2] }
-      if (c["reads"] > 0) printf " agent_conns=%d notifies_per_read=%.2f", c["connections"] - c["healthchecks"], c["notifies"] / c["reads"] }' \
-      "$WORK/agent-$tag.log")
+      if (c["reads"] > 0) printf " agent_conns=%d notifies_per_read=%.2f notifies_per_req=%.3f", c["connections"] - c["healthchecks"], c["notifies"] / c["reads"], c["notifies"] / n }' \
+      n="$requests" "$WORK/agent-$tag.log")
   fi
   if [ -n "$PERF_EVENTS" ] && [ -f "$WORK/perf-$tag.csv" ]; then
     extra+=$(awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ { e = $3; gsub(/[^A-Za-z0-9_]/, "_", e); printf " %s=%.2f", e, $1 / n }' "$WORK/perf-$tag.csv")

@@ -15,10 +15,13 @@
  * non-blocking sockets; every NOTIFY found in one read is answered, and
  * the ACKs go out in one send().
  *
- * Usage: bench_floor_spoa [-m MAX_FRAME_SIZE] [-n] ADDR
+ * Usage: bench_floor_spoa [-m MAX_FRAME_SIZE] [-n] [-s USEC] ADDR
  *   ADDR  host:port (IPv4, or "localhost") or unix:/path
  *   -m    the max-frame-size we announce (default 16380)
  *   -n    never offer pipelining (one NOTIFY at a time per connection)
+ *   -s    busy-poll: after the last event, poll without sleeping for up
+ *         to USEC microseconds before blocking (a study of what waking
+ *         the agent costs HAProxy; it burns the agent's CPU)
  * Prints "listening on ADDR" once it listens; on SIGTERM or SIGINT it
  * prints its counters (connections, NOTIFYs, reads, sends) and exits 0.
  */
@@ -39,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spoe/spop.h"
@@ -68,6 +72,7 @@ struct counters {
 static volatile sig_atomic_t stop;
 static uint32_t our_max = DEFAULT_MAX_FRAME;
 static bool offer_pipelining = true;
+static long spin_us;
 static struct counters cnt;
 
 static void
@@ -405,7 +410,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	int ep, lfd, opt;
 
-	while ((opt = getopt(argc, argv, "m:n")) != -1) {
+	while ((opt = getopt(argc, argv, "m:ns:")) != -1) {
 		switch (opt) {
 		case 'm': {
 			char *end;
@@ -422,6 +427,16 @@ main(int argc, char **argv)
 		case 'n':
 			offer_pipelining = false;
 			break;
+		case 's': {
+			char *end;
+
+			errno = 0;
+			spin_us = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || spin_us < 0 ||
+			    spin_us > 1000000)
+				usage();
+			break;
+		}
 		default:
 			usage();
 		}
@@ -450,7 +465,22 @@ main(int argc, char **argv)
 	fprintf(stderr, "listening on %s\n", argv[optind]);
 
 	while (!stop) {
-		int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+		int n = epoll_wait(ep, evs, MAX_EVENTS, spin_us > 0 ? 0 : -1);
+
+		if (n == 0 && spin_us > 0) {
+			/* Poll until an event or spin_us after the last one. */
+			struct timespec t0, t;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			do {
+				n = epoll_wait(ep, evs, MAX_EVENTS, 0);
+				clock_gettime(CLOCK_MONOTONIC, &t);
+			} while (n == 0 && !stop &&
+			    (t.tv_sec - t0.tv_sec) * 1000000L +
+			    (t.tv_nsec - t0.tv_nsec) / 1000 < spin_us);
+			if (n == 0)
+				n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+		}
 
 		if (n == -1) {
 			if (errno == EINTR)
