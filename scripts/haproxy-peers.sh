@@ -88,7 +88,7 @@ libpath_of() {
 # Check a series directory: the wrapper runs, every library the binary
 # needs comes from its own tree, and -v names the version in its stamp.
 verify() {
-  local dir=$1 root=$1/root ld libs list ver
+  local dir=$1 root=$1/root ld libs list ver out first
   [ -x "$dir/haproxy" ] && [ -r "$dir/stamp" ] || return 1
   ld=$(loader_of "$root") || return 1
   libs=$(libpath_of "$root")
@@ -104,7 +104,11 @@ verify() {
     return 1
   fi
   ver=$(sed -n 's/^version=//p' "$dir/stamp")
-  "$dir/haproxy" -v 2>/dev/null | head -1 | grep -qF "version ${ver#*:} " || {
+  # The whole output first: "-v | head -1" under pipefail fails whenever
+  # head exits before haproxy has written its last line (SIGPIPE).
+  out=$("$dir/haproxy" -v 2>/dev/null) || out=
+  first=${out%%$'\n'*}
+  [[ $first == *"version ${ver#*:} "* ]] || {
     say "$dir: haproxy -v does not say ${ver}"; return 1; }
 }
 

@@ -256,12 +256,14 @@ class Agent(Proc):
     def _listening(self, offset, timeout):
         """Wait until this run (its log from ${offset}) says it listens on
         every "listen" address: the agent's own word, which a foreign
-        listener that took the port cannot give."""
-        want = [f"listening for SPOP on {a}\n" for a in self.config["listen"]]
+        listener that took the port cannot give.  The line is text or,
+        with "log_format": "json", the msg of a JSON object."""
+        want = [(f"listening for SPOP on {a}\n", f'"msg":"listening for SPOP on {a}"}}\n')
+                for a in self.config["listen"]]
         deadline = time.time() + timeout * SLOW
         while True:
             out = self._log_from(offset)
-            if all(w in out for w in want):
+            if all(text in out or js in out for text, js in want):
                 return True
             if not self.alive() or time.time() >= deadline:
                 return False
@@ -400,6 +402,10 @@ class HAProxy(Proc):
         if not wait_port(self.port, proc=self.p):
             print(self.output())
             raise RuntimeError("haproxy did not start")
+        # The runtime API socket may appear a moment after the listeners.
+        if not wait_for(lambda: os.path.exists(self.stats_sock), timeout=5):
+            print(self.output())
+            raise RuntimeError("haproxy's runtime API socket did not appear")
         return self
 
     def version(self):
@@ -519,6 +525,16 @@ class _EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-answer (HAProxy's health checks close
+    at once) is not an error worth a traceback in the test's log."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class EchoBackend:
     """HTTPS server on loopback that answers with the request it received
     (and its ${name}, as "server").  Requests for APIM's health endpoint
@@ -527,7 +543,7 @@ class EchoBackend:
     def __init__(self, name="apim"):
         d = pki()
         self.port = free_port()
-        self.srv = ThreadingHTTPServer(("127.0.0.1", self.port), _EchoHandler)
+        self.srv = _QuietServer(("127.0.0.1", self.port), _EchoHandler)
         self.srv.hits = 0
         self.srv.checks = 0
         self.srv.check_host = None

@@ -18,12 +18,11 @@
    (http-request return, with the route the agent named in the body), so
    the rate is bound by HAProxy and the agent, not by a backend.  Every
    request that failed must have failed closed (503) and every 200 must
-   carry the agent's answer.  On HAProxy 3.0 and later: zero non-2xx (the
-   old agent answers what reaches it while draining, and haproxy.cfg asks
-   again through its iam-retry engine when a request met a connection the
-   old process was closing).  On 2.6, which the example leaves without
-   that retry (RUNBOOK.md), a request racing the old process's
-   AGENT-DISCONNECT fails: at most 1 in 10,000 may.  The counts are facts.
+   carry the agent's answer, and none may fail: the old agent answers
+   what reaches it while draining and closes only once HAProxy has its
+   DISCONNECT, and haproxy.cfg asks again through its iam-retry engine
+   when a request met a connection the old process was closing.  The
+   counts are facts.
 """
 import os
 import re
@@ -36,7 +35,7 @@ import urllib.error
 import urllib.request
 
 from harness import (SLOW, Agent, EchoBackend, HAProxy, Proc, Spop, _edit, ack_for,
-                     check, check_eq, curl, fact, finish, free_port, haproxy_series,
+                     check, check_eq, curl, fact, finish, free_port,
                      log, notify, pki, t_str, tmpdir, wait_for)
 from idp import IdP
 from tokens import mint
@@ -362,13 +361,8 @@ def rolling(kind, echo, restarts=5):
     check_eq(took, restarts, f"{kind}: every new agent logged the takeover")
     check(all(k in (200, 503) for k in statuses),
           f"{kind}: every request that failed failed closed (503): {statuses}")
-    if haproxy_series() >= (3, 0):
-        check_eq(non2xx, 0, f"{kind}: no request failed across {restarts} restarts "
-                            f"({total} requests with a valid token)")
-    else:
-        check(non2xx * 10000 <= total,
-              f"{kind}: 2.6 (no retry): {non2xx} of {total} requests failed, "
-              f"at most 1 in 10,000")
+    check_eq(non2xx, 0, f"{kind}: no request failed across {restarts} restarts "
+                        f"({total} requests with a valid token)")
     check(bare is not None and int(bare.group(1)) == 0,
           f"{kind}: every 200 carried the agent's answer (X-IAM-Route)")
     check(wait_for(lambda: curl(hap.port, "/roll", headers=auth).status == 200,

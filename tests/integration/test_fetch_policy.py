@@ -132,7 +132,7 @@ check(wait_for(lambda: "routes[0].require" in agent.output(), timeout=10),
 check(wait_for(lambda: (metric(agent, "spoa_iam_fetch_rejected_total",
                                '{source="policy"}') or 0) >= rej0 + 2, timeout=10),
       "schema error counted")
-check("document rejected" in agent.output(), "rejection logged")
+check(wait_for(lambda: "document rejected" in agent.output(), timeout=5), "rejection logged")
 check_eq(curl(P, "/b").status, 200, "schema error: old policy still decides")
 check_eq(source(agent, "policy").get("state"), "stale", "policy source stale")
 pol.body = V2

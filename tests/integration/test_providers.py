@@ -363,7 +363,8 @@ expect("/entra-multi", entra(E + "tokens/v2-user-access-token-30-groups.json", T
        "250 groups mapped twice (18 KB): larger than HAProxy's frame -> 403, not cut")
 check_eq((metric(agent, UNSENDABLE) or 0) - before, 1.0,
          "counted as identity_unsendable, under its route")
-check("identity_unsendable" in agent.output() and "max-frame-size" in agent.output(),
+check(wait_for(lambda: "identity_unsendable" in agent.output() and
+               "max-frame-size" in agent.output(), timeout=5),
       "the agent's log says why")
 expect("/entra-multi", entra(E + "tokens/v2-user-access-token.json", TA,
                              header={"kid": COMMON_KID}, payload={"sub": 12345}), 401,

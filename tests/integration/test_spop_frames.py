@@ -29,7 +29,7 @@ import threading
 import time
 
 from harness import (Agent, EchoBackend, HAProxy, SpopTap, agent_metrics, check,
-                     check_eq, curl, fact, finish, log, spop_mux, tmpdir)
+                     check_eq, curl, fact, finish, log, spop_mux, tmpdir, wait_for)
 from tokens import Key, jwks, mint
 
 MAX = 4096
@@ -245,8 +245,9 @@ def scenario(side, agent_cfg, spoe_edit, full=True):
     check_eq(r.status, 403, f"{side}: one byte more: refused whole, not allowed in part")
     check(sizes is not None and sizes[1] is not None and sizes[1] < 300,
           f"{side}: ... a short ACK: {sizes}")
-    check(any(f"path={p} " in line and "reason=identity_unsendable" in line
-              for line in agent.output().splitlines()),
+    # Lines reach the log through a writer thread: a moment after the ACK.
+    check(wait_for(lambda: any(f"path={p} " in line and "reason=identity_unsendable" in line
+                               for line in agent.output().splitlines()), timeout=5),
           f"{side}: the agent logged it as identity_unsendable")
 
     m = agent_metrics(agent)

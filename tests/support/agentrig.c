@@ -64,6 +64,7 @@ struct rig {
 	bool peer_eof;                  /* the agent closed its end */
 	bool outside;                   /* in a handler call outside a read */
 	bool no_read;                   /* HAProxy stops reading ACKs */
+	bool keep_open;                 /* ... or does not close at EOF */
 	unsigned accepted, cancelled, closed, reentered;
 	unsigned acks, disconnects, after_disconnect, unknown_acks;
 	uint8_t out[RIG_OUT_MAX];       /* what the agent sent, not yet parsed */
@@ -231,9 +232,13 @@ rig_drain_peer(struct rig *r)
 
 		if (n > 0)
 			r->out_len += (size_t)n;
-		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* The agent is done: close our side too, as HAProxy
+			 * does (the agent waits for that before it closes). */
 			r->peer_eof = true;
-		else
+			if (!r->keep_open)
+				(void)shutdown(r->peer, SHUT_WR);
+		} else
 			break;
 	}
 }

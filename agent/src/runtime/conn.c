@@ -80,6 +80,7 @@ struct conn {
 	bool notified;                /* carried a NOTIFY (TIER_USED) */
 	bool draining;
 	unsigned drain_looks;         /* reads for late NOTIFYs while draining */
+	bool shut;                    /* final frame sent, write side shut */
 	bool aborted;                 /* conn_abort(): close at the next turn */
 	bool pending;                 /* in set->pending */
 	bool closed;
@@ -301,6 +302,46 @@ flush(struct conn *c)
 }
 
 /* After output was queued: send it, and close if that was the last frame. */
+/*
+ * The final frame is sent: shut the write side and read (and drop) what
+ * the peer still sends until it closes too, or the linger ends.  Closing
+ * with unread input would reset the connection, and the peer could lose
+ * the final frame with it: HAProxy would then see an I/O error instead of
+ * our DISCONNECT for the requests it sent meanwhile.
+ */
+static void
+shut_and_wait(struct conn *c)
+{
+	if (c->shut)
+		return;
+	c->shut = true;
+	if (shutdown(c->fd, SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	reading(c, true);
+}
+
+/* Input after our final frame: dropped; the peer's close ends it all. */
+static void
+read_after_shut(struct conn *c)
+{
+	uint8_t junk[4096];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;
+		conn_close(c);          /* EOF or an error */
+		return;
+	}
+	/* More is coming: the next wakeup reads on (the linger bounds it). */
+}
+
 static void
 after_output(struct conn *c)
 {
@@ -309,7 +350,7 @@ after_output(struct conn *c)
 		return;
 	}
 	if (c->proto.state == PROTO_CLOSING && c->out_len == 0)
-		conn_close(c);
+		shut_and_wait(c);
 }
 
 /*
@@ -602,6 +643,10 @@ on_read(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->shut) {
+		read_after_shut(c);
+		return;
+	}
 	switch (in_reserve(c)) {
 	case 0:
 		break;

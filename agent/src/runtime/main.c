@@ -358,8 +358,15 @@ run(const char *path)
 	a.config_path = path;
 	/* The fetcher loads state_dir now, so the first snapshot already
 	 * has the cached keys and policy. */
-	if (config_parse_file(path, &cfg, &errs) != 0 ||
-	    fetch_create(cfg, &a.fetch_stats, &a.fetcher, &errs) != 0) {
+	if (config_parse_file(path, &cfg, &errs) != 0) {
+		print_errors(&errs, path);
+		config_errors_free(&errs);
+		return (1);
+	}
+	/* Before anything logs: the loader and state_dir speak already. */
+	log_set_level((enum log_level)cfg->log_level);
+	log_set_format((enum log_format)cfg->log_format);
+	if (fetch_create(cfg, &a.fetch_stats, &a.fetcher, &errs) != 0) {
 		print_errors(&errs, path);
 		config_errors_free(&errs);
 		return (1);

@@ -238,6 +238,36 @@ test_drain_answers_late_notifies(void **state)
 	rig_close(&R);
 }
 
+/*
+ * After its final frame the agent shuts its side and waits for the peer's
+ * close, reading (and dropping) what still comes: closing with unread
+ * input would reset the connection, and HAProxy could lose the
+ * DISCONNECT with it.  A NOTIFY that crossed the DISCONNECT is not
+ * answered.
+ */
+static void
+test_close_waits_for_peer(void **state)
+{
+	(void)state;
+	open_ready(SNAP, &LIM);
+	R.keep_open = true;
+	handler_drain(R.h);
+	conn_set_drain(R.set);
+	rig_run(&R, 30);
+	assert_int_equal(R.disconnects, 1);
+	assert_true(R.peer_eof);                /* our FIN */
+	assert_int_equal(R.closed, 0);          /* waiting for HAProxy */
+	send_notify(7, "/open/late", NULL);      /* crossed our DISCONNECT */
+	rig_run(&R, 30);
+	assert_int_equal(R.closed, 0);
+	assert_int_equal(R.after_disconnect, 0);
+	(void)shutdown(R.peer, SHUT_WR);         /* HAProxy closes */
+	rig_run(&R, 30);
+	assert_int_equal(R.closed, 1);
+	R.keep_open = false;
+	rig_close(&R);
+}
+
 static void
 test_haproxy_disconnect(void **state)
 {
@@ -452,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_cancel_on_close),
 		cmocka_unit_test(test_drain_waits_for_parked),
 		cmocka_unit_test(test_drain_answers_late_notifies),
+		cmocka_unit_test(test_close_waits_for_peer),
 		cmocka_unit_test(test_haproxy_disconnect),
 		cmocka_unit_test(test_abort_is_deferred),
 		cmocka_unit_test(test_shed_longest_idle),
