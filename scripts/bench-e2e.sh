@@ -27,11 +27,15 @@
 # success path: a valid token gets 200 and, where the variant checks
 # tokens, a tampered, an expired and a missing one get 401.
 #
-# Knobs for studies, appended to a SPOE variant with "+" (e.g.
-# floor+maxconn10): maxconnN (agent server maxconn N), poolN (server
+# Knobs for studies, appended to a variant with "+" (e.g.
+# floor+maxconn10).  For every variant: hotN (global tune.memory.hot-size
+# N KiB, 3.x), thrN (nbthread N for this variant).  For the SPOE variants:
+# maxconnN (agent server maxconn N), poolN (server
 # pool-max-conn N), reuse-never|reuse-safe|reuse-always (backend
 # http-reuse), toutsN (backend timeout server N s), mfsN (max-frame-size N
 # in the SPOE file), nopipe (no option pipelining in the SPOE file),
+# dontlog (option dontlog-normal in the SPOE file: no log line built for
+# an exchange that went well),
 # agentnopipe (the floor agent refuses pipelining), spinN (the floor agent
 # busy-polls N us before sleeping), agentcpuN (the agent pinned to CPU N
 # instead of AGENT_CPU, e.g. HAProxy's own), retry (the example's
@@ -64,6 +68,12 @@
 #   PERF_EVENTS: perf stat events counted on the HAProxy process during
 #   each run and reported per request, e.g. PERF_EVENTS=raw_syscalls:
 #   sys_enter,context-switches (perf must be usable).
+#   HAPROXY_CALLGRIND=1: HAProxy runs under valgrind's callgrind, and each
+#   run reports the instructions HAProxy executed in user space per request
+#   (column ir): a count that other load on the machine does not change,
+#   for comparing variants on a shared machine.  Requests/s and CPU figures
+#   mean nothing then (HAProxy runs ~50x slower); the callgrind files stay
+#   in KEEP_DIR for callgrind_annotate.
 #   KEEP_DIR: keep configs, logs and per-run data there instead of a
 #   removed temp dir.
 #   BENCH_E2E_SANITIZED_OK=1: run from a sanitizer build (smoke tests).
@@ -82,6 +92,7 @@ WRK_THREADS=${WRK_THREADS:-1}
 HAPROXY_STATS=${HAPROXY_STATS:-0}
 HAPROXY_PEERS=${HAPROXY_PEERS:-}
 PERF_EVENTS=${PERF_EVENTS:-}
+HAPROXY_CALLGRIND=${HAPROXY_CALLGRIND:-0}
 ROUNDS=5 DURATION=8 CONNS=50 NBTHREAD=1 VARIANTS=none,native,floor,hit,nocache TSV=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
@@ -104,6 +115,8 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'bench-e2e: ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ -z "$PERF_EVENTS" ] || command -v perf >/dev/null 2>&1 || die "PERF_EVENTS set but no perf"
+[ "$HAPROXY_CALLGRIND" = 0 ] || { command -v valgrind >/dev/null 2>&1 &&
+  command -v callgrind_control >/dev/null 2>&1; } || die "HAPROXY_CALLGRIND set but no valgrind"
 for tool in "$WRK" python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || die "missing tool: $tool"
 done
@@ -246,9 +259,9 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_listen() {  # wait_listen PORT|unix:PATH PID: up to 10 s
+wait_listen() {  # wait_listen PORT|unix:PATH PID [SECONDS]: up to 10 s
   local i
-  for i in $(seq 100); do
+  for i in $(seq $(( ${3:-10} * 10 ))); do
     case $1 in
       unix:*) [ -S "${1#unix:}" ] && return 0 ;;
       *) port_open "$1" && return 0 ;;
@@ -288,6 +301,17 @@ sys.stdout.write(out.decode(errors="replace"))
 EOF
 }
 
+cg_dump() {  # cg_dump PID FILE N: callgrind writes what it counted since
+  # the last dump to FILE.N (and starts counting anew); wait for it.
+  local i
+  callgrind_control -d "$1" >/dev/null 2>&1 || die "callgrind_control -d $1 failed"
+  for i in $(seq 300); do
+    [ -s "$2.$3" ] && grep -q '^totals:' "$2.$3" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "callgrind wrote no $2.$3"
+}
+
 # A variant is BASE[+KNOB...][@SERIES]; set HAP_BIN and the knob
 # variables for it.
 parse_variant() {
@@ -299,11 +323,17 @@ parse_variant() {
   esac
   BASE=${v%%+*}
   K_SERVER="" K_BACKEND="" K_SPOE="" K_RETRY=0 K_UNIX=0 K_CHECK=1 K_AGENTNOPIPE=0 K_SPIN=0 K_WORKERS=1 K_ACPU=""
+  K_GLOBAL="" K_NBTHREAD=$NBTHREAD
   case $BASE in none|native|floor|hit|nocache) ;; *) die "unknown variant: $v" ;; esac
   [ "$BASE" != "$v" ] || return 0
-  case $BASE in none|native) die "$v: knobs apply to SPOE variants only" ;; esac
   IFS=+ read -r -a knobs <<<"${v#*+}"
   for k in "${knobs[@]}"; do
+    # HAProxy-wide knobs, for every variant.
+    case $k in
+      hot[0-9]*) K_GLOBAL+="    tune.memory.hot-size $(( ${k#hot} * 1024 ))"$'\n'; continue ;;
+      thr[0-9]*) K_NBTHREAD=${k#thr}; continue ;;
+    esac
+    case $BASE in none|native) die "$v: knob $k applies to SPOE variants only" ;; esac
     case $k in
       maxconn[0-9]*) K_SERVER+=" maxconn ${k#maxconn}" ;;
       pool[0-9]*) K_SERVER+=" pool-max-conn ${k#pool}" ;;
@@ -311,6 +341,7 @@ parse_variant() {
       touts[0-9]*) K_BACKEND+="    timeout server ${k#touts}s"$'\n' ;;
       mfs[0-9]*) K_SPOE+="    max-frame-size ${k#mfs}"$'\n' ;;
       nopipe) K_SPOE+="    no option pipelining"$'\n' ;;
+      dontlog) K_SPOE+="    option dontlog-normal"$'\n' ;;
       agentnopipe) K_AGENTNOPIPE=1 ;;
       spin[0-9]*) K_SPIN=${k#spin} ;;
       agentcpu[0-9]*) K_ACPU=${k#agentcpu} ;;
@@ -339,8 +370,9 @@ write_haproxy_cfg() {  # write_haproxy_cfg FILE PORT AGENT_ADDR SPOE_FILE STATS_
   [ "$K_CHECK" = 1 ] && check=" check inter 2s rise 2 fall 2"
   {
     say "global"
-    say "    nbthread $NBTHREAD"
+    say "    nbthread $K_NBTHREAD"
     say "    maxconn 4096"
+    printf '%s' "$K_GLOBAL"
     [ -n "$sock" ] && say "    stats socket $sock mode 600 level admin"
     cat <<EOF
 
@@ -470,9 +502,15 @@ run_one() {  # run_one VARIANT ROUND
   if [ -n "$apid" ]; then
     wait_listen "${aport:-$listen}" "$apid" || { cat "$WORK/agent-$tag.log" >&2; die "$v: the agent did not start"; }
   fi
-  "${PIN_H[@]}" "$HAP_BIN" -db -f "$WORK/haproxy-$tag.cfg" >"$WORK/haproxy-$tag.log" 2>&1 &
+  local pin_h=("${PIN_H[@]}") vg=()
+  # More threads than the one CPU: HAProxy gets wrk's CPU too.
+  if [ "$K_NBTHREAD" -gt 1 ] && [ ${#PIN_H[@]} -gt 0 ]; then pin_h=(taskset -c "$HAPROXY_CPU,$WRK_CPU"); fi
+  # --trace-children: the 3.x peers are wrappers that exec their binary.
+  [ "$HAPROXY_CALLGRIND" = 0 ] ||
+    vg=(valgrind --tool=callgrind --trace-children=yes "--callgrind-out-file=$WORK/cg-$tag")
+  "${pin_h[@]}" "${vg[@]}" "$HAP_BIN" -db -f "$WORK/haproxy-$tag.cfg" >"$WORK/haproxy-$tag.log" 2>&1 &
   hpid=$!; PIDS+=("$hpid")
-  wait_listen "$port" "$hpid" || { cat "$WORK/haproxy-$tag.log" >&2; die "$v: HAProxy did not start"; }
+  wait_listen "$port" "$hpid" $([ "$HAPROXY_CALLGRIND" = 0 ] || echo 120) || { cat "$WORK/haproxy-$tag.log" >&2; die "$v: HAProxy did not start"; }
 
   # Correctness gate: the path measured is the success path.
   local i code=""
@@ -499,6 +537,12 @@ run_one() {  # run_one VARIANT ROUND
     ppid=$!; PIDS+=("$ppid")
     sleep 0.3
   fi
+  if [ "$HAPROXY_CALLGRIND" != 0 ]; then
+    # Warm up first (the agent connections, HAProxy's pools), unmeasured.
+    BENCH_TOKEN=$TOKEN "${PIN_W[@]}" timeout -k 5 60 "$WRK" -t"$WRK_THREADS" -c"$CONNS" -d3s \
+      -s "$WORK/result.lua" "http://127.0.0.1:$port$URL_PATH" >/dev/null 2>&1 || true
+    cg_dump "$hpid" "$WORK/cg-$tag" 1
+  fi
   h0=$(proc_ticks "$hpid"); [ -n "$apid" ] && a0=$(proc_ticks "$apid")
   read -r -a c0 < <(cpu_ticks "$HAPROXY_CPU")
   BENCH_TOKEN=$TOKEN "${PIN_W[@]}" timeout -k 5 $((DURATION + 30)) "$WRK" \
@@ -509,6 +553,7 @@ run_one() {  # run_one VARIANT ROUND
   forget "$wpid"
   h1=$(proc_ticks "$hpid"); [ -n "$apid" ] && a1=$(proc_ticks "$apid")
   read -r -a c1 < <(cpu_ticks "$HAPROXY_CPU")
+  [ "$HAPROXY_CALLGRIND" = 0 ] || cg_dump "$hpid" "$WORK/cg-$tag" 2
   kill -0 "$hpid" 2>/dev/null || die "$v: HAProxy died during the run"
   [ -z "$apid" ] || kill -0 "$apid" 2>/dev/null || die "$v: the agent died during the run"
   [ -z "$sock" ] || hap_cli "$sock" "show activity" >"$WORK/activity1-$tag.txt" 2>&1 || true
@@ -546,6 +591,10 @@ run_one() {  # run_one VARIANT ROUND
     extra+=$(awk '/^floor: / { for (i = 2; i <= NF; i++) { split($i, kv, "="); c[kv[1]] = kv[2] }
       if (c["reads"] > 0) printf " agent_conns=%d notifies_per_read=%.2f notifies_per_req=%.3f", c["connections"] - c["healthchecks"], c["notifies"] / c["reads"], c["notifies"] / n }' \
       n="$requests" "$WORK/agent-$tag.log")
+  fi
+  if [ "$HAPROXY_CALLGRIND" != 0 ]; then
+    extra+=$(awk -v n="$requests" '$1 == "summary:" || $1 == "totals:" { t = $2 } END { if (t != "") printf " ir=%.0f", t / n }' \
+      "$WORK/cg-$tag.2")
   fi
   if [ -n "$PERF_EVENTS" ] && [ -f "$WORK/perf-$tag.csv" ]; then
     extra+=$(awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ { e = $3; gsub(/[^A-Za-z0-9_]/, "_", e); printf " %s=%.2f", e, $1 / n }' "$WORK/perf-$tag.csv")
