@@ -34,8 +34,8 @@
 # pool-max-conn N), reuse-never|reuse-safe|reuse-always (backend
 # http-reuse), toutsN (backend timeout server N s), mfsN (max-frame-size N
 # in the SPOE file), nopipe (no option pipelining in the SPOE file),
-# dontlog (option dontlog-normal in the SPOE file: no log line built for
-# an exchange that went well),
+# spoelog (without the SPOE file's option dontlog-normal: HAProxy then
+# builds a log line for every exchange),
 # agentnopipe (the floor agent refuses pipelining), spinN (the floor agent
 # busy-polls N us before sleeping), agentcpuN (the agent pinned to CPU N
 # instead of AGENT_CPU, e.g. HAProxy's own), retry (the example's
@@ -323,7 +323,7 @@ parse_variant() {
   esac
   BASE=${v%%+*}
   K_SERVER="" K_BACKEND="" K_SPOE="" K_RETRY=0 K_UNIX=0 K_CHECK=1 K_AGENTNOPIPE=0 K_SPIN=0 K_WORKERS=1 K_ACPU=""
-  K_GLOBAL="" K_NBTHREAD=$NBTHREAD
+  K_GLOBAL="" K_SPOELOG=0 K_NBTHREAD=$NBTHREAD
   case $BASE in none|native|floor|hit|nocache) ;; *) die "unknown variant: $v" ;; esac
   [ "$BASE" != "$v" ] || return 0
   IFS=+ read -r -a knobs <<<"${v#*+}"
@@ -341,7 +341,7 @@ parse_variant() {
       touts[0-9]*) K_BACKEND+="    timeout server ${k#touts}s"$'\n' ;;
       mfs[0-9]*) K_SPOE+="    max-frame-size ${k#mfs}"$'\n' ;;
       nopipe) K_SPOE+="    no option pipelining"$'\n' ;;
-      dontlog) K_SPOE+="    option dontlog-normal"$'\n' ;;
+      spoelog) K_SPOELOG=1 ;;
       agentnopipe) K_AGENTNOPIPE=1 ;;
       spin[0-9]*) K_SPIN=${k#spin} ;;
       agentcpu[0-9]*) K_ACPU=${k#agentcpu} ;;
@@ -357,12 +357,10 @@ parse_variant() {
 # The SPOE file: the project's haproxy-conf/iam.spoe.conf, with the
 # variant's SPOE knobs added to both agents' sections.
 write_spoe() {  # write_spoe FILE
-  if [ -z "$K_SPOE" ]; then
-    cp "$SRC/haproxy-conf/iam.spoe.conf" "$1"
-  else
-    awk -v add="$K_SPOE" '{ print } /^spoe-agent / { printf "%s", add }' \
-      "$SRC/haproxy-conf/iam.spoe.conf" >"$1"
-  fi
+  awk -v add="$K_SPOE" -v nolog="$K_SPOELOG" '
+    nolog == 1 && $1 == "option" && $2 == "dontlog-normal" { next }
+    { print } /^spoe-agent / { printf "%s", add }' \
+    "$SRC/haproxy-conf/iam.spoe.conf" >"$1"
 }
 
 write_haproxy_cfg() {  # write_haproxy_cfg FILE PORT AGENT_ADDR SPOE_FILE STATS_SOCK

@@ -86,24 +86,25 @@ check_eq(os.listdir(tmp1), [], "its temporary directory is removed")
 # ---------------------------------------------------------------- knobs
 # A variant with knobs runs the configuration they name, and is compared
 # with its base in the same round.
-log("bench-e2e.sh -v floor,floor+dontlog+thr2 (KEEP_DIR)")
+log("bench-e2e.sh -v floor,floor+spoelog+thr2 (KEEP_DIR)")
 tmp3 = os.path.join(tmpdir(), "t3")
 keep = os.path.join(tmpdir(), "keep")
 os.mkdir(tmp3)
 env_keep = dict(os.environ, KEEP_DIR=keep)
-p = subprocess.run([SCRIPT, "-r", "1", "-d", "1", "-v", "floor,floor+dontlog+thr2"],
+p = subprocess.run([SCRIPT, "-r", "1", "-d", "1", "-v", "floor,floor+spoelog+thr2"],
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180,
                    env=dict(env_keep, BUILD_DIR=BUILD_DIR, TMPDIR=tmp3,
                             **({"BENCH_E2E_SANITIZED_OK": "1"} if SANITIZED else {})))
 print(p.stdout)
 check_eq(p.returncode, 0, "bench-e2e.sh with knobs: exit status")
-check(re.search(r"^E2E variant=floor\+dontlog\+thr2 .*\bx_base=[0-9.]+", p.stdout, re.M) is not None,
-      "floor+dontlog+thr2: compared with floor in the same round (x_base)")
-spoe = open(os.path.join(keep, "spoe-floor_dontlog_thr2-r1.conf")).read()
-check_eq(spoe.count("option dontlog-normal"), 2, "dontlog: option dontlog-normal in both agents of the SPOE file")
-check("option dontlog-normal" not in open(os.path.join(keep, "spoe-floor-r1.conf")).read(),
-      "floor without the knob: no option dontlog-normal")
-cfg = open(os.path.join(keep, "haproxy-floor_dontlog_thr2-r1.cfg")).read()
+check(re.search(r"^E2E variant=floor\+spoelog\+thr2 .*\bx_base=[0-9.]+", p.stdout, re.M) is not None,
+      "floor+spoelog+thr2: compared with floor in the same round (x_base)")
+spoe = open(os.path.join(keep, "spoe-floor_spoelog_thr2-r1.conf")).read()
+check_eq(open(os.path.join(keep, "spoe-floor-r1.conf")).read().count("option dontlog-normal"), 2,
+         "floor: the shipped iam.spoe.conf, option dontlog-normal in both agents")
+check("dontlog-normal" not in spoe, "spoelog: no option dontlog-normal in that variant's SPOE file")
+check("option var-prefix iam" in spoe, "spoelog: the rest of iam.spoe.conf is kept")
+cfg = open(os.path.join(keep, "haproxy-floor_spoelog_thr2-r1.cfg")).read()
 check(re.search(r"^\s*nbthread 2$", cfg, re.M) is not None, "thr2: nbthread 2 in that variant's haproxy.cfg")
 check(re.search(r"^\s*nbthread 1$", open(os.path.join(keep, "haproxy-floor-r1.cfg")).read(), re.M) is not None,
       "floor: nbthread 1")
