@@ -80,7 +80,7 @@
 #
 # Output: a line per run, then a table, then one machine-readable line per
 # variant:  E2E variant=... rps=... rps_min=... rps_max=... x_none=...
-# x_none_min=... x_none_max=... x_native=... hap_us=... agent_us=... ...
+# x_none_min=... x_none_max=... x_native=... x_floor=... hap_us=... agent_us=... ...
 # Everything started here is stopped on exit, on error and on a signal.
 set -euo pipefail
 
@@ -696,7 +696,7 @@ def med(xs, p):
 
 print(f"\n== medians over rounds, with the range; ratios are taken within each round")
 print(f"   (HAProxy {ver}, nbthread {nbt}, {conns} connections, {dur} s per run)\n")
-hdr = ["variant", "runs", "req/s (min-max)", "x none", "x native", "x base",
+hdr = ["variant", "runs", "req/s (min-max)", "x none", "x native", "x floor", "x base",
        "HAProxy us/req", "HAProxy us - base", "agent us/req", "p99 ms"]
 show_base = any(ref(v, "base") for v in variants)
 lines, machine = [], []
@@ -704,16 +704,17 @@ for v in variants:
     rps = vals(v, "rps")
     hap, ag, p99 = vals(v, "hap_us"), vals(v, "agent_us"), vals(v, "p99_us")
     xn, xnat = xrate(v, ref(v, "none")), xrate(v, ref(v, "native"))
+    xfl = xrate(v, ref(v, "floor"))
     xb, db = xrate(v, ref(v, "base")), dcpu(v, ref(v, "base"))
     lines.append([v, str(len(rps)),
                   f"{st.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f})" if rps else "-",
-                  fmt(xn), fmt(xnat), fmt(xb), fmt(hap), fmt(db), fmt(ag),
+                  fmt(xn), fmt(xnat), fmt(xfl), fmt(xb), fmt(hap), fmt(db), fmt(ag),
                   f"{st.median(p99) / 1000:.2f}" if p99 else "-"])
     m = [f"variant={v}", f"haproxy={peer_version.get(parts(v)[1][1:], ver)}", f"nbthread={nbt}", f"conns={conns}",
          f"secs={dur}", f"runs={len(rps)}", f"rps={med(rps, 1)}"]
     if rps:
         m += [f"rps_min={min(rps):.1f}", f"rps_max={max(rps):.1f}"]
-    for name, xs, p in (("x_none", xn, 3), ("x_native", xnat, 3), ("x_base", xb, 3),
+    for name, xs, p in (("x_none", xn, 3), ("x_native", xnat, 3), ("x_floor", xfl, 3), ("x_base", xb, 3),
                         ("hap_us", hap, 3), ("hap_us_d_base", db, 3), ("agent_us", ag, 3)):
         m.append(f"{name}={med(xs, p)}")
         if xs:
@@ -722,13 +723,13 @@ for v in variants:
     m += [f"{k}={med(counters[(v, k)], 2)}" for k in ckeys if (v, k) in counters]
     machine.append("E2E " + " ".join(m))
 if not show_base:
-    hdr = [h for i, h in enumerate(hdr) if i not in (5, 7)]
-    lines = [[c for i, c in enumerate(x) if i not in (5, 7)] for x in lines]
+    hdr = [h for i, h in enumerate(hdr) if i not in (6, 8)]
+    lines = [[c for i, c in enumerate(x) if i not in (6, 8)] for x in lines]
 w = [max(len(x[i]) for x in lines + [hdr]) for i in range(len(hdr))]
 for x in [hdr] + lines:
     print("  ".join(c.ljust(w[i]) for i, c in enumerate(x)).rstrip())
-print("\n(x none, x native: requests/s of the variant divided by that of none,")
-print(" native, in the same round." + (" x base, HAProxy us - base: against the" if show_base else ""))
+print("\n(x none, x native, x floor: requests/s of the variant divided by that of")
+print(" none, native, floor in the same round." + (" x base, HAProxy us - base: against the" if show_base else ""))
 if show_base:
     print(" variant without its +knobs, or without @series, in the same round.)")
 else:
