@@ -80,7 +80,8 @@
 #
 # Output: a line per run, then a table, then one machine-readable line per
 # variant:  E2E variant=... rps=... rps_min=... rps_max=... x_none=...
-# x_none_min=... x_none_max=... x_native=... x_floor=... hap_us=... agent_us=... ...
+# x_none_min=... x_none_max=... x_native=... x_floor=... hap_us=... cap_none=...
+# cap_native=... cap_floor=... agent_us=... ...
 # Everything started here is stopped on exit, on error and on a signal.
 set -euo pipefail
 
@@ -680,6 +681,12 @@ def per_round(v, other, f):
 def xrate(v, other):
     return per_round(v, other, lambda a, b: float(a["rps"]) / float(b["rps"]))
 
+def xcap(v, other):
+    """HAProxy's capacity against ${other}'s: the inverse ratio of their
+    HAProxy CPU per request in the round (what one HAProxy core would
+    serve, whatever held wrk or the agent back)."""
+    return per_round(v, other, lambda a, b: float(b["hap_us"]) / float(a["hap_us"]))
+
 def dcpu(v, other):
     return per_round(v, other, lambda a, b: float(a["hap_us"]) - float(b["hap_us"]))
 
@@ -697,7 +704,8 @@ def med(xs, p):
 print(f"\n== medians over rounds, with the range; ratios are taken within each round")
 print(f"   (HAProxy {ver}, nbthread {nbt}, {conns} connections, {dur} s per run)\n")
 hdr = ["variant", "runs", "req/s (min-max)", "x none", "x native", "x floor", "x base",
-       "HAProxy us/req", "HAProxy us - base", "agent us/req", "p99 ms"]
+       "HAProxy us/req", "HAProxy us - base", "cap x none", "cap x native", "cap x floor",
+       "agent us/req", "p99 ms"]
 show_base = any(ref(v, "base") for v in variants)
 lines, machine = [], []
 for v in variants:
@@ -705,17 +713,20 @@ for v in variants:
     hap, ag, p99 = vals(v, "hap_us"), vals(v, "agent_us"), vals(v, "p99_us")
     xn, xnat = xrate(v, ref(v, "none")), xrate(v, ref(v, "native"))
     xfl = xrate(v, ref(v, "floor"))
+    cn, cnat, cfl = (xcap(v, ref(v, k)) for k in ("none", "native", "floor"))
     xb, db = xrate(v, ref(v, "base")), dcpu(v, ref(v, "base"))
     lines.append([v, str(len(rps)),
                   f"{st.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f})" if rps else "-",
-                  fmt(xn), fmt(xnat), fmt(xfl), fmt(xb), fmt(hap), fmt(db), fmt(ag),
+                  fmt(xn), fmt(xnat), fmt(xfl), fmt(xb), fmt(hap), fmt(db),
+                  fmt(cn), fmt(cnat), fmt(cfl), fmt(ag),
                   f"{st.median(p99) / 1000:.2f}" if p99 else "-"])
     m = [f"variant={v}", f"haproxy={peer_version.get(parts(v)[1][1:], ver)}", f"nbthread={nbt}", f"conns={conns}",
          f"secs={dur}", f"runs={len(rps)}", f"rps={med(rps, 1)}"]
     if rps:
         m += [f"rps_min={min(rps):.1f}", f"rps_max={max(rps):.1f}"]
     for name, xs, p in (("x_none", xn, 3), ("x_native", xnat, 3), ("x_floor", xfl, 3), ("x_base", xb, 3),
-                        ("hap_us", hap, 3), ("hap_us_d_base", db, 3), ("agent_us", ag, 3)):
+                        ("hap_us", hap, 3), ("hap_us_d_base", db, 3), ("cap_none", cn, 3),
+                        ("cap_native", cnat, 3), ("cap_floor", cfl, 3), ("agent_us", ag, 3)):
         m.append(f"{name}={med(xs, p)}")
         if xs:
             m += [f"{name}_min={min(xs):.{p}f}", f"{name}_max={max(xs):.{p}f}"]
@@ -731,9 +742,10 @@ for x in [hdr] + lines:
 print("\n(x none, x native, x floor: requests/s of the variant divided by that of")
 print(" none, native, floor in the same round." + (" x base, HAProxy us - base: against the" if show_base else ""))
 if show_base:
-    print(" variant without its +knobs, or without @series, in the same round.)")
-else:
-    print(")")
+    print(" variant without its +knobs, or without @series, in the same round.")
+print(" cap x none, x native, x floor: their HAProxy CPU per request divided by")
+print(" the variant's, in the same round: HAProxy's capacity with the variant")
+print(" against theirs, whatever held wrk or the agent back.)")
 if ckeys:
     print("\nper request (medians over rounds):")
     kw = max(len(v) for v in variants)
