@@ -37,8 +37,8 @@ def session_members(sid):
     return out
 
 
-def start(tmp, *args):
-    env = dict(os.environ)
+def start(tmp, *args, extra_env=None):
+    env = dict(os.environ, **(extra_env or {}))
     env["BUILD_DIR"] = BUILD_DIR
     env["TMPDIR"] = tmp
     if SANITIZED:
@@ -46,6 +46,18 @@ def start(tmp, *args):
     return subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
+
+
+def ended(p, timeout, what):
+    """The script's output once it ends; killed (and ${what} failed) if it
+    runs past ${timeout} seconds."""
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        check(False, what)
+    return out
 
 
 def left_behind(sid):
@@ -61,12 +73,7 @@ log(f"bench-e2e.sh -r 1 -d 1 (HAPROXY={os.environ.get('HAPROXY')})")
 tmp1 = os.path.join(tmpdir(), "t1")
 os.mkdir(tmp1)
 p = start(tmp1, "-r", "1", "-d", "1")
-try:
-    out, _ = p.communicate(timeout=180)
-except subprocess.TimeoutExpired:
-    os.killpg(p.pid, signal.SIGKILL)
-    out, _ = p.communicate()
-    check(False, "bench-e2e.sh ends within 180 s")
+out = ended(p, 180, "bench-e2e.sh ends within 180 s")
 print(out)
 check_eq(p.returncode, 0, "bench-e2e.sh exit status")
 for v in VARIANTS:
@@ -90,14 +97,11 @@ log("bench-e2e.sh -v floor,floor+spoelog+thr2 (KEEP_DIR)")
 tmp3 = os.path.join(tmpdir(), "t3")
 keep = os.path.join(tmpdir(), "keep")
 os.mkdir(tmp3)
-env_keep = dict(os.environ, KEEP_DIR=keep)
-p = subprocess.run([SCRIPT, "-r", "1", "-d", "1", "-v", "floor,floor+spoelog+thr2"],
-                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180,
-                   env=dict(env_keep, BUILD_DIR=BUILD_DIR, TMPDIR=tmp3,
-                            **({"BENCH_E2E_SANITIZED_OK": "1"} if SANITIZED else {})))
-print(p.stdout)
+p = start(tmp3, "-r", "1", "-d", "1", "-v", "floor,floor+spoelog+thr2", extra_env={"KEEP_DIR": keep})
+out = ended(p, 180, "bench-e2e.sh with knobs ends within 180 s")
+print(out)
 check_eq(p.returncode, 0, "bench-e2e.sh with knobs: exit status")
-check(re.search(r"^E2E variant=floor\+spoelog\+thr2 .*\bx_base=[0-9.]+", p.stdout, re.M) is not None,
+check(re.search(r"^E2E variant=floor\+spoelog\+thr2 .*\bx_base=[0-9.]+", out, re.M) is not None,
       "floor+spoelog+thr2: compared with floor in the same round (x_base)")
 spoe = open(os.path.join(keep, "spoe-floor_spoelog_thr2-r1.conf")).read()
 check_eq(open(os.path.join(keep, "spoe-floor-r1.conf")).read().count("option dontlog-normal"), 2,
@@ -133,12 +137,7 @@ check(running, "wrk started under the script")
 members = len(session_members(p.pid))
 log(f"{members} processes in the script's session; SIGTERM to the script")
 os.kill(p.pid, signal.SIGTERM)
-try:
-    out, _ = p.communicate(timeout=30)
-except subprocess.TimeoutExpired:
-    os.killpg(p.pid, signal.SIGKILL)
-    out, _ = p.communicate()
-    check(False, "bench-e2e.sh ends within 30 s of SIGTERM")
+out = ended(p, 30, "bench-e2e.sh ends within 30 s of SIGTERM")
 check_eq(p.returncode, 143, "exit status after SIGTERM")
 check_eq(left_behind(p.pid), [], "processes left in the script's session after SIGTERM")
 check_eq(os.listdir(tmp2), [], "its temporary directory is removed after SIGTERM")
