@@ -30,7 +30,6 @@
 #include "stats.h"
 #include "util.h"
 
-#define IN_INITIAL       4096u
 #define OUT_INITIAL      (2 * PROTO_SMALL_ROOM) /* what conn_process asks before HELLO */
 #define OUT_FRAMES_MAX   8u       /* output cap, in max-size frames */
 
@@ -611,7 +610,11 @@ in_reserve(struct conn *c)
 		need = SPOP_FRAME_LEN_SIZE + (size_t)flen;
 	if (need <= c->in_cap)
 		return (0);
-	size_t ncap = c->in_cap ? c->in_cap : IN_INITIAL;
+	/* A fresh buffer takes a whole frame's room at once: HAProxy
+	 * pipelines NOTIFYs, and one read then takes all that are queued
+	 * (a 4 KiB buffer took two or three 1.5 KiB NOTIFYs per read, so a
+	 * read and a send for every two requests). */
+	size_t ncap = c->in_cap ? c->in_cap : max;
 	while (ncap < need)
 		ncap *= 2;
 	if (ncap > max)

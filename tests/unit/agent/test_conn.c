@@ -97,6 +97,38 @@ test_pipelined(void **state)
 	rig_close(&R);
 }
 
+/*
+ * HAProxy queues NOTIFYs on a connection while the agent works: one read
+ * must take all that are there (up to a frame's room), and one loop turn
+ * answer them all.  With a buffer smaller than the batch, the first turn
+ * answers only what the first read took.
+ */
+static void
+test_one_read_takes_the_batch(void **state)
+{
+	char path[1400];
+	size_t n = 0;
+
+	(void)state;
+	memset(path, 'a', sizeof(path) - 1);
+	memcpy(path, "/open/", 6);
+	path[sizeof(path) - 1] = '\0';
+	open_ready(SNAP, &LIM);
+	/* Eight NOTIFYs of ~1.4 KiB (Entra-token sized), ~11.5 KiB, in one
+	 * write: less than one 16 KiB frame's room. */
+	for (uint64_t sid = 1; sid <= 8; sid++)
+		n += rig_notify(buf + n, sizeof(buf) - n, sid, 1, path, NULL);
+	assert_in_range(n, 8 * 1400, 16380);
+	assert_int_equal(rig_send(&R, buf, n), n);
+	ev_run(LOOP, EVRUN_ONCE);
+	rig_drain_peer(&R);
+	rig_parse(&R);
+	assert_int_equal(R.acks, 8);
+	for (uint64_t sid = 1; sid <= 8; sid++)
+		assert_acked(sid, 1);
+	rig_close(&R);
+}
+
 static void
 test_park_then_snapshot(void **state)
 {
@@ -477,6 +509,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_one_read_takes_the_batch),
 		cmocka_unit_test(test_park_then_snapshot),
 		cmocka_unit_test(test_park_timeout),
 		cmocka_unit_test(test_cancel_on_close),
