@@ -55,6 +55,8 @@ struct conn_set {
 	struct list pending;          /* work for the next turn (conn.pend) */
 	size_t n;                     /* in ${all} */
 	size_t in_bytes;              /* input buffers of the set */
+	uint8_t *spare;               /* one emptied input buffer, kept */
+	size_t spare_cap;
 	bool draining;
 	ev_prepare prepare;
 };
@@ -133,12 +135,24 @@ in_account(struct conn *c, size_t was)
 	    (uint_fast64_t)c->in_cap - (uint_fast64_t)was);
 }
 
-/* Free ${c}'s input buffer (it holds nothing we still need). */
+/*
+ * Free ${c}'s input buffer (it holds nothing we still need), or keep it as
+ * the set's spare: connections are read one after another, so one spare
+ * serves them all, without an allocation and a free per read (freeing a
+ * frame-sized buffer per read also made glibc trim and regrow its heap).
+ */
 static void
 in_release(struct conn *c)
 {
+	struct conn_set *set = c->set;
 	size_t was = c->in_cap;
 
+	if (c->in != NULL) {
+		free(set->spare);       /* one spare: the last one kept */
+		set->spare = c->in;
+		set->spare_cap = c->in_cap;
+		c->in = NULL;
+	}
 	FREE_AND_NULL(c->in);
 	c->in_len = c->in_cap = 0;
 	list_del(&c->partial);
@@ -625,8 +639,11 @@ in_reserve(struct conn *c)
 	    set->in_bytes + (ncap - was) > set->lim.partial_max &&
 	    evict_partial(set, c, ncap - was) != 0)
 		return (-2);
-	uint8_t *n = realloc(c->in, ncap);
-	if (n == NULL)
+	uint8_t *n;
+	if (c->in == NULL && set->spare != NULL && set->spare_cap == ncap) {
+		n = set->spare;
+		set->spare = NULL;
+	} else if ((n = realloc(c->in, ncap)) == NULL)
 		return (-1);
 	c->in = n;
 	c->in_cap = ncap;
@@ -929,5 +946,6 @@ conn_set_free(struct conn_set *set)
 		conn_close(container_of(l, struct conn, link));
 	reap(set);
 	ev_prepare_stop(set->loop, &set->prepare);
+	free(set->spare);
 	free(set);
 }
