@@ -5,7 +5,8 @@
  * max-frame-size (+4), and all input buffers of a set together past
  * partial_max; the output buffer past OUT_FRAMES_MAX such frames; when the
  * peer stops reading our ACKs we stop reading its NOTIFYs.  An empty input
- * buffer is freed, so an idle connection holds none.  Every frame is built
+ * buffer is given up (kept as the set's one spare for the next read), so an
+ * idle connection holds none.  Every frame is built
  * whole in the output buffer before the write that sends it.
  *
  * Timers: one per connection, armed lazily for the earliest of its
@@ -153,7 +154,6 @@ in_release(struct conn *c)
 		set->spare_cap = c->in_cap;
 		c->in = NULL;
 	}
-	FREE_AND_NULL(c->in);
 	c->in_len = c->in_cap = 0;
 	list_del(&c->partial);
 	in_account(c, was);
@@ -624,15 +624,11 @@ in_reserve(struct conn *c)
 		need = SPOP_FRAME_LEN_SIZE + (size_t)flen;
 	if (need <= c->in_cap)
 		return (0);
-	/* A fresh buffer takes a whole frame's room at once: HAProxy
-	 * pipelines NOTIFYs, and one read then takes all that are queued
-	 * (a 4 KiB buffer took two or three 1.5 KiB NOTIFYs per read, so a
-	 * read and a send for every two requests). */
-	size_t ncap = c->in_cap ? c->in_cap : max;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > max)
-		ncap = max;
+	/* A buffer takes a whole frame's room at once: HAProxy pipelines
+	 * NOTIFYs, and one read then takes all that are queued (a 4 KiB
+	 * buffer took two or three 1.5 KiB NOTIFYs per read, so a read and a
+	 * send for every two requests). */
+	size_t ncap = max;
 	if (ncap < need)
 		return (-1);
 	if (set->lim.partial_max > 0 &&
