@@ -271,6 +271,57 @@ test_drain_answers_late_notifies(void **state)
 }
 
 /*
+ * A peer that keeps sending while the agent drains: its NOTIFYs are
+ * answered for DRAIN_BUSY_S (1 s) after the drain began, then it gets the
+ * DISCONNECT.  A bound by count of reads cut it after a few hundred ms,
+ * with NOTIFYs still crossing the DISCONNECT.
+ */
+static void
+test_drain_busy_peer(void **state)
+{
+	static size_t ends[1000];
+	size_t n = 0, sent = 0, k = 0, whole = 0;
+	int64_t t0, cut;
+
+	(void)state;
+	/* NOTIFYs back to back; each round sends up to the middle of the
+	 * next one, so input is always waiting: the peer never pauses. */
+	open_ready(SNAP, &LIM);                 /* (uses buf) */
+	for (size_t i = 0; i < 1000; i++) {
+		n += rig_notify(buf + n, sizeof(buf) - n, 2 * i + 1, 1,
+		    "/open/busy", NULL);
+		ends[i] = n;
+	}
+	t0 = -1;
+	while ((t0 < 0 || util_mono_ms() - t0 < 3000) && R.disconnects == 0 &&
+	    k < 1000) {
+		size_t to = (k == 0 ? 0 : ends[k - 1]) +
+		    (ends[k] - (k == 0 ? 0 : ends[k - 1])) / 2;
+
+		assert_int_equal(rig_send(&R, buf + sent, to - sent), to - sent);
+		sent = to;
+		whole = k;              /* frames 0..k-1 are whole */
+		k++;
+		rig_run(&R, 5);
+		if (k == 3) {           /* busy: now the drain begins */
+			handler_drain(R.h);
+			conn_set_drain(R.set);
+			t0 = util_mono_ms();
+		}
+	}
+	cut = util_mono_ms() - t0;
+	assert_int_equal(R.disconnects, 1);
+	if (cut < 900 || cut > 2500)
+		fail_msg("DISCONNECT after %lld ms, want about 1000",
+		    (long long)cut);
+	/* Every whole NOTIFY but the last one or two (sent as the agent
+	 * stopped reading) was answered, and nothing after the DISCONNECT. */
+	assert_in_range(R.acks, whole - 2, whole);
+	assert_int_equal(R.after_disconnect, 0);
+	rig_close(&R);
+}
+
+/*
  * After its final frame the agent shuts its side and waits for the peer's
  * close, reading (and dropping) what still comes: closing with unread
  * input would reset the connection, and HAProxy could lose the
@@ -515,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_cancel_on_close),
 		cmocka_unit_test(test_drain_waits_for_parked),
 		cmocka_unit_test(test_drain_answers_late_notifies),
+		cmocka_unit_test(test_drain_busy_peer),
 		cmocka_unit_test(test_close_waits_for_peer),
 		cmocka_unit_test(test_haproxy_disconnect),
 		cmocka_unit_test(test_abort_is_deferred),
