@@ -5,39 +5,46 @@
 #include "spop-int.h"
 
 int
-spop_message_next(struct spop_cursor *c, struct spop_message *m)
+spop_message_walk(struct spop_cursor *c, struct spop_message *m,
+    spop_arg_fn *fn, void *arg)
 {
 	struct spop_cursor args;
-	struct spop_slice name, k;
+	struct spop_slice k;
 	struct spop_data v;
 	const uint8_t *p = c->p;
-	unsigned nargs, i;
+	unsigned i;
 	ssize_t r;
 
 	if (p == c->end)
 		return (0);
-	if ((r = spop_string_decode(p, (size_t)(c->end - p), &name)) < 0)
+	if ((r = spop_string_decode(p, (size_t)(c->end - p), &m->name)) < 0)
 		return (-1);
 	p += r;
 	if (p == c->end)
 		return (-1);
-	nargs = *p++;   /* unsigned: 0..255 */
+	m->nargs = *p++;   /* unsigned: 0..255 */
+	m->args.p = m->args.end = p;
 
 	/*
 	 * Walk every argument now, so that a caller iterating m->args with
 	 * spop_kv_next() never meets an error: the whole message is valid
-	 * or it is refused here.
+	 * or it is refused here.  ${fn} sees each one as it is validated.
 	 */
 	args.p = p;
 	args.end = c->end;
-	for (i = 0; i < nargs; i++) {
+	for (i = 0; i < m->nargs; i++) {
 		if (spop_kv_next(&args, &k, &v) != 1)
 			return (-1);
+		if (fn != NULL)
+			fn(arg, m, &k, &v);
 	}
-	m->name = name;
-	m->nargs = nargs;
-	m->args.p = p;
 	m->args.end = args.p;
 	c->p = args.p;
 	return (1);
+}
+
+int
+spop_message_next(struct spop_cursor *c, struct spop_message *m)
+{
+	return (spop_message_walk(c, m, NULL, NULL));
 }

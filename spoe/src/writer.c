@@ -145,6 +145,39 @@ spop_w_set_var(struct spop_writer *w, enum spop_scope scope,
 }
 
 void
+spop_w_set_var_str(struct spop_writer *w, enum spop_scope scope,
+    const char *name, size_t name_len, const void *val, size_t val_len)
+{
+	size_t room = w->cap - w->len;
+	struct spop_data d;
+
+	/* With room for the longest varints, write in place: one check
+	 * instead of one per piece.  Otherwise (or overflowed already) the
+	 * piece by piece path, which fits an action exactly or refuses it. */
+	if (!w->overflow && name_len < room && val_len < room - name_len &&
+	    4 + 2 * SPOP_VARINT_MAX_LEN <= room - name_len - val_len) {
+		uint8_t *p = w->buf + w->len;
+
+		*p++ = SPOP_ACT_T_SET_VAR;
+		*p++ = 3;
+		*p++ = (uint8_t)scope;
+		p += spop_varint_encode(name_len, p, SPOP_VARINT_MAX_LEN);
+		if (name_len > 0)
+			memcpy(p, name, name_len);
+		p += name_len;
+		*p++ = SPOP_DATA_T_STR;
+		p += spop_varint_encode(val_len, p, SPOP_VARINT_MAX_LEN);
+		if (val_len > 0)
+			memcpy(p, val, val_len);
+		p += val_len;
+		w->len = (size_t)(p - w->buf);
+		return;
+	}
+	d = spop_data_str(val, val_len);
+	spop_w_set_var(w, scope, name, name_len, &d);
+}
+
+void
 spop_w_unset_var(struct spop_writer *w, enum spop_scope scope,
     const char *name, size_t name_len)
 {

@@ -13,6 +13,8 @@
  *     value's type byte is canonical (no flag bits except BOOL true);
  *   - a NOTIFY message accepted by spop_message_next() yields exactly
  *     nargs arguments from spop_kv_next(), never an error;
+ *   - spop_message_walk() agrees with it (result, cursor, spans) and hands
+ *     its callback exactly nargs arguments, in order;
  *   - negotiation results stay within [256, our max] and the peer's size.
  */
 #include <stdint.h>
@@ -206,6 +208,57 @@ do_disconnect(const struct spop_slice *pl)
 		CHECK_SLICE(d.message);
 }
 
+/* spop_message_walk()'s callback: the arguments it is handed, in order. */
+struct walked {
+	const struct spop_message *m;
+	const uint8_t *at;              /* where the next argument starts */
+	const uint8_t *name_ptr;        /* the message's name */
+	unsigned n;
+};
+
+static void
+on_walk_arg(void *arg, const struct spop_message *m,
+    const struct spop_slice *name, const struct spop_data *value)
+{
+	struct walked *w = arg;
+
+	(void)value;
+	CHECK(m == w->m && m->name.ptr == w->name_ptr);
+	CHECK(w->n < m->nargs);
+	/* In order: each name after the previous one's end. */
+	CHECK(w->at == NULL || name->ptr >= w->at);
+	CHECK_SLICE(*name);
+	w->at = name->ptr + name->len;
+	w->n++;
+}
+
+/* The one-pass walk agrees with spop_message_next() on every message. */
+static void
+walk_agrees(const struct spop_cursor *before, int r_next,
+    const struct spop_cursor *after, const struct spop_message *mn)
+{
+	struct spop_cursor c = *before;
+	struct spop_message m;
+	struct walked w = { .m = &m };
+	int r;
+
+	if (before->p < before->end) {
+		/* The name's slice as spop_message_next() would set it. */
+		struct spop_slice name;
+
+		if (spop_string_decode(before->p, (size_t)(before->end -
+		    before->p), &name) > 0)
+			w.name_ptr = name.ptr;
+	}
+	r = spop_message_walk(&c, &m, on_walk_arg, &w);
+	CHECK(r == r_next);
+	CHECK(c.p == after->p);
+	if (r == 1) {
+		CHECK(w.n == mn->nargs && m.nargs == mn->nargs);
+		CHECK(m.args.p == mn->args.p && m.args.end == mn->args.end);
+	}
+}
+
 static void
 do_notify(const struct spop_slice *pl)
 {
@@ -220,7 +273,10 @@ do_notify(const struct spop_slice *pl)
 		struct spop_writer w;
 		bool canon = true;
 
+		struct spop_cursor before = c;
+
 		r = spop_message_next(&c, &m);
+		walk_agrees(&before, r, &c, &m);
 		if (r != 1) {
 			CHECK(c.p == start);
 			break;

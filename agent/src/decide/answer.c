@@ -12,9 +12,7 @@
 static void
 set_str(struct spop_writer *w, const char *name, const char *val, size_t len)
 {
-	struct spop_data d = spop_data_str(val, len);
-
-	spop_w_set_var(w, SPOP_SCOPE_TXN, name, strlen(name), &d);
+	spop_w_set_var_str(w, SPOP_SCOPE_TXN, name, strlen(name), val, len);
 }
 
 /* What an ACK carries, from everything down to the minimum. */

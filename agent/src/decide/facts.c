@@ -20,65 +20,64 @@ set_str(struct fslice *s, const struct spop_data *d)
 	}
 }
 
-int
-facts_from_args(const struct spop_cursor *args, struct facts *f)
+void
+facts_init(struct facts *f)
 {
-	struct spop_cursor c = *args;
-	struct spop_slice name;
-	struct spop_data d;
-	int r;
-
 	memset(f, 0, sizeof(*f));
 	f->dpop_count = -1;
-	while ((r = spop_kv_next(&c, &name, &d)) == 1) {
-		const char *n = (const char *)name.ptr;
-		size_t l = name.len;
+}
 
-		if (MEM_EQ_LIT(n, l, "authz")) {
-			set_str(&f->authz, &d);
-		} else if (MEM_EQ_LIT(n, l, "method")) {
-			set_str(&f->method, &d);
-		} else if (MEM_EQ_LIT(n, l, "host")) {
-			set_str(&f->host, &d);
-		} else if (MEM_EQ_LIT(n, l, "path")) {
-			set_str(&f->path, &d);
-		} else if (MEM_EQ_LIT(n, l, "unique_id")) {
-			set_str(&f->unique_id, &d);
-		} else if (MEM_EQ_LIT(n, l, "dpop")) {
-			set_str(&f->dpop, &d);
-		} else if (MEM_EQ_LIT(n, l, "scheme")) {
-			set_str(&f->scheme, &d);
-		} else if (MEM_EQ_LIT(n, l, "dpop_count")) {
-			if (d.type == SPOP_DATA_T_INT32 || d.type == SPOP_DATA_T_INT64)
-				f->dpop_count = d.u.s64 < 0 ? 0 : d.u.s64;
-			else if (d.type == SPOP_DATA_T_UINT32 ||
-			    d.type == SPOP_DATA_T_UINT64)
-				f->dpop_count = d.u.u64 > INT64_MAX ? INT64_MAX :
-				    (int64_t)d.u.u64;
-		} else if (MEM_EQ_LIT(n, l, "cert_der")) {
-			if (d.type == SPOP_DATA_T_BIN && d.u.bytes.len > 0)
-				set_str(&f->cert_der, &d);
-		} else if (MEM_EQ_LIT(n, l, "src")) {
-			if (d.type == SPOP_DATA_T_IPV4) {
-				f->src_family = 4;
-				memcpy(f->src, d.u.ipv4, 4);
-			} else if (d.type == SPOP_DATA_T_IPV6) {
-				f->src_family = 6;
-				memcpy(f->src, d.u.ipv6, 16);
-			}
-		} else if (MEM_EQ_LIT(n, l, "cert_verify")) {
-			if (d.type == SPOP_DATA_T_INT32 || d.type == SPOP_DATA_T_INT64) {
-				f->has_cert_verify = true;
-				f->cert_verify = d.u.s64;
-			} else if (d.type == SPOP_DATA_T_UINT32 ||
-			    d.type == SPOP_DATA_T_UINT64) {
-				f->has_cert_verify = true;
-				f->cert_verify = d.u.u64 > INT64_MAX ? INT64_MAX :
-				    (int64_t)d.u.u64;
-			}
+void
+facts_arg(struct facts *f, const struct spop_slice *name,
+    const struct spop_data *value)
+{
+	const struct spop_data *d = value;
+	const char *n = (const char *)name->ptr;
+	size_t l = name->len;
+
+	if (MEM_EQ_LIT(n, l, "authz")) {
+		set_str(&f->authz, d);
+	} else if (MEM_EQ_LIT(n, l, "method")) {
+		set_str(&f->method, d);
+	} else if (MEM_EQ_LIT(n, l, "host")) {
+		set_str(&f->host, d);
+	} else if (MEM_EQ_LIT(n, l, "path")) {
+		set_str(&f->path, d);
+	} else if (MEM_EQ_LIT(n, l, "unique_id")) {
+		set_str(&f->unique_id, d);
+	} else if (MEM_EQ_LIT(n, l, "dpop")) {
+		set_str(&f->dpop, d);
+	} else if (MEM_EQ_LIT(n, l, "scheme")) {
+		set_str(&f->scheme, d);
+	} else if (MEM_EQ_LIT(n, l, "dpop_count")) {
+		if (d->type == SPOP_DATA_T_INT32 || d->type == SPOP_DATA_T_INT64)
+			f->dpop_count = d->u.s64 < 0 ? 0 : d->u.s64;
+		else if (d->type == SPOP_DATA_T_UINT32 ||
+		    d->type == SPOP_DATA_T_UINT64)
+			f->dpop_count = d->u.u64 > INT64_MAX ? INT64_MAX :
+			    (int64_t)d->u.u64;
+	} else if (MEM_EQ_LIT(n, l, "cert_der")) {
+		if (d->type == SPOP_DATA_T_BIN && d->u.bytes.len > 0)
+			set_str(&f->cert_der, d);
+	} else if (MEM_EQ_LIT(n, l, "src")) {
+		if (d->type == SPOP_DATA_T_IPV4) {
+			f->src_family = 4;
+			memcpy(f->src, d->u.ipv4, 4);
+		} else if (d->type == SPOP_DATA_T_IPV6) {
+			f->src_family = 6;
+			memcpy(f->src, d->u.ipv6, 16);
+		}
+	} else if (MEM_EQ_LIT(n, l, "cert_verify")) {
+		if (d->type == SPOP_DATA_T_INT32 || d->type == SPOP_DATA_T_INT64) {
+			f->has_cert_verify = true;
+			f->cert_verify = d->u.s64;
+		} else if (d->type == SPOP_DATA_T_UINT32 ||
+		    d->type == SPOP_DATA_T_UINT64) {
+			f->has_cert_verify = true;
+			f->cert_verify = d->u.u64 > INT64_MAX ? INT64_MAX :
+			    (int64_t)d->u.u64;
 		}
 	}
-	return (r < 0 ? -1 : 0);
 }
 
 /* The slices of struct facts, for copying. */

@@ -30,15 +30,19 @@ struct facts {
 };
 
 /*
- * facts_from_args(args, nargs_cursor, f):
- * Fill ${f} from the arguments of a check-request message (a cursor over
- * exactly its KV pairs, see spop_message_next()).  Unknown argument names
- * are ignored; an argument of an unexpected type is treated as absent (NULL
- * is what HAProxy sends when a fetch fails).  Slices borrow the frame
- * buffer.  Return 0, or -1 if the arguments are malformed.
+ * facts_init(f), facts_arg(f, name, value):
+ * Empty facts, then one argument of a check-request message taken into
+ * ${f} (a spop_arg_fn's work, see spop_message_walk(): the arguments are
+ * read in the one pass that validates the message).  Unknown argument
+ * names are ignored; an argument of an unexpected type is treated as
+ * absent (NULL is what HAProxy sends when a fetch fails); a repeated one,
+ * the last wins.  Slices borrow the frame buffer.
  */
-struct spop_cursor;
-int facts_from_args(const struct spop_cursor *args, struct facts *f);
+struct spop_slice;
+struct spop_data;
+void facts_init(struct facts *f);
+void facts_arg(struct facts *f, const struct spop_slice *name,
+    const struct spop_data *value);
 
 /*
  * facts_copy(src, dst, buf, cap):

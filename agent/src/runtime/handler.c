@@ -449,24 +449,55 @@ park(struct handler *h, struct conn *c, const struct facts *f, uint64_t t0_ns,
 	return (0);
 }
 
+/* check-retry: the same question, asked again by haproxy.cfg when the
+ * first got no answer (iam.spoe.conf). */
+static bool
+is_check(const struct spop_message *m)
+{
+	return (MEM_EQ_LIT(m->name.ptr, m->name.len, "check-request") ||
+	    MEM_EQ_LIT(m->name.ptr, m->name.len, "check-retry"));
+}
+
+/* The facts of a NOTIFY's first check message, read while it is walked. */
+struct scan {
+	struct facts f;
+	const uint8_t *msg;             /* the message seen last */
+	bool want;                      /* ... is a check message */
+};
+
+static void
+scan_arg(void *arg, const struct spop_message *m,
+    const struct spop_slice *name, const struct spop_data *value)
+{
+	struct scan *s = arg;
+
+	if (s->msg != m->name.ptr) {
+		s->msg = m->name.ptr;
+		s->want = is_check(m);
+	}
+	if (s->want)
+		facts_arg(&s->f, name, value);
+}
+
 enum spop_err
 handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
     const uint8_t *payload, size_t len, struct spop_writer *out)
 {
 	struct spop_cursor cur;
 	struct spop_message m;
-	struct facts f;
+	struct scan sc = { .msg = NULL };
+	struct facts *f = &sc.f;
 	bool found = false;
 	uint64_t t0 = util_mono_ns();
 	int r;
 
 	STAT_INC(h->stats, notify_total);
+	facts_init(f);
 	spop_cursor_init(&cur, payload, len);
-	while ((r = spop_message_next(&cur, &m)) == 1) {
-		/* check-retry: the same question, asked again by haproxy.cfg
-		 * when the first got no answer (iam.spoe.conf). */
-		if (MEM_EQ_LIT(m.name.ptr, m.name.len, "check-request") ||
-		    MEM_EQ_LIT(m.name.ptr, m.name.len, "check-retry")) {
+	/* One pass: each message is validated whole, and the first check
+	 * message's arguments become the facts as they are validated. */
+	while ((r = spop_message_walk(&cur, &m, scan_arg, &sc)) == 1) {
+		if (is_check(&m)) {
 			found = true;
 			break;
 		}
@@ -480,12 +511,10 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 		verdict_init(&h->scratch);
 		verdict_set(&h->scratch, REASON_NO_ROUTE,
 		    "no check-request message");
-		memset(&f, 0, sizeof(f));
-		return (answer(h, &f, &h->scratch, t0, sid, fid, out,
+		facts_init(f);
+		return (answer(h, f, &h->scratch, t0, sid, fid, out,
 		    conn_max_frame(c)));
 	}
-	if (facts_from_args(&m.args, &f) != 0)
-		return (SPOP_ERR_INVALID);
 
 	struct decide_env env = {
 		.now = now_s(), .tokcache = h->tokcache,
@@ -493,14 +522,14 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 		.dpop_replay = h->dpop_replay, .dpop_keys = h->dpop_keys,
 		.may_park = h->park_timeout > 0 && !h->draining,
 	};
-	if (decide(&f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
-		if (park(h, c, &f, t0, sid, fid, &env) == 0)
+	if (decide(f, h->snap, &env, &h->scratch) == DECIDE_PARK) {
+		if (park(h, c, f, t0, sid, fid, &env) == 0)
 			return (SPOP_ERR_NONE);
 		/* Could not park: decide now without waiting. */
 		env.may_park = false;
-		(void)decide(&f, h->snap, &env, &h->scratch);
+		(void)decide(f, h->snap, &env, &h->scratch);
 	}
-	return (answer(h, &f, &h->scratch, t0, sid, fid, out,
+	return (answer(h, f, &h->scratch, t0, sid, fid, out,
 	    conn_max_frame(c)));
 }
 

@@ -170,6 +170,21 @@ int spop_disconnect_decode(const uint8_t *payload, size_t len,
  */
 int spop_message_next(struct spop_cursor *c, struct spop_message *m);
 
+/*
+ * spop_message_walk(c, m, fn, arg):
+ * spop_message_next() that hands each argument to ${fn} (unless NULL) as
+ * it validates it: fn(arg, m, name, value), in order, with ${m}->name and
+ * ${m}->nargs set (${m}->args only once it returns 1).  One pass over the
+ * message where validating and then walking ${m}->args would take two.
+ * On error (-1, ${c} unchanged) ${fn} may have seen the arguments before
+ * the bad one: the caller discards what it took from them.  Slices borrow
+ * the payload.
+ */
+typedef void spop_arg_fn(void *arg, const struct spop_message *m,
+    const struct spop_slice *name, const struct spop_data *value);
+int spop_message_walk(struct spop_cursor *c, struct spop_message *m,
+    spop_arg_fn *fn, void *arg);
+
 /* ---- ACK (decoding: tests, load generator) -------------------------------- */
 
 /*
@@ -214,6 +229,14 @@ void spop_w_message(struct spop_writer *w, const char *name, uint8_t nargs);
 /* ACK payload actions.  ${name} is the variable name without scope/prefix. */
 void spop_w_set_var(struct spop_writer *w, enum spop_scope scope,
     const char *name, size_t name_len, const struct spop_data *value);
+/*
+ * spop_w_set_var_str(w, scope, name, name_len, val, val_len):
+ * spop_w_set_var() of a STRING value of ${val_len} bytes at ${val}: the
+ * same bytes and the same refusal, written in one piece when there is room
+ * to spare (an ACK of identity variables: the agent's answer path).
+ */
+void spop_w_set_var_str(struct spop_writer *w, enum spop_scope scope,
+    const char *name, size_t name_len, const void *val, size_t val_len);
 void spop_w_unset_var(struct spop_writer *w, enum spop_scope scope,
     const char *name, size_t name_len);
 

@@ -269,6 +269,62 @@ test_writer_piece_atomic(void **state)
 	assert_int_equal(w.len, 0);
 }
 
+/*
+ * spop_w_set_var_str() writes exactly what spop_w_set_var() writes for the
+ * same STRING, and refuses exactly what it refuses: name and value lengths
+ * on both sides of each varint step (240, 2288), every room from none to
+ * plenty (the in-place path and the piece-by-piece one), and after an
+ * earlier overflow.
+ */
+static void
+test_writer_set_var_str(void **state)
+{
+	static const size_t lens[] = { 0, 1, 5, 239, 240, 241, 2287, 2288, 2300 };
+	static uint8_t val[2400], b1[2500], b2[2500];
+	struct spop_writer w1, w2;
+	unsigned fast = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(val); i++)
+		val[i] = (uint8_t)('a' + i % 26);
+	for (size_t ni = 0; ni < 4; ni++) {
+		size_t nl = lens[ni];
+
+		for (size_t vi = 0; vi < sizeof(lens) / sizeof(lens[0]); vi++) {
+			size_t vl = lens[vi];
+			size_t need = 3 + (nl < 240 ? 1 : 2) + nl + 1 +
+			    (vl < 240 ? 1 : vl < 2288 ? 2 : 3) + vl;
+
+			for (size_t cap = need > 30 ? need - 30 : 0;
+			    cap <= need + 30 && cap <= sizeof(b1); cap++) {
+				struct spop_data d = spop_data_str(val, vl);
+
+				memset(b1, 0xAA, sizeof(b1));
+				memset(b2, 0xAA, sizeof(b2));
+				spop_w_init(&w1, b1, cap);
+				spop_w_init(&w2, b2, cap);
+				spop_w_set_var(&w1, SPOP_SCOPE_TXN,
+				    (const char *)val, nl, &d);
+				spop_w_set_var_str(&w2, SPOP_SCOPE_TXN,
+				    (const char *)val, nl, val, vl);
+				assert_int_equal(w1.overflow, w2.overflow);
+				assert_int_equal(w1.len, w2.len);
+				assert_memory_equal(b1, b2, sizeof(b1));
+				assert_int_equal(w2.overflow, cap < need);
+				if (!w2.overflow)
+					assert_int_equal(w2.len, need);
+				fast += cap >= need + 24;
+			}
+		}
+	}
+	assert_true(fast > 0);
+	/* Sticky: nothing after an overflow. */
+	spop_w_init(&w2, b2, sizeof(b2));
+	w2.overflow = true;
+	spop_w_set_var_str(&w2, SPOP_SCOPE_TXN, "sub", 3, "x", 1);
+	assert_int_equal(w2.len, 0);
+}
+
 static void
 test_writer_misuse(void **state)
 {
@@ -338,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_writer_oversize_rollback),
 		cmocka_unit_test(test_writer_overflow),
 		cmocka_unit_test(test_writer_piece_atomic),
+		cmocka_unit_test(test_writer_set_var_str),
 		cmocka_unit_test(test_writer_misuse),
 		cmocka_unit_test(test_writer_two_acks),
 	};

@@ -208,6 +208,115 @@ test_trailing_garbage(void **state)
 	assert_int_equal(spop_message_next(&c, &m), -1);
 }
 
+/* What a spop_arg_fn saw: each argument's message, name and value. */
+struct seen {
+	unsigned n;
+	const uint8_t *msg[8];
+	struct spop_slice name[8];
+	struct spop_data val[8];
+	unsigned nargs[8];
+};
+
+static void
+see(void *arg, const struct spop_message *m, const struct spop_slice *name,
+    const struct spop_data *value)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 8);
+	s->msg[s->n] = m->name.ptr;
+	s->nargs[s->n] = m->nargs;
+	s->name[s->n] = *name;
+	s->val[s->n] = *value;
+	s->n++;
+}
+
+/*
+ * spop_message_walk() hands over, in order, exactly the arguments that
+ * walking m->args afterwards yields, each with its message's name and
+ * count set, and leaves the cursor and the message as spop_message_next()
+ * does.
+ */
+static void
+test_walk_matches_next(void **state)
+{
+	uint8_t buf[64];
+	size_t n = ts_hex("01\"a\" 02 01\"x\" 11 01\"y\" 03 2a  01\"b\" 00 "
+	    "01\"c\" 01 00 00", buf, sizeof(buf));
+	struct spop_cursor c1, c2;
+	struct spop_message m1, m2;
+	struct seen s = { 0 };
+	struct spop_slice k;
+	struct spop_data v;
+	unsigned seen_at = 0;
+	int r1, r2;
+
+	(void)state;
+	spop_cursor_init(&c1, buf, n);
+	spop_cursor_init(&c2, buf, n);
+	do {
+		r1 = spop_message_next(&c1, &m1);
+		r2 = spop_message_walk(&c2, &m2, see, &s);
+		assert_int_equal(r1, r2);
+		assert_ptr_equal(c1.p, c2.p);
+		if (r1 != 1)
+			break;
+		assert_true(m1.name.ptr == m2.name.ptr &&
+		    m1.name.len == m2.name.len && m1.nargs == m2.nargs);
+		assert_ptr_equal(m1.args.p, m2.args.p);
+		assert_ptr_equal(m1.args.end, m2.args.end);
+		while (spop_kv_next(&m1.args, &k, &v) == 1) {
+			assert_true(seen_at < s.n);
+			assert_ptr_equal(s.msg[seen_at], m1.name.ptr);
+			assert_int_equal(s.nargs[seen_at], m1.nargs);
+			assert_ptr_equal(s.name[seen_at].ptr, k.ptr);
+			assert_int_equal(s.name[seen_at].len, k.len);
+			assert_int_equal(s.val[seen_at].type, v.type);
+			seen_at++;
+		}
+	} while (r1 == 1);
+	assert_int_equal(r1, 0);
+	assert_int_equal(s.n, 3);               /* x, y, and c's empty name */
+	assert_int_equal(seen_at, 3);
+	assert_true(SLICE_EQ(s.name[1], "y") && s.val[1].type == SPOP_DATA_T_UINT32 &&
+	    s.val[1].u.u64 == 42);
+	assert_int_equal(s.name[2].len, 0);
+	assert_int_equal(s.val[2].type, SPOP_DATA_T_NULL);
+}
+
+/*
+ * A bad argument fails the walk: -1, the cursor unchanged, and the
+ * callback has seen only the valid arguments before it (the caller drops
+ * them); a NULL callback is spop_message_next().
+ */
+static void
+test_walk_error(void **state)
+{
+	uint8_t buf[32];
+	/* Three arguments announced: a good one, one whose type is 0x0d
+	 * (no such type), one never reached. */
+	size_t n = ts_hex("01\"a\" 03 01\"x\" 11 01\"y\" 0d 01\"z\" 00",
+	    buf, sizeof(buf));
+	struct spop_cursor c;
+	struct spop_message m;
+	struct seen s = { 0 };
+
+	(void)state;
+	spop_cursor_init(&c, buf, n);
+	assert_int_equal(spop_message_walk(&c, &m, see, &s), -1);
+	assert_ptr_equal(c.p, buf);
+	assert_int_equal(s.n, 1);
+	assert_true(SLICE_EQ(s.name[0], "x"));
+	/* Fewer arguments than announced: the same. */
+	s.n = 0;
+	n = ts_hex("01\"a\" 02 01\"x\" 11", buf, sizeof(buf));
+	spop_cursor_init(&c, buf, n);
+	assert_int_equal(spop_message_walk(&c, &m, see, &s), -1);
+	assert_ptr_equal(c.p, buf);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(spop_message_walk(&c, &m, NULL, NULL), -1);
+}
+
 int
 main(void)
 {
@@ -219,6 +328,8 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_error_in_second_message),
 		cmocka_unit_test(test_trailing_garbage),
+		cmocka_unit_test(test_walk_matches_next),
+		cmocka_unit_test(test_walk_error),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
