@@ -74,6 +74,10 @@
 #   for comparing variants on a shared machine.  Requests/s and CPU figures
 #   mean nothing then (HAProxy runs ~50x slower); the callgrind files stay
 #   in KEEP_DIR for callgrind_annotate.
+#   AGENT_CALLGRIND=1: the agent (spoa-iam or the floor agent) runs under
+#   callgrind, and each run reports the instructions it executed in user
+#   space per request, all its threads (column agent_ir): what its own code
+#   costs, whatever the machine's load; its CPU figures mean nothing then.
 #   KEEP_DIR: keep configs, logs and per-run data there instead of a
 #   removed temp dir.
 #   BENCH_E2E_SANITIZED_OK=1: run from a sanitizer build (smoke tests).
@@ -94,6 +98,7 @@ HAPROXY_STATS=${HAPROXY_STATS:-0}
 HAPROXY_PEERS=${HAPROXY_PEERS:-}
 PERF_EVENTS=${PERF_EVENTS:-}
 HAPROXY_CALLGRIND=${HAPROXY_CALLGRIND:-0}
+AGENT_CALLGRIND=${AGENT_CALLGRIND:-0}
 ROUNDS=5 DURATION=8 CONNS=50 NBTHREAD=1 VARIANTS=none,native,floor,hit,nocache TSV=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
@@ -118,6 +123,8 @@ die() { printf 'bench-e2e: ERROR: %s\n' "$*" >&2; exit 1; }
 [ -z "$PERF_EVENTS" ] || command -v perf >/dev/null 2>&1 || die "PERF_EVENTS set but no perf"
 [ "$HAPROXY_CALLGRIND" = 0 ] || { command -v valgrind >/dev/null 2>&1 &&
   command -v callgrind_control >/dev/null 2>&1; } || die "HAPROXY_CALLGRIND set but no valgrind"
+[ "$AGENT_CALLGRIND" = 0 ] || { command -v valgrind >/dev/null 2>&1 &&
+  command -v callgrind_control >/dev/null 2>&1; } || die "AGENT_CALLGRIND set but no valgrind"
 for tool in "$WRK" python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || die "missing tool: $tool"
 done
@@ -482,24 +489,26 @@ run_one() {  # run_one VARIANT ROUND
   "$HAP_BIN" -c -q -f "$WORK/haproxy-$tag.cfg" >"$WORK/check-$tag.log" 2>&1 ||
     { cat "$WORK/check-$tag.log" >&2; die "$v: haproxy -c refuses the config"; }
 
-  local listen=${aaddr/unix@/unix:} pin_a=("${PIN_A[@]}")
+  local listen=${aaddr/unix@/unix:} pin_a=("${PIN_A[@]}") avg=()
+  [ "$AGENT_CALLGRIND" = 0 ] ||
+    avg=(valgrind --tool=callgrind "--callgrind-out-file=$WORK/acg-$tag")
   if [ -n "$K_ACPU" ] && [ ${#PIN_A[@]} -gt 0 ]; then pin_a=(taskset -c "$K_ACPU"); fi
   case $BASE in
     floor)
       local fopt=()
       [ "$K_AGENTNOPIPE" = 1 ] && fopt+=(-n)
       [ "$K_SPIN" = 0 ] || fopt+=(-s "$K_SPIN")
-      "${pin_a[@]}" "$FLOOR_BIN" "${fopt[@]}" "$listen" >"$WORK/agent-$tag.log" 2>&1 &
+      "${pin_a[@]}" "${avg[@]}" "$FLOOR_BIN" "${fopt[@]}" "$listen" >"$WORK/agent-$tag.log" 2>&1 &
       apid=$!; PIDS+=("$apid") ;;
     hit|nocache)
       local entries=65536
       [ "$BASE" = nocache ] && entries=0
       write_agent_cfg "$WORK/agent-$tag.json" "$listen" "$entries"
-      "${pin_a[@]}" "$AGENT_BIN" -c "$WORK/agent-$tag.json" >"$WORK/agent-$tag.log" 2>&1 &
+      "${pin_a[@]}" "${avg[@]}" "$AGENT_BIN" -c "$WORK/agent-$tag.json" >"$WORK/agent-$tag.log" 2>&1 &
       apid=$!; PIDS+=("$apid") ;;
   esac
   if [ -n "$apid" ]; then
-    wait_listen "${aport:-$listen}" "$apid" || { cat "$WORK/agent-$tag.log" >&2; die "$v: the agent did not start"; }
+    wait_listen "${aport:-$listen}" "$apid" $([ "$AGENT_CALLGRIND" = 0 ] || echo 120) || { cat "$WORK/agent-$tag.log" >&2; die "$v: the agent did not start"; }
   fi
   local pin_h=("${PIN_H[@]}") vg=()
   # More threads than the one CPU: HAProxy gets wrk's CPU too.
@@ -536,11 +545,14 @@ run_one() {  # run_one VARIANT ROUND
     ppid=$!; PIDS+=("$ppid")
     sleep 0.3
   fi
-  if [ "$HAPROXY_CALLGRIND" != 0 ]; then
+  local acg=0
+  [ "$AGENT_CALLGRIND" = 0 ] || [ -z "$apid" ] || acg=1
+  if [ "$HAPROXY_CALLGRIND" != 0 ] || [ "$acg" = 1 ]; then
     # Warm up first (the agent connections, HAProxy's pools), unmeasured.
     BENCH_TOKEN=$TOKEN "${PIN_W[@]}" timeout -k 5 60 "$WRK" -t"$WRK_THREADS" -c"$CONNS" -d3s \
       -s "$WORK/result.lua" "http://127.0.0.1:$port$URL_PATH" >/dev/null 2>&1 || true
-    cg_dump "$hpid" "$WORK/cg-$tag" 1
+    [ "$HAPROXY_CALLGRIND" = 0 ] || cg_dump "$hpid" "$WORK/cg-$tag" 1
+    [ "$acg" = 0 ] || cg_dump "$apid" "$WORK/acg-$tag" 1
   fi
   h0=$(proc_ticks "$hpid"); [ -n "$apid" ] && a0=$(proc_ticks "$apid")
   read -r -a c0 < <(cpu_ticks "$HAPROXY_CPU")
@@ -553,6 +565,7 @@ run_one() {  # run_one VARIANT ROUND
   h1=$(proc_ticks "$hpid"); [ -n "$apid" ] && a1=$(proc_ticks "$apid")
   read -r -a c1 < <(cpu_ticks "$HAPROXY_CPU")
   [ "$HAPROXY_CALLGRIND" = 0 ] || cg_dump "$hpid" "$WORK/cg-$tag" 2
+  [ "$acg" = 0 ] || cg_dump "$apid" "$WORK/acg-$tag" 2
   kill -0 "$hpid" 2>/dev/null || die "$v: HAProxy died during the run"
   [ -z "$apid" ] || kill -0 "$apid" 2>/dev/null || die "$v: the agent died during the run"
   [ -z "$sock" ] || hap_cli "$sock" "show activity" >"$WORK/activity1-$tag.txt" 2>&1 || true
@@ -591,11 +604,15 @@ run_one() {  # run_one VARIANT ROUND
       if (c["reads"] > 0) printf " agent_conns=%d notifies_per_read=%.2f", c["connections"] - c["healthchecks"], c["notifies"] / c["reads"]
       # (not with the callgrind warm-up: the agent counted its requests too)
       if (c["reads"] > 0 && !cg) printf " notifies_per_req=%.3f", c["notifies"] / n }' \
-      n="$requests" cg=$([ "$HAPROXY_CALLGRIND" = 0 ] && echo 0 || echo 1) "$WORK/agent-$tag.log")
+      n="$requests" cg=$([ "$HAPROXY_CALLGRIND$acg" = 00 ] && echo 0 || echo 1) "$WORK/agent-$tag.log")
   fi
   if [ "$HAPROXY_CALLGRIND" != 0 ]; then
     extra+=$(awk -v n="$requests" '$1 == "summary:" || $1 == "totals:" { t = $2 } END { if (t != "") printf " ir=%.0f", t / n }' \
       "$WORK/cg-$tag.2")
+  fi
+  if [ "$acg" = 1 ]; then
+    extra+=$(awk -v n="$requests" '$1 == "summary:" || $1 == "totals:" { t = $2 } END { if (t != "") printf " agent_ir=%.0f", t / n }' \
+      "$WORK/acg-$tag.2")
   fi
   if [ -n "$PERF_EVENTS" ] && [ -f "$WORK/perf-$tag.csv" ]; then
     extra+=$(awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ { e = $3; gsub(/[^A-Za-z0-9_]/, "_", e); printf " %s=%.2f", e, $1 / n }' "$WORK/perf-$tag.csv")
