@@ -220,6 +220,27 @@ check(len(warns) == 2 and "token_cache_entries" in warns[1],
       f"token_cache_entries change: restart warning naming it: {warns}")
 check_eq(agent.stop(), 0, "exit 0 on SIGTERM")
 
+log("a signal right after the listeners are bound: handled, not fatal")
+# The "listening for SPOP on" line comes before the signal watchers start
+# (workers, the fetcher): a SIGHUP sent on it used to kill the agent (its
+# default action), 30 of 30 starts with 16 workers.  Now it waits for its
+# watcher and reloads.
+early = []
+for i in range(5):
+    ecfg = write(f"early-{i}.json", {"listen": [f"127.0.0.1:{free_port()}"],
+                                     "admin_listen": f"127.0.0.1:{free_port()}",
+                                     "workers": 16, "log_level": "info",
+                                     "routes": [{"name": "r", "require": "none"}]})
+    ep = Proc(f"early-{i}", [AGENT_BIN, "-c", ecfg]).start()
+    seen = wait_for(lambda: "listening for SPOP on" in ep.output(), timeout=10, step=0.001)
+    ep.p.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload: reading" in ep.output() or ep.p.poll() is not None, timeout=5)
+    early.append((seen, ep.p.poll(), "reload: reading" in ep.output()))
+    ep.stop(signal.SIGTERM)
+check(all(s and rc is None and r for s, rc, r in early),
+      f"a SIGHUP on the listening line reloads and the agent lives (5 starts, "
+      f"16 workers): {early}")
+
 log("out of file descriptors: SPOP and admin accepts pause instead of spinning")
 port, aport = free_port(), free_port()
 # max_connections far above what 32 descriptors hold: the default, derived

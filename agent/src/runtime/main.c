@@ -346,7 +346,7 @@ run(const char *path)
 	struct config_errors errs = { 0 };
 	struct config *cfg = NULL;
 	struct agent a;
-	sigset_t all, old;
+	sigset_t all, old, early;
 	unsigned drain_ms;
 	struct timespec deadline;
 	struct conn_limits lim;
@@ -356,6 +356,19 @@ run(const char *path)
 
 	memset(&a, 0, sizeof(a));
 	a.config_path = path;
+	/*
+	 * SIGTERM, SIGINT and SIGHUP wait, blocked and pending, until their
+	 * watchers are started below: the listeners are bound (and logged)
+	 * before that, a start script or a test may signal as soon as it sees
+	 * them, and a signal's default action then killed the process (a
+	 * SIGHUP right after start: exit by signal, no reload).  Every thread
+	 * started meanwhile inherits the block, so they go to this one.
+	 */
+	sigemptyset(&early);
+	sigaddset(&early, SIGTERM);
+	sigaddset(&early, SIGINT);
+	sigaddset(&early, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &early, NULL);
 	/* The fetcher loads state_dir now, so the first snapshot already
 	 * has the cached keys and policy. */
 	if (config_parse_file(path, &cfg, &errs) != 0) {
@@ -439,6 +452,8 @@ run(const char *path)
 	ev_signal_start(a.loop, &a.sigterm);
 	ev_signal_start(a.loop, &a.sigint);
 	ev_signal_start(a.loop, &a.sighup);
+	/* A signal that came meanwhile reaches its watcher now. */
+	pthread_sigmask(SIG_UNBLOCK, &early, NULL);
 	server_start(a.server, a.loop, a.workers, a.nworkers, &a.stats);
 	log_info("spoa-iam %s ready: %zu worker%s, %zu route%s, %zu issuer%s",
 	    SPOA_VERSION, a.nworkers, a.nworkers == 1 ? "" : "s",
