@@ -27,13 +27,26 @@ facts_init(struct facts *f)
 	f->dpop_count = -1;
 }
 
+/* An integer argument of any SPOP integer type, saturated to int64_t. */
+static bool
+get_int(const struct spop_data *d, int64_t *v)
+{
+	if (d->type == SPOP_DATA_T_INT32 || d->type == SPOP_DATA_T_INT64)
+		*v = d->u.s64;
+	else if (d->type == SPOP_DATA_T_UINT32 || d->type == SPOP_DATA_T_UINT64)
+		*v = d->u.u64 > INT64_MAX ? INT64_MAX : (int64_t)d->u.u64;
+	else
+		return (false);
+	return (true);
+}
+
 void
 facts_arg(struct facts *f, const struct spop_slice *name,
-    const struct spop_data *value)
+    const struct spop_data *d)
 {
-	const struct spop_data *d = value;
 	const char *n = (const char *)name->ptr;
 	size_t l = name->len;
+	int64_t v;
 
 	if (MEM_EQ_LIT(n, l, "authz")) {
 		set_str(&f->authz, d);
@@ -50,12 +63,8 @@ facts_arg(struct facts *f, const struct spop_slice *name,
 	} else if (MEM_EQ_LIT(n, l, "scheme")) {
 		set_str(&f->scheme, d);
 	} else if (MEM_EQ_LIT(n, l, "dpop_count")) {
-		if (d->type == SPOP_DATA_T_INT32 || d->type == SPOP_DATA_T_INT64)
-			f->dpop_count = d->u.s64 < 0 ? 0 : d->u.s64;
-		else if (d->type == SPOP_DATA_T_UINT32 ||
-		    d->type == SPOP_DATA_T_UINT64)
-			f->dpop_count = d->u.u64 > INT64_MAX ? INT64_MAX :
-			    (int64_t)d->u.u64;
+		if (get_int(d, &v))
+			f->dpop_count = v < 0 ? 0 : v;
 	} else if (MEM_EQ_LIT(n, l, "cert_der")) {
 		if (d->type == SPOP_DATA_T_BIN && d->u.bytes.len > 0)
 			set_str(&f->cert_der, d);
@@ -68,14 +77,9 @@ facts_arg(struct facts *f, const struct spop_slice *name,
 			memcpy(f->src, d->u.ipv6, 16);
 		}
 	} else if (MEM_EQ_LIT(n, l, "cert_verify")) {
-		if (d->type == SPOP_DATA_T_INT32 || d->type == SPOP_DATA_T_INT64) {
+		if (get_int(d, &v)) {
 			f->has_cert_verify = true;
-			f->cert_verify = d->u.s64;
-		} else if (d->type == SPOP_DATA_T_UINT32 ||
-		    d->type == SPOP_DATA_T_UINT64) {
-			f->has_cert_verify = true;
-			f->cert_verify = d->u.u64 > INT64_MAX ? INT64_MAX :
-			    (int64_t)d->u.u64;
+			f->cert_verify = v;
 		}
 	}
 }

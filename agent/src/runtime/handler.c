@@ -511,7 +511,6 @@ handler_notify(struct handler *h, struct conn *c, uint64_t sid, uint64_t fid,
 		verdict_init(&h->scratch);
 		verdict_set(&h->scratch, REASON_NO_ROUTE,
 		    "no check-request message");
-		facts_init(f);
 		return (answer(h, f, &h->scratch, t0, sid, fid, out,
 		    conn_max_frame(c)));
 	}
